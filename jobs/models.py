@@ -1,0 +1,251 @@
+"""Jobs and build results: the `jobs` and `build_results` tables of the seed schema.
+
+Every column of the seed keeps its name and meaning; the extra columns are documented on
+the fields. Status values are enforced by CHECK constraints so that no writer (worker, web,
+admin, raw SQL) can store a value the pages do not understand.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from jobs.fields import UnixTimestampField
+
+
+def new_job_id():
+    return str(uuid.uuid4())
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINISHED_JOB_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class RaceMode(models.TextChoices):
+    SEQUENTIAL = "sequential", "Sequential (one side at a time)"
+    PARALLEL = "parallel", "Parallel (both sides at once, pinned CPUs)"
+
+
+class Winner(models.TextChoices):
+    ELIDE = "elide", "Elide"
+    STANDARD = "standard", "Standard"
+    TIE = "tie", "Tie"
+
+
+class Job(models.Model):
+    # --- the seed's columns ---
+    id = models.CharField(primary_key=True, max_length=64, default=new_job_id, editable=False)
+    repository_url = models.TextField()
+    repository_name = models.TextField()
+    status = models.CharField(max_length=16, choices=JobStatus, default=JobStatus.QUEUED)
+    created_at = UnixTimestampField(default=timezone.now)
+    started_at = UnixTimestampField(null=True, blank=True)
+    completed_at = UnixTimestampField(null=True, blank=True)
+    # Plain TEXT as in the seed (no foreign key): a job's history outlives the worker row.
+    worker_id = models.TextField(null=True, blank=True)  # noqa: DJ001 (seed: nullable TEXT)
+
+    # --- extra columns ---
+    ref = models.TextField(blank=True, default="", help_text="Branch, tag or commit to build.")
+    commit_sha = models.TextField(blank=True, default="", help_text="Commit that was built.")
+    mode = models.CharField(max_length=16, choices=RaceMode, default=RaceMode.SEQUENTIAL)
+    iterations = models.PositiveIntegerField(default=1)
+    warmups = models.PositiveIntegerField(default=0)
+    timeout_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Per-side build timeout; empty uses the default."
+    )
+    # Operator-only custom commands (argument lists); never settable from the public form.
+    standard_cmd = models.JSONField(null=True, blank=True)
+    elide_cmd = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="How many times a worker has taken this job."
+    )
+    error = models.TextField(blank=True, default="", help_text="Why the arena could not run it.")
+    is_mock = models.BooleanField(default=False, help_text="Demo data, not a real race.")
+    # Derived from the two results when the race ends; stored so the leaderboard can sort
+    # 100,000 races by speedup with an index instead of computing it per row.
+    winner = models.CharField(max_length=16, choices=Winner, null=True, blank=True)  # noqa: DJ001
+    speedup = models.FloatField(
+        null=True, blank=True, help_text="standard time / elide time (2.0 = elide twice as fast)."
+    )
+
+    class Meta:
+        db_table = "jobs"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=JobStatus.values), name="jobs_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(mode__in=RaceMode.values), name="jobs_mode_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(winner__isnull=True) | models.Q(winner__in=Winner.values),
+                name="jobs_winner_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(iterations__gte=1), name="jobs_iterations_positive"
+            ),
+        ]
+        indexes = [
+            # Job lists and the leaderboard: ... ORDER BY created_at DESC
+            models.Index(fields=["-created_at"], name="jobs_created_at_idx"),
+            # Status filters: WHERE status = %s ORDER BY created_at DESC
+            models.Index(fields=["status", "-created_at"], name="jobs_status_created_idx"),
+            # The claim: WHERE status = 'queued' ORDER BY created_at, id LIMIT 1
+            models.Index(
+                fields=["created_at", "id"],
+                name="jobs_queued_idx",
+                condition=models.Q(status="queued"),
+            ),
+            # Recovery: WHERE worker_id = %s AND status = 'running'
+            models.Index(fields=["worker_id", "status"], name="jobs_worker_status_idx"),
+            # Leaderboard ranking: WHERE status = 'completed' ORDER BY speedup DESC
+            models.Index(
+                fields=["-speedup"],
+                name="jobs_completed_speedup_idx",
+                condition=models.Q(status="completed"),
+            ),
+            models.Index(fields=["repository_name", "-created_at"], name="jobs_repo_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.repository_name} ({self.status}, {self.id})"
+
+    @property
+    def is_finished(self):
+        return self.status in FINISHED_JOB_STATUSES
+
+    def result_for(self, build_type):
+        """The side's result, using prefetched results when present."""
+        for result in self.results.all():
+            if result.build_type == build_type:
+                return result
+        return None
+
+    @property
+    def elide_result(self):
+        return self.result_for(BuildType.ELIDE)
+
+    @property
+    def standard_result(self):
+        return self.result_for(BuildType.STANDARD)
+
+    def summarize(self):
+        """Set winner and speedup from the two results (call when the race has ended)."""
+        self.winner, self.speedup = decide_winner(self.elide_result, self.standard_result)
+        return self.winner, self.speedup
+
+
+class BuildType(models.TextChoices):
+    ELIDE = "elide", "Elide"
+    STANDARD = "standard", "Standard"
+
+
+class BuildStatus(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+    # Not in the seed's comment but used by the original app: the row exists (and its
+    # output grows) from the start of the race; it turns success/failure when the side ends.
+    PENDING = "pending", "Pending"
+
+
+class BuildResult(models.Model):
+    # --- the seed's columns ---
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="results")
+    build_type = models.CharField(max_length=16, choices=BuildType)
+    status = models.CharField(max_length=16, choices=BuildStatus, default=BuildStatus.PENDING)
+    duration = models.IntegerField(default=0, help_text="Whole seconds, as in the seed.")
+    output = models.TextField(null=True, blank=True)  # noqa: DJ001 (seed: nullable TEXT)
+    bell_rung = models.BooleanField(default=False, db_default=False)
+    created_at = UnixTimestampField(default=timezone.now)
+
+    # --- extra columns ---
+    duration_ms = models.IntegerField(
+        null=True, blank=True, help_text="Median measured time in milliseconds; decides the race."
+    )
+    run_times_ms = models.JSONField(
+        default=list, blank=True, help_text="Every measured run's time in milliseconds."
+    )
+    exit_code = models.IntegerField(null=True, blank=True)
+    tool = models.CharField(
+        max_length=32, blank=True, default="", help_text="elide, maven or gradle."
+    )
+    tool_version = models.TextField(blank=True, default="")
+    started_at = UnixTimestampField(null=True, blank=True)
+    finished_at = UnixTimestampField(null=True, blank=True)
+    # Replay timing: one line "<character offset> <elapsed ms>" per appended chunk of output.
+    output_timing = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="", help_text="Why the side failed, if known.")
+
+    class Meta:
+        db_table = "build_results"
+        ordering = ["job_id", "build_type"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(build_type__in=BuildType.values),
+                name="build_results_build_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=BuildStatus.values),
+                name="build_results_status_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["job", "build_type"], name="build_results_one_per_side"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.build_type} {self.status} for job {self.job_id}"
+
+    @property
+    def is_pending(self):
+        return self.status == BuildStatus.PENDING
+
+    @property
+    def succeeded(self):
+        return self.status == BuildStatus.SUCCESS
+
+    @property
+    def best_duration_ms(self):
+        """Milliseconds when measured, else the seed's whole seconds."""
+        if self.duration_ms is not None:
+            return self.duration_ms
+        return self.duration * 1000
+
+
+def decide_winner(elide, standard):
+    """Return (winner, speedup) for two finished results.
+
+    A side that failed cannot win against one that succeeded; when both succeeded the shorter
+    time wins, and times within ARENA_TIE_TOLERANCE of each other are a tie. Speedup is
+    standard time / elide time, given only when both sides succeeded.
+    """
+    if elide is None or standard is None or elide.is_pending or standard.is_pending:
+        return None, None
+    if elide.succeeded and not standard.succeeded:
+        return Winner.ELIDE, None
+    if standard.succeeded and not elide.succeeded:
+        return Winner.STANDARD, None
+    if not elide.succeeded:
+        return None, None
+    elide_ms = max(elide.best_duration_ms, 1)
+    standard_ms = max(standard.best_duration_ms, 1)
+    speedup = standard_ms / elide_ms
+    if abs(standard_ms - elide_ms) <= settings.ARENA_TIE_TOLERANCE * max(elide_ms, standard_ms):
+        return Winner.TIE, speedup
+    return (Winner.ELIDE if elide_ms < standard_ms else Winner.STANDARD), speedup
+
+
+def percent_faster(speedup):
+    """The original's figure: (standard - elide) / standard * 100, from a speedup ratio."""
+    if not speedup:
+        return None
+    return (1 - 1 / speedup) * 100

@@ -1,0 +1,210 @@
+"""The job API used by views, the JSON API, the admin and management commands.
+
+The Python counterpart of the original's DbJobManager: create_job, get_job, list_jobs and
+get_recent_results, each running a fixed number of queries whatever the number of rows.
+"""
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+
+from jobs.models import FINISHED_JOB_STATUSES, BuildResult, Job, JobStatus
+
+MAX_URL_LENGTH = 500
+DEFAULT_GIT_HOSTS = ("github.com", "gitlab.com")
+# Owner and repository names as GitHub and GitLab allow them (no dots-only names).
+_NAME_RE = re.compile(r"^(?!\.+$)[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_REF_RE = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,200}$")
+_FORBIDDEN_CHARS = set(" \t\r\n;|&$`<>\\\"'(){}*?![]#%^~")
+
+
+class QueueFull(Exception):
+    """More jobs are queued than ARENA_MAX_QUEUED_JOBS allows."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        super().__init__(
+            f"The race queue is full ({limit} races waiting). Please try again in a few minutes."
+        )
+
+
+def validate_repository_url(url):
+    """Return (normalized url, repository name) or raise ValidationError with a clear message.
+
+    Accepts https://github.com/OWNER/REPO and https://gitlab.com/OWNER/REPO (optional .git and
+    trailing slash), hosts from ARENA_EXTRA_GIT_HOSTS, and, when ARENA_ALLOW_LOCAL_REPOS is on,
+    local paths and file:// URLs.
+    """
+    if not isinstance(url, str):
+        raise ValidationError("The repository URL must be a string.", code="invalid_type")
+    url = url.strip()
+    if not url:
+        raise ValidationError("Enter a repository URL.", code="required")
+    if len(url) > MAX_URL_LENGTH:
+        raise ValidationError(
+            f"The repository URL is too long (at most {MAX_URL_LENGTH} characters).",
+            code="too_long",
+        )
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise ValidationError("The repository URL contains control characters.", code="invalid")
+
+    if url.startswith(("file://", "/")):
+        return _validate_local(url)
+
+    bad = sorted(set(url) & _FORBIDDEN_CHARS)
+    if bad:
+        raise ValidationError(
+            "The repository URL contains characters that are not allowed: "
+            + " ".join(repr(ch) for ch in bad),
+            code="invalid_characters",
+        )
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        raise ValidationError(
+            "Only https:// repository URLs are accepted "
+            "(for example https://github.com/spring-projects/spring-petclinic).",
+            code="invalid_scheme",
+        )
+    if parts.username or parts.password or "@" in parts.netloc:
+        raise ValidationError(
+            "Credentials in the repository URL are not allowed; use a public repository.",
+            code="credentials",
+        )
+    if parts.port is not None:
+        raise ValidationError("A port in the repository URL is not allowed.", code="port")
+    host = (parts.hostname or "").lower()
+    allowed_hosts = set(DEFAULT_GIT_HOSTS) | {h.lower() for h in settings.ARENA_EXTRA_GIT_HOSTS}
+    if host not in allowed_hosts:
+        raise ValidationError(
+            f"Repositories on {host or 'that host'} are not accepted; "
+            f"use one of: {', '.join(sorted(allowed_hosts))}.",
+            code="invalid_host",
+        )
+    if parts.query or parts.fragment:
+        raise ValidationError(
+            "The repository URL must not have a query or fragment.", code="invalid"
+        )
+    path = parts.path.rstrip("/")
+    if path.endswith(".git"):
+        path = path[: -len(".git")]
+    segments = path.strip("/").split("/")
+    if len(segments) != 2 or not all(_NAME_RE.match(s) for s in segments):
+        raise ValidationError(
+            f"Expected https://{host}/OWNER/REPO, got a path of {parts.path or '/'}.",
+            code="invalid_path",
+        )
+    owner, repo = segments
+    return f"https://{host}/{owner}/{repo}", f"{owner}/{repo}"
+
+
+def _validate_local(url):
+    if not settings.ARENA_ALLOW_LOCAL_REPOS:
+        raise ValidationError(
+            "Local paths and file:// URLs are not accepted (ARENA_ALLOW_LOCAL_REPOS is off).",
+            code="local_not_allowed",
+        )
+    path = url[len("file://") :] if url.startswith("file://") else url
+    if not path.startswith("/"):
+        raise ValidationError("A local repository must be an absolute path.", code="invalid")
+    local = Path(path)
+    if not local.is_dir():
+        raise ValidationError(f"No such directory: {path}", code="not_found")
+    name = local.resolve().name.removesuffix(".git") or "repository"
+    return url, name
+
+
+def validate_ref(ref):
+    """A branch, tag or commit name: returns it stripped, or raises ValidationError."""
+    ref = (ref or "").strip()
+    if ref and not _REF_RE.match(ref):
+        raise ValidationError(
+            "The ref may contain letters, digits and . _ / + - only, and must not start with -.",
+            code="invalid_ref",
+        )
+    return ref
+
+
+def create_job(repository_url, *, ref="", **extra):
+    """Validate and queue a race. Raises ValidationError or QueueFull; writes nothing then.
+
+    `extra` takes the operator-only fields (mode, iterations, warmups, timeout_seconds,
+    standard_cmd, elide_cmd); public entry points must not pass them through from users.
+    """
+    url, name = validate_repository_url(repository_url)
+    ref = validate_ref(ref)
+    job = Job(repository_url=url, repository_name=name, ref=ref, **extra)
+    job.full_clean(exclude=["id"])
+    limit = settings.ARENA_MAX_QUEUED_JOBS
+    with transaction.atomic():
+        if limit and Job.objects.filter(status=JobStatus.QUEUED).count() >= limit:
+            raise QueueFull(limit)
+        job.save(force_insert=True)
+    return job
+
+
+def _with_results(queryset):
+    return queryset.prefetch_related(
+        Prefetch("results", queryset=BuildResult.objects.defer("output", "output_timing"))
+    )
+
+
+def get_job(job_id, *, with_output=False):
+    """The job with both results prefetched, or None. Two queries."""
+    queryset = (
+        Job.objects.prefetch_related("results") if with_output else _with_results(Job.objects)
+    )
+    return queryset.filter(pk=str(job_id)).first()
+
+
+def list_jobs(*, status=None, limit=100):
+    """Newest jobs first with their results (output deferred). Two queries."""
+    queryset = Job.objects.order_by("-created_at", "-id")
+    if status:
+        queryset = queryset.filter(status=status)
+    return list(_with_results(queryset)[:limit])
+
+
+def get_recent_results(limit=20):
+    """Completed races that have both results, newest first. Two queries."""
+    queryset = (
+        Job.objects.filter(status=JobStatus.COMPLETED)
+        .annotate(
+            finished_sides=Count("results", filter=~Q(results__status="pending"), distinct=True)
+        )
+        .filter(finished_sides=2)
+        .order_by("-created_at", "-id")
+    )
+    return list(_with_results(queryset)[:limit])
+
+
+def find_finished_race(repository_url, ref=""):
+    """The newest completed race of this repository (and ref), for reuse instead of rebuilding."""
+    url, _ = validate_repository_url(repository_url)
+    return (
+        Job.objects.filter(repository_url=url, ref=validate_ref(ref), status=JobStatus.COMPLETED)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def cancel_job(job_id):
+    """Cancel a queued or running job. Returns the job, or None when missing or finished.
+
+    A queued job leaves the queue at once. A running job turns `cancelled` here; its worker
+    notices within a second or two, kills both builds and keeps their partial output.
+    """
+    now = timezone.now()
+    updated = (
+        Job.objects.filter(pk=str(job_id))
+        .exclude(status__in=FINISHED_JOB_STATUSES)
+        .update(status=JobStatus.CANCELLED, completed_at=now)
+    )
+    if not updated:
+        return None
+    return Job.objects.get(pk=str(job_id))

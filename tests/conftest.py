@@ -1,0 +1,87 @@
+"""Shared fixtures.
+
+ARENA_STRICT_TESTS=1 (set by .ci/run) turns every skip into a failure, so that CI proves
+with the real tools what a laptop without them may skip.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.repos import make_git_repo, maven_project_files
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STRICT = os.environ.get("ARENA_STRICT_TESTS") == "1"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if STRICT and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped under ARENA_STRICT_TESTS=1: {reason}"
+
+
+@pytest.fixture
+def subprocess_env(settings, django_db_blocker):
+    """Environment for a child process (manage.py ...) that uses the test database."""
+    from django.db import connection
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["DJANGO_SETTINGS_MODULE"] = "buildarena.settings"
+    env["DEBUG"] = "1"
+    env["ARENA_ALLOW_LOCAL_REPOS"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        env.pop("DATABASE_URL", None)
+        env["DATABASE_PATH"] = str(db["NAME"])
+    else:
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}"
+            f":{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    return env
+
+
+@pytest.fixture
+def manage(subprocess_env):
+    """Run `manage.py ARGS` in a child process against the test database."""
+
+    def run(*args, timeout=120, check=False, env=None):
+        return subprocess.run(
+            [sys.executable, str(PROJECT_DIR / "manage.py"), *args],
+            env={**subprocess_env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=check,
+            cwd=PROJECT_DIR,
+        )
+
+    return run
+
+
+@pytest.fixture
+def allow_local_repos(settings):
+    settings.ARENA_ALLOW_LOCAL_REPOS = True
+    return settings
+
+
+@pytest.fixture
+def maven_repo(tmp_path):
+    """A git repository holding a small Maven project that builds offline."""
+    return make_git_repo(tmp_path / "hello-maven", maven_project_files())
+
+
+def require_tool(path_or_name, why=""):
+    """Skip (fail under ARENA_STRICT_TESTS) when a tool the test needs is missing."""
+    import shutil
+
+    if shutil.which(path_or_name) is None and not Path(path_or_name).exists():
+        pytest.skip(f"{path_or_name} is not installed{': ' + why if why else ''}")

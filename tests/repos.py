@@ -1,0 +1,82 @@
+"""Git repositories that tests create for themselves (no network needed)."""
+
+import subprocess
+from pathlib import Path
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Arena Test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "Arena Test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "HOME": "/nonexistent",
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+}
+
+
+def git(repo, *args):
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], env=GIT_ENV, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def make_git_repo(path, files, *, executable=()):
+    """Create a git repository at `path` with `files` ({relative path: text}) committed."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    for name, text in files.items():
+        target = path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        if name in executable:
+            target.chmod(0o755)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+def head_sha(repo):
+    return git(repo, "rev-parse", "HEAD")
+
+
+POM_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0"
+         xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+         xsi:schemaLocation="http://maven.apache.org/POM/4.0.0 http://maven.apache.org/xsd/maven-4.0.0.xsd">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.arena.test</groupId>
+  <artifactId>hello</artifactId>
+  <version>1.0</version>
+  <packaging>jar</packaging>
+  <properties>
+    <maven.compiler.source>17</maven.compiler.source>
+    <maven.compiler.target>17</maven.compiler.target>
+    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+  </properties>
+</project>
+"""
+
+HELLO_JAVA = """package dev.arena.test;
+
+public class Hello {
+    public static void main(String[] args) {
+        System.out.println("Hello from the arena");
+    }
+}
+"""
+
+
+def maven_project_files():
+    return {"pom.xml": POM_XML, "src/main/java/dev/arena/test/Hello.java": HELLO_JAVA}
+
+
+BUILD_GRADLE = """apply plugin: 'java'
+
+sourceCompatibility = 1.8
+targetCompatibility = 1.8
+"""
+
+
+def gradle_project_files():
+    return {"build.gradle": BUILD_GRADLE, "src/main/java/dev/arena/test/Hello.java": HELLO_JAVA}

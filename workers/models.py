@@ -1,0 +1,82 @@
+"""Workers and their assignments: the `workers` and `worker_assignments` tables of the seed.
+
+The database is the only coordination point between the web and the workers, so these rows
+are the truth about who runs what: `current_load` counts open assignments, and a worker whose
+`last_heartbeat` is too old is presumed dead (see workers/scheduler.py).
+"""
+
+from django.db import models
+from django.utils import timezone
+
+from jobs.fields import UnixTimestampField
+from jobs.models import Job
+
+
+class WorkerStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+    MAINTENANCE = "maintenance", "Maintenance"
+
+
+class Worker(models.Model):
+    id = models.CharField(primary_key=True, max_length=128)
+    hostname = models.TextField()
+    status = models.CharField(max_length=16, choices=WorkerStatus, default=WorkerStatus.ACTIVE)
+    capacity = models.IntegerField(default=2, db_default=2, help_text="Max concurrent races.")
+    current_load = models.IntegerField(default=0, db_default=0, help_text="Races running now.")
+    last_heartbeat = UnixTimestampField(null=True, blank=True)
+    created_at = UnixTimestampField(default=timezone.now)
+    updated_at = UnixTimestampField(default=timezone.now)
+
+    # --- extra columns ---
+    pid = models.IntegerField(null=True, blank=True, help_text="Process id on its host.")
+
+    class Meta:
+        db_table = "workers"
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=WorkerStatus.values), name="workers_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(capacity__gte=1), name="workers_capacity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(current_load__gte=0), name="workers_load_not_negative"
+            ),
+        ]
+        indexes = [
+            # Reaping and assignment: WHERE status = 'active' AND last_heartbeat < %s
+            models.Index(fields=["status", "last_heartbeat"], name="workers_status_heartbeat_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.id} on {self.hostname} ({self.status}, {self.current_load}/{self.capacity})"
+
+
+class WorkerAssignment(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="assignments")
+    worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="assignments")
+    assigned_at = UnixTimestampField(default=timezone.now)
+    completed_at = UnixTimestampField(null=True, blank=True)
+
+    # --- extra columns ---
+    outcome = models.TextField(
+        blank=True, default="", help_text="How the assignment ended: finished, cancelled, lost..."
+    )
+
+    class Meta:
+        db_table = "worker_assignments"
+        ordering = ["-assigned_at", "-id"]
+        indexes = [
+            # A worker's open assignments: WHERE worker_id = %s AND completed_at IS NULL
+            models.Index(
+                fields=["worker"],
+                name="assignments_open_idx",
+                condition=models.Q(completed_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        state = "open" if self.completed_at is None else self.outcome or "closed"
+        return f"job {self.job_id} on {self.worker_id} ({state})"
