@@ -196,3 +196,7 @@ ARENA_ALLOW_LOCAL_REPOS = env_bool("ARENA_ALLOW_LOCAL_REPOS", False)
 ARENA_MAX_QUEUED_JOBS = env_int("ARENA_MAX_QUEUED_JOBS", 100)
 # Relative difference in duration below which a race is a tie.
 ARENA_TIE_TOLERANCE = env_float("ARENA_TIE_TOLERANCE", 0.01)
+
+# --- Build Arena: workers -----------------------------------------------------------------------
+# A worker whose heartbeat is older than this many seconds is presumed dead.
+ARENA_WORKER_DEAD_AFTER = env_int("ARENA_WORKER_DEAD_AFTER", 30)

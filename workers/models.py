@@ -5,6 +5,9 @@ are the truth about who runs what: `current_load` counts open assignments, and a
 `last_heartbeat` is too old is presumed dead (see workers/scheduler.py).
 """
 
+import datetime
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -16,6 +19,17 @@ class WorkerStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     INACTIVE = "inactive", "Inactive"
     MAINTENANCE = "maintenance", "Maintenance"
+
+
+class WorkerQuerySet(models.QuerySet):
+    def alive(self, now=None):
+        """Active or in maintenance, with a heartbeat newer than ARENA_WORKER_DEAD_AFTER."""
+        now = now or timezone.now()
+        fresh_since = now - datetime.timedelta(seconds=settings.ARENA_WORKER_DEAD_AFTER)
+        return self.filter(
+            status__in=[WorkerStatus.ACTIVE, WorkerStatus.MAINTENANCE],
+            last_heartbeat__gte=fresh_since,
+        )
 
 
 class Worker(models.Model):
@@ -30,6 +44,8 @@ class Worker(models.Model):
 
     # --- extra columns ---
     pid = models.IntegerField(null=True, blank=True, help_text="Process id on its host.")
+
+    objects = WorkerQuerySet.as_manager()
 
     class Meta:
         db_table = "workers"
