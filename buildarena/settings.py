@@ -126,8 +126,12 @@ SQLITE_INIT_COMMAND = (
 
 DATABASE_PATH = Path(env_str("DATABASE_PATH") or BASE_DIR / "build-arena.db")
 
+# Lets several test runs share a machine without sharing a test database.
+TEST_DB_SUFFIX = env_str("ARENA_TEST_DB_SUFFIX")
+
 if env_str("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=60)}
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}{TEST_DB_SUFFIX}"}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["OPTIONS"] = {
             "init_command": SQLITE_INIT_COMMAND,
@@ -146,7 +150,7 @@ else:
             },
             # Tests use a real file (not :memory:) so that worker subprocesses and the
             # sqlite3 CLI can open the same database as the test process.
-            "TEST": {"NAME": str(BASE_DIR / "test-build-arena.db")},
+            "TEST": {"NAME": str(BASE_DIR / f"test-build-arena{TEST_DB_SUFFIX}.db")},
         }
     }
 
