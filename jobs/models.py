@@ -184,6 +184,11 @@ class BuildResult(models.Model):
     # Replay timing: one line "<character offset> <elapsed ms>" per appended chunk of output.
     output_timing = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="", help_text="Why the side failed, if known.")
+    # A finished side's log, zlib-compressed (jobs/outputs.py): `output` is then NULL and
+    # `output_timing` empty, so 100,000 races fit in a small database. Read the log through
+    # `full_output` / `full_output_timing`, which work on both forms.
+    output_compressed = models.BinaryField(null=True, blank=True, editable=False)
+    output_timing_compressed = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "build_results"
@@ -212,6 +217,20 @@ class BuildResult(models.Model):
     @property
     def succeeded(self):
         return self.status == BuildStatus.SUCCESS
+
+    @property
+    def full_output(self):
+        """The side's whole log, compacted or not (text appended after compaction included)."""
+        from jobs.outputs import joined_text
+
+        return joined_text(self.output_compressed, self.output)
+
+    @property
+    def full_output_timing(self):
+        """The replay timing lines, compacted or not."""
+        from jobs.outputs import joined_text
+
+        return joined_text(self.output_timing_compressed, self.output_timing)
 
     @property
     def best_duration_ms(self):
