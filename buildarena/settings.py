@@ -133,9 +133,18 @@ DATABASE_PATH = Path(env_str("DATABASE_PATH") or BASE_DIR / "build-arena.db")
 TEST_DB_SUFFIX = env_str("ARENA_TEST_DB_SUFFIX")
 
 if env_str("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=60)}
+    DATABASES = {
+        "default": dj_database_url.parse(
+            env_str("DATABASE_URL"), conn_max_age=60, conn_health_checks=True
+        )
+    }
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}{TEST_DB_SUFFIX}"}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        # A sqlite:///path URL: the test database is a file beside it, with the same pragmas.
+        _sqlite_path = Path(DATABASES["default"]["NAME"])
+        DATABASES["default"]["TEST"] = {
+            "NAME": str(_sqlite_path.with_name(f"test-{_sqlite_path.stem}{TEST_DB_SUFFIX}.db"))
+        }
         DATABASES["default"]["OPTIONS"] = {
             "init_command": SQLITE_INIT_COMMAND,
             "transaction_mode": "IMMEDIATE",
@@ -207,6 +216,17 @@ ARENA_TIE_TOLERANCE = env_float("ARENA_TIE_TOLERANCE", 0.01)
 # --- Build Arena: workers -----------------------------------------------------------------------
 # A worker whose heartbeat is older than this many seconds is presumed dead.
 ARENA_WORKER_DEAD_AFTER = env_int("ARENA_WORKER_DEAD_AFTER", 30)
+# How often a worker proves it is alive, and runs the pool's housekeeping (reaping, cleanup).
+ARENA_HEARTBEAT_INTERVAL = env_float("ARENA_HEARTBEAT_INTERVAL", 5.0)
+# How often an idle worker looks for queued jobs (seconds); bounds the dispatch latency.
+ARENA_WORKER_POLL_INTERVAL = env_float("ARENA_WORKER_POLL_INTERVAL", 0.5)
+# On the first SIGTERM/SIGINT a worker lets running races finish for this long, then stops
+# and requeues them.
+ARENA_WORKER_GRACE_PERIOD = env_float("ARENA_WORKER_GRACE_PERIOD", 120.0)
+# Inactive workers are deleted after this many seconds (their jobs' history stays).
+ARENA_WORKER_RETENTION = env_int("ARENA_WORKER_RETENTION", 7 * 24 * 3600)
+# A job whose worker died is requeued until it has been taken this many times, then failed.
+ARENA_JOB_MAX_ATTEMPTS = env_int("ARENA_JOB_MAX_ATTEMPTS", 2)
 
 # --- Security: production posture -------------------------------------------------------------
 # Behind HTTPS turn on the redirect, secure cookies and HSTS (README: "Running in production").

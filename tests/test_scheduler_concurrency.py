@@ -1,0 +1,63 @@
+"""Claims racing each other for real: many threads, each with its own database connection."""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection
+
+from jobs.models import Job, JobStatus
+from workers import scheduler
+from workers.models import Worker, WorkerAssignment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_concurrent_claims_take_every_job_exactly_once_within_capacity():
+    worker_ids = [f"w{i}" for i in range(4)]
+    capacity = 2
+    for worker_id in worker_ids:
+        scheduler.register_worker(worker_id, hostname="h", capacity=capacity)
+    Job.objects.bulk_create(
+        Job(repository_url="https://github.com/a/b", repository_name="a/b") for _ in range(40)
+    )
+    claimed = []
+    over_capacity = []
+    errors = []
+    lock = threading.Lock()
+
+    def claim_loop(worker_id):
+        try:
+            while True:
+                claim = scheduler.claim_job(worker_id)
+                if claim is None:
+                    if not Job.objects.filter(status=JobStatus.QUEUED).exists():
+                        return
+                    scheduler.heartbeat(worker_id)
+                    continue
+                load = Worker.objects.get(pk=worker_id).current_load
+                with lock:
+                    claimed.append(claim.job.pk)
+                    if load > capacity:
+                        over_capacity.append((worker_id, load))
+                Job.objects.filter(pk=claim.job.pk).update(status=JobStatus.COMPLETED)
+                scheduler.release_job(worker_id, claim.job.pk, "completed")
+        except Exception as exc:  # reported below; a thread's exception would be lost
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    # Two threads per worker id: claims of one worker race each other too.
+    threads = [threading.Thread(target=claim_loop, args=(w,)) for w in worker_ids * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(claimed) == 40 and len(set(claimed)) == 40
+    assert over_capacity == []
+    assert set(Job.objects.values_list("attempts", flat=True)) == {1}
+    per_job = Counter(WorkerAssignment.objects.values_list("job_id", flat=True))
+    assert set(per_job.values()) == {1} and len(per_job) == 40
+    assert set(Worker.objects.values_list("current_load", flat=True)) == {0}

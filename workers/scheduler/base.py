@@ -1,0 +1,130 @@
+"""Shared pieces of the scheduler: outcomes, busy retries, load bookkeeping, job recovery."""
+
+import datetime
+import functools
+import logging
+import time
+
+from django.conf import settings
+from django.db import OperationalError
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from jobs.models import BuildResult, BuildStatus, Job, JobStatus
+from workers.models import Worker, WorkerAssignment, WorkerStatus
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome:
+    """How an assignment ended (worker_assignments.outcome)."""
+
+    COMPLETED = "completed"  # run_job's own results: the job row says the rest
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # the worker stopped the race; the job went back to the queue
+    ERROR = "error"  # run_job raised: the job is failed with the error
+    LOST = "lost"  # the worker died (no heartbeat) or restarted while running it
+
+
+LIVE_STATUSES = (WorkerStatus.ACTIVE, WorkerStatus.MAINTENANCE)
+BUSY_RETRIES = 5
+
+
+def retry_when_busy(func):
+    """Retry a transaction that failed on a lock (SQLite busy, PostgreSQL deadlock)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        for attempt in range(BUSY_RETRIES):
+            try:
+                return func(*args, **kwargs)
+            except OperationalError as exc:
+                message = str(exc).lower()
+                retriable = "locked" in message or "deadlock" in message or "busy" in message
+                if not retriable or attempt == BUSY_RETRIES - 1:
+                    raise
+                logger.warning("%s: %s; retrying", func.__name__, exc)
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def dead_before(now):
+    """Heartbeats older than this mean the worker is presumed dead."""
+    return now - datetime.timedelta(seconds=settings.ARENA_WORKER_DEAD_AFTER)
+
+
+def claim_defer_window():
+    """How long a new job may wait for a less-loaded worker to take it.
+
+    A few poll intervals (plus a second, since created_at has whole-second precision): long
+    enough for every idle worker to look at the queue, short enough that a worker that is
+    alive but slow to poll never holds a job back.
+    """
+    return datetime.timedelta(seconds=2 * settings.ARENA_WORKER_POLL_INTERVAL + 1)
+
+
+def sync_load(worker_id):
+    """current_load = the worker's open assignments, in one UPDATE (never drifts)."""
+    open_count = (
+        WorkerAssignment.objects.filter(worker_id=OuterRef("pk"), completed_at__isnull=True)
+        .order_by()
+        .values("worker_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    Worker.objects.filter(pk=worker_id).update(current_load=Coalesce(Subquery(open_count), 0))
+
+
+def lock_worker(worker_id):
+    """The worker row, locked on PostgreSQL (SQLite's IMMEDIATE transaction already is)."""
+    return Worker.objects.select_for_update().filter(pk=worker_id).first()
+
+
+def requeue_running(jobs):
+    """Put running jobs back in the queue (their attempt counter keeps counting)."""
+    return jobs.update(
+        status=JobStatus.QUEUED, worker_id=None, started_at=None, completed_at=None, error=""
+    )
+
+
+def fail_running(jobs, reason, now):
+    """Fail running jobs with a reason; their unfinished sides fail with it too."""
+    job_ids = list(jobs.values_list("pk", flat=True))
+    if not job_ids:
+        return 0
+    failed = jobs.update(status=JobStatus.FAILED, error=reason, completed_at=now)
+    BuildResult.objects.filter(job_id__in=job_ids, status=BuildStatus.PENDING).update(
+        status=BuildStatus.FAILURE, error=reason, finished_at=now
+    )
+    return failed
+
+
+def recover_jobs_of(worker_id, reason, now):
+    """Close a gone process's assignments; requeue its running jobs, or fail them at the limit.
+
+    Returns (requeued ids, failed ids). Call inside a transaction holding the worker row.
+    """
+    WorkerAssignment.objects.filter(worker_id=worker_id, completed_at__isnull=True).update(
+        completed_at=now, outcome=Outcome.LOST
+    )
+    return recover_running(Job.objects.filter(worker_id=worker_id), reason, now)
+
+
+def recover_running(jobs, reason, now):
+    running = jobs.filter(status=JobStatus.RUNNING)
+    limit = settings.ARENA_JOB_MAX_ATTEMPTS
+    retry = running.filter(attempts__lt=limit)
+    give_up = running.filter(attempts__gte=limit)
+    requeued = list(retry.values_list("pk", flat=True))
+    failed = list(give_up.values_list("pk", flat=True))
+    for job_id, attempts in give_up.values_list("pk", "attempts"):
+        fail_running(
+            Job.objects.filter(pk=job_id, status=JobStatus.RUNNING),
+            f"{reason} (attempt {attempts} of {limit}); not retried again",
+            now,
+        )
+    requeue_running(Job.objects.filter(pk__in=requeued, status=JobStatus.RUNNING))
+    return requeued, failed
