@@ -7,6 +7,7 @@ directly, so the database holds plain integers while Python code sees aware date
 import datetime
 
 from django.core import checks
+from django.core.exceptions import ValidationError
 from django.db import models
 
 UTC = datetime.UTC
@@ -42,6 +43,12 @@ class UnixTimestampField(models.IntegerField):
             errors.append(checks.Error("Use a callable default, not a fixed datetime.", obj=self))
         return errors
 
+    @property
+    def validators(self):
+        # Not IntegerField's range validators: they compare the (datetime) value with ints,
+        # which made full_clean() raise TypeError on every model with a timestamp.
+        return [*self.default_validators, *self._validators]
+
     def from_db_value(self, value, expression, connection):
         return from_unix_seconds(value)
 
@@ -52,14 +59,23 @@ class UnixTimestampField(models.IntegerField):
             try:
                 return from_unix_seconds(int(value))
             except ValueError:
-                parsed = datetime.datetime.fromisoformat(value)
-                return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+                pass
+            try:
+                parsed = datetime.datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise ValidationError(
+                    f"{value!r} is not a date and time.", code="invalid"
+                ) from None
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
         return from_unix_seconds(value)
 
     def get_prep_value(self, value):
         # Skip IntegerField's int() coercion: a datetime is converted, not cast.
         if hasattr(value, "resolve_expression"):
             return value
+        if isinstance(value, str):
+            # Lookups from query strings (the admin's date filter sends "2026-11-26").
+            value = self.to_python(value)
         return to_unix_seconds(value)
 
     def value_to_string(self, obj):

@@ -1,0 +1,322 @@
+"""The admin stands in for the original's Drizzle Studio: jobs, results, workers, assignments.
+
+The job list stays fast with 100,000 jobs: both sides' durations are correlated subqueries
+in the list query (one index lookup per shown row, no per-row queries), no full result
+count, and a paginator that stops counting exactly past a limit (jobs/admin_support.py).
+The operator-only fields (custom build commands, iterations, mode...) are edited here only.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils.html import format_html
+
+from jobs import services
+from jobs.admin_support import CappedCountPaginator, format_ms, output_tail_html
+from jobs.models import BuildResult, BuildStatus, BuildType, Job, percent_faster
+from workers.models import WorkerAssignment
+
+admin.site.site_header = "Build Arena administration"
+admin.site.site_title = "Build Arena admin"
+admin.site.index_title = "Races, results and workers"
+
+MAX_COMMAND_ARGS = 200
+MAX_COMMAND_ARG_LENGTH = 4000
+
+
+def side_duration_ms(build_type):
+    """The side's time in ms (NULL while pending) as a subquery on build_results."""
+    return Subquery(
+        BuildResult.objects.filter(job=OuterRef("pk"), build_type=build_type)
+        .order_by()
+        .annotate(
+            ms=Case(
+                When(status=BuildStatus.PENDING, then=Value(None)),
+                default=Coalesce(F("duration_ms"), F("duration") * 1000),
+                output_field=IntegerField(),
+            )
+        )
+        .values("ms")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def clean_command(value):
+    """A custom build command: empty, or a non-empty JSON list of strings (no shell string)."""
+    if value in (None, "", []):
+        return None
+    if not isinstance(value, list) or not all(isinstance(arg, str) for arg in value):
+        raise ValidationError(
+            'Enter a JSON list of strings, e.g. ["sh", "-c", "mvn -B package"].', code="invalid"
+        )
+    if len(value) > MAX_COMMAND_ARGS or any(len(arg) > MAX_COMMAND_ARG_LENGTH for arg in value):
+        raise ValidationError("The command is too long.", code="too_long")
+    if not value[0].strip() or any("\x00" in arg for arg in value):
+        raise ValidationError(
+            "The first item must name a program; no NUL characters.", code="invalid"
+        )
+    return value
+
+
+class JobAdminForm(forms.ModelForm):
+    """Validates the repository URL like the public form; fills repository_name from it."""
+
+    class Meta:
+        model = Job
+        fields = [
+            "repository_url",
+            "ref",
+            "mode",
+            "iterations",
+            "warmups",
+            "timeout_seconds",
+            "standard_cmd",
+            "elide_cmd",
+        ]
+
+    def clean_repository_url(self):
+        url, self.repository_name = services.validate_repository_url(
+            self.cleaned_data.get("repository_url")
+        )
+        return url
+
+    def clean_ref(self):
+        return services.validate_ref(self.cleaned_data.get("ref"))
+
+    def clean_standard_cmd(self):
+        return clean_command(self.cleaned_data.get("standard_cmd"))
+
+    def clean_elide_cmd(self):
+        return clean_command(self.cleaned_data.get("elide_cmd"))
+
+    def _post_clean(self):
+        if hasattr(self, "repository_name"):
+            self.instance.repository_name = self.repository_name
+        super()._post_clean()
+
+
+class ReadOnlyInlineMixin:
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class BuildResultInline(ReadOnlyInlineMixin, admin.StackedInline):
+    model = BuildResult
+    fields = [
+        ("build_type", "status", "bell_rung", "exit_code"),
+        ("duration", "duration_ms", "run_times_ms"),
+        ("tool", "tool_version"),
+        ("started_at", "finished_at"),
+        "error",
+        "output_display",
+    ]
+    readonly_fields = ["output_display"]
+
+    @admin.display(description="Output")
+    def output_display(self, obj):
+        return output_tail_html(obj.output)
+
+
+class WorkerAssignmentInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = WorkerAssignment
+    fields = ["worker", "assigned_at", "completed_at", "outcome"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("worker")
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    form = JobAdminForm
+    list_display = [
+        "short_id",
+        "repository_name",
+        "status",
+        "created_at",
+        "elide_time",
+        "standard_time",
+        "winner_display",
+        "is_mock",
+    ]
+    list_display_links = ["short_id", "repository_name"]
+    list_filter = ["status", ("created_at", admin.DateFieldListFilter), "winner", "is_mock"]
+    search_fields = ["repository_name", "repository_url", "=id"]
+    ordering = ["-created_at", "-id"]
+    list_per_page = 50
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = CappedCountPaginator
+    inlines = [BuildResultInline, WorkerAssignmentInline]
+    actions = ["cancel_selected", "requeue_selected"]
+    fieldsets = [
+        (None, {"fields": ["repository_url", "repository_name", "ref", "status", "error"]}),
+        (
+            "Outcome",
+            {
+                "fields": [
+                    ("winner", "speedup"),
+                    "commit_sha",
+                    ("created_at", "started_at", "completed_at"),
+                    ("worker_id", "attempts"),
+                    "is_mock",
+                ]
+            },
+        ),
+        (
+            "Operator options",
+            {
+                "description": "Only operators can set these; the public form never does. "
+                "A custom command is a JSON list of arguments run without a shell, "
+                'e.g. ["sh", "-c", "mvn -B package"].',
+                "fields": [
+                    ("mode", "iterations", "warmups", "timeout_seconds"),
+                    "standard_cmd",
+                    "elide_cmd",
+                ],
+            },
+        ),
+    ]
+    _always_read_only = [
+        "repository_name",
+        "status",
+        "error",
+        "winner",
+        "speedup",
+        "commit_sha",
+        "created_at",
+        "started_at",
+        "completed_at",
+        "worker_id",
+        "attempts",
+        "is_mock",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self._always_read_only
+        # A race's repository is fixed once it exists: its results belong to that URL.
+        return [*self._always_read_only, "repository_url", "ref"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                elide_ms=side_duration_ms(BuildType.ELIDE),
+                standard_ms=side_duration_ms(BuildType.STANDARD),
+            )
+        )
+
+    @admin.display(description="ID", ordering="id")
+    def short_id(self, obj):
+        return obj.pk if len(obj.pk) <= 12 else f"{obj.pk[:8]}…"
+
+    @admin.display(description="Elide", ordering="elide_ms")
+    def elide_time(self, obj):
+        return format_ms(obj.elide_ms)
+
+    @admin.display(description="Standard", ordering="standard_ms")
+    def standard_time(self, obj):
+        return format_ms(obj.standard_ms)
+
+    @admin.display(description="Winner", ordering="winner")
+    def winner_display(self, obj):
+        if not obj.winner:
+            return "-"
+        percent = percent_faster(obj.speedup)
+        if percent is None or obj.winner == "tie":
+            return obj.get_winner_display()
+        word = "faster" if percent >= 0 else "slower"
+        return f"{obj.get_winner_display()} (elide {abs(percent):.1f}% {word})"
+
+    @admin.action(
+        description="Cancel selected jobs (running builds are stopped)", permissions=["change"]
+    )
+    def cancel_selected(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        cancelled = sum(1 for job_id in ids if services.cancel_job(job_id) is not None)
+        self.message_user(request, f"Cancelled {cancelled} job(s).", messages.SUCCESS)
+        if cancelled < len(ids):
+            self.message_user(
+                request,
+                f"{len(ids) - cancelled} job(s) were already finished and left as they were.",
+                messages.WARNING,
+            )
+
+    @admin.action(
+        description="Requeue selected jobs (finished or stuck; old results are deleted)",
+        permissions=["change"],
+    )
+    def requeue_selected(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        requeued, refusals = 0, []
+        for job_id in ids:
+            try:
+                if services.requeue_job(job_id) is not None:
+                    requeued += 1
+            except services.RequeueRefused as refused:
+                refusals.append(str(refused))
+        self.message_user(request, f"Requeued {requeued} job(s).", messages.SUCCESS)
+        for reason in refusals[:20]:
+            self.message_user(request, reason, messages.WARNING)
+
+
+@admin.register(BuildResult)
+class BuildResultAdmin(admin.ModelAdmin):
+    """Browsable, read-only: results are written by workers only."""
+
+    list_display = [
+        "id",
+        "job_link",
+        "build_type",
+        "status",
+        "duration",
+        "duration_ms",
+        "bell_rung",
+        "exit_code",
+        "tool",
+        "created_at",
+    ]
+    list_filter = ["build_type", "status", "bell_rung", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["=job__id", "job__repository_name"]
+    list_select_related = ["job"]
+    ordering = ["-id"]
+    list_per_page = 50
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = CappedCountPaginator
+    exclude = ["output", "output_timing"]
+    readonly_fields = ["output_display"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == "jobs_buildresult_changelist":
+            # A side's output can be megabytes: the list never loads it.
+            queryset = queryset.defer("output", "output_timing", "run_times_ms")
+        return queryset
+
+    @admin.display(description="Job", ordering="job_id")
+    def job_link(self, obj):
+        url = reverse("admin:jobs_job_change", args=[obj.job_id])
+        return format_html('<a href="{}">{}</a>', url, obj.job.repository_name)
+
+    @admin.display(description="Output")
+    def output_display(self, obj):
+        return output_tail_html(obj.output)

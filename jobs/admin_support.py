@@ -1,0 +1,83 @@
+"""Helpers that keep the admin fast on large tables and its read-only displays safe.
+
+The job list must stay quick with 100,000 jobs: the admin's paginator normally runs an exact
+COUNT(*) of the filtered list on every page view, which on PostgreSQL is a full scan of the
+table. CappedCountPaginator counts exactly only up to a limit and past it asks the database
+for its estimate (PostgreSQL's planner), which is instant whatever the table size.
+"""
+
+import json
+
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import QuerySet
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+# Past this many matching rows the job list shows an estimate instead of an exact count.
+EXACT_COUNT_LIMIT = 10_000
+# The admin shows the end of a build's output; the job page has all of it.
+OUTPUT_TAIL_CHARS = 50_000
+
+
+class CappedCountPaginator(Paginator):
+    """An exact count up to EXACT_COUNT_LIMIT rows, the database's estimate beyond it.
+
+    The capped count is `SELECT COUNT(*) FROM (SELECT ... LIMIT n)`, bounded work whatever
+    the table size. Beyond the cap PostgreSQL's planner estimate is used (EXPLAIN; no scan).
+    SQLite has no estimate; its COUNT(*) walks the smallest index, a few milliseconds per
+    100,000 rows (docs/BENCHMARKS.md), so there the exact count is kept.
+    """
+
+    exact_count_limit = EXACT_COUNT_LIMIT
+
+    @cached_property
+    def count(self):
+        queryset = self.object_list
+        if not isinstance(queryset, QuerySet):
+            return super().count
+        unordered = queryset.order_by()
+        capped = unordered[: self.exact_count_limit + 1].count()
+        if capped <= self.exact_count_limit:
+            return capped
+        estimate = planner_row_estimate(unordered)
+        if estimate is None:
+            return unordered.count()
+        return max(estimate, capped)
+
+
+def planner_row_estimate(queryset):
+    """PostgreSQL's estimate of how many rows `queryset` returns, or None elsewhere."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def format_ms(ms):
+    """45210 -> '45.21 s'; 78000 -> '1 min 18.00 s'; None -> '-'."""
+    if ms is None:
+        return "-"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)} min {rest:05.2f} s"
+
+
+def output_tail_html(output):
+    """A build's output for a read-only admin field: escaped, in a scrolling <pre>."""
+    output = output or ""
+    hidden = max(len(output) - OUTPUT_TAIL_CHARS, 0)
+    note = f"(first {hidden:,} characters not shown)\n" if hidden else ""
+    return format_html(
+        '<pre style="max-height:30em;overflow:auto;white-space:pre-wrap;margin:0">{}{}</pre>',
+        note,
+        output[hidden:],
+    )

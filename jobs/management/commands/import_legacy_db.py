@@ -1,0 +1,33 @@
+"""Import the jobs and build results of the original TypeScript app's build-arena.db."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from jobs.legacy_import import LegacyImportError, import_legacy_database
+
+
+class Command(BaseCommand):
+    help = (
+        "Import every job and build result from a build-arena.db written by the original "
+        "TypeScript app. Safe to run again: already imported rows are updated, not duplicated."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="The original app's SQLite file (build-arena.db).")
+
+    def handle(self, *args, path, **options):
+        try:
+            report = import_legacy_database(path)
+        except LegacyImportError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(
+            f"Jobs: {report.jobs_created} created, {report.jobs_updated} updated, "
+            f"{report.jobs_unchanged} unchanged, {report.jobs_skipped} skipped."
+        )
+        self.stdout.write(
+            f"Build results: {report.results_created} created, {report.results_updated} "
+            f"updated, {report.results_unchanged} unchanged, {report.results_skipped} skipped."
+        )
+        for table, count in report.legacy_tables.items():
+            self.stdout.write(f"Not imported: {table} ({count} rows).")
+        for note in report.notes:
+            self.stdout.write(note)

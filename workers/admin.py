@@ -1,0 +1,144 @@
+"""Workers and their assignments in the admin.
+
+Workers register themselves (no "add" here); an operator changes capacity, or puts a worker in
+maintenance (it finishes its races and takes no new ones) and back. Assignments are browsable
+and read-only: the scheduler writes them.
+"""
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from jobs.admin_support import CappedCountPaginator
+from workers.models import Worker, WorkerAssignment, WorkerStatus
+
+
+class OpenAssignmentInline(admin.TabularInline):
+    """The races a worker runs now (its closed history is in the assignments list)."""
+
+    model = WorkerAssignment
+    verbose_name_plural = "open assignments"
+    fields = ["job", "assigned_at", "outcome"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(completed_at__isnull=True).select_related("job")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def heartbeat_age_seconds(worker, now=None):
+    if worker.last_heartbeat is None:
+        return None
+    return max(int(((now or timezone.now()) - worker.last_heartbeat).total_seconds()), 0)
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "hostname",
+        "pid",
+        "status",
+        "load",
+        "heartbeat_age",
+        "last_heartbeat",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["id", "hostname"]
+    ordering = ["id"]
+    actions = ["put_in_maintenance", "activate"]
+    inlines = [OpenAssignmentInline]
+    fields = [
+        "id",
+        "hostname",
+        "pid",
+        "status",
+        "capacity",
+        "current_load",
+        "last_heartbeat",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = [
+        "id",
+        "hostname",
+        "pid",
+        "current_load",
+        "last_heartbeat",
+        "created_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="Load", ordering="current_load")
+    def load(self, obj):
+        return f"{obj.current_load} / {obj.capacity}"
+
+    @admin.display(description="Heartbeat age", ordering="-last_heartbeat")
+    def heartbeat_age(self, obj):
+        age = heartbeat_age_seconds(obj)
+        if age is None:
+            return "never"
+        if age > settings.ARENA_WORKER_DEAD_AFTER:
+            return format_html(
+                '<strong style="color:#ba2121">{} s ago (presumed dead)</strong>', age
+            )
+        return f"{age} s ago"
+
+    def _set_status(self, request, queryset, status):
+        updated = queryset.exclude(status=status).update(status=status, updated_at=timezone.now())
+        self.message_user(request, f"{updated} worker(s) set to {status}.", messages.SUCCESS)
+
+    @admin.action(
+        description="Put selected workers in maintenance (no new races)", permissions=["change"]
+    )
+    def put_in_maintenance(self, request, queryset):
+        self._set_status(request, queryset, WorkerStatus.MAINTENANCE)
+
+    @admin.action(description="Activate selected workers", permissions=["change"])
+    def activate(self, request, queryset):
+        self._set_status(request, queryset, WorkerStatus.ACTIVE)
+
+
+@admin.register(WorkerAssignment)
+class WorkerAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["id", "job_link", "worker", "assigned_at", "completed_at", "outcome"]
+    list_filter = [
+        ("completed_at", admin.EmptyFieldListFilter),
+        ("assigned_at", admin.DateFieldListFilter),
+    ]
+    search_fields = ["=job__id", "job__repository_name", "=worker__id"]
+    list_select_related = ["job", "worker"]
+    ordering = ["-assigned_at", "-id"]
+    list_per_page = 50
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = CappedCountPaginator
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Job", ordering="job_id")
+    def job_link(self, obj):
+        url = reverse("admin:jobs_job_change", args=[obj.job_id])
+        return format_html('<a href="{}">{}</a>', url, obj.job.repository_name)
