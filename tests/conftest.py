@@ -27,6 +27,15 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped under ARENA_STRICT_TESTS=1: {reason}"
 
 
+@pytest.fixture(autouse=True)
+def _static_files_without_manifest(settings):
+    """Pages render in tests without `collectstatic`: no manifest of hashed names needed."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def subprocess_env(settings, django_db_blocker):
     """Environment for a child process (manage.py ...) that uses the test database."""
