@@ -9,12 +9,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count, Prefetch, Q
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
-from jobs.models import FINISHED_JOB_STATUSES, BuildResult, Job, JobStatus
+from jobs.models import (
+    FINISHED_JOB_STATUSES,
+    BuildResult,
+    BuildStatus,
+    BuildType,
+    Job,
+    JobStatus,
+)
 
 MAX_URL_LENGTH = 500
 DEFAULT_GIT_HOSTS = ("github.com", "gitlab.com")
@@ -139,18 +146,35 @@ def create_job(repository_url, *, ref="", **extra):
     url, name = validate_repository_url(repository_url)
     ref = validate_ref(ref)
     job = Job(repository_url=url, repository_name=name, ref=ref, **extra)
-    job.full_clean(exclude=["id"])
+    # The CHECK constraints are left to the database: Django's validate_constraints runs one
+    # query per constraint, which would more than double the cost of a submission.
+    job.full_clean(exclude=["id"], validate_constraints=False)
     limit = settings.ARENA_MAX_QUEUED_JOBS
-    with transaction.atomic():
-        if limit and Job.objects.filter(status=JobStatus.QUEUED).count() >= limit:
-            raise QueueFull(limit)
-        job.save(force_insert=True)
+    try:
+        with transaction.atomic():
+            if limit and Job.objects.filter(status=JobStatus.QUEUED).count() >= limit:
+                raise QueueFull(limit)
+            job.save(force_insert=True)
+    except IntegrityError as error:
+        raise _constraint_error(error) from None
     return job
+
+
+def _constraint_error(error):
+    """A ValidationError naming the CHECK constraint the database refused (as full_clean)."""
+    message = f"The job was refused by the database: {error}"
+    for constraint in Job._meta.constraints:
+        if constraint.name in str(error):
+            message = f"Constraint \u201c{constraint.name}\u201d is violated."
+    return ValidationError({NON_FIELD_ERRORS: [ValidationError(message, code="constraint")]})
+
+
+LOG_COLUMNS = ("output", "output_timing", "output_compressed", "output_timing_compressed")
 
 
 def _with_results(queryset):
     return queryset.prefetch_related(
-        Prefetch("results", queryset=BuildResult.objects.defer("output", "output_timing"))
+        Prefetch("results", queryset=BuildResult.objects.defer(*LOG_COLUMNS))
     )
 
 
@@ -171,13 +195,18 @@ def list_jobs(*, status=None, limit=100):
 
 
 def get_recent_results(limit=20):
-    """Completed races that have both results, newest first. Two queries."""
+    """Completed races that have both results, newest first. Two queries.
+
+    Walks jobs_status_created_idx newest first and probes each side through the
+    (job, build_type) unique index, so it reads about `limit` jobs, not every completed one.
+    """
+    finished = BuildResult.objects.filter(job=OuterRef("pk")).exclude(status=BuildStatus.PENDING)
     queryset = (
         Job.objects.filter(status=JobStatus.COMPLETED)
-        .annotate(
-            finished_sides=Count("results", filter=~Q(results__status="pending"), distinct=True)
+        .filter(
+            Exists(finished.filter(build_type=BuildType.ELIDE)),
+            Exists(finished.filter(build_type=BuildType.STANDARD)),
         )
-        .filter(finished_sides=2)
         .order_by("-created_at", "-id")
     )
     return list(_with_results(queryset)[:limit])

@@ -1,0 +1,70 @@
+"""The hot queries stay cheap at any size: fixed query counts, index-only plans, right rows."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from jobs.models import BuildResult, Job
+from jobs.services import create_job, get_job, get_recent_results
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now()
+
+
+def race(name, minutes_ago, status="completed", sides=("success", "success")):
+    job = Job.objects.create(
+        repository_url=f"https://github.com/a/{name}",
+        repository_name=f"a/{name}",
+        status=status,
+        created_at=NOW - datetime.timedelta(minutes=minutes_ago),
+    )
+    for build_type, side_status in zip(("elide", "standard"), sides, strict=False):
+        if side_status:
+            BuildResult.objects.create(
+                job=job, build_type=build_type, status=side_status, output="x" * 100
+            )
+    return job
+
+
+def test_recent_results_lists_completed_races_with_both_sides_newest_first():
+    newest = race("newest", 1, sides=("success", "failure"))
+    older = race("older", 5)
+    race("one-side-pending", 2, sides=("success", "pending"))
+    race("one-side-missing", 3, sides=("success", None))
+    race("running", 0, status="running")
+    race("failed", 4, status="failed")
+
+    with CaptureQueriesContext(connection) as queries:
+        recent = get_recent_results(20)
+        sides = [(job.elide_result.status, job.standard_result.status) for job in recent]
+
+    assert [job.pk for job in recent] == [newest.pk, older.pk]
+    assert sides == [("success", "failure"), ("success", "success")]
+    assert len(queries) == 2
+    loaded = recent[0].elide_result.get_deferred_fields()
+    assert {"output", "output_timing", "output_compressed", "output_timing_compressed"} <= loaded
+
+
+def test_recent_results_honours_the_limit():
+    for i in range(5):
+        race(f"r{i}", i)
+    assert len(get_recent_results(3)) == 3
+
+
+def test_get_job_defers_logs_but_the_full_output_is_one_query_away():
+    job = race("one", 1)
+    loaded = get_job(job.pk)
+    assert {"output", "output_compressed"} <= loaded.elide_result.get_deferred_fields()
+    assert loaded.elide_result.full_output == "x" * 100
+
+
+def test_create_job_refuses_a_check_constraint_violation_with_a_message():
+    with pytest.raises(Exception) as refused:
+        create_job("https://github.com/a/b", iterations=0)
+    assert "jobs_iterations_positive" in str(refused.value)
+    assert refused.typename == "ValidationError"
+    assert Job.objects.count() == 0
