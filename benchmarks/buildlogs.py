@@ -80,18 +80,33 @@ def _version(rng):
     return f"{rng.randint(1, 33)}.{rng.randint(0, 20)}.{rng.randint(0, 12)}"
 
 
+def _catalog():
+    """Maven Central as builds see it: each artifact has one group, version and size."""
+    rng = random.Random(1)  # noqa: S311 (reproducible test data, not secrets)
+    entries = []
+    for group in GROUPS:
+        for artifact in rng.sample(ARTIFACTS, 8):
+            for _ in range(rng.randint(1, 3)):
+                entries.append((group, artifact, _version(rng), rng.randint(1, 4000)))
+    return entries
+
+
+CATALOG = _catalog()
+
+
 def _maven_lines(rng):
     yield "[INFO] Scanning for projects..."
     module = rng.choice(["petclinic", "commons-lang", "okhttp", "gson", "joda-time"])
+    downloads = rng.sample(CATALOG, len(CATALOG))
     while True:
-        group, artifact, version = rng.choice(GROUPS), rng.choice(ARTIFACTS), _version(rng)
+        group, artifact, version, size = downloads.pop() if downloads else rng.choice(CATALOG)
         base = f"https://repo.maven.apache.org/maven2/{group}/{artifact}/{version}/"
-        for ext in rng.sample(["pom", "jar"], rng.randint(1, 2)):
+        for ext in ("pom", "jar"):
             name = f"{artifact}-{version}.{ext}"
-            size = rng.randint(1, 4000)
+            kb = size if ext == "jar" else max(size // 20, 1)
             yield f"Downloading from central: {base}{name}"
             yield (
-                f"Downloaded from central: {base}{name} ({size} kB at {rng.randint(50, 9000)} kB/s)"
+                f"Downloaded from central: {base}{name} ({kb} kB at {rng.randint(50, 9000)} kB/s)"
             )
         if rng.random() < 0.15:
             plugin = rng.choice(ARTIFACTS[:4])

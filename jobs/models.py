@@ -228,9 +228,9 @@ class BuildResult(models.Model):
     @property
     def full_output_timing(self):
         """The replay timing lines, compacted or not."""
-        from jobs.outputs import joined_text
+        from jobs.outputs import joined_timing
 
-        return joined_text(self.output_timing_compressed, self.output_timing)
+        return joined_timing(self.output_timing_compressed, self.output_timing)
 
     @property
     def best_duration_ms(self):

@@ -18,6 +18,8 @@ from django.db.models import Q
 from jobs.models import FINISHED_JOB_STATUSES, BuildResult, BuildStatus
 
 COMPRESSION_LEVEL = 9
+# First byte of a timing blob stored as differences between lines (zlib streams start 0x78).
+DELTA_MARK = b"D"
 
 
 def compress_text(text):
@@ -31,6 +33,40 @@ def decompress_text(blob):
 def joined_text(compressed, plain):
     """The compressed part (if any) followed by the plain text (if any)."""
     head = decompress_text(compressed) if compressed is not None else ""
+    return head + (plain or "")
+
+
+def compress_timing(timing):
+    """Timing lines "<offset> <ms>" grow steadily: their differences compress much better."""
+    try:
+        points = [tuple(int(value) for value in line.split(" ")) for line in timing.splitlines()]
+    except ValueError:
+        points = None
+    regular = bool(points) and all(len(point) == 2 for point in points)
+    if regular and "".join(f"{offset} {ms}\n" for offset, ms in points) == timing:
+        previous, deltas = (0, 0), []
+        for offset, ms in points:
+            deltas.append(f"{offset - previous[0]} {ms - previous[1]}\n")
+            previous = (offset, ms)
+        return DELTA_MARK + compress_text("".join(deltas))
+    return compress_text(timing)
+
+
+def decompress_timing(blob):
+    blob = bytes(blob)
+    if not blob.startswith(DELTA_MARK):
+        return decompress_text(blob)
+    offset = ms = 0
+    lines = []
+    for line in decompress_text(blob[len(DELTA_MARK) :]).splitlines():
+        delta_offset, delta_ms = line.split(" ")
+        offset, ms = offset + int(delta_offset), ms + int(delta_ms)
+        lines.append(f"{offset} {ms}\n")
+    return "".join(lines)
+
+
+def joined_timing(compressed, plain):
+    head = decompress_timing(compressed) if compressed is not None else ""
     return head + (plain or "")
 
 
@@ -58,12 +94,12 @@ def compact_result(result_id):
         if row is None:
             return False
         output = joined_text(row["output_compressed"], row["output"])
-        timing = joined_text(row["output_timing_compressed"], row["output_timing"])
+        timing = joined_timing(row["output_timing_compressed"], row["output_timing"])
         BuildResult.objects.filter(pk=result_id).update(
             output=None,
             output_compressed=compress_text(output),
             output_timing="",
-            output_timing_compressed=compress_text(timing) if timing else None,
+            output_timing_compressed=compress_timing(timing) if timing else None,
         )
     return True
 

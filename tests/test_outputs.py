@@ -109,3 +109,30 @@ def test_the_database_stores_the_compressed_bytes():
         output, stored = cursor.fetchone()
     assert output is None
     assert 0 < stored < 8 * 1024
+
+
+@pytest.mark.parametrize(
+    "timing",
+    [
+        "0 0\n120 250\n900 260\n4000 9000\n",
+        "0 0\n",
+        "",
+        "not numbers\n",
+        "1 2\n3 4",  # no final newline: stored as is
+        "5 6 7\n",
+        "-3 10\n2 -1\n",
+    ],
+)
+def test_timing_round_trips_whatever_its_shape(timing):
+    from jobs.outputs import compress_timing, decompress_timing
+
+    assert decompress_timing(compress_timing(timing)) == timing
+
+
+def test_steady_timing_is_stored_as_differences():
+    from jobs.outputs import DELTA_MARK, compress_text, compress_timing
+
+    timing = "".join(f"{i * 217} {i * 253 + i % 7}\n" for i in range(300))
+    blob = compress_timing(timing)
+    assert blob.startswith(DELTA_MARK)
+    assert len(blob) < len(compress_text(timing)) / 2
