@@ -266,3 +266,14 @@ CONTENT_SECURITY_POLICY = {
 }
 # Request bodies Django reads into memory (JSON API, forms) are refused above this size (400).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ARENA_MAX_REQUEST_BYTES", 2_621_440)
+
+# --- Build Arena: web -----------------------------------------------------------------------
+# Job submissions (web form and POST /api/jobs) allowed per client per window; 0 turns the limit
+# off. Counted in the database table rate_limit_counters, so all web processes share it.
+ARENA_JOB_RATE_LIMIT = env_int("ARENA_JOB_RATE_LIMIT", 10)
+ARENA_JOB_RATE_WINDOW = max(1, env_int("ARENA_JOB_RATE_WINDOW", 600))
+# Behind a reverse proxy: the header holding the client address (its last entry is used),
+# e.g. X-Forwarded-For. Empty: the connection's address (REMOTE_ADDR).
+ARENA_CLIENT_IP_HEADER = env_str("ARENA_CLIENT_IP_HEADER")
+# How long each web process keeps the leaderboard's totals, chart and per-repository figures.
+ARENA_LEADERBOARD_CACHE_SECONDS = env_int("ARENA_LEADERBOARD_CACHE_SECONDS", 15)

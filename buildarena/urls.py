@@ -1,8 +1,9 @@
-"""URL routes: the admin, the pages (jobs.urls) and the JSON API (jobs.api_urls)."""
+"""URL routes: the admin, then the pages and the JSON API (jobs.urls)."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("jobs.urls")),
 ]

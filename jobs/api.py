@@ -1,0 +1,349 @@
+"""The JSON API: the original's paths and response shapes, plus incremental output.
+
+Every error is a JSON object with an "error" message and a 4xx/5xx status; nothing a client
+sends can produce a traceback. POST bodies must be JSON objects of at most API_MAX_BODY_BYTES.
+The API has no session authentication, so CSRF tokens are not used; a browser POST from
+another site is refused by its Origin header instead (403).
+"""
+
+import json
+from functools import wraps
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError
+from django.db.models import Count
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from jobs import ratelimit
+from jobs.live import read_sides
+from jobs.models import BuildType, Job, percent_faster
+from jobs.services import (
+    QueueFull,
+    cancel_job,
+    create_job,
+    find_finished_race,
+    get_job,
+    get_recent_results,
+    list_jobs,
+)
+
+API_MAX_BODY_BYTES = 16 * 1024
+MAX_LIST_LIMIT = 500
+CREATE_FIELDS = {"repositoryUrl", "ref", "force"}
+
+
+def json_error(status, message, **extra):
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+def api_view(*methods):
+    """Allow only `methods` (405 JSON otherwise); exempt from CSRF, checked by Origin."""
+
+    def decorate(view):
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                response = json_error(405, f"Method {request.method} not allowed.")
+                response["Allow"] = ", ".join(methods)
+                return response
+            if request.method == "POST" and not _same_origin(request):
+                return json_error(403, "Cross-site requests are not allowed.")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _same_origin(request):
+    origin = request.headers.get("Origin")
+    if not origin:
+        return True
+    if origin in settings.CSRF_TRUSTED_ORIGINS:
+        return True
+    return urlsplit(origin).netloc == request.get_host()
+
+
+def _iso(moment):
+    return moment.isoformat() if moment else None
+
+
+def result_json(result):
+    return {
+        "tool": result.tool or None,
+        "status": result.status,
+        "startTime": _iso(result.started_at or result.created_at),
+        "duration": result.best_duration_ms,
+        "exitCode": result.exit_code,
+        "bellRung": result.bell_rung,
+        "runTimesMs": result.run_times_ms or [],
+        "toolVersion": result.tool_version or None,
+        "finishedAt": _iso(result.finished_at),
+        "error": result.error or None,
+    }
+
+
+def job_json(job):
+    data = {
+        "id": job.pk,
+        "repositoryUrl": job.repository_url,
+        "repositoryName": job.repository_name,
+        "createdAt": _iso(job.created_at),
+        "status": job.status,
+        "ref": job.ref or None,
+        "commitSha": job.commit_sha or None,
+        "startedAt": _iso(job.started_at),
+        "completedAt": _iso(job.completed_at),
+        "workerId": job.worker_id,
+        "winner": job.winner,
+        "speedup": job.speedup,
+        "percentFaster": percent_faster(job.speedup),
+        "error": job.error or None,
+        "isMock": job.is_mock,
+    }
+    for build_type, key in (
+        (BuildType.ELIDE, "elideResult"),
+        (BuildType.STANDARD, "standardResult"),
+    ):
+        result = job.result_for(build_type)
+        if result is not None:
+            data[key] = result_json(result)
+    return data
+
+
+def _read_json_object(request):
+    """(object, None) or (None, error response)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None, json_error(400, "Invalid Content-Length header.")
+    if length > API_MAX_BODY_BYTES:
+        return None, json_error(
+            413, f"Request body too large (at most {API_MAX_BODY_BYTES} bytes)."
+        )
+    if request.content_type != "application/json":
+        return None, json_error(415, "Send the request body as application/json.")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return None, json_error(413, "Request body too large.")
+    if len(body) > API_MAX_BODY_BYTES:
+        return None, json_error(
+            413, f"Request body too large (at most {API_MAX_BODY_BYTES} bytes)."
+        )
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None, json_error(400, "Invalid request", details=["The body is not valid JSON."])
+    if not isinstance(data, dict):
+        return None, json_error(400, "Invalid request", details=["The body must be a JSON object."])
+    return data, None
+
+
+def _int_param(request, name, default, *, minimum, maximum):
+    """(value, None) or (None, error response)."""
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return default, None
+    try:
+        value = int(raw)
+    except ValueError:
+        return None, json_error(400, f"'{name}' must be an integer.")
+    if not minimum <= value <= maximum:
+        return None, json_error(400, f"'{name}' must be between {minimum} and {maximum}.")
+    return value, None
+
+
+@api_view("GET", "POST")
+def jobs_collection(request):
+    if request.method == "POST":
+        return _create(request)
+    limit, error = _int_param(request, "limit", 100, minimum=1, maximum=MAX_LIST_LIMIT)
+    if error:
+        return error
+    status = request.GET.get("status") or None
+    if status and status not in dict(Job._meta.get_field("status").choices):
+        return json_error(400, f"Unknown status {status[:40]!r}.")
+    return JsonResponse({"jobs": [job_json(job) for job in list_jobs(status=status, limit=limit)]})
+
+
+def _validate_create(data):
+    """(url, ref, force, details): details lists every problem found."""
+    details = []
+    unknown = sorted(set(data) - CREATE_FIELDS)
+    if unknown:
+        details.append(f"Unknown fields: {', '.join(unknown)[:200]}.")
+    url = data.get("repositoryUrl")
+    if not isinstance(url, str):
+        details.append("repositoryUrl is required and must be a string.")
+    ref = data.get("ref", "")
+    if ref is None:
+        ref = ""
+    if not isinstance(ref, str):
+        details.append("ref must be a string.")
+    force = data.get("force", False)
+    if not isinstance(force, bool):
+        details.append("force must be true or false.")
+    return url, ref, force, details
+
+
+def _create(request):
+    data, error = _read_json_object(request)
+    if error:
+        return error
+    url, ref, force, details = _validate_create(data)
+    if details:
+        return json_error(400, "Invalid request", details=details)
+    try:
+        finished = None if force else find_finished_race(url, ref)
+    except ValidationError as invalid:
+        return json_error(400, "Invalid request", details=invalid.messages)
+    if finished is not None:
+        return JsonResponse(
+            {
+                "jobId": finished.pk,
+                "message": "This repository has a finished race; send force=true to race again.",
+                "reused": True,
+            }
+        )
+    limited = ratelimit.hit_for_request(request)
+    if not limited.allowed:
+        response = json_error(429, f"Too many races started; try again in {limited.retry_after} s.")
+        response["Retry-After"] = str(limited.retry_after)
+        return response
+    try:
+        job = create_job(url, ref=ref)
+    except ValidationError as invalid:
+        return json_error(400, "Invalid request", details=invalid.messages)
+    except QueueFull as full:
+        response = json_error(503, str(full))
+        response["Retry-After"] = "60"
+        return response
+    return JsonResponse({"jobId": job.pk, "message": "Job created successfully"}, status=201)
+
+
+@api_view("GET")
+def recent_results(request):
+    limit, error = _int_param(request, "limit", 20, minimum=1, maximum=MAX_LIST_LIMIT)
+    if error:
+        return error
+    return JsonResponse({"jobs": [job_json(job) for job in get_recent_results(limit)]})
+
+
+@api_view("GET")
+def job_detail(request, job_id):
+    job = get_job(job_id[:64])
+    if job is None:
+        return json_error(404, "Job not found")
+    return JsonResponse({"job": job_json(job)})
+
+
+@api_view("POST")
+def job_cancel(request, job_id):
+    if cancel_job(job_id[:64]) is None:
+        return json_error(404, "Job not found or already finished")
+    return JsonResponse({"message": "Job cancelled successfully"})
+
+
+@api_view("GET")
+def job_output(request, job_id):
+    """A side's output from `offset` on (characters), at most MAX_CHUNK_CHARS at a time."""
+    build_type = request.GET.get("build_type", "")
+    if build_type not in BuildType.values:
+        return json_error(400, "build_type must be 'elide' or 'standard'.")
+    offset, error = _int_param(request, "offset", 0, minimum=0, maximum=2**62)
+    if error:
+        return error
+    job = Job.objects.only("id", "status").filter(pk=job_id[:64]).first()
+    if job is None:
+        return json_error(404, "Job not found")
+    side = next(s for s in read_sides(job, {build_type: offset}) if s.build_type == build_type)
+    return JsonResponse(
+        {
+            "jobId": job.pk,
+            "buildType": build_type,
+            "jobStatus": job.status,
+            "status": side.result.status if side.result else None,
+            "offset": side.offset,
+            "nextOffset": side.next_offset,
+            "length": side.total_length,
+            "output": side.text,
+            "complete": job.is_finished and side.complete,
+        }
+    )
+
+
+@api_view("GET")
+def health(request):
+    return JsonResponse({"status": "ok", "timestamp": timezone.now().isoformat()})
+
+
+@api_view("GET")
+def service_status(request):
+    """Per-component health: database (counts, latest jobs) and workers. 503 unless all ok."""
+    from workers.models import Worker
+
+    checks = {}
+    try:
+        counts = dict(
+            Job.objects.order_by()
+            .values_list("status")
+            .annotate(count=Count("pk"))
+            .values_list("status", "count")
+        )
+        recent = [
+            {
+                "id": j.pk,
+                "repositoryName": j.repository_name,
+                "status": j.status,
+                "createdAt": _iso(j.created_at),
+            }
+            for j in Job.objects.only("id", "repository_name", "status", "created_at")[:5]
+        ]
+        checks["database"] = {
+            "status": "healthy",
+            "jobs": {"total": sum(counts.values()), **counts},
+            "recentJobs": recent,
+        }
+        alive = Worker.objects.alive().count()
+        checks["workers"] = {
+            "status": "healthy" if alive else "unhealthy",
+            "alive": alive,
+            "total": Worker.objects.count(),
+            "message": None if alive else "No worker has sent a heartbeat recently.",
+        }
+    except DatabaseError as failure:
+        checks["database"] = {"status": "unhealthy", "message": str(failure)[:300]}
+        checks.setdefault("workers", {"status": "unknown"})
+    healthy = all(check["status"] == "healthy" for check in checks.values())
+    return JsonResponse(
+        {
+            "status": "healthy" if healthy else "unhealthy",
+            "timestamp": timezone.now().isoformat(),
+            "checks": checks,
+        },
+        status=200 if healthy else 503,
+    )
+
+
+@api_view("POST")
+def seed_mock_data(request):
+    """Insert the original's 5 mock races (only when DEBUG is on; 404 otherwise)."""
+    if not settings.DEBUG:
+        return json_error(404, "Not found")
+    try:
+        call_command("seed_mock_data", verbosity=0)
+    except CommandError as failure:
+        return json_error(503, f"Seeding failed: {failure}")
+    return JsonResponse({"message": "Mock data seeded successfully"}, status=201)
+
+
+@api_view("GET", "POST", "PUT", "PATCH", "DELETE")
+def not_found(request, rest=""):
+    return json_error(404, "Not found")

@@ -1,0 +1,80 @@
+"""Forms of the public pages: starting a race, filtering the job list and the leaderboard.
+
+The race form accepts a repository URL and a ref only; the operator fields of a job (commands,
+iterations, mode, timeout) are never taken from the public.
+"""
+
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from jobs.models import JobStatus
+from jobs.services import MAX_URL_LENGTH, validate_ref, validate_repository_url
+
+
+class RaceForm(forms.Form):
+    repository_url = forms.CharField(
+        label="Repository URL",
+        max_length=MAX_URL_LENGTH,
+        widget=forms.URLInput(
+            attrs={
+                "placeholder": "https://github.com/spring-projects/spring-petclinic",
+                "autocomplete": "url",
+                "spellcheck": "false",
+                "inputmode": "url",
+            }
+        ),
+        error_messages={"required": "Enter a repository URL."},
+    )
+    ref = forms.CharField(
+        label="Branch, tag or commit (optional)",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "main", "spellcheck": "false"}),
+    )
+    # "Race again": build even when a finished race of this repository exists.
+    force = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean_repository_url(self):
+        url, name = validate_repository_url(self.cleaned_data["repository_url"])
+        self.repository_name = name
+        return url
+
+    def clean_ref(self):
+        return validate_ref(self.cleaned_data.get("ref", ""))
+
+
+class JobFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "All statuses"), *JobStatus.choices]
+    )
+
+
+class LeaderboardFilterForm(forms.Form):
+    q = forms.CharField(label="Repository", required=False, max_length=200)
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    successful = forms.BooleanField(label="Only successful races", required=False)
+    hide_mock = forms.BooleanField(label="Hide demo data", required=False)
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            raise ValidationError("The start date must not be after the end date.")
+        for name in ("since", "until"):
+            value = data.get(name)
+            if value and not datetime.date(1970, 1, 2) <= value <= datetime.date(9999, 1, 1):
+                self.add_error(name, "Choose a date after 1970.")
+        return data
+
+    def filters(self):
+        """The filters as plain values (empty when the form is invalid)."""
+        if not self.is_valid():
+            return {}
+        return {key: value for key, value in self.cleaned_data.items() if value}

@@ -1,0 +1,168 @@
+"""What the race page shows: each side's state, and the output appended since an offset.
+
+The poll endpoint runs every second for every open race page, so it reads only what is new:
+the database cuts the output at the client's offset (SUBSTR), and the job row and both result
+rows come in two small queries whatever the size of the output or the number of jobs.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Length, Substr
+from django.utils import timezone
+
+from jobs.models import BuildResult, BuildType, JobStatus
+from jobs.terminal import complete_prefix_length
+
+# Characters of output sent per side per poll; the rest follows on the next polls.
+MAX_CHUNK_CHARS = 65_536
+# Characters of output rendered into the page itself (the tail; the full text is a link).
+PAGE_OUTPUT_CHARS = 400_000
+ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+SIDES = (BuildType.ELIDE, BuildType.STANDARD)
+TOOL_NAMES = {"maven": "Maven", "gradle": "Gradle", "elide": "Elide", "custom": "Custom command"}
+
+
+@dataclass
+class Side:
+    """One terminal of the race page."""
+
+    build_type: str
+    result: BuildResult | None
+    job_status: str
+    text: str = ""  # output from `offset` on
+    offset: int = 0  # where `text` starts
+    next_offset: int = 0  # where the next poll starts
+    total_length: int = 0
+
+    @property
+    def label(self):
+        return "Elide" if self.build_type == BuildType.ELIDE else "Standard"
+
+    @property
+    def tool_label(self):
+        if self.result and self.result.tool:
+            return TOOL_NAMES.get(self.result.tool, self.result.tool)
+        return "Elide" if self.build_type == BuildType.ELIDE else "Maven / Gradle"
+
+    @property
+    def state(self):
+        """waiting | running | success | failure (what the panel header shows)."""
+        result = self.result
+        if result is None:
+            return "waiting" if self.job_status in ACTIVE_JOB_STATUSES else "none"
+        if result.status != "pending":
+            return result.status
+        if self.job_status != JobStatus.RUNNING:
+            return "stopped"
+        return "running" if result.started_at else "waiting"
+
+    @property
+    def elapsed_ms(self):
+        result = self.result
+        if result is None or result.started_at is None:
+            return None
+        if self.state == "running":
+            return max(0, int((timezone.now() - result.started_at).total_seconds() * 1000))
+        if result.duration_ms is not None or result.status != "pending":
+            return result.best_duration_ms
+        if result.finished_at:
+            return int((result.finished_at - result.started_at).total_seconds() * 1000)
+        return None
+
+    @property
+    def truncated(self):
+        return self.offset > 0
+
+    def complete_after(self, end):
+        """Whether nothing more will be appended to this side once `end` has been sent."""
+        return self.state not in ("running", "waiting") and end >= self.total_length
+
+    @property
+    def complete(self):
+        return self.complete_after(self.next_offset)
+
+
+def _chunk_query(job_id, offsets, limit):
+    whens = [
+        When(build_type=side, then=Substr(Coalesce("output", Value("")), offsets[side] + 1, limit))
+        for side in SIDES
+    ]
+    return (
+        BuildResult.objects.filter(job_id=job_id)
+        .defer("output", "output_timing", "output_compressed", "output_timing_compressed")
+        .annotate(
+            output_length=Coalesce(Length("output"), Value(0), output_field=IntegerField()),
+            chunk=Case(*whens, default=Value(""), output_field=TextField()),
+            compacted=ExpressionWrapper(
+                Q(output_compressed__isnull=False), output_field=BooleanField()
+            ),
+        )
+    )
+
+
+def _compacted_outputs(result_ids):
+    """Full text of results whose log was compacted (finished sides only; rare on a poll)."""
+    if not result_ids:
+        return {}
+    rows = BuildResult.objects.filter(pk__in=result_ids).only("output", "output_compressed")
+    return {row.pk: row.full_output for row in rows}
+
+
+def read_sides(job, offsets=None, *, limit=None, tail=None):
+    """Both sides of `job` with the output after `offsets` ({build_type: int}).
+
+    One query while the race runs (the database cuts the text); a second one for a finished
+    side whose log was compacted. With `tail`, each side's text is its last `tail` characters
+    instead (the page's first view).
+    """
+    offsets = {side: max(0, int((offsets or {}).get(side, 0))) for side in SIDES}
+    limit = limit or MAX_CHUNK_CHARS
+    if tail is not None:
+        # The page: read from (length - tail), computed by the database.
+        start = Case(
+            When(output_length__gt=tail, then=F("output_length") - tail),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+        queryset = _chunk_query(job.pk, offsets, limit).annotate(
+            chunk=Substr(Coalesce("output", Value("")), start + 1), chunk_start=start
+        )
+    else:
+        queryset = _chunk_query(job.pk, offsets, limit)
+    results = {result.build_type: result for result in queryset}
+    full_texts = _compacted_outputs([r.pk for r in results.values() if r.compacted])
+    sides = []
+    for build_type in SIDES:
+        result = results.get(build_type)
+        side = Side(build_type=build_type, result=result, job_status=job.status)
+        if result is not None:
+            if result.pk in full_texts:
+                full = full_texts[result.pk]
+                side.total_length = len(full)
+                start = max(0, len(full) - tail) if tail is not None else offsets[build_type]
+                side.offset = min(start, side.total_length)
+                end = side.offset + (len(full) if tail is not None else limit)
+                text = full[side.offset : end]
+            else:
+                side.total_length = result.output_length
+                start = result.chunk_start if tail is not None else offsets[build_type]
+                side.offset = min(start, side.total_length)
+                text = result.chunk or ""
+            end = side.offset + len(text)
+            if end < side.total_length or not side.complete_after(end):
+                text = text[: complete_prefix_length(text)]
+            side.text = text
+            side.next_offset = side.offset + len(text)
+        sides.append(side)
+    return sides

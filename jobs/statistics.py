@@ -1,0 +1,163 @@
+"""Per-repository statistics, the speedup chart's geometry, and CSV/JSON export.
+
+Per-repository figures are what the original kept in its race_statistics table: races, wins
+per side, ties, average and best times and the last race, computed here by one GROUP BY over
+the filtered races (each side joined once), instead of a table that must be kept in step.
+"""
+
+import csv
+import json
+
+from django.db.models import Avg, Case, Count, FilteredRelation, Max, Min, Q, When
+
+from jobs.leaderboard import completed_races, ranking, side_time
+from jobs.models import BuildStatus, BuildType, Winner, percent_faster
+
+REPOSITORIES_SHOWN = 50
+
+
+def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
+    """[{repository_name, races, elide_wins, standard_wins, ties, avg/best times, ...}]."""
+    queryset = completed_races(filters).annotate(
+        elide_side=FilteredRelation("results", condition=Q(results__build_type=BuildType.ELIDE)),
+        standard_side=FilteredRelation(
+            "results", condition=Q(results__build_type=BuildType.STANDARD)
+        ),
+    )
+    elide_ok = Case(
+        When(elide_side__status=BuildStatus.SUCCESS, then=side_time("elide_side")), default=None
+    )
+    standard_ok = Case(
+        When(standard_side__status=BuildStatus.SUCCESS, then=side_time("standard_side")),
+        default=None,
+    )
+    rows = (
+        queryset.values("repository_name")
+        .annotate(
+            races=Count("pk"),
+            elide_wins=Count("pk", filter=Q(winner=Winner.ELIDE)),
+            standard_wins=Count("pk", filter=Q(winner=Winner.STANDARD)),
+            ties=Count("pk", filter=Q(winner=Winner.TIE)),
+            avg_elide_ms=Avg(elide_ok),
+            avg_standard_ms=Avg(standard_ok),
+            best_elide_ms=Min(elide_ok),
+            best_standard_ms=Min(standard_ok),
+            best_speedup=Max("speedup"),
+            last_race=Max("created_at"),
+        )
+        .order_by("-races", "repository_name")
+    )
+    if limit:
+        rows = rows[:limit]
+    result = []
+    for row in rows:
+        row["win_rate"] = row["elide_wins"] / row["races"] if row["races"] else None
+        for key in ("avg_elide_ms", "avg_standard_ms"):
+            if row[key] is not None:
+                row[key] = round(row[key])
+        result.append(row)
+    return result
+
+
+def chart_geometry(histogram, *, width=640, height=220, padding=28):
+    """Bars of the speedup histogram in SVG coordinates (drawn by the template, no JS)."""
+    count = len(histogram)
+    peak = max((item["count"] for item in histogram), default=0) or 1
+    plot_height = height - 2 * padding
+    slot = (width - 2 * padding) / max(count, 1)
+    bars = []
+    for index, item in enumerate(histogram):
+        bar_height = plot_height * item["count"] / peak
+        low, high = item["low"], item["high"]
+        side = "tie"
+        if low >= 1.05:
+            side = "elide"
+        elif high is not None and high <= 0.95:
+            side = "standard"
+        bars.append(
+            {
+                **item,
+                "x": round(padding + index * slot + slot * 0.1, 1),
+                "y": round(height - padding - bar_height, 1),
+                "width": round(slot * 0.8, 1),
+                "height": round(bar_height, 1),
+                "label_x": round(padding + index * slot + slot / 2, 1),
+                "count_y": round(max(14, height - padding - bar_height - 6), 1),
+                "side": side,
+            }
+        )
+    return {
+        "width": width,
+        "height": height,
+        "baseline": height - padding,
+        "label_y": height - padding + 16,
+        "left": padding,
+        "right": width - padding,
+        "bars": bars,
+        "peak": peak if peak > 1 or any(i["count"] for i in histogram) else 0,
+    }
+
+
+EXPORT_FIELDS = (
+    "rank",
+    "job_id",
+    "repository",
+    "ref",
+    "commit",
+    "created_at",
+    "elide_ms",
+    "standard_ms",
+    "elide_status",
+    "standard_status",
+    "winner",
+    "speedup",
+    "percent_faster",
+    "is_mock",
+)
+
+
+def export_rows(filters=None):
+    """The filtered ranking as plain dicts, streamed from the database."""
+    for rank, job in enumerate(ranking(filters).iterator(chunk_size=2000), start=1):
+        faster = percent_faster(job.speedup)
+        yield {
+            "rank": rank,
+            "job_id": job.pk,
+            "repository": job.repository_name,
+            "ref": job.ref,
+            "commit": job.commit_sha,
+            "created_at": job.created_at.isoformat(),
+            "elide_ms": job.elide_ms,
+            "standard_ms": job.standard_ms,
+            "elide_status": job.elide_status,
+            "standard_status": job.standard_status,
+            "winner": job.winner,
+            "speedup": round(job.speedup, 4) if job.speedup else None,
+            "percent_faster": round(faster, 2) if faster is not None else None,
+            "is_mock": job.is_mock,
+        }
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_lines(filters=None):
+    writer = csv.DictWriter(_Echo(), fieldnames=EXPORT_FIELDS)
+    yield writer.writeheader()
+    for row in export_rows(filters):
+        # Spreadsheet formula injection: text cells never start with = + - @.
+        for key in ("repository", "ref"):
+            if str(row[key]).startswith(("=", "+", "-", "@")):
+                row[key] = "'" + row[key]
+        yield writer.writerow(row)
+
+
+def json_chunks(filters=None, totals=None):
+    """{"filters", "totals", "races": [...]} streamed a race at a time."""
+    head = {"filters": {k: str(v) for k, v in (filters or {}).items()}, "totals": totals}
+    yield json.dumps(head)[:-1] + ', "races": ['
+    for index, row in enumerate(export_rows(filters)):
+        yield ("," if index else "") + json.dumps(row)
+    yield "]}"

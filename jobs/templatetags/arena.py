@@ -1,0 +1,87 @@
+"""Template filters for times, speedups and build output."""
+
+import datetime
+
+from django import template
+from django.utils import timezone
+
+from jobs.models import percent_faster
+from jobs.terminal import render_ansi
+
+register = template.Library()
+DASH = "\u2013"
+TIMES = "\u00d7"
+
+
+@register.filter
+def seconds(milliseconds):
+    """12345 -> "12.35 s" (the race's precision: hundredths of a second)."""
+    if milliseconds is None or milliseconds == "":
+        return DASH
+    return f"{int(milliseconds) / 1000:.2f} s"
+
+
+@register.filter
+def clock(milliseconds):
+    """A running timer: 83456 -> "1:23.4"."""
+    if milliseconds is None:
+        return "0:00.0"
+    tenths = int(milliseconds) // 100
+    minutes, tenths = divmod(tenths, 600)
+    return f"{minutes}:{tenths // 10:02d}.{tenths % 10}"
+
+
+@register.filter
+def times_faster(speedup):
+    """2.4 -> "2.40" and a multiplication sign; below 1 the inverse (the loser is named)."""
+    if not speedup:
+        return DASH
+    if speedup < 1:
+        speedup = 1 / speedup
+    return f"{speedup:.2f}{TIMES}" if speedup < 10 else f"{speedup:.1f}{TIMES}"
+
+
+@register.filter
+def percent(speedup):
+    """The original's "% faster" figure for elide (negative: slower)."""
+    value = percent_faster(speedup)
+    if value is None:
+        return DASH
+    return f"{value:+.1f}%"
+
+
+@register.filter
+def ansi(text):
+    """Build output as safe HTML (escaped, colours as classes)."""
+    return render_ansi(text or "")
+
+
+@register.filter
+def age(moment):
+    """Seconds since `moment`, as "12 s ago" / "3 min ago"."""
+    if not moment:
+        return "never"
+    seconds_ago = max(0, int((timezone.now() - moment).total_seconds()))
+    if seconds_ago < 120:
+        return f"{seconds_ago} s ago"
+    if seconds_ago < 7200:
+        return f"{seconds_ago // 60} min ago"
+    return f"{seconds_ago // 3600} h ago"
+
+
+@register.filter
+def iso(moment):
+    return moment.isoformat() if isinstance(moment, datetime.datetime) else ""
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes):
+    """The current query string with some parameters changed (pagination links)."""
+    query = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value in (None, ""):
+            query.pop(key, None)
+        else:
+            query[key] = value
+    encoded = query.urlencode()
+    return f"?{encoded}" if encoded else "?"

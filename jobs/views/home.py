@@ -1,0 +1,113 @@
+"""The home page: start a race (with reuse of finished races), suggestions, latest races."""
+
+import random
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from jobs import ratelimit
+from jobs.forms import RaceForm
+from jobs.services import QueueFull, create_job, find_finished_race, list_jobs
+
+# The original's suggestions, by how long a standard build takes.
+SUGGESTED_REPOSITORIES = {
+    "small": [
+        "spring-projects/spring-petclinic",
+        "apache/commons-lang",
+        "apache/commons-io",
+        "google/gson",
+        "square/okio",
+        "JodaOrg/joda-time",
+    ],
+    "medium": [
+        "google/guava",
+        "square/okhttp",
+        "square/retrofit",
+        "junit-team/junit5",
+        "mockito/mockito",
+        "google/guice",
+        "FasterXML/jackson-core",
+    ],
+    "large": [
+        "spring-projects/spring-boot",
+        "spring-projects/spring-framework",
+        "apache/kafka",
+        "elastic/elasticsearch",
+        "gradle/gradle",
+    ],
+}
+SUGGESTION_COUNTS = {"small": 2, "medium": 2, "large": 1}
+LATEST_RACES = 10
+
+
+def pick_suggestions(rng=random):
+    """2 small, 2 medium and 1 large repository, at random: [(size, name, url)]."""
+    picks = []
+    for size, count in SUGGESTION_COUNTS.items():
+        for name in rng.sample(SUGGESTED_REPOSITORIES[size], count):
+            picks.append((size, name, f"https://github.com/{name}"))
+    return picks
+
+
+def _render_home(request, form, *, status=200):
+    context = {
+        "form": form,
+        "suggestions": pick_suggestions(),
+        "latest": list_jobs(limit=LATEST_RACES),
+    }
+    return render(request, "home.html", context, status=status)
+
+
+def _rate_limited(request, form):
+    result = ratelimit.hit_for_request(request)
+    if result.allowed:
+        return None
+    form.add_error(
+        None,
+        f"Too many races started from your address; try again in {result.retry_after} s.",
+    )
+    response = _render_home(request, form, status=429)
+    response["Retry-After"] = str(result.retry_after)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def home(request):
+    if request.method == "GET":
+        initial = {"repository_url": request.GET.get("repository_url", "")[:500]}
+        return _render_home(request, RaceForm(initial=initial))
+
+    form = RaceForm(request.POST)
+    if not form.is_valid():
+        return _render_home(request, form, status=400)
+    url, ref = form.cleaned_data["repository_url"], form.cleaned_data["ref"]
+    if not form.cleaned_data["force"]:
+        finished = find_finished_race(url, ref)
+        if finished is not None:
+            return redirect(reverse("race_detail", kwargs={"job_id": finished.pk}) + "?reused=1")
+    limited = _rate_limited(request, form)
+    if limited is not None:
+        return limited
+    try:
+        job = create_job(url, ref=ref)
+    except ValidationError as error:
+        for message in error.messages:
+            form.add_error("repository_url", message)
+        return _render_home(request, form, status=400)
+    except QueueFull as error:
+        form.add_error(None, str(error))
+        response = _render_home(request, form, status=503)
+        response["Retry-After"] = "60"
+        return response
+    return redirect("race_detail", job_id=job.pk)
+
+
+@require_GET
+def validate_repository(request):
+    """Inline validation while typing (htmx): the URL field's errors, or nothing."""
+    form = RaceForm({"repository_url": request.GET.get("repository_url", "")})
+    form.is_valid()
+    errors = form.errors.get("repository_url", []) if request.GET.get("repository_url") else []
+    return render(request, "partials/url_errors.html", {"errors": errors})

@@ -1,0 +1,50 @@
+"""The job list and the worker pool pages."""
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from jobs.forms import JobFilterForm
+from jobs.models import BuildResult, Job
+from workers.models import Worker
+
+JOBS_PER_PAGE = 25
+_RESULT_COLUMNS = ("job_id", "build_type", "status", "duration", "duration_ms", "bell_rung")
+
+
+def with_result_times(queryset):
+    """Prefetch both results with only the columns lists show (one extra query per page)."""
+    return queryset.prefetch_related(
+        Prefetch("results", queryset=BuildResult.objects.only(*_RESULT_COLUMNS))
+    )
+
+
+@require_GET
+def job_list(request):
+    form = JobFilterForm(request.GET)
+    queryset = Job.objects.order_by("-created_at", "-id").defer("standard_cmd", "elide_cmd")
+    if form.is_valid() and form.cleaned_data["status"]:
+        queryset = queryset.filter(status=form.cleaned_data["status"])
+    page = Paginator(queryset, JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = list(with_result_times(page.object_list))
+    template = "partials/job_table.html" if request.htmx else "jobs/list.html"
+    return render(request, template, {"form": form, "page": page, "jobs": page.object_list})
+
+
+@require_GET
+def worker_list(request):
+    now = timezone.now()
+    alive_ids = set(Worker.objects.alive(now).values_list("id", flat=True))
+    workers = list(Worker.objects.order_by("id"))
+    for worker in workers:
+        worker.is_alive = worker.pk in alive_ids
+    context = {
+        "workers": workers,
+        "alive_count": sum(1 for worker in workers if worker.is_alive),
+        "dead_after": settings.ARENA_WORKER_DEAD_AFTER,
+    }
+    template = "partials/worker_table.html" if request.htmx else "workers.html"
+    return render(request, template, context)

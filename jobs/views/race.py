@@ -1,0 +1,147 @@
+"""The race page, its poll endpoint, cancellation, raw output and replay data."""
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from jobs.forms import RaceForm
+from jobs.live import PAGE_OUTPUT_CHARS, SIDES, read_sides
+from jobs.models import BuildResult, BuildType, Job
+from jobs.replay import replay_data
+from jobs.services import cancel_job
+
+# Columns the race page header needs; the operator commands stay out of every page.
+_JOB_COLUMNS = (
+    "id",
+    "repository_url",
+    "repository_name",
+    "status",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "worker_id",
+    "ref",
+    "commit_sha",
+    "mode",
+    "iterations",
+    "error",
+    "is_mock",
+    "winner",
+    "speedup",
+)
+
+
+def _job_or_404(job_id):
+    job = Job.objects.only(*_JOB_COLUMNS).filter(pk=str(job_id)[:64]).first()
+    if job is None:
+        raise Http404("No race with that id.")
+    return job
+
+
+def _offsets(request):
+    offsets = {}
+    for side in SIDES:
+        try:
+            offsets[side] = max(0, int(request.GET.get(side, 0)))
+        except ValueError:
+            offsets[side] = 0
+    return offsets
+
+
+def _race_context(job, sides, *, request=None):
+    by_type = {side.build_type: side for side in sides}
+    polling = not (job.is_finished and all(side.complete for side in sides))
+    runs = []
+    if job.iterations > 1 and all(side.result for side in sides):
+        elide_runs = by_type[BuildType.ELIDE].result.run_times_ms or []
+        standard_runs = by_type[BuildType.STANDARD].result.run_times_ms or []
+        count = max(len(elide_runs), len(standard_runs))
+        runs = [
+            (
+                index + 1,
+                elide_runs[index] if index < len(elide_runs) else None,
+                standard_runs[index] if index < len(standard_runs) else None,
+            )
+            for index in range(count)
+        ]
+    return {
+        "job": job,
+        "sides": sides,
+        "elide": by_type[BuildType.ELIDE],
+        "standard": by_type[BuildType.STANDARD],
+        "polling": polling,
+        "poll_query": "&".join(f"{side.build_type}={side.next_offset}" for side in sides),
+        "runs": runs,
+    }
+
+
+@require_GET
+def race_detail(request, job_id):
+    job = _job_or_404(job_id)
+    sides = read_sides(job, tail=PAGE_OUTPUT_CHARS)
+    context = _race_context(job, sides)
+    if request.GET.get("reused"):
+        context["reused"] = True
+        context["again_form"] = RaceForm(
+            initial={"repository_url": job.repository_url, "ref": job.ref, "force": True}
+        )
+    return render(request, "jobs/race.html", context)
+
+
+@require_GET
+def race_poll(request, job_id):
+    """New output since the client's offsets, and the state of both sides.
+
+    Answers 286 (htmx: stop polling) once the race has ended and all output has been sent.
+    """
+    job = _job_or_404(job_id)
+    sides = read_sides(job, _offsets(request))
+    context = _race_context(job, sides)
+    html = render_to_string("partials/race_poll.html", context, request=request)
+    if context["polling"]:
+        return HttpResponse(html)
+    return HttpResponseStopPolling(html)
+
+
+@require_POST
+def race_cancel(request, job_id):
+    job = _job_or_404(job_id)
+    if cancel_job(job.pk) is None:
+        messages.info(request, "This race had already ended.")
+    else:
+        messages.success(request, "Race cancelled.")
+    return redirect("race_detail", job_id=job.pk)
+
+
+@require_GET
+def race_output_text(request, job_id, build_type):
+    """A side's whole log as plain text (the page shows only its tail)."""
+    if build_type not in BuildType.values:
+        raise Http404("Unknown side.")
+    result = (
+        BuildResult.objects.filter(job_id=str(job_id)[:64], build_type=build_type)
+        .only("output", "output_compressed")
+        .first()
+    )
+    if result is None:
+        raise Http404("No output for that side.")
+    response = HttpResponse(result.full_output, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{build_type}-{job_id}.log"'
+    return response
+
+
+@require_GET
+def race_replay(request, job_id):
+    """Both sides' output cut at the recorded moments, rendered safe, for replay.js."""
+    job = _job_or_404(job_id)
+    if not job.is_finished:
+        return JsonResponse({"error": "The race has not ended yet."}, status=409)
+    return JsonResponse(replay_data(job))
+
+
+def race_url(job):
+    return reverse("race_detail", kwargs={"job_id": job.pk})

@@ -1,0 +1,78 @@
+"""Races made directly in the database for the web tests (pages, API, leaderboard)."""
+
+import datetime
+
+from django.utils import timezone
+
+from jobs.models import BuildResult, Job
+
+
+def make_race(
+    name="acme/widgets",
+    *,
+    elide_ms=30_000,
+    standard_ms=60_000,
+    status="completed",
+    elide_status="success",
+    standard_status="success",
+    created_at=None,
+    is_mock=False,
+    output="",
+    timing="",
+    iterations=1,
+    **job_fields,
+):
+    """A race with both results; winner and speedup set as the engine sets them."""
+    created_at = created_at or timezone.now()
+    job = Job.objects.create(
+        repository_url=f"https://github.com/{name}",
+        repository_name=name,
+        status=status,
+        created_at=created_at,
+        started_at=created_at,
+        completed_at=created_at + datetime.timedelta(seconds=90) if status != "running" else None,
+        is_mock=is_mock,
+        iterations=iterations,
+        **job_fields,
+    )
+    sides = (("elide", elide_ms, elide_status), ("standard", standard_ms, standard_status))
+    for build_type, ms, side_status in sides:
+        BuildResult.objects.create(
+            job=job,
+            build_type=build_type,
+            status=side_status,
+            duration=ms // 1000,
+            duration_ms=ms if side_status != "pending" else None,
+            run_times_ms=[ms - 100, ms, ms + 100] if iterations > 1 else [ms],
+            bell_rung=side_status != "pending",
+            exit_code=0 if side_status == "success" else 1 if side_status == "failure" else None,
+            tool="elide" if build_type == "elide" else "maven",
+            tool_version="1.0.0" if build_type == "elide" else "3.8.7",
+            started_at=created_at,
+            output=output,
+            output_timing=timing,
+        )
+    if status == "completed":
+        job.refresh_from_db()
+        job.summarize()
+        job.save(update_fields=["winner", "speedup"])
+    return job
+
+
+def make_running_race(name="acme/live", output=""):
+    job = Job.objects.create(
+        repository_url=f"https://github.com/{name}",
+        repository_name=name,
+        status="running",
+        started_at=timezone.now(),
+        worker_id="worker-1",
+    )
+    for build_type in ("elide", "standard"):
+        BuildResult.objects.create(
+            job=job,
+            build_type=build_type,
+            status="pending",
+            started_at=timezone.now(),
+            output=output,
+        )
+    return job
