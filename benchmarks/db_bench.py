@@ -1,0 +1,222 @@
+"""Database benchmark: the seed's performance table at 1k, 10k and 100k races.
+
+    flock /tmp/arena-bench.lock .venv/bin/python benchmarks/db_bench.py --engine sqlite
+    flock /tmp/arena-bench.lock .venv/bin/python benchmarks/db_bench.py --engine postgres
+
+For each size it grows a dedicated database (a file under /tmp, or the PostgreSQL database
+`arena_bench`, dropped and created afresh) to that many races and measures: job insert
+(create_job), select by id (get_job), get_recent_results(20) with both results, the
+leaderboard aggregates, and the database size per 1,000 completed races, each finished side
+carrying --log-kb KB of realistic Maven/Gradle output stored compacted. It prints the query
+plans of the hot queries and flags full table scans. Figures go to stdout as a table.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="Comma-separated races.")
+    parser.add_argument("--log-kb", type=int, default=32, help="Output per finished side.")
+    parser.add_argument("--populate", choices=["own", "seed"], default="own")
+    parser.add_argument("--samples", type=int, default=300, help="Samples per point query.")
+    parser.add_argument("--sqlite-path", default="/tmp/arena-bench/bench.db")  # noqa: S108
+    parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/arena_bench")
+    parser.add_argument("--plans", action="store_true", help="Print every query plan in full.")
+    return parser.parse_args()
+
+
+def configure(args):
+    """Point Django at the benchmark database before it loads the settings."""
+    os.environ.setdefault("DEBUG", "1")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "buildarena.settings"
+    if args.engine == "sqlite":
+        os.environ.pop("DATABASE_URL", None)
+        path = Path(args.sqlite_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        os.environ["DATABASE_PATH"] = str(path)
+    else:
+        import psycopg
+
+        url = args.postgres_url
+        name = url.rsplit("/", 1)[1]
+        admin_url = url.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        os.environ["DATABASE_URL"] = url
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def timed(function, samples):
+    """Milliseconds of each call (after two warm-up calls)."""
+    for _ in range(2):
+        function()
+    durations = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        function()
+        durations.append((time.perf_counter() - start) * 1000)
+    return durations
+
+
+def summary(durations):
+    ordered = sorted(durations)
+    return {
+        "p50": statistics.median(ordered),
+        "p95": ordered[min(int(len(ordered) * 0.95), len(ordered) - 1)],
+    }
+
+
+def database_size_bytes():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.execute("PRAGMA page_count")
+            pages = cursor.fetchone()[0]
+            cursor.execute("PRAGMA page_size")
+            return pages * cursor.fetchone()[0]
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute(
+            "SELECT pg_total_relation_size('jobs') + pg_total_relation_size('build_results')"
+        )
+        return cursor.fetchone()[0]
+
+
+def analyze():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def grow_to(size, current, args):
+    """Add races until the database holds `size`; returns (completed added, seconds)."""
+    from django.core.management import call_command
+
+    from benchmarks.populate import populate
+    from jobs.models import Job
+
+    start = time.monotonic()
+    if args.populate == "seed":
+        call_command("seed_mock_data", "--jobs", str(size - current), "--seed", str(size))
+        call_command("compact_outputs")
+        added = None
+    else:
+        added = populate(size - current, log_kb=args.log_kb, seed=size, compact=True)
+    analyze()
+    elapsed = time.monotonic() - start
+    if added is None:
+        added = Job.objects.filter(status="completed").count()
+    return added, elapsed
+
+
+def vacuum():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM FULL" if connection.vendor == "postgresql" else "VACUUM")
+
+
+def measure_log_storage(args, races=1000):
+    """Size of `races` completed races with --log-kb KB per side, before and after compaction."""
+    from django.core.management import call_command
+
+    from benchmarks.populate import populate
+    from jobs.models import Job
+
+    populate(races, log_kb=args.log_kb, compact=False, seed=1, completed_only=True)
+    vacuum()
+    plain = database_size_bytes()
+    start = time.monotonic()
+    call_command("compact_outputs", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    seconds = time.monotonic() - start
+    vacuum()
+    compact = database_size_bytes()
+    per_thousand = 1000 / races / 1024 / 1024
+    print(f"\n== log storage: {races} completed races, {args.log_kb} KB per side ==")
+    print(f"plain text: {plain * per_thousand:.2f} MB per 1,000 completed races")
+    print(f"compacted:  {compact * per_thousand:.2f} MB per 1,000 completed races "
+          f"(compact_outputs took {seconds:.1f} s)", flush=True)  # fmt: skip
+    Job.objects.all().delete()
+    vacuum()
+    return plain * per_thousand, compact * per_thousand
+
+
+def measure(args):
+    from django.conf import settings
+    from django.db import connection
+
+    from benchmarks import queries
+    from jobs.models import Job
+
+    settings.ARENA_MAX_QUEUED_JOBS = 10**9
+    rows = []
+    current = 0
+    for size in [int(s) for s in args.sizes.split(",")]:
+        _, seconds = grow_to(size, current, args)
+        current = size
+        completed = Job.objects.filter(status="completed").count()
+        total = Job.objects.count()
+        print(f"\n== {connection.vendor}: {total} jobs ({completed} completed), "
+              f"populated in {seconds:.1f} s ==", flush=True)  # fmt: skip
+        figures = {"jobs": total, "completed": completed}
+        for name, function, samples in queries.workload(args.samples):
+            figures[name] = summary(timed(function, samples))
+            print(f"{name:24} p50 {figures[name]['p50']:8.3f} ms   "
+                  f"p95 {figures[name]['p95']:8.3f} ms", flush=True)  # fmt: skip
+        queries.cleanup()
+        size_bytes = database_size_bytes()
+        per_thousand = size_bytes / max(total, 1) * 1000 / 1024 / 1024
+        figures["size_mb"] = size_bytes / 1024 / 1024
+        figures["mb_per_1000"] = per_thousand
+        print(f"database size {figures['size_mb']:.1f} MB = {per_thousand:.2f} MB per 1,000 "
+              f"races (every finished side {args.log_kb} KB, compacted)", flush=True)  # fmt: skip
+        scans = queries.print_plans(verbose=args.plans)
+        figures["full_scans"] = scans
+        rows.append(figures)
+    return rows
+
+
+def print_table(rows, engine):
+    names = [k for k in rows[0] if isinstance(rows[0][k], dict)]
+    print(f"\n| {engine} | " + " | ".join(f"{r['jobs']:,} jobs" for r in rows) + " |")
+    print("| --- |" + " --- |" * len(rows))
+    for name in names:
+        cells = " | ".join(f"{r[name]['p50']:.2f} ms (p95 {r[name]['p95']:.2f})" for r in rows)
+        print(f"| {name} p50 | {cells} |")
+    print("| MB per 1,000 races | "
+          + " | ".join(f"{r['mb_per_1000']:.2f}" for r in rows) + " |")  # fmt: skip
+    print("| full scans in hot queries | "
+          + " | ".join(", ".join(r["full_scans"]) or "none" for r in rows) + " |")  # fmt: skip
+
+
+def main():
+    args = parse_args()
+    configure(args)
+    if args.log_kb:
+        measure_log_storage(args)
+    rows = measure(args)
+    print_table(rows, args.engine)
+
+
+if __name__ == "__main__":
+    main()

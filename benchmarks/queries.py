@@ -1,0 +1,161 @@
+"""The hot queries the database benchmark times, and their query plans.
+
+The leaderboard aggregates come from jobs.leaderboard when that module provides them;
+otherwise from the equivalent queries below (counts by winner, best and median speedup,
+per-repository statistics with average durations).
+"""
+
+import importlib
+import itertools
+import random
+
+from django.db import connection
+from django.db.models import Avg, Count, Max, Q
+from django.test.utils import CaptureQueriesContext
+
+from jobs.models import BuildResult, Job, JobStatus
+from jobs.services import create_job, get_job, get_recent_results
+
+_counter = itertools.count()
+_inserted = []
+_captured = {}
+
+
+def _insert_job():
+    job = create_job(f"https://github.com/bench-{next(_counter) % 50}/repo-{next(_counter)}")
+    _inserted.append(job.pk)
+
+
+def _sample_ids(rng):
+    ids = list(Job.objects.order_by().values_list("pk", flat=True))
+    return rng.sample(ids, min(len(ids), 2000))
+
+
+def completed():
+    return Job.objects.filter(status=JobStatus.COMPLETED)
+
+
+def winner_counts():
+    return list(completed().values("winner").annotate(races=Count("pk")).order_by("winner"))
+
+
+def best_and_median_speedup():
+    ranked = completed().filter(speedup__isnull=False).order_by("-speedup")
+    best = ranked.values_list("speedup", flat=True).first()
+    count = ranked.count()
+    median = ranked.values_list("speedup", flat=True)[count // 2] if count else None
+    return best, median
+
+
+def repository_stats(limit=50):
+    rows = list(
+        completed()
+        .values("repository_name")
+        .annotate(
+            races=Count("pk"),
+            elide_wins=Count("pk", filter=Q(winner="elide")),
+            standard_wins=Count("pk", filter=Q(winner="standard")),
+            ties=Count("pk", filter=Q(winner="tie")),
+            best_speedup=Max("speedup"),
+            last_race=Max("created_at"),
+        )
+        .order_by("-races", "repository_name")[:limit]
+    )
+    names = [row["repository_name"] for row in rows]
+    averages = (
+        BuildResult.objects.filter(job__status=JobStatus.COMPLETED, job__repository_name__in=names)
+        .values("job__repository_name", "build_type")
+        .annotate(average_ms=Avg("duration_ms"))
+        .order_by()
+    )
+    return rows, list(averages)
+
+
+def leaderboard_functions():
+    """(name, callable) pairs: the web's leaderboard when it exists, else the fallbacks."""
+    try:
+        board = importlib.import_module("jobs.leaderboard")
+        statistics = importlib.import_module("jobs.statistics")
+    except ImportError:
+        board = statistics = None
+    if board is not None:
+        return [
+            ("leaderboard ranking 50", lambda: list(board.ranking()[:50])),
+            ("leaderboard totals", board.totals),
+            ("leaderboard per repo", statistics.repository_statistics),
+        ]
+    return [
+        ("leaderboard winners", winner_counts),
+        ("leaderboard speedups", best_and_median_speedup),
+        ("leaderboard per repo", repository_stats),
+    ]
+
+
+def _capture(name, function):
+    def run():
+        if name in _captured:
+            return function()
+        with CaptureQueriesContext(connection) as context:
+            result = function()
+        _captured[name] = [q["sql"] for q in context.captured_queries]
+        return result
+
+    return run
+
+
+def workload(samples):
+    rng = random.Random(7)  # noqa: S311 (benchmark sampling)
+    ids = _sample_ids(rng)
+    pick = lambda: rng.choice(ids)  # noqa: E731
+    yield "insert (create_job)", _capture("insert", _insert_job), samples
+    yield "select by id (get_job)", _capture("select", lambda: get_job(pick())), samples
+    yield "select by id (pk only)", lambda: Job.objects.filter(pk=pick()).first(), samples
+
+    def recent():
+        jobs = get_recent_results(20)
+        return [(job.elide_result, job.standard_result) for job in jobs]
+
+    yield "recent 20 (both results)", _capture("recent", recent), max(samples // 3, 20)
+    for name, function in leaderboard_functions():
+        yield name, _capture(name, function), max(samples // 10, 10)
+
+
+def cleanup():
+    Job.objects.filter(pk__in=_inserted).delete()
+    _inserted.clear()
+
+
+def explain(sql):
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + sql)
+            return [row[-1] for row in cursor.fetchall()]
+        cursor.execute("EXPLAIN " + sql)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def full_scans(plan):
+    """Plan lines that read a whole table (not through an index)."""
+    if connection.vendor == "sqlite":
+        # SEARCH uses an index to find rows; SCAN walks a whole table or index.
+        return [line for line in plan if line.startswith("SCAN ") and "CONSTANT ROW" not in line]
+    return [line.strip() for line in plan if "Seq Scan" in line]
+
+
+def print_plans(*, verbose=False):
+    """Print each hot query's plan; return the names of queries with a full table scan."""
+    flagged = []
+    for name, statements in _captured.items():
+        for sql in statements:
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            plan = explain(sql)
+            scans = full_scans(plan)
+            if scans:
+                flagged.append(name)
+            if verbose or scans:
+                print(f"-- {name}: {sql[:160]}...")
+                for line in plan:
+                    print(f"     {line}")
+    _captured.clear()
+    return sorted(set(flagged))
