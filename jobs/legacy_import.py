@@ -29,6 +29,7 @@ from jobs.models import (
     Job,
     JobStatus,
     decide_winner,
+    success_ms,
 )
 
 REQUIRED_COLUMNS = {
@@ -65,6 +66,8 @@ JOB_FIELDS = (
     "error",
     "winner",
     "speedup",
+    "elide_success_ms",
+    "standard_success_ms",
     "is_mock",
 )
 RESULT_FIELDS = ("status", "duration", "bell_rung", "created_at", "error", "tool")
@@ -265,11 +268,13 @@ def _import_batch(legacy, batch, report):
                 report.results_unchanged += 1
             sides[build_type] = result
         finished = job_fields["status"] in FINISHED_JOB_STATUSES
+        completed = finished and job_fields["status"] == JobStatus.COMPLETED
+        elide, standard = sides.get(BuildType.ELIDE), sides.get(BuildType.STANDARD)
         job_fields["winner"], job_fields["speedup"] = (
-            decide_winner(sides.get(BuildType.ELIDE), sides.get(BuildType.STANDARD))
-            if finished and job_fields["status"] == JobStatus.COMPLETED
-            else (None, None)
+            decide_winner(elide, standard) if completed else (None, None)
         )
+        job_fields["elide_success_ms"] = success_ms(elide) if completed else None
+        job_fields["standard_success_ms"] = success_ms(standard) if completed else None
         if job.pk in existing_jobs and all(
             getattr(job, name) == value for name, value in job_fields.items()
         ):

@@ -14,7 +14,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.models import BuildResult, BuildStatus, BuildType, Job, JobStatus, decide_winner
+from jobs.models import BuildResult, BuildStatus, BuildType, Job, JobStatus
 
 BELL = "🔔 BUILD COMPLETE 🔔"
 
@@ -229,7 +229,15 @@ def seed_original_mock_jobs(now=None):
             BuildResult.objects.bulk_create([standard, elide])
             job.completed_at = elide.finished_at
             job.summarize()
-            job.save(update_fields=["completed_at", "winner", "speedup"])
+            job.save(
+                update_fields=[
+                    "completed_at",
+                    "winner",
+                    "speedup",
+                    "elide_success_ms",
+                    "standard_success_ms",
+                ]
+            )
             added += 1
     return added
 
@@ -280,7 +288,7 @@ def random_race(rng, now, spread_days=90):
         job, BuildType.ELIDE, ms=elide_ms, success=elide_ok, started_at=elide_start, **common
     )
     job.completed_at = elide.finished_at
-    job.winner, job.speedup = decide_winner(elide, standard)
+    job.summarize(elide, standard)
     return job, [standard, elide]
 
 

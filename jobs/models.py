@@ -75,6 +75,14 @@ class Job(models.Model):
     speedup = models.FloatField(
         null=True, blank=True, help_text="standard time / elide time (2.0 = elide twice as fast)."
     )
+    # Each side's time when it succeeded (NULL when it failed), also stored when the race ends,
+    # so that per-repository averages read one covering index instead of joining both results.
+    elide_success_ms = models.IntegerField(
+        null=True, blank=True, help_text="Elide's time in ms when it succeeded."
+    )
+    standard_success_ms = models.IntegerField(
+        null=True, blank=True, help_text="The standard build's time in ms when it succeeded."
+    )
 
     class Meta:
         db_table = "jobs"
@@ -107,11 +115,29 @@ class Job(models.Model):
             ),
             # Recovery: WHERE worker_id = %s AND status = 'running'
             models.Index(fields=["worker_id", "status"], name="jobs_worker_status_idx"),
-            # Leaderboard ranking: WHERE status = 'completed' ORDER BY speedup DESC
+            # Leaderboard ranking: WHERE status = 'completed'
+            #   ORDER BY speedup DESC NULLS LAST, created_at DESC, id DESC LIMIT 50
+            # and the median speedup: ... AND speedup IS NOT NULL ORDER BY speedup OFFSET n/2
             models.Index(
-                fields=["-speedup"],
-                name="jobs_completed_speedup_idx",
+                fields=["-speedup", "-created_at", "-id"],
+                name="jobs_ranking_idx",
                 condition=models.Q(status="completed"),
+            ),
+            # Leaderboard totals and per-repository statistics, read from the index alone:
+            #   SELECT COUNT(id), COUNT(id) FILTER (WHERE winner = ...), MAX(speedup), ...
+            #   FROM jobs WHERE status = 'completed' [GROUP BY repository_name]
+            models.Index(
+                fields=[
+                    "status",
+                    "repository_name",
+                    "winner",
+                    "speedup",
+                    "created_at",
+                    "elide_success_ms",
+                    "standard_success_ms",
+                    "id",
+                ],
+                name="jobs_leaderboard_stats_idx",
             ),
             models.Index(fields=["repository_name", "-created_at"], name="jobs_repo_created_idx"),
         ]
@@ -138,9 +164,14 @@ class Job(models.Model):
     def standard_result(self):
         return self.result_for(BuildType.STANDARD)
 
-    def summarize(self):
-        """Set winner and speedup from the two results (call when the race has ended)."""
-        self.winner, self.speedup = decide_winner(self.elide_result, self.standard_result)
+    def summarize(self, elide=None, standard=None):
+        """Set winner, speedup and the sides' success times from the two results (call when
+        the race has ended). The results default to the job's own (prefetched or queried)."""
+        elide = elide or self.elide_result
+        standard = standard or self.standard_result
+        self.winner, self.speedup = decide_winner(elide, standard)
+        self.elide_success_ms = success_ms(elide)
+        self.standard_success_ms = success_ms(standard)
         return self.winner, self.speedup
 
 
@@ -261,6 +292,13 @@ def decide_winner(elide, standard):
     if abs(standard_ms - elide_ms) <= settings.ARENA_TIE_TOLERANCE * max(elide_ms, standard_ms):
         return Winner.TIE, speedup
     return (Winner.ELIDE if elide_ms < standard_ms else Winner.STANDARD), speedup
+
+
+def success_ms(result):
+    """A side's time in milliseconds when it succeeded, else None."""
+    if result is None or not result.succeeded:
+        return None
+    return result.best_duration_ms
 
 
 def percent_faster(speedup):
