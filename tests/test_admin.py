@@ -307,3 +307,18 @@ def test_format_ms():
     assert format_ms(None) == "-"
     assert format_ms(45_210) == "45.21 s"
     assert format_ms(78_000) == "1 min 18.00 s"
+
+
+@pytest.mark.django_db
+def test_anonymous_actions_are_redirected_and_change_nothing(client, worker):
+    job = make_race(1, status="queued")
+    for changelist, action, pk in [
+        ("admin:jobs_job_changelist", "cancel_selected", job.pk),
+        ("admin:jobs_job_changelist", "requeue_selected", job.pk),
+        ("admin:workers_worker_changelist", "put_in_maintenance", worker.pk),
+    ]:
+        response = run_action(client, changelist, action, [pk])
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+    assert Job.objects.get(pk=job.pk).status == "queued"
+    assert Worker.objects.get(pk=worker.pk).status == "active"
