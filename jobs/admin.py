@@ -124,7 +124,7 @@ class BuildResultInline(ReadOnlyInlineMixin, admin.StackedInline):
 
     @admin.display(description="Output")
     def output_display(self, obj):
-        return output_tail_html(obj.output)
+        return output_tail_html(obj.full_output)
 
 
 class WorkerAssignmentInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -309,7 +309,13 @@ class BuildResultAdmin(admin.ModelAdmin):
         match = getattr(request, "resolver_match", None)
         if match is not None and match.url_name == "jobs_buildresult_changelist":
             # A side's output can be megabytes: the list never loads it.
-            queryset = queryset.defer("output", "output_timing", "run_times_ms")
+            queryset = queryset.defer(
+                "output",
+                "output_timing",
+                "output_compressed",
+                "output_timing_compressed",
+                "run_times_ms",
+            )
         return queryset
 
     @admin.display(description="Job", ordering="job_id")
@@ -319,4 +325,4 @@ class BuildResultAdmin(admin.ModelAdmin):
 
     @admin.display(description="Output")
     def output_display(self, obj):
-        return output_tail_html(obj.output)
+        return output_tail_html(obj.full_output)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from jobs.admin_support import CappedCountPaginator, format_ms
 from jobs.models import BuildResult, Job
+from jobs.outputs import compact_result
 from workers.models import Worker, WorkerAssignment
 
 XSS = "<script>alert('x')</script>"
@@ -152,6 +153,15 @@ def test_result_output_is_shown_escaped(admin_client, race):
     result = race.results.get(build_type="standard")
     page = admin_client.get(reverse("admin:jobs_buildresult_change", args=[result.pk]))
     assert XSS not in page.content.decode()
+    # A finished side's log compacted into the compressed column is still shown, escaped.
+    assert compact_result(result.pk)
+    assert BuildResult.objects.get(pk=result.pk).output is None
+    for url in (
+        reverse("admin:jobs_buildresult_change", args=[result.pk]),
+        reverse("admin:jobs_job_change", args=[race.pk]),
+    ):
+        page = admin_client.get(url).content.decode()
+        assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page and XSS not in page
 
 
 @pytest.mark.django_db
