@@ -180,7 +180,7 @@ def test_unknown_job_is_404_json(client):
 
 def test_list_jobs_newest_first_with_limit_and_status(client):
     old = make_race("a/old", created_at=timezone.now() - datetime.timedelta(days=1))
-    new = make_race("a/new")
+    new = make_race("a/new", created_at=timezone.now() - datetime.timedelta(hours=1))
     running = make_running_race("a/run")
     ids = [job["id"] for job in client.get("/api/jobs").json()["jobs"]]
     assert ids == [running.pk, new.pk, old.pk]

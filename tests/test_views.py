@@ -202,9 +202,20 @@ def test_poll_sends_only_new_output_and_stops_when_the_race_ends(client):
     next_url = re.search(r'hx-get="([^"]+/poll\?[^"]+)"', body).group(1).replace("&amp;", "&")
     assert "elide=22" in next_url
 
-    # Nothing new: no output swapped, still polling.
-    quiet = client.get(next_url).content.decode()
-    assert "beforeend:#output" not in quiet
+    # Nothing new: 204 without a body (htmx swaps nothing and keeps polling), one query.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        quiet = client.get(next_url)
+    assert quiet.status_code == 204 and quiet.content == b""
+    assert len(captured.captured_queries) == 1
+    # A change other than output (the side's status) is sent even without new output.
+    BuildResult.objects.filter(job=job, build_type="elide").update(bell_rung=True)
+    changed = client.get(next_url)
+    assert changed.status_code == 200 and 'class="bell rung"' in changed.content.decode()
+    next_url = re.search(r'hx-get="([^"]+/poll\?[^"]+)"', changed.content.decode()).group(1)
+    next_url = next_url.replace("&amp;", "&")
 
     append_output(job, "standard", "BUILD SUCCESS\n")
     BuildResult.objects.filter(job=job).update(status="success", duration_ms=1500, bell_rung=True)
@@ -364,8 +375,8 @@ def test_query_counts_do_not_grow_with_the_number_of_jobs(client, url_name):
 
 def test_race_page_and_poll_use_a_fixed_number_of_queries(client, django_assert_max_num_queries):
     job = make_race(output="x" * 1000, iterations=3)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         client.get(reverse("race_detail", args=[job.pk]))
     running = make_running_race(output="y" * 100)
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         client.get(reverse("race_poll", args=[running.pk]), {"elide": 5, "standard": 5})

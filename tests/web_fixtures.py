@@ -55,7 +55,7 @@ def make_race(
     if status == "completed":
         job.refresh_from_db()
         job.summarize()
-        job.save(update_fields=["winner", "speedup"])
+        job.save()
     return job
 
 

@@ -4,24 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0002_buildresult_compressed_output'),
+        ("jobs", "0002_buildresult_compressed_output"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RateLimitCounter',
+            name="RateLimitCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(help_text='The client, e.g. jobs:203.0.113.7.', max_length=200)),
-                ('window_start', models.BigIntegerField(help_text='Unix seconds when the window began.')),
-                ('hits', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "key",
+                    models.CharField(
+                        help_text="The client, e.g. jobs:203.0.113.7.", max_length=200
+                    ),
+                ),
+                (
+                    "window_start",
+                    models.BigIntegerField(help_text="Unix seconds when the window began."),
+                ),
+                ("hits", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'db_table': 'rate_limit_counters',
-                'indexes': [models.Index(fields=['window_start'], name='rate_limit_window_idx')],
-                'constraints': [models.UniqueConstraint(fields=('key', 'window_start'), name='rate_limit_one_per_window')],
+                "db_table": "rate_limit_counters",
+                "indexes": [models.Index(fields=["window_start"], name="rate_limit_window_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("key", "window_start"), name="rate_limit_one_per_window"
+                    )
+                ],
             },
         ),
     ]

@@ -5,25 +5,44 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from jobs.forms import LeaderboardFilterForm
-from jobs.leaderboard import ranking, totals
+from jobs.leaderboard import attach_side_times, ranking, totals
 from jobs.statistics import chart_geometry, csv_lines, json_chunks, repository_statistics
 
 RACES_PER_PAGE = 25
 
 
-def cached_figures(filters):
-    """Totals, histogram and per-repository statistics for these filters.
+class CountedPaginator(Paginator):
+    """A paginator told its count (the totals have it) instead of counting again."""
 
-    They aggregate every matching race, so each web process keeps them for
+    count = None
+
+
+def cached_figures(filters):
+    """Totals, chart and per-repository statistics for these filters, data and HTML.
+
+    They aggregate every matching race, so each web process keeps them (rendered) for
     ARENA_LEADERBOARD_CACHE_SECONDS; the ranking itself is always read fresh.
     """
     seconds = settings.ARENA_LEADERBOARD_CACHE_SECONDS
 
     def compute():
-        return {"totals": totals(filters), "repositories": repository_statistics(filters)}
+        figures = totals(filters)
+        repositories = repository_statistics(filters)
+        context = {
+            "totals": figures,
+            "repositories": repositories,
+            "chart": chart_geometry(figures["histogram"]),
+        }
+        return {
+            "totals": figures,
+            "figures_html": render_to_string("partials/leaderboard_figures.html", context),
+            "repos_html": render_to_string("partials/leaderboard_repos.html", context),
+        }
 
     if seconds <= 0:
         return compute()
@@ -40,14 +59,16 @@ def leaderboard(request):
     form = LeaderboardFilterForm(request.GET)
     filters = form.filters()
     figures = cached_figures(filters)
-    page = Paginator(ranking(filters), RACES_PER_PAGE).get_page(request.GET.get("page"))
+    paginator = CountedPaginator(ranking(filters), RACES_PER_PAGE)
+    paginator.count = figures["totals"]["races"]  # the same races, already counted
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = attach_side_times(list(page.object_list))
     context = {
         "form": form,
         "page": page,
         "first_rank": page.start_index(),
-        "totals": figures["totals"],
-        "repositories": figures["repositories"],
-        "chart": chart_geometry(figures["totals"]["histogram"]),
+        "figures_html": mark_safe(figures["figures_html"]),  # noqa: S308 (rendered above)
+        "repos_html": mark_safe(figures["repos_html"]),  # noqa: S308 (rendered above)
         "export_query": request.GET.copy().urlencode() if filters else "",
     }
     template = "partials/leaderboard_body.html" if request.htmx else "leaderboard.html"

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from jobs.forms import RaceForm
-from jobs.live import PAGE_OUTPUT_CHARS, SIDES, read_sides
+from jobs.live import PAGE_OUTPUT_CHARS, SIDES, race_state, read_sides
 from jobs.models import BuildResult, BuildType, Job
 from jobs.replay import replay_data
 from jobs.services import cancel_job
@@ -52,7 +52,7 @@ def _offsets(request):
     return offsets
 
 
-def _race_context(job, sides, *, request=None):
+def _race_context(job, sides, *, version=""):
     by_type = {side.build_type: side for side in sides}
     polling = not (job.is_finished and all(side.complete for side in sides))
     runs = []
@@ -74,7 +74,9 @@ def _race_context(job, sides, *, request=None):
         "elide": by_type[BuildType.ELIDE],
         "standard": by_type[BuildType.STANDARD],
         "polling": polling,
-        "poll_query": "&".join(f"{side.build_type}={side.next_offset}" for side in sides),
+        "poll_query": "&".join(
+            [f"{side.build_type}={side.next_offset}" for side in sides] + [f"v={version}"]
+        ),
         "runs": runs,
     }
 
@@ -82,8 +84,9 @@ def _race_context(job, sides, *, request=None):
 @require_GET
 def race_detail(request, job_id):
     job = _job_or_404(job_id)
+    state = race_state(job.pk)
     sides = read_sides(job, tail=PAGE_OUTPUT_CHARS)
-    context = _race_context(job, sides)
+    context = _race_context(job, sides, version=state.version)
     if request.GET.get("reused"):
         context["reused"] = True
         context["again_form"] = RaceForm(
@@ -96,11 +99,19 @@ def race_detail(request, job_id):
 def race_poll(request, job_id):
     """New output since the client's offsets, and the state of both sides.
 
-    Answers 286 (htmx: stop polling) once the race has ended and all output has been sent.
+    Answers 204 (htmx: nothing to swap, keep polling) when nothing changed since the client's
+    version and offsets, the common case, after a single query; and 286 (htmx: stop polling)
+    once the race has ended and all output has been sent.
     """
+    offsets = _offsets(request)
+    state = race_state(str(job_id)[:64])
+    if not state.exists:
+        raise Http404("No race with that id.")
+    if state.unchanged_for(request.GET.get("v", ""), offsets):
+        return HttpResponse(status=204)
     job = _job_or_404(job_id)
-    sides = read_sides(job, _offsets(request))
-    context = _race_context(job, sides)
+    sides = read_sides(job, offsets)
+    context = _race_context(job, sides, version=state.version)
     html = render_to_string("partials/race_poll.html", context, request=request)
     if context["polling"]:
         return HttpResponse(html)

@@ -1,0 +1,223 @@
+"""Web throughput with 100,000 races: leaderboard, race page and output poll vs a trivial view.
+
+Builds a SQLite database in a temporary directory (migrate + seed_mock_data --jobs N), adds one
+running race with 60 KB of output, starts gunicorn on 127.0.0.1 and drives each endpoint with
+several client processes for a fixed time. The trivial view is GET /health (a JsonResponse
+through the same middleware) measured in the same run on the same server: the ratio of each
+endpoint's requests per second to it is the figure that matters.
+
+    flock /tmp/arena-bench.lock .venv/bin/python benchmarks/web_bench.py [--jobs 100000]
+"""
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def manage(env, *args):
+    subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "manage.py"), *args],
+        env=env,
+        cwd=PROJECT_DIR,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def prepare_database(env, jobs):
+    started = time.monotonic()
+    manage(env, "migrate", "--noinput")
+    manage(env, "seed_mock_data", "--jobs", str(jobs), "--seed", "1")
+    print(f"database: {jobs} races seeded in {time.monotonic() - started:.0f} s")
+    script = """
+from django.utils import timezone
+from jobs.models import BuildResult, Job
+job = Job.objects.create(repository_url="https://github.com/bench/live",
+    repository_name="bench/live", status="running", started_at=timezone.now(), worker_id="w")
+line = "[INFO] Compiling 42 source files to /workspace/target/classes\\n"
+for side in ("elide", "standard"):
+    BuildResult.objects.create(job=job, build_type=side, status="pending",
+        started_at=timezone.now(), output=line * 1000)
+finished = Job.objects.filter(status="completed").order_by("-speedup").first()
+print(job.pk, len(line) * 1000, finished.pk)
+"""
+    out = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "manage.py"), "shell", "-v", "0", "-c", script],
+        env=env,
+        cwd=PROJECT_DIR,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip().splitlines()[-1].split()
+    return out[0], int(out[1]), out[2]
+
+
+def cold_figures_ms(env):
+    script = """
+import time
+from jobs.views.leaderboard import cached_figures
+from django.conf import settings
+settings.ARENA_LEADERBOARD_CACHE_SECONDS = 0
+times = []
+for _ in range(3):
+    t = time.perf_counter(); cached_figures({}); times.append((time.perf_counter() - t) * 1000)
+print(min(times))
+"""
+    out = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "manage.py"), "shell", "-v", "0", "-c", script],
+        env=env,
+        cwd=PROJECT_DIR,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return float(out.split()[-1])
+
+
+def client(port, path, duration, queue):
+    """Sequential requests for `duration` seconds; reports latencies in ms."""
+    latencies = []
+    end = time.monotonic() + duration
+    while time.monotonic() < end:
+        started = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", path, headers={"HX-Request": "true"} if "/poll" in path else {})
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        if response.status not in (200, 286):
+            raise SystemExit(f"{path}: HTTP {response.status}")
+        latencies.append((time.perf_counter() - started) * 1000)
+    queue.put(latencies)
+
+
+def measure(port, path, duration, clients):
+    queue = multiprocessing.Queue()
+    procs = [
+        multiprocessing.Process(target=client, args=(port, path, duration, queue))
+        for _ in range(clients)
+    ]
+    for proc in procs:
+        proc.start()
+    latencies = []
+    for _ in procs:
+        latencies.extend(queue.get())
+    for proc in procs:
+        proc.join()
+    latencies.sort()
+    return {
+        "rps": len(latencies) / duration,
+        "p50": statistics.median(latencies),
+        "p95": latencies[int(len(latencies) * 0.95) - 1],
+    }
+
+
+def wait_for_server(port, timeout=60):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not start")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--duration", type=float, default=8.0, help="Seconds per endpoint.")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes.")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="arena-web-bench-") as tmp:
+        port = free_port()
+        env = {
+            **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+            "DATABASE_PATH": str(Path(tmp) / "bench.db"),
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "ARENA_MANIFEST_STATIC": "0",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+        }
+        live_id, output_length, finished_id = prepare_database(env, args.jobs)
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "--workers",
+                str(args.workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "buildarena.wsgi",
+            ],
+            env=env,
+            cwd=PROJECT_DIR,
+        )
+        try:
+            wait_for_server(port)
+            endpoints = [
+                ("trivial view (GET /health)", "/health"),
+                ("leaderboard, page 1", "/leaderboard/"),
+                ("leaderboard, page 200", "/leaderboard/?page=200"),
+                ("race page (finished race)", f"/jobs/{finished_id}/"),
+                ("race page (running, 2x60 KB output)", f"/jobs/{live_id}/"),
+                (
+                    "output poll (running, nothing new)",
+                    f"/jobs/{live_id}/poll?elide={output_length}&standard={output_length}",
+                ),
+                (
+                    "output poll (running, 1 KB new per side)",
+                    f"/jobs/{live_id}/poll?elide={output_length - 1000}"
+                    f"&standard={output_length - 1000}",
+                ),
+                (
+                    "API output (JSON, nothing new)",
+                    f"/api/jobs/{live_id}/output?build_type=elide&offset={output_length}",
+                ),
+            ]
+            for _, path in endpoints:  # warm caches and connections
+                measure(port, path, 0.5, 1)
+            print(
+                f"gunicorn {args.workers} workers, {args.clients} client processes, "
+                f"{args.duration:.0f} s per endpoint, {args.jobs} races"
+            )
+            print(f"{'endpoint':45} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'vs trivial':>10}")
+            baseline = None
+            for label, path in endpoints:
+                result = measure(port, path, args.duration, args.clients)
+                baseline = baseline or result["rps"]
+                print(
+                    f"{label:45} {result['rps']:8.0f} {result['p50']:8.1f} {result['p95']:8.1f}"
+                    f" {result['rps'] / baseline:10.2f}"
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        print(f"leaderboard figures computed cold (uncached): {cold_figures_ms(env):.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
