@@ -174,3 +174,21 @@ def test_winner_rule(settings):
     legacy = BuildResult(status="success", duration=45)  # seconds only, as in the seed
     assert decide_winner(legacy, result(ms=78_000)) == ("elide", 78 / 45)
     assert percent_faster(78 / 45) == pytest.approx((78 - 45) / 78 * 100)
+
+
+@pytest.mark.django_db
+def test_raw_sql_deletes_cascade_like_the_seed_schema():
+    job = Job.objects.create(repository_url="u", repository_name="n")
+    keep = Job.objects.create(repository_url="u", repository_name="n")
+    worker = Worker.objects.create(id="w1", hostname="h")
+    other_worker = Worker.objects.create(id="w2", hostname="h")
+    for j in (job, keep):
+        BuildResult.objects.create(job=j, build_type="elide")
+        WorkerAssignment.objects.create(job=j, worker=worker)
+    WorkerAssignment.objects.create(job=keep, worker=other_worker)
+    raw("DELETE FROM jobs WHERE id = %s", [job.pk])
+    assert list(BuildResult.objects.values_list("job_id", flat=True)) == [keep.pk]
+    assert WorkerAssignment.objects.filter(job=job).count() == 0
+    raw("DELETE FROM workers WHERE id = %s", ["w1"])
+    assert list(WorkerAssignment.objects.values_list("worker_id", flat=True)) == ["w2"]
+    assert Job.objects.filter(pk=keep.pk).exists()

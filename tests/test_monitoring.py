@@ -110,3 +110,15 @@ def test_db_stats_on_the_configured_database(capsys):
     assert figures["size_bytes"] > 0
     call_command("db_stats")
     assert "database_size" in capsys.readouterr().out
+
+
+def test_deleting_a_job_with_the_sqlite3_cli_removes_its_results(tmp_path):
+    """The CLI runs with foreign keys off; the database's own triggers still cascade."""
+    require_tool("sqlite3")
+    path = tmp_path / "build-arena.db"
+    manage_py(path, "migrate", "--noinput")
+    manage_py(path, "seed_mock_data")
+    sqlite3_cli(path, "DELETE FROM jobs WHERE id = 'mock-job-1';")
+    assert sqlite3_cli(path, QUERY_DATABASE_STATS).strip() == "4|4|8"
+    orphans = "SELECT COUNT(*) FROM build_results WHERE job_id NOT IN (SELECT id FROM jobs);"
+    assert sqlite3_cli(path, orphans).strip() == "0"
