@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from jobs.fields import UnixTimestampField
+from jobs.indexes import NullsLastDescIndex
 
 
 def new_job_id():
@@ -118,7 +119,7 @@ class Job(models.Model):
             # Leaderboard ranking: WHERE status = 'completed'
             #   ORDER BY speedup DESC NULLS LAST, created_at DESC, id DESC LIMIT 50
             # and the median speedup: ... AND speedup IS NOT NULL ORDER BY speedup OFFSET n/2
-            models.Index(
+            NullsLastDescIndex(
                 fields=["-speedup", "-created_at", "-id"],
                 name="jobs_ranking_idx",
                 condition=models.Q(status="completed"),
@@ -190,7 +191,9 @@ class BuildStatus(models.TextChoices):
 
 class BuildResult(models.Model):
     # --- the seed's columns ---
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="results")
+    # No index of its own: build_results_one_per_side (job_id, build_type) serves every lookup
+    # by job_id, so a second index would only cost space and insert time.
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="results", db_index=False)
     build_type = models.CharField(max_length=16, choices=BuildType)
     status = models.CharField(max_length=16, choices=BuildStatus, default=BuildStatus.PENDING)
     duration = models.IntegerField(default=0, help_text="Whole seconds, as in the seed.")
