@@ -136,3 +136,21 @@ def test_steady_timing_is_stored_as_differences():
     blob = compress_timing(timing)
     assert blob.startswith(DELTA_MARK)
     assert len(blob) < len(compress_text(timing)) / 2
+
+
+def test_rows_compacted_with_zlib_still_read_back():
+    import zlib
+
+    result = make_result(output=None)
+    BuildResult.objects.filter(pk=result.pk).update(
+        output_compressed=zlib.compress(b"older log\n", 9)
+    )
+    result.refresh_from_db()
+    assert result.full_output == "older log\n"
+
+
+@pytest.mark.parametrize("text", ["", "x", "🔔 BUILD COMPLETE 🔔\n", "\x00\x07 bell\n" * 3])
+def test_any_text_round_trips(text):
+    from jobs.outputs import compress_text, decompress_text
+
+    assert decompress_text(compress_text(text)) == text
