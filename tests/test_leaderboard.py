@@ -48,7 +48,7 @@ def test_ranking_orders_by_speedup_with_unranked_races_last(races):
     order = [job.pk for job in ranking()]
     expected = ["fast", "good", "old_mock", "tie", "slow", "broken"]
     assert order == [races[name].pk for name in expected]
-    first = attach_side_times(list(ranking()[:1]))[0]
+    first = attach_side_times(ranking()[:1])[0]
     assert first.elide_ms == 20_000 and first.standard_ms == 80_000
 
 
@@ -183,3 +183,26 @@ def test_json_export(client, races):
     assert data["totals"]["races"] == 5
     assert len(data["races"]) == 5 and data["races"][0]["job_id"] == races["fast"].pk
     assert all(not race["is_mock"] for race in data["races"])
+
+
+def test_pages_across_the_seam_between_ranked_and_unranked_races(client):
+    now = timezone.now()
+    ranked = [
+        make_race(f"seam/ok{index}", elide_ms=1000 + index * 100, standard_ms=10_000)
+        for index in range(20)
+    ]
+    unranked = [
+        make_race(
+            f"seam/failed{index}",
+            standard_status="failure",
+            created_at=now - datetime.timedelta(minutes=index),
+        )
+        for index in range(10)
+    ]
+    expected = [job.pk for job in ranked] + [job.pk for job in unranked]
+    shown = []
+    for page in (1, 2):
+        content = client.get(reverse("leaderboard"), {"page": page}).content.decode()
+        table = content.split('class="ranking-table"')[1]
+        shown += re.findall(r'<td class="repo"><a href="/jobs/([^/]+)/"', table)
+    assert shown == expected

@@ -10,16 +10,10 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from jobs.forms import LeaderboardFilterForm
-from jobs.leaderboard import attach_side_times, ranking, totals
+from jobs.leaderboard import Ranking, attach_side_times, totals
 from jobs.statistics import chart_geometry, csv_lines, json_chunks, repository_statistics
 
 RACES_PER_PAGE = 25
-
-
-class CountedPaginator(Paginator):
-    """A paginator told its count (the totals have it) instead of counting again."""
-
-    count = None
 
 
 def cached_figures(filters):
@@ -59,9 +53,9 @@ def leaderboard(request):
     form = LeaderboardFilterForm(request.GET)
     filters = form.filters()
     figures = cached_figures(filters)
-    paginator = CountedPaginator(ranking(filters), RACES_PER_PAGE)
-    paginator.count = figures["totals"]["races"]  # the same races, already counted
-    page = paginator.get_page(request.GET.get("page"))
+    counts = figures["totals"]
+    races = Ranking(filters, total=counts["races"], ranked_count=counts["with_speedup"])
+    page = Paginator(races, RACES_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = attach_side_times(list(page.object_list))
     context = {
         "form": form,
