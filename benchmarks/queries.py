@@ -26,6 +26,14 @@ def _insert_job():
     _inserted.append(job.pk)
 
 
+def _insert_row():
+    """The seed's "insert": one row, one durable commit, no validation or queue check."""
+    job = Job.objects.create(
+        repository_url="https://github.com/bench/raw", repository_name="bench/raw"
+    )
+    _inserted.append(job.pk)
+
+
 def _sample_ids(rng):
     ids = list(Job.objects.order_by().values_list("pk", flat=True))
     return rng.sample(ids, min(len(ids), 2000))
@@ -99,6 +107,19 @@ def leaderboard_functions():
         statistics = importlib.import_module("jobs.statistics")
     except ImportError:
         board = statistics = None
+    if board is not None and hasattr(board, "Ranking"):
+        counts = board.totals()
+        ranking = board.Ranking(None, total=counts["races"], ranked_count=counts["with_speedup"])
+
+        def page(number, size=25):
+            return board.attach_side_times(ranking[(number - 1) * size : number * size])
+
+        return [
+            ("leaderboard page 1", lambda: page(1)),
+            ("leaderboard page 100", lambda: page(100)),
+            ("leaderboard totals", board.totals),
+            ("leaderboard per repo", statistics.repository_statistics),
+        ]
     if board is not None:
         return [
             ("leaderboard ranking 50", lambda: list(board.ranking()[:50])),
@@ -130,6 +151,7 @@ def workload(samples):
     ids = _sample_ids(rng)
     pick = lambda: rng.choice(ids)  # noqa: E731
     yield "insert (create_job)", _capture("insert", _insert_job), samples
+    yield "insert (one INSERT)", _insert_row, samples
     yield "select by id (get_job)", _capture("select", lambda: get_job(pick())), samples
     yield "select by id (pk only)", lambda: Job.objects.filter(pk=pick()).first(), samples
 
