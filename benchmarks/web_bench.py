@@ -108,8 +108,9 @@ def client(port, path, duration, queue):
         response = conn.getresponse()
         response.read()
         conn.close()
-        if response.status not in (200, 286):
-            raise SystemExit(f"{path}: HTTP {response.status}")
+        if response.status not in (200, 204, 286):
+            queue.put(f"{path}: HTTP {response.status}")
+            return
         latencies.append((time.perf_counter() - started) * 1000)
     queue.put(latencies)
 
@@ -122,11 +123,17 @@ def measure(port, path, duration, clients):
     ]
     for proc in procs:
         proc.start()
-    latencies = []
+    latencies, errors = [], []
     for _ in procs:
-        latencies.extend(queue.get())
+        result = queue.get()
+        if isinstance(result, str):
+            errors.append(result)
+        else:
+            latencies.extend(result)
     for proc in procs:
         proc.join()
+    if errors:
+        raise SystemExit(errors[0])
     latencies.sort()
     return {
         "rps": len(latencies) / duration,
