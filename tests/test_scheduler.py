@@ -447,6 +447,6 @@ def test_queue_overflow_refuses_and_writes_nothing(settings, allow_local_repos, 
         create_job("https://github.com/acme/three")
     assert Job.objects.count() == 2
     # Running jobs do not count against the queue.
-    register("w1", now=0)
-    scheduler.claim_job("w1", now=timezone.now())
+    scheduler.register_worker("w1", hostname="h")
+    assert scheduler.claim_job("w1", now=timezone.now())
     assert create_job("https://github.com/acme/three").status == JobStatus.QUEUED
