@@ -281,3 +281,49 @@ ARENA_JOB_RATE_WINDOW = max(1, env_int("ARENA_JOB_RATE_WINDOW", 600))
 ARENA_CLIENT_IP_HEADER = env_str("ARENA_CLIENT_IP_HEADER")
 # How long each web process keeps the leaderboard's totals, chart and per-repository figures.
 ARENA_LEADERBOARD_CACHE_SECONDS = env_int("ARENA_LEADERBOARD_CACHE_SECONDS", 15)
+
+# --- Build Arena: build engine (workers/engine, docs/ENGINE.md) --------------------------------
+# Where races clone and build (one directory per race, removed afterwards unless kept).
+ARENA_WORKSPACE_ROOT = Path(env_str("ARENA_WORKSPACE_ROOT") or BASE_DIR / "workspaces")
+ARENA_KEEP_WORKSPACES = env_bool("ARENA_KEEP_WORKSPACES", False)
+ARENA_CLONE_TIMEOUT = env_int("ARENA_CLONE_TIMEOUT", 300)
+# Wall-clock limit of one build run of one side, in seconds (a job's timeout_seconds wins).
+ARENA_BUILD_TIMEOUT = env_int("ARENA_BUILD_TIMEOUT", 900)
+ARENA_VERSION_TIMEOUT = env_int("ARENA_VERSION_TIMEOUT", 120)
+# Output kept per side (characters): the beginning, then the last ARENA_OUTPUT_TAIL.
+ARENA_OUTPUT_CAP = env_int("ARENA_OUTPUT_CAP", 2_000_000)
+ARENA_OUTPUT_TAIL = env_int("ARENA_OUTPUT_TAIL", 500_000)
+# auto: bubblewrap when installed, else unsandboxed with a warning; bwrap: required; none: off.
+ARENA_SANDBOX = env_str("ARENA_SANDBOX", "auto")
+if ARENA_SANDBOX not in ("auto", "bwrap", "none"):
+    raise ImproperlyConfigured(f"ARENA_SANDBOX must be auto, bwrap or none, got {ARENA_SANDBOX!r}")
+ARENA_REQUIRE_SANDBOX = env_bool("ARENA_REQUIRE_SANDBOX", False)
+# on: builds reach outside hosts through slirp4netns, never the host's loopback; off: no network.
+ARENA_BUILD_NETWORK = env_str("ARENA_BUILD_NETWORK", "on")
+if ARENA_BUILD_NETWORK not in ("on", "off"):
+    raise ImproperlyConfigured(
+        f"ARENA_BUILD_NETWORK must be on or off, got {ARENA_BUILD_NETWORK!r}"
+    )
+# rlimits per build (0 = unlimited): address space (JVMs reserve far more than they use),
+# processes and threads (counted per user on the host), file size.
+ARENA_BUILD_MAX_MEMORY_MB = env_int("ARENA_BUILD_MAX_MEMORY_MB", 16384)
+ARENA_BUILD_MAX_PROCESSES = env_int("ARENA_BUILD_MAX_PROCESSES", 4096)
+ARENA_BUILD_MAX_FILE_MB = env_int("ARENA_BUILD_MAX_FILE_MB", 8192)
+# Host-wide lock held around every measured build run, so races never overlap their timing.
+ARENA_MEASURE_LOCK = env_str("ARENA_MEASURE_LOCK", "/tmp/arena-measure.lock")  # noqa: S108
+# Toolchains: executables (name on PATH or absolute path) and extra arguments (shell-like
+# quoting, split into a list; never run through a shell).
+ARENA_MVN = env_str("ARENA_MVN", "mvn")
+ARENA_GRADLE = env_str("ARENA_GRADLE", "gradle")
+ARENA_ELIDE = env_str("ARENA_ELIDE", "elide")
+ARENA_MAVEN_ARGS = env_str("ARENA_MAVEN_ARGS")
+ARENA_GRADLE_ARGS = env_str("ARENA_GRADLE_ARGS")
+ARENA_ELIDE_ADOPT_ARGS = env_str("ARENA_ELIDE_ADOPT_ARGS")
+ARENA_ELIDE_BUILD_ARGS = env_str("ARENA_ELIDE_BUILD_ARGS")
+# Use the project's ./mvnw or ./gradlew when it has one.
+ARENA_USE_WRAPPERS = env_bool("ARENA_USE_WRAPPERS", True)
+ARENA_JAVA_HOME = env_str("ARENA_JAVA_HOME")
+# Extra environment variable names passed to builds (comma-separated); nothing else is.
+ARENA_BUILD_ENV_ALLOW = env_list("ARENA_BUILD_ENV_ALLOW")
+# Extra host paths shown read-only inside the sandbox (comma-separated), e.g. /opt/elide.
+ARENA_SANDBOX_RO_BINDS = env_list("ARENA_SANDBOX_RO_BINDS")

@@ -1,0 +1,106 @@
+"""Engine configuration: plain values, so the engine runs (and is tested) without Django.
+
+`EngineConfig.from_settings(settings)` reads the ARENA_* settings (see buildarena/settings.py
+and README's configuration table); tests and benchmarks build an EngineConfig directly.
+"""
+
+import shlex
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+SANDBOX_MODES = ("auto", "bwrap", "none")
+NETWORK_MODES = ("on", "off")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    workspace_root: Path
+    keep_workspaces: bool = False
+    clone_timeout: float = 300.0
+    # Wall-clock limit of one build run of one side (all its steps), in seconds.
+    build_timeout: float = 900.0
+    # Seconds a version probe (`mvn -v`, `elide --version`) may take.
+    version_timeout: float = 120.0
+    # Output kept per side, in characters: the beginning and the last `output_tail_chars`.
+    output_cap_chars: int = 2_000_000
+    output_tail_chars: int = 500_000
+    sandbox: str = "auto"
+    require_sandbox: bool = False
+    network: str = "on"
+    # rlimits per build (0 = unlimited). Address space is generous because JVMs reserve far
+    # more virtual memory than they use.
+    max_address_space_mb: int = 16384
+    max_processes: int = 4096
+    max_file_size_mb: int = 8192
+    # Seconds between SIGTERM and SIGKILL when a build is stopped.
+    kill_grace: float = 1.0
+    measure_lock: Path = Path("/tmp/arena-measure.lock")  # noqa: S108 (a lock file, by design)
+    mvn: str = "mvn"
+    gradle: str = "gradle"
+    elide: str = "elide"
+    maven_args: tuple[str, ...] = ()
+    gradle_args: tuple[str, ...] = ()
+    elide_adopt_args: tuple[str, ...] = ()
+    elide_build_args: tuple[str, ...] = ()
+    use_wrappers: bool = True
+    java_home: str = ""
+    # Extra environment variable names passed from the arena's environment to builds.
+    env_allow: tuple[str, ...] = ()
+    # Extra host paths made visible (read-only) inside the sandbox, e.g. a toolchain install.
+    extra_ro_binds: tuple[str, ...] = ()
+    bwrap: str = "bwrap"
+    slirp4netns: str = "slirp4netns"
+
+    def __post_init__(self):
+        if self.sandbox not in SANDBOX_MODES:
+            raise ValueError(f"sandbox must be one of {SANDBOX_MODES}, got {self.sandbox!r}")
+        if self.network not in NETWORK_MODES:
+            raise ValueError(f"network must be one of {NETWORK_MODES}, got {self.network!r}")
+
+    def with_changes(self, **changes):
+        return replace(self, **changes)
+
+    @classmethod
+    def from_settings(cls, settings):
+        """Build from an object with ARENA_* attributes (django.conf.settings)."""
+
+        def get(name, default):
+            return getattr(settings, name, default)
+
+        def args(name):
+            value = get(name, "")
+            return tuple(shlex.split(value)) if isinstance(value, str) else tuple(value)
+
+        def names(name):
+            value = get(name, ())
+            if isinstance(value, str):
+                value = [item.strip() for item in value.split(",")]
+            return tuple(item for item in value if item)
+
+        return cls(
+            workspace_root=Path(get("ARENA_WORKSPACE_ROOT", "/tmp/arena-workspaces")),  # noqa: S108
+            keep_workspaces=bool(get("ARENA_KEEP_WORKSPACES", False)),
+            clone_timeout=float(get("ARENA_CLONE_TIMEOUT", 300)),
+            build_timeout=float(get("ARENA_BUILD_TIMEOUT", 900)),
+            version_timeout=float(get("ARENA_VERSION_TIMEOUT", 120)),
+            output_cap_chars=int(get("ARENA_OUTPUT_CAP", 2_000_000)),
+            output_tail_chars=int(get("ARENA_OUTPUT_TAIL", 500_000)),
+            sandbox=get("ARENA_SANDBOX", "auto"),
+            require_sandbox=bool(get("ARENA_REQUIRE_SANDBOX", False)),
+            network=get("ARENA_BUILD_NETWORK", "on"),
+            max_address_space_mb=int(get("ARENA_BUILD_MAX_MEMORY_MB", 16384)),
+            max_processes=int(get("ARENA_BUILD_MAX_PROCESSES", 4096)),
+            max_file_size_mb=int(get("ARENA_BUILD_MAX_FILE_MB", 8192)),
+            measure_lock=Path(get("ARENA_MEASURE_LOCK", "/tmp/arena-measure.lock")),  # noqa: S108
+            mvn=get("ARENA_MVN", "mvn"),
+            gradle=get("ARENA_GRADLE", "gradle"),
+            elide=get("ARENA_ELIDE", "elide"),
+            maven_args=args("ARENA_MAVEN_ARGS"),
+            gradle_args=args("ARENA_GRADLE_ARGS"),
+            elide_adopt_args=args("ARENA_ELIDE_ADOPT_ARGS"),
+            elide_build_args=args("ARENA_ELIDE_BUILD_ARGS"),
+            use_wrappers=bool(get("ARENA_USE_WRAPPERS", True)),
+            java_home=get("ARENA_JAVA_HOME", ""),
+            env_allow=names("ARENA_BUILD_ENV_ALLOW"),
+            extra_ro_binds=names("ARENA_SANDBOX_RO_BINDS"),
+        )

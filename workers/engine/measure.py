@@ -1,0 +1,103 @@
+"""Measurement: statistics over runs, the speedup with its uncertainty, CPUs and the host lock.
+
+The speedup is standard time / elide time from the medians; its uncertainty propagates each
+side's relative standard deviation the way hyperfine does for its "x ± y times faster":
+    sigma_ratio = ratio * sqrt((sd_a / mean_a)^2 + (sd_b / mean_b)^2)
+
+The host-wide measurement lock (flock on ARENA_MEASURE_LOCK) is held around every measured
+build run, so measured runs of different races on the same host never overlap: a 2-core
+machine running two builds at once would report a speedup that comes from scheduling.
+"""
+
+import fcntl
+import math
+import os
+import statistics
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+class Cancelled(Exception):
+    """The race was cancelled while waiting."""
+
+
+@dataclass(frozen=True)
+class RunStats:
+    runs: int
+    median_ms: float
+    mean_ms: float
+    stdev_ms: float
+    min_ms: int
+    max_ms: int
+
+    @property
+    def spread_ms(self):
+        return self.max_ms - self.min_ms
+
+    @property
+    def relative_stdev(self):
+        return self.stdev_ms / self.mean_ms if self.mean_ms else 0.0
+
+
+def run_stats(times_ms):
+    """Median, mean, standard deviation, min and max of a side's measured runs (or None)."""
+    if not times_ms:
+        return None
+    times = [int(t) for t in times_ms]
+    return RunStats(
+        runs=len(times),
+        median_ms=float(statistics.median(times)),
+        mean_ms=statistics.fmean(times),
+        stdev_ms=statistics.stdev(times) if len(times) > 1 else 0.0,
+        min_ms=min(times),
+        max_ms=max(times),
+    )
+
+
+def speedup(standard_ms, elide_ms):
+    """(ratio, uncertainty): standard median / elide median, hyperfine-style error propagation."""
+    standard, elide = run_stats(standard_ms), run_stats(elide_ms)
+    if standard is None or elide is None:
+        return None, None
+    ratio = max(standard.median_ms, 1.0) / max(elide.median_ms, 1.0)
+    uncertainty = ratio * math.sqrt(standard.relative_stdev**2 + elide.relative_stdev**2)
+    return ratio, uncertainty
+
+
+def split_cpus(cpus=None):
+    """Two disjoint, equal-sized CPU sets from the CPUs this process may use, or (None, None).
+
+    With a single CPU there is nothing to split: parallel builds then share it (and the
+    arena says so in each side's output).
+    """
+    available = sorted(cpus if cpus is not None else os.sched_getaffinity(0))
+    if len(available) < 2:
+        return None, None
+    half = len(available) // 2
+    return available[:half], available[half : 2 * half]
+
+
+@contextmanager
+def measurement_lock(path, cancel=None, poll=0.1, on_wait=None):
+    """Hold the host-wide measurement lock; waiting stays cancellable (raises Cancelled)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled() from None
+                if not waited and on_wait is not None:
+                    on_wait()
+                waited = True
+                time.sleep(poll)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -1,0 +1,183 @@
+"""Running one command: streamed output, precise timing, timeouts, and killing the whole tree.
+
+Timing uses the monotonic clock and a pidfd, so the end of a build is seen the moment the
+process exits (no polling delay in the measurement). Output (stdout and stderr merged in
+order through one pipe) is handed to a callback chunk by chunk as it arrives.
+
+Stopping (timeout or cancel) sends SIGTERM to the process group and every descendant, then
+SIGKILL after a short grace, so a child that ignores SIGTERM dies too. Inside the sandbox the
+build also lives in its own PID namespace that dies with bubblewrap.
+"""
+
+import contextlib
+import os
+import selectors
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+READ_SIZE = 65536
+# After the main process exits, how long to keep reading output that descendants still write.
+DRAIN_GRACE = 0.5
+
+
+class LaunchError(Exception):
+    """The command could not be started (sandbox setup failed, executable missing...)."""
+
+
+@dataclass
+class Launch:
+    """A command ready to start. Sandbox launches block until `started` releases them."""
+
+    argv: list
+    cwd: str | None = None
+    env: dict | None = None
+    pass_fds: tuple = ()
+    # Called with the Popen object right after spawning; returns when the command may run.
+    on_spawn: object = None
+    # Called once the process is gone (stops helpers such as slirp4netns).
+    on_close: object = None
+    # True when the command waits for `on_spawn` (timing then starts after it returns).
+    blocks: bool = False
+    notes: list = field(default_factory=list)
+
+
+@dataclass
+class ProcessOutcome:
+    exit_code: int | None
+    elapsed_ms: int
+    timed_out: bool = False
+    cancelled: bool = False
+    error: str = ""
+
+    @property
+    def ok(self):
+        return self.exit_code == 0 and not self.timed_out and not self.cancelled
+
+
+def run_process(launch, *, timeout, on_output, cancel=None, kill_grace=1.0):
+    """Run `launch` to its end or until `timeout` seconds pass or `cancel` (an Event) is set."""
+    started_ns = time.monotonic_ns()
+    try:
+        proc = subprocess.Popen(
+            launch.argv,
+            cwd=launch.cwd,
+            env=launch.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=launch.pass_fds,
+        )
+    except OSError as exc:
+        _close(launch)
+        return ProcessOutcome(None, 0, error=f"could not start {launch.argv[0]}: {exc.strerror}")
+    try:
+        if launch.on_spawn is not None:
+            launch.on_spawn(proc)
+        if launch.blocks:
+            started_ns = time.monotonic_ns()
+        return _supervise(proc, started_ns, timeout, on_output, cancel, kill_grace)
+    except LaunchError as exc:
+        _kill_tree(proc, signal.SIGKILL)
+        proc.wait()
+        return ProcessOutcome(None, 0, error=str(exc))
+    finally:
+        if proc.poll() is None:
+            _kill_tree(proc, signal.SIGKILL)
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+        _close(launch)
+
+
+def _close(launch):
+    if launch.on_close is not None:
+        launch.on_close()
+
+
+def _supervise(proc, started_ns, timeout, on_output, cancel, kill_grace):
+    out_fd = proc.stdout.fileno()
+    os.set_blocking(out_fd, False)
+    pidfd = os.pidfd_open(proc.pid)
+    selector = selectors.DefaultSelector()
+    selector.register(out_fd, selectors.EVENT_READ, "out")
+    selector.register(pidfd, selectors.EVENT_READ, "exit")
+    deadline = started_ns + int(timeout * 1e9)
+    exit_ns = None
+    eof = False
+    timed_out = cancelled = False
+    kill_at = None
+    try:
+        while not (eof and exit_ns is not None):
+            now = time.monotonic_ns()
+            if exit_ns is None and kill_at is None:
+                if now >= deadline:
+                    timed_out = True
+                elif cancel is not None and cancel.is_set():
+                    cancelled = True
+                if timed_out or cancelled:
+                    _kill_tree(proc, signal.SIGTERM)
+                    kill_at = now + int(kill_grace * 1e9)
+            if kill_at is not None and now >= kill_at:
+                _kill_tree(proc, signal.SIGKILL)
+                kill_at = None
+            if exit_ns is not None and now - exit_ns > DRAIN_GRACE * 1e9:
+                break  # descendants still hold the pipe; they are killed below
+            for key, _ in selector.select(0.05):
+                if key.data == "exit":
+                    exit_ns = time.monotonic_ns()
+                    selector.unregister(pidfd)
+                    continue
+                try:
+                    data = os.read(out_fd, READ_SIZE)
+                except BlockingIOError:
+                    continue
+                if data:
+                    on_output(data)
+                else:
+                    eof = True
+                    selector.unregister(out_fd)
+    finally:
+        selector.close()
+        os.close(pidfd)
+    # Whatever the build left behind in its process group (daemons, stragglers) goes too.
+    _kill_tree(proc, signal.SIGKILL)
+    returncode = proc.wait()
+    exit_code = 128 - returncode if returncode < 0 else returncode
+    elapsed_ms = round((exit_ns - started_ns) / 1e6)
+    return ProcessOutcome(exit_code, elapsed_ms, timed_out=timed_out, cancelled=cancelled)
+
+
+def _kill_tree(proc, sig):
+    """Signal the process group and every descendant (found through /proc) of `proc`."""
+    for pid in _descendants(proc.pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        proc.send_signal(sig)
+
+
+def _descendants(root_pid):
+    children = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        # The command name may contain spaces and parentheses: split after the last ')'.
+        fields = text[text.rfind(b")") + 2 :].split()
+        if len(fields) > 1:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, stack = [], [root_pid]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            found.append(child)
+            stack.append(child)
+    return found

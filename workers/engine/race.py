@@ -1,0 +1,209 @@
+"""A race: clone once, prepare both sides, run them as the mode says, report each side.
+
+Sequential mode runs one side at a time and alternates which side goes first from one
+iteration to the next, so neither side systematically inherits a warmer machine. Parallel
+mode runs both at once, each pinned to its own half of the CPUs. Every measured run (one
+side in sequential mode, both sides in parallel mode) holds the host-wide measurement lock.
+"""
+
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from workers.engine.measure import Cancelled, measurement_lock, speedup, split_cpus
+from workers.engine.sandbox import Sandbox
+from workers.engine.side import FAILURE, SUCCESS, SideRunner
+from workers.engine.workspace import CloneError, Workspace, clone
+
+SIDES = ("standard", "elide")
+SEQUENTIAL = "sequential"
+PARALLEL = "parallel"
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELLED = "cancelled"
+
+
+@dataclass
+class RaceSpec:
+    repository_url: str
+    ref: str = ""
+    mode: str = SEQUENTIAL
+    iterations: int = 1
+    warmups: int = 0
+    timeout_seconds: float | None = None
+    standard_cmd: list | None = None
+    elide_cmd: list | None = None
+    race_id: str = ""
+
+
+@dataclass
+class RaceOutcome:
+    status: str
+    error: str = ""
+    commit_sha: str = ""
+    sides: dict = field(default_factory=dict)
+    speedup: float | None = None
+    speedup_uncertainty: float | None = None
+
+
+class RaceListener:
+    """Receives a race's events. Called from the race's threads (two in parallel mode)."""
+
+    def on_commit(self, sha):
+        pass
+
+    def on_state(self, side, state):
+        pass
+
+    def on_side_started(self, side, tool, tool_version):
+        pass
+
+    def on_output(self, side, text, elapsed_ms):
+        pass
+
+    def on_side_finished(self, side, result):
+        pass
+
+
+class Race:
+    def __init__(self, spec, config, listener=None, cancel=None):
+        if spec.mode not in (SEQUENTIAL, PARALLEL):
+            raise ValueError(f"unknown race mode {spec.mode!r}")
+        if spec.iterations < 1 or spec.warmups < 0:
+            raise ValueError("iterations must be at least 1 and warmups at least 0")
+        self.spec = spec
+        self.config = config
+        self.listener = listener or RaceListener()
+        self.cancel = cancel or threading.Event()
+        self.timeout = float(spec.timeout_seconds or config.build_timeout)
+        self.origin_ns = time.monotonic_ns()
+        race_id = re.sub(r"[^A-Za-z0-9_.-]", "_", spec.race_id) or uuid.uuid4().hex
+        self.workspace = Workspace(config.workspace_root / f"{race_id}-{uuid.uuid4().hex[:8]}")
+        self.sandbox = None
+        self.runners = {}
+
+    def elapsed_ms(self):
+        return round((time.monotonic_ns() - self.origin_ns) / 1e6)
+
+    def run(self):
+        self.config.workspace_root.mkdir(parents=True, exist_ok=True)
+        self.workspace.create()
+        try:
+            return self._run()
+        finally:
+            if not self.config.keep_workspaces:
+                self.workspace.remove()
+
+    def _run(self):
+        for side in SIDES:
+            self.listener.on_state(side, "cloning")
+        try:
+            sha = clone(
+                self.spec.repository_url,
+                self.spec.ref,
+                self.workspace.checkout,
+                timeout=self.config.clone_timeout,
+                cancel=self.cancel,
+            )
+        except CloneError as exc:
+            if self.cancel.is_set():
+                return RaceOutcome(CANCELLED, error="cancelled")
+            return RaceOutcome(FAILED, error=f"git clone failed: {exc}")
+        self.listener.on_commit(sha)
+        self.sandbox = Sandbox(self.config)
+        customs = {"standard": self.spec.standard_cmd, "elide": self.spec.elide_cmd}
+        self.runners = {
+            side: SideRunner(side, race=self, custom_argv=customs[side]) for side in SIDES
+        }
+        try:
+            for runner in self.runners.values():
+                runner.note(f"cloned {self.spec.repository_url} at {sha}")
+                runner.prepare()
+            if self.spec.mode == PARALLEL:
+                self._run_parallel()
+            else:
+                self._run_sequential()
+        except Cancelled:
+            for runner in self.runners.values():
+                runner.interrupt()
+            return RaceOutcome(CANCELLED, error="cancelled", commit_sha=sha, sides=self._results())
+        for runner in self.runners.values():
+            runner.finish(SUCCESS)
+        return self._outcome(sha)
+
+    def _results(self):
+        return {side: runner.result for side, runner in self.runners.items()}
+
+    def _outcome(self, sha):
+        results = self._results()
+        ratio = uncertainty = None
+        if all(result.status == SUCCESS for result in results.values()):
+            ratio, uncertainty = speedup(
+                results["standard"].run_times_ms, results["elide"].run_times_ms
+            )
+        return RaceOutcome(
+            COMPLETED, commit_sha=sha, sides=results, speedup=ratio, speedup_uncertainty=uncertainty
+        )
+
+    def _total_runs(self):
+        return self.spec.warmups + self.spec.iterations
+
+    def _lock(self, runners):
+        def on_wait():
+            for runner in runners:
+                self.listener.on_state(runner.side, "waiting for the measurement lock")
+
+        return measurement_lock(self.config.measure_lock, cancel=self.cancel, on_wait=on_wait)
+
+    def _run_sequential(self):
+        for index in range(self._total_runs()):
+            order = SIDES if index % 2 == 0 else tuple(reversed(SIDES))
+            for side in order:
+                runner = self.runners[side]
+                if runner.done:
+                    continue
+                if self.cancel.is_set():
+                    raise Cancelled()
+                with self._lock([runner]):
+                    runner.run_once(index)
+
+    def _run_parallel(self):
+        cpu_sets = dict(zip(SIDES, split_cpus(), strict=True))
+        if cpu_sets["standard"] is None:
+            for runner in self.runners.values():
+                runner.note("only one CPU: the parallel builds share it")
+        for index in range(self._total_runs()):
+            active = [runner for runner in self.runners.values() if not runner.done]
+            if not active:
+                return
+            if self.cancel.is_set():
+                raise Cancelled()
+            errors = []
+
+            def run(runner, index=index, errors=errors):
+                try:
+                    runner.run_once(index, cpus=cpu_sets[runner.side])
+                except BaseException as failure:  # re-raised in the race's thread
+                    errors.append(failure)
+                    if not isinstance(failure, Cancelled):
+                        self.cancel.set()  # stop the other side too
+
+            with self._lock(active):
+                threads = [threading.Thread(target=run, args=(runner,)) for runner in active]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+            if errors:
+                internal = [error for error in errors if not isinstance(error, Cancelled)]
+                raise internal[0] if internal else errors[0]
+
+
+def run_race(spec, config, listener=None, cancel=None):
+    """Run a race to its end; returns a RaceOutcome (completed, failed or cancelled)."""
+    return Race(spec, config, listener, cancel).run()
+
+
+__all__ = ["FAILURE", "SUCCESS", "RaceListener", "RaceOutcome", "RaceSpec", "run_race"]

@@ -1,0 +1,141 @@
+"""What each side runs: build-system detection and the commands of each toolchain.
+
+Commands are argument lists (never shell strings). Executables and extra arguments come from
+the configuration (ARENA_MVN, ARENA_MAVEN_ARGS, ARENA_ELIDE, ...). A recipe that cannot run
+(no build file, toolchain missing) carries an `error`, so its side fails fast with that message
+while the other side still builds.
+"""
+
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAVEN = "maven"
+GRADLE = "gradle"
+ELIDE = "elide"
+CUSTOM = "custom"
+NO_BUILD_FILE = "no pom.xml or build.gradle found"
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@dataclass
+class Step:
+    argv: list
+    # Unmeasured steps prepare a run (elide adopt converts the project once per fresh copy).
+    measured: bool = True
+
+
+@dataclass
+class Recipe:
+    tool: str
+    steps: list = field(default_factory=list)
+    version_argv: list | None = None
+    # Host paths the sandbox must show read-only (a toolchain installed outside /usr).
+    ro_paths: list = field(default_factory=list)
+    error: str = ""
+
+
+def detect_build_system(src):
+    src = Path(src)
+    if (src / "pom.xml").is_file():
+        return MAVEN
+    if (src / "build.gradle").is_file() or (src / "build.gradle.kts").is_file():
+        return GRADLE
+    return None
+
+
+def resolve_executable(name):
+    """(absolute path, error). `name` is a command on PATH or an absolute path."""
+    label = os.path.basename(name) or name
+    if os.sep in name:
+        if os.path.isfile(name) and os.access(name, os.X_OK):
+            return os.path.abspath(name), ""
+        return None, f"{label} not found at {name}"
+    path = shutil.which(name)
+    if path is None:
+        return None, f"{label} not found on PATH"
+    return path, ""
+
+
+def _tool_ro_paths(executable):
+    """The installation directory of a toolchain, so the sandbox can see all its files."""
+    real = Path(os.path.realpath(executable))
+    home = real.parent.parent if real.parent.name == "bin" else real.parent
+    return [str(home), str(Path(executable).parent)]
+
+
+def _wrapper(src, name):
+    wrapper = Path(src) / name
+    if not wrapper.is_file():
+        return None
+    return [f"./{name}"] if os.access(wrapper, os.X_OK) else ["sh", f"./{name}"]
+
+
+def standard_recipe(src, config):
+    build_system = detect_build_system(src)
+    if build_system is None:
+        return Recipe(tool=CUSTOM, error=NO_BUILD_FILE)
+    if build_system == MAVEN:
+        tool, wrapper_name, executable = MAVEN, "mvnw", config.mvn
+        args = ["-B", "package", "-DskipTests", *config.maven_args]
+        version_args = ["-v"]
+    else:
+        tool, wrapper_name, executable = GRADLE, "gradlew", config.gradle
+        args = ["build", "-x", "test", *config.gradle_args]
+        version_args = ["-v"]
+    command = _wrapper(src, wrapper_name) if config.use_wrappers else None
+    ro_paths = []
+    if command is None:
+        path, error = resolve_executable(executable)
+        if error:
+            return Recipe(tool=tool, error=error)
+        command, ro_paths = [path], _tool_ro_paths(path)
+    return Recipe(
+        tool=tool,
+        steps=[Step([*command, *args])],
+        version_argv=[*command, *version_args],
+        ro_paths=ro_paths,
+    )
+
+
+def elide_recipe(src, config):
+    build_system = detect_build_system(src)
+    if build_system is None:
+        return Recipe(tool=ELIDE, error=NO_BUILD_FILE)
+    path, error = resolve_executable(config.elide)
+    if error:
+        return Recipe(tool=ELIDE, error=error)
+    return Recipe(
+        tool=ELIDE,
+        steps=[
+            Step([path, "adopt", build_system, *config.elide_adopt_args], measured=False),
+            Step([path, "build", *config.elide_build_args]),
+        ],
+        version_argv=[path, "--version"],
+        ro_paths=_tool_ro_paths(path),
+    )
+
+
+def custom_recipe(argv):
+    if not argv or not all(isinstance(arg, str) for arg in argv):
+        return Recipe(tool=CUSTOM, error="a custom command must be a non-empty list of strings")
+    return Recipe(tool=CUSTOM, steps=[Step(list(argv))])
+
+
+def recipe_for(side, src, config, custom_argv=None):
+    if custom_argv is not None:
+        return custom_recipe(custom_argv)
+    if side == "elide":
+        return elide_recipe(src, config)
+    return standard_recipe(src, config)
+
+
+def parse_version(output):
+    """The first meaningful line of a `--version` output, without terminal colour codes."""
+    for line in _ANSI_RE.sub("", output).splitlines():
+        line = line.strip()
+        if line and not set(line) <= set("-=*"):
+            return line[:200]
+    return ""

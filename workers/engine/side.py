@@ -1,0 +1,225 @@
+"""One side of a race: its recipe, its runs, its output stream and its result."""
+
+import datetime
+import shlex
+import time
+from dataclasses import dataclass, field
+
+from workers.engine.bell import BellDetector
+from workers.engine.measure import Cancelled, run_stats
+from workers.engine.output import OutputCap, TextDecoder
+from workers.engine.process import run_process
+from workers.engine.recipes import parse_version, recipe_for
+
+SUCCESS = "success"
+FAILURE = "failure"
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.UTC)
+
+
+@dataclass
+class SideResult:
+    side: str
+    status: str = "pending"
+    tool: str = ""
+    tool_version: str = ""
+    run_times_ms: list = field(default_factory=list)
+    duration_ms: int | None = None
+    exit_code: int | None = None
+    bell_rung: bool = False
+    error: str = ""
+    started_at: datetime.datetime | None = None
+    finished_at: datetime.datetime | None = None
+
+    @property
+    def stats(self):
+        return run_stats(self.run_times_ms)
+
+    @property
+    def succeeded(self):
+        return self.status == SUCCESS
+
+
+class SideRunner:
+    """Runs one side's builds and publishes its output through the race listener."""
+
+    def __init__(self, side, *, race, custom_argv=None):
+        self.side = side
+        self.race = race
+        self.config = race.config
+        self.custom_argv = custom_argv
+        self.result = SideResult(side=side)
+        self.recipe = None
+        self.done = False
+        self._cap = OutputCap(self.config.output_cap_chars, self.config.output_tail_chars)
+        self._bells = []
+
+    # --- output ---------------------------------------------------------------------------
+    def say(self, text):
+        """Publish text (arena messages and decoded build output) through the output cap."""
+        published = self._cap.feed(text)
+        if published:
+            self.race.listener.on_output(self.side, published, self.race.elapsed_ms())
+
+    def note(self, message):
+        self.say(f"[arena] {message}\n")
+
+    def _stream(self, decoder, bell):
+        def on_bytes(data):
+            text = decoder.decode(data)
+            if bell is not None:
+                bell.feed(text)
+            self.say(text)
+
+        return on_bytes
+
+    def _run(self, argv, *, timeout, cpus=None, bell=None, collect=None):
+        decoder = TextDecoder()
+        on_bytes = self._stream(decoder, bell)
+        if collect is not None:
+            inner = on_bytes
+
+            def on_bytes(data):
+                collect.append(data)
+                inner(data)
+
+        workspace = self.race.workspace
+        launch = self.race.sandbox.launch(
+            argv,
+            workdir=workspace.src(self.side),
+            home=workspace.home(self.side),
+            side_dir=workspace.side_dir(self.side),
+            cpus=cpus,
+            ro_paths=self.recipe.ro_paths if self.recipe else (),
+        )
+        self.say(f"$ {shlex.join(argv)}\n")
+        outcome = run_process(
+            launch,
+            timeout=timeout,
+            on_output=on_bytes,
+            cancel=self.race.cancel,
+            kill_grace=self.config.kill_grace,
+        )
+        rest = decoder.flush()
+        if bell is not None:
+            bell.feed(rest)
+        self.say(rest)
+        return outcome
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def prepare(self):
+        """Pick the recipe and probe the toolchain version; a side that cannot build ends here."""
+        self.result.started_at = utcnow()
+        self.race.listener.on_state(self.side, "preparing")
+        self.race.workspace.fresh_copy(self.side)
+        sandbox = self.race.sandbox
+        for warning in sandbox.warnings:
+            self.say(warning + "\n")
+        self.recipe = recipe_for(
+            self.side, self.race.workspace.src(self.side), self.config, self.custom_argv
+        )
+        self.result.tool = self.recipe.tool
+        if sandbox.error or self.recipe.error:
+            error = sandbox.error or self.recipe.error
+            self.race.listener.on_side_started(self.side, self.result.tool, "")
+            self.note(error)
+            self.finish(FAILURE, error)
+            return
+        if self.recipe.version_argv:
+            output = []
+            outcome = self._run(
+                self.recipe.version_argv, timeout=self.config.version_timeout, collect=output
+            )
+            if outcome.cancelled:
+                raise Cancelled()
+            if outcome.exit_code == 0:
+                self.result.tool_version = parse_version(
+                    b"".join(output).decode("utf-8", "replace")
+                )
+        self.race.listener.on_side_started(self.side, self.result.tool, self.result.tool_version)
+
+    def run_once(self, index, cpus=None):
+        """Build once from a fresh copy; a failed run ends the side."""
+        warmups, iterations = self.race.spec.warmups, self.race.spec.iterations
+        warmup = index < warmups
+        label = (
+            f"warm-up {index + 1}/{warmups}"
+            if warmup
+            else f"run {index - warmups + 1}/{iterations}"
+        )
+        self.race.listener.on_state(self.side, f"building ({label})")
+        self.race.workspace.fresh_copy(self.side)
+        if warmups + iterations > 1:
+            self.say(f"\n=== {label}{' (not measured)' if warmup else ''} ===\n")
+        bell = BellDetector()
+        timeout = self.race.timeout
+        measured_ms = 0
+        outcome = None
+        for step in self.recipe.steps:
+            outcome = self._run(step.argv, timeout=timeout, cpus=cpus, bell=bell)
+            if step.measured:
+                measured_ms += outcome.elapsed_ms
+            timeout = max(timeout - outcome.elapsed_ms / 1000, 0.001)
+            if not outcome.ok:
+                break
+        if outcome.cancelled:
+            raise Cancelled()
+        self._bells.append(bell.rung)
+        self.result.exit_code = outcome.exit_code
+        if not warmup:
+            self.result.run_times_ms.append(measured_ms)
+        error = self._run_error(outcome, bell)
+        if error:
+            self.note(error)
+            if not self.result.run_times_ms:
+                self.result.run_times_ms.append(measured_ms)
+            self.finish(FAILURE, error)
+
+    def _run_error(self, outcome, bell):
+        if outcome.timed_out:
+            return f"timed out after {self.race.timeout:g} s; the build's processes were killed"
+        if outcome.error:
+            return outcome.error
+        if outcome.exit_code != 0:
+            return f"the build exited with code {outcome.exit_code}"
+        if bell.reported_failure:
+            return "the build exited 0 but its bell reported failure"
+        return ""
+
+    def finish(self, status, error=""):
+        if self.done:
+            return
+        self.done = True
+        result = self.result
+        result.status = status
+        result.error = error
+        result.bell_rung = bool(self._bells) and all(self._bells)
+        stats = result.stats
+        result.duration_ms = round(stats.median_ms) if stats else None
+        result.finished_at = utcnow()
+        if status == SUCCESS and stats and stats.runs > 1:
+            self.note(
+                f"{stats.runs} runs: median {stats.median_ms:.0f} ms, min {stats.min_ms} ms, "
+                f"max {stats.max_ms} ms, spread {stats.spread_ms} ms"
+            )
+        tail = self._cap.finish()
+        if tail:
+            self.race.listener.on_output(self.side, tail, self.race.elapsed_ms())
+        self.race.listener.on_state(self.side, status)
+        self.race.listener.on_side_finished(self.side, result)
+
+    def interrupt(self):
+        """Mark a side stopped mid-build (not published: the caller decides what it means)."""
+        if not self.done:
+            self.result.status = FAILURE
+            self.result.error = "cancelled"
+            self.result.finished_at = utcnow()
+            tail = self._cap.finish()
+            if tail:
+                self.race.listener.on_output(self.side, tail, self.race.elapsed_ms())
+
+
+def monotonic_ms(origin_ns):
+    return round((time.monotonic_ns() - origin_ns) / 1e6)

@@ -1,0 +1,187 @@
+"""A race's directory on disk: one clone of the repository, one clean copy per side and run.
+
+Layout under ARENA_WORKSPACE_ROOT/<race id>/:
+    checkout/          the clone (never built in)
+    <side>/src/        a fresh copy of checkout for each build run
+    <side>/home/       the side's HOME (dependency caches survive between its runs)
+    <side>/etc, tmp/   private files of the sandbox
+"""
+
+import re
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from workers.engine.process import Launch, run_process
+
+GIT_ENV_BASE = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_ASKPASS": "/bin/true",
+    "SSH_ASKPASS": "/bin/true",
+    "GIT_PROTOCOL_FROM_USER": "0",
+}
+_HEX_RE = re.compile(r"^[0-9a-fA-F]{7,40}$")
+
+
+class CloneError(Exception):
+    """git could not clone or check out; the message is git's own, made readable."""
+
+
+@dataclass
+class Workspace:
+    root: Path
+
+    @property
+    def checkout(self):
+        return self.root / "checkout"
+
+    def side_dir(self, side):
+        return self.root / side
+
+    def home(self, side):
+        return self.side_dir(side) / "home"
+
+    def src(self, side):
+        return self.side_dir(side) / "src"
+
+    def create(self):
+        self.root.mkdir(parents=True, exist_ok=False)
+        return self
+
+    def fresh_copy(self, side):
+        """A clean copy of the checkout for one build run of `side` (the old one removed)."""
+        src = self.src(side)
+        if src.exists():
+            remove_tree(src)
+        shutil.copytree(self.checkout, src, symlinks=True)
+        self.home(side).mkdir(parents=True, exist_ok=True)
+        return src
+
+    def remove(self):
+        remove_tree(self.root)
+
+
+def remove_tree(path):
+    """Remove a tree even when a build left read-only directories in it."""
+
+    def make_writable_and_retry(function, failed_path, _exc):
+        parent = Path(failed_path).parent
+        parent.chmod(0o700)
+        if Path(failed_path).is_dir() and not Path(failed_path).is_symlink():
+            Path(failed_path).chmod(0o700)
+        function(failed_path)
+
+    if Path(path).exists():
+        # onerror: Python 3.11 has no onexc yet.
+        shutil.rmtree(path, onerror=make_writable_and_retry)
+
+
+def clone(url, ref, dest, *, timeout, cancel=None, on_output=None):
+    """Clone `url` into `dest` at `ref` (branch, tag or commit); return the commit SHA.
+
+    Shallow (--depth 1) unless the ref is a commit, which needs history to be found. The URL
+    always follows `--`, so it can never be read as an option. Raises CloneError.
+    """
+    dest = Path(dest)
+    env = {**GIT_ENV_BASE, "HOME": str(dest.parent)}
+    base = ["git", "-c", "advice.detachedHead=false", "-c", "core.hooksPath=/dev/null"]
+    if url.startswith(("/", "file://")):
+        # Local repositories (accepted only when ARENA_ALLOW_LOCAL_REPOS is on) need the file
+        # transport; a file:// URL also makes --depth work as it does for remote ones.
+        base += ["-c", "protocol.file.allow=always"]
+        url = url if url.startswith("file://") else f"file://{url}"
+    if not ref:
+        _git(
+            [*base, "clone", "--depth", "1", "--no-tags", "--", url, str(dest)],
+            env,
+            timeout,
+            cancel,
+            on_output,
+        )
+    else:
+        try:
+            _git(
+                [*base, "clone", "--depth", "1", "--branch", ref, "--", url, str(dest)],
+                env,
+                timeout,
+                cancel,
+                on_output,
+            )
+        except CloneError as exc:
+            if not _HEX_RE.match(ref) or "not found" not in str(exc):
+                raise
+            if dest.exists():
+                remove_tree(dest)
+            _git(
+                [*base, "clone", "--no-checkout", "--", url, str(dest)],
+                env,
+                timeout,
+                cancel,
+                on_output,
+            )
+            sha = _resolve_commit(dest, ref, env, base)
+            _git(
+                [*base, "-C", str(dest), "checkout", "--detach", sha],
+                env,
+                timeout,
+                cancel,
+                on_output,
+            )
+    return _git([*base, "-C", str(dest), "rev-parse", "HEAD"], env, 30, cancel)
+
+
+def _resolve_commit(dest, ref, env, base):
+    try:
+        return _git(
+            [
+                *base,
+                "-C",
+                str(dest),
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                f"{ref}^{{commit}}",
+            ],
+            env,
+            30,
+            None,
+        )
+    except CloneError:
+        raise CloneError(f"ref {ref!r} not found in the repository") from None
+
+
+def _git(argv, env, timeout, cancel, on_output=None):
+    chunks = []
+    lock = threading.Lock()
+
+    def collect(data):
+        with lock:
+            chunks.append(data)
+        if on_output is not None:
+            on_output(data)
+
+    outcome = run_process(Launch(argv, env=env), timeout=timeout, on_output=collect, cancel=cancel)
+    text = b"".join(chunks).decode("utf-8", "replace").strip()
+    if outcome.cancelled:
+        raise CloneError("cancelled")
+    if outcome.timed_out:
+        raise CloneError(f"git timed out after {timeout:g} s")
+    if outcome.error:
+        raise CloneError(outcome.error)
+    if outcome.exit_code != 0:
+        raise CloneError(readable_git_error(text) or f"git exited with code {outcome.exit_code}")
+    return text
+
+
+def readable_git_error(text):
+    """The lines of git's output that say what went wrong (fatal:/error:), else the last one."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    important = [
+        line for line in lines if line.startswith(("fatal:", "error:", "remote:", "warning: Could"))
+    ]
+    return " ".join(important or lines[-1:])[:1000]

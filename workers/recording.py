@@ -1,0 +1,342 @@
+"""The glue between the build engine (plain Python) and the database.
+
+`run_job(job_id, stop=..., log=...)` runs the race of a job that is already claimed (status
+`running`) and records it: both result rows exist (pending) from the start, each side's output
+is appended in batches a few times a second with SQL concatenation (never a read-modify-write
+of the whole text), and the job's status is re-read about once a second so that a
+cancellation from the web, the API or the admin kills the builds within seconds.
+
+Threads: the engine calls the `Recorder` from its own threads; only two threads touch the
+database: the monitor thread (flushes and the status check while the race runs) and the
+calling thread (setup and the final writes). Each closes its connection when done.
+"""
+
+import logging
+import threading
+import traceback
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, TextField, Value
+from django.db.models.functions import Coalesce, Concat
+from django.utils import timezone
+
+from jobs.models import BuildResult, BuildStatus, BuildType, Job, JobStatus
+from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
+
+logger = logging.getLogger(__name__)
+
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELLED = "cancelled"
+INTERRUPTED = "interrupted"
+FLUSH_INTERVAL = 0.3
+STATUS_CHECK_INTERVAL = 1.0
+# Chunks closer together than this share one replay timing line.
+TIMING_RESOLUTION_MS = 100
+SIDES = (BuildType.STANDARD.value, BuildType.ELIDE.value)
+
+
+def run_job(job_id, *, stop=None, log=None, progress=None):
+    """Run and record the race of a claimed job; returns completed/failed/cancelled/interrupted.
+
+    `progress(kind, side, value)`, when given, receives the engine's events as they happen
+    (kind: state, started, output, finished) from the race's threads.
+    """
+    try:
+        return JobRun(str(job_id), stop=stop, log=log, progress=progress).run()
+    finally:
+        connection.close()
+
+
+def engine_config():
+    return EngineConfig.from_settings(settings)
+
+
+class Recorder(RaceListener):
+    """Collects engine events in memory; `write()` puts them in the database."""
+
+    def __init__(self, result_ids, job_id, progress=None):
+        self.result_ids = result_ids
+        self.job_id = job_id
+        self.progress = progress
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._chunks = {side: [] for side in SIDES}
+        self._started = {}
+        self._finished = {}
+        self._commit_sha = None
+        self._offsets = dict.fromkeys(SIDES, 0)
+        self._last_timing_ms = dict.fromkeys(SIDES, None)
+
+    # --- engine events (any thread) -------------------------------------------------------
+    def on_commit(self, sha):
+        with self._lock:
+            self._commit_sha = sha
+
+    def on_state(self, side, state):
+        self._notify("state", side, state)
+
+    def on_side_started(self, side, tool, tool_version):
+        with self._lock:
+            self._started[side] = (tool, tool_version)
+        self._notify("started", side, (tool, tool_version))
+
+    def on_output(self, side, text, elapsed_ms):
+        with self._lock:
+            self._chunks[side].append((text, elapsed_ms))
+        self._notify("output", side, text)
+
+    def on_side_finished(self, side, result):
+        with self._lock:
+            self._finished[side] = result
+        self._notify("finished", side, result)
+
+    def _notify(self, kind, side, value):
+        if self.progress is not None:
+            try:
+                self.progress(kind, side, value)
+            except Exception:  # a display problem must never stop a race
+                logger.exception("progress callback failed")
+
+    # --- database writes (monitor thread or calling thread) --------------------------------
+    def write(self):
+        """Append buffered output, then record what happened since the last write."""
+        with self._write_lock:
+            with self._lock:
+                chunks = {side: self._chunks[side] for side in SIDES}
+                self._chunks = {side: [] for side in SIDES}
+                started, self._started = self._started, {}
+                finished, self._finished = self._finished, {}
+                sha, self._commit_sha = self._commit_sha, None
+            if sha:
+                Job.objects.filter(pk=self.job_id).update(commit_sha=sha)
+            for side in SIDES:
+                if chunks[side]:
+                    self._append(side, chunks[side])
+            for side, (tool, version) in started.items():
+                BuildResult.objects.filter(pk=self.result_ids[side]).update(
+                    tool=tool, tool_version=version
+                )
+            for side, result in finished.items():
+                record_side(self.result_ids[side], result)
+            return finished
+
+    def _append(self, side, chunks):
+        text = "".join(text for text, _ in chunks)
+        lines = []
+        offset = self._offsets[side]
+        for part, elapsed_ms in chunks:
+            last = self._last_timing_ms[side]
+            if last is None or elapsed_ms - last >= TIMING_RESOLUTION_MS:
+                lines.append(f"{offset} {elapsed_ms}\n")
+                self._last_timing_ms[side] = elapsed_ms
+            offset += len(part)
+        self._offsets[side] = offset
+        append_output(self.result_ids[side], text, "".join(lines))
+
+
+def append_output(result_id, text, timing=""):
+    """Append to a result's output (and replay timing) in SQL, without reading it back."""
+    text_field = TextField()
+    updates = {
+        "output": Concat(
+            Coalesce(F("output"), Value("", output_field=text_field), output_field=text_field),
+            Value(text, output_field=text_field),
+            output_field=text_field,
+        )
+    }
+    if timing:
+        updates["output_timing"] = Concat(
+            F("output_timing"), Value(timing, output_field=text_field), output_field=text_field
+        )
+    BuildResult.objects.filter(pk=result_id).update(**updates)
+
+
+def record_side(result_id, result):
+    """Store a finished side (an engine SideResult)."""
+    duration_ms = result.duration_ms
+    BuildResult.objects.filter(pk=result_id).update(
+        status=result.status,
+        duration=round(duration_ms / 1000) if duration_ms is not None else 0,
+        duration_ms=duration_ms,
+        run_times_ms=list(result.run_times_ms),
+        bell_rung=result.bell_rung,
+        exit_code=result.exit_code,
+        tool=result.tool,
+        tool_version=result.tool_version,
+        error=result.error[:2000],
+        started_at=result.started_at,
+        finished_at=result.finished_at or timezone.now(),
+    )
+
+
+class JobRun:
+    def __init__(self, job_id, *, stop=None, log=None, progress=None):
+        self.job_id = job_id
+        self.stop = stop
+        self.log = log or (lambda line: None)
+        self.progress = progress
+        self.cancel = threading.Event()
+        self.reason = None  # "cancelled" (the job row says so) or "interrupted" (stop)
+        self.race_over = threading.Event()
+
+    def run(self):
+        job = Job.objects.filter(pk=self.job_id).first()
+        if job is None:
+            self.log("job not found")
+            return FAILED
+        if job.status != JobStatus.RUNNING:
+            self.log(f"job is {job.status}, not running: nothing to do")
+            return CANCELLED if job.status == JobStatus.CANCELLED else job.status
+        self.result_ids = self._create_results(job)
+        self.recorder = Recorder(self.result_ids, self.job_id, self.progress)
+        monitor = threading.Thread(target=self._monitor, name=f"monitor-{self.job_id}")
+        monitor.start()
+        try:
+            outcome = run_race(self._spec(job), engine_config(), self.recorder, self.cancel)
+        except Exception as exc:
+            self.log(f"internal error: {exc!r}")
+            logger.error("race %s failed:\n%s", self.job_id, traceback.format_exc())
+            self.race_over.set()
+            monitor.join()
+            self._flush()
+            return self._fail(f"internal error: {exc}")
+        self.race_over.set()
+        monitor.join()
+        self._flush()
+        if outcome.status == COMPLETED:
+            return self._complete()
+        if outcome.status == FAILED:
+            self.log(outcome.error)
+            return self._fail(outcome.error)
+        if self.reason == INTERRUPTED:
+            self.log("stopped: the builds were killed; the race goes back to the queue")
+            return INTERRUPTED
+        return self._cancelled()
+
+    def _spec(self, job):
+        return RaceSpec(
+            repository_url=job.repository_url,
+            ref=job.ref,
+            mode=job.mode,
+            iterations=job.iterations,
+            warmups=job.warmups,
+            timeout_seconds=job.timeout_seconds,
+            standard_cmd=job.standard_cmd,
+            elide_cmd=job.elide_cmd,
+            race_id=job.pk,
+        )
+
+    def _create_results(self, job):
+        now = timezone.now()
+        with transaction.atomic():
+            BuildResult.objects.filter(job=job).delete()
+            rows = BuildResult.objects.bulk_create(
+                [
+                    BuildResult(
+                        job=job,
+                        build_type=side,
+                        status=BuildStatus.PENDING,
+                        output="",
+                        started_at=now,
+                    )
+                    for side in SIDES
+                ]
+            )
+        return {row.build_type: row.pk for row in rows}
+
+    def _monitor(self):
+        """Flush output a few times a second; notice cancellation and worker shutdown."""
+        next_check = 0.0
+        try:
+            while not self.race_over.wait(FLUSH_INTERVAL):
+                try:
+                    self._flush()
+                    if self.stop is not None and self.stop.is_set() and not self.cancel.is_set():
+                        self.reason = INTERRUPTED
+                        self.cancel.set()
+                    next_check -= FLUSH_INTERVAL
+                    if next_check <= 0 and not self.cancel.is_set():
+                        next_check = STATUS_CHECK_INTERVAL
+                        status = (
+                            Job.objects.filter(pk=self.job_id)
+                            .values_list("status", flat=True)
+                            .first()
+                        )
+                        if status != JobStatus.RUNNING:
+                            self.reason = CANCELLED
+                            self.cancel.set()
+                except Exception as exc:  # a database hiccup must not kill the monitor
+                    logger.warning("race %s: recording failed: %r", self.job_id, exc)
+        finally:
+            connection.close()
+
+    def _flush(self):
+        for side, result in self.recorder.write().items():
+            self._log_side(side, result)
+
+    def _log_side(self, side, result):
+        timing = f" in {result.duration_ms} ms" if result.duration_ms is not None else ""
+        error = f" ({result.error})" if result.error else ""
+        self.log(f"{side} finished: {result.status}{timing}{error}")
+
+    def _pending_results(self):
+        return BuildResult.objects.filter(job_id=self.job_id, status=BuildStatus.PENDING)
+
+    def _close_pending(self, error):
+        for result_id in self._pending_results().values_list("pk", flat=True):
+            append_output(result_id, f"[arena] {error}\n")
+        self._pending_results().update(
+            status=BuildStatus.FAILURE, error=error[:2000], finished_at=timezone.now()
+        )
+
+    def _complete(self):
+        with transaction.atomic():
+            job = Job.objects.get(pk=self.job_id)
+            results = {r.build_type: r for r in BuildResult.objects.filter(job_id=self.job_id)}
+            job.summarize(results.get(BuildType.ELIDE), results.get(BuildType.STANDARD))
+            updated = Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(
+                status=JobStatus.COMPLETED,
+                completed_at=timezone.now(),
+                winner=job.winner,
+                speedup=job.speedup,
+                elide_success_ms=job.elide_success_ms,
+                standard_success_ms=job.standard_success_ms,
+            )
+        self._compact()
+        if not updated:
+            self.log("the job was cancelled as the race ended")
+            return CANCELLED
+        speedup = f", speedup {job.speedup:.3f}" if job.speedup else ""
+        self.log(f"job completed: winner {job.winner or 'none'}{speedup}")
+        return COMPLETED
+
+    def _fail(self, error):
+        self._close_pending(error)
+        updated = Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(
+            status=JobStatus.FAILED, error=error[:2000], completed_at=timezone.now()
+        )
+        self._compact()
+        if not updated:
+            return CANCELLED
+        self.log(f"job failed: {error}")
+        return FAILED
+
+    def _cancelled(self):
+        self._close_pending("cancelled")
+        self._compact()
+        self.log("job cancelled: the builds were killed")
+        return CANCELLED
+
+    def _compact(self):
+        """Store the finished logs compressed (readers use BuildResult.full_output)."""
+        try:
+            from jobs.outputs import compact_result
+        except ImportError:  # pragma: no cover - older schema without compaction
+            return
+        for result_id in self.result_ids.values():
+            try:
+                compact_result(result_id)
+            except Exception as exc:
+                logger.warning("could not compact result %s: %r", result_id, exc)
