@@ -380,3 +380,12 @@ def test_race_page_and_poll_use_a_fixed_number_of_queries(client, django_assert_
     running = make_running_race(output="y" * 100)
     with django_assert_max_num_queries(3):
         client.get(reverse("race_poll", args=[running.pk]), {"elide": 5, "standard": 5})
+
+
+def test_htmx_history_restore_gets_the_whole_page(client):
+    make_race()
+    restore = client.get(
+        reverse("job_list"), HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert b"<html" in restore.content
+    assert "HX-Request" in restore["Vary"]

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
-from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_GET
 from jobs.forms import LeaderboardFilterForm
 from jobs.leaderboard import Ranking, attach_side_times, totals
 from jobs.statistics import chart_geometry, csv_lines, json_chunks, repository_statistics
+from jobs.views.partials import render_page_or_partial
 
 RACES_PER_PAGE = 25
 
@@ -65,8 +65,9 @@ def leaderboard(request):
         "repos_html": mark_safe(figures["repos_html"]),  # noqa: S308 (rendered above)
         "export_query": request.GET.copy().urlencode() if filters else "",
     }
-    template = "partials/leaderboard_body.html" if request.htmx else "leaderboard.html"
-    return render(request, template, context)
+    return render_page_or_partial(
+        request, "leaderboard.html", "partials/leaderboard_body.html", context
+    )
 
 
 @require_GET

@@ -3,12 +3,12 @@
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from jobs.forms import JobFilterForm
 from jobs.models import BuildResult, Job
+from jobs.views.partials import render_page_or_partial
 from workers.models import Worker
 
 JOBS_PER_PAGE = 25
@@ -30,8 +30,8 @@ def job_list(request):
         queryset = queryset.filter(status=form.cleaned_data["status"])
     page = Paginator(queryset, JOBS_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = list(with_result_times(page.object_list))
-    template = "partials/job_table.html" if request.htmx else "jobs/list.html"
-    return render(request, template, {"form": form, "page": page, "jobs": page.object_list})
+    context = {"form": form, "page": page, "jobs": page.object_list}
+    return render_page_or_partial(request, "jobs/list.html", "partials/job_table.html", context)
 
 
 @require_GET
@@ -46,5 +46,4 @@ def worker_list(request):
         "alive_count": sum(1 for worker in workers if worker.is_alive),
         "dead_after": settings.ARENA_WORKER_DEAD_AFTER,
     }
-    template = "partials/worker_table.html" if request.htmx else "workers.html"
-    return render(request, template, context)
+    return render_page_or_partial(request, "workers.html", "partials/worker_table.html", context)
