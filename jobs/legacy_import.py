@@ -236,15 +236,21 @@ def _legacy_results(legacy, job_ids):
 
 
 def _import_batch(legacy, batch, report):
-    values = {}
+    values, skipped = {}, []
     for row in batch:
         job = job_values(row)
-        if job["created_at"] is None or not job["repository_url"]:
-            report.jobs_skipped += 1
+        too_long = len(str(row["id"])) > Job._meta.pk.max_length
+        if job["created_at"] is None or not job["repository_url"] or too_long:
+            skipped.append(row["id"])
             continue
         values[str(row["id"])] = job
+    report.jobs_skipped += len(skipped)
     legacy_results, dropped = _legacy_results(legacy, list(values))
     report.results_skipped += dropped
+    if skipped:
+        report.results_skipped += sum(
+            len(sides) for sides in _legacy_results(legacy, skipped)[0].values()
+        )
 
     existing_jobs = Job.objects.in_bulk(list(values))
     existing_results = {}

@@ -195,14 +195,22 @@ def test_rows_missing_required_values_are_skipped_or_repaired(tmp_path, capsys):
         ("no-name", "https://github.com/square/okio", None, "completed", T0, None, None, None),
         ("no-url", None, "a/b", "completed", T0, None, None, None),
         ("no-date", "https://github.com/a/b", "a/b", "completed", None, None, None, None),
+        ("x" * 65, "https://github.com/a/b", "a/b", "completed", T0, None, None, None),
     ]
     path = tmp_path / "loose.db"
     connection = sqlite3.connect(path)
     # A legacy file whose NOT NULLs were not enforced.
     connection.executescript(ORIGINAL_SCHEMA.replace(" NOT NULL,", ","))
     connection.executemany("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", jobs)
+    connection.execute(
+        "INSERT INTO build_results (job_id, build_type, status, duration, created_at)"
+        " VALUES ('no-date', 'elide', 'success', 3, ?)",
+        (T0,),
+    )
     connection.commit()
     connection.close()
     call_command("import_legacy_db", str(path))
-    assert "Jobs: 1 created, 0 updated, 0 unchanged, 2 skipped" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Jobs: 1 created, 0 updated, 0 unchanged, 3 skipped" in out
+    assert "Build results: 0 created, 0 updated, 0 unchanged, 1 skipped" in out
     assert Job.objects.get(pk="no-name").repository_name == "square/okio"
