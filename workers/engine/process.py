@@ -109,6 +109,7 @@ def _supervise(proc, started_ns, timeout, on_output, cancel, kill_grace):
     eof = False
     timed_out = cancelled = False
     kill_at = None
+    doomed = set()  # (pid, start time) of every descendant seen when stopping began
     try:
         while not (eof and exit_ns is not None):
             now = time.monotonic_ns()
@@ -118,10 +119,10 @@ def _supervise(proc, started_ns, timeout, on_output, cancel, kill_grace):
                 elif cancel is not None and cancel.is_set():
                     cancelled = True
                 if timed_out or cancelled:
-                    _kill_tree(proc, signal.SIGTERM)
+                    doomed |= _kill_tree(proc, signal.SIGTERM)
                     kill_at = now + int(kill_grace * 1e9)
             if kill_at is not None and now >= kill_at:
-                _kill_tree(proc, signal.SIGKILL)
+                _kill_tree(proc, signal.SIGKILL, doomed)
                 kill_at = None
             if exit_ns is not None and now - exit_ns > DRAIN_GRACE * 1e9:
                 break  # descendants still hold the pipe; they are killed below
@@ -143,41 +144,59 @@ def _supervise(proc, started_ns, timeout, on_output, cancel, kill_grace):
         selector.close()
         os.close(pidfd)
     # Whatever the build left behind in its process group (daemons, stragglers) goes too.
-    _kill_tree(proc, signal.SIGKILL)
+    _kill_tree(proc, signal.SIGKILL, doomed)
     returncode = proc.wait()
     exit_code = 128 - returncode if returncode < 0 else returncode
     elapsed_ms = round((exit_ns - started_ns) / 1e6)
     return ProcessOutcome(exit_code, elapsed_ms, timed_out=timed_out, cancelled=cancelled)
 
 
-def _kill_tree(proc, sig):
-    """Signal the process group and every descendant (found through /proc) of `proc`."""
-    for pid in _descendants(proc.pid):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
+def _kill_tree(proc, sig, also=()):
+    """Signal the process group and every descendant (found through /proc) of `proc`.
+
+    `also` holds descendants seen earlier: a child that ignored SIGTERM may have been
+    reparented since (its parent died), and must still get the SIGKILL. Each entry carries
+    its start time so that a recycled PID is never hit. Returns the descendants it found.
+    """
+    found = set(_descendants(proc.pid))
+    for pid, started in found | set(also):
+        if _start_time(pid) == started:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         proc.send_signal(sig)
+    return found
+
+
+def _read_stat(pid):
+    """The fields of /proc/PID/stat after the command name (which may hold spaces)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read()
+    except OSError:
+        return None
+    return text[text.rfind(b")") + 2 :].split()
+
+
+def _start_time(pid):
+    fields = _read_stat(pid)
+    return int(fields[19]) if fields and len(fields) > 19 else None
 
 
 def _descendants(root_pid):
+    """(pid, start time) of every descendant of root_pid."""
     children = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as stat:
-                text = stat.read()
-        except OSError:
-            continue
-        # The command name may contain spaces and parentheses: split after the last ')'.
-        fields = text[text.rfind(b")") + 2 :].split()
-        if len(fields) > 1:
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
+        fields = _read_stat(entry.name)
+        if fields and len(fields) > 19:
+            children.setdefault(int(fields[1]), []).append((int(entry.name), int(fields[19])))
     found, stack = [], [root_pid]
     while stack:
-        for child in children.get(stack.pop(), ()):
-            found.append(child)
+        for child, started in children.get(stack.pop(), ()):
+            found.append((child, started))
             stack.append(child)
     return found

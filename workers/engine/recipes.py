@@ -132,10 +132,12 @@ def recipe_for(side, src, config, custom_argv=None):
     return standard_recipe(src, config)
 
 
-def parse_version(output):
-    """The first meaningful line of a `--version` output, without terminal colour codes."""
-    for line in _ANSI_RE.sub("", output).splitlines():
-        line = line.strip()
-        if line and not set(line) <= set("-=*"):
+def parse_version(output, tool=""):
+    """The line of a version output that names the tool (else the first meaningful line),
+    without terminal colour codes: "Apache Maven 3.8.7", "Gradle 4.4.1"."""
+    lines = [line.strip() for line in _ANSI_RE.sub("", output).splitlines()]
+    lines = [line for line in lines if line and not set(line) <= set("-=*")]
+    for line in lines:
+        if tool and tool.lower() in line.lower():
             return line[:200]
-    return ""
+    return lines[0][:200] if lines else ""

@@ -21,6 +21,7 @@ import select
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from workers.engine.process import Launch, LaunchError
@@ -158,8 +159,11 @@ class Sandbox:
                 info = _read_info(fds["info_r"])
                 if info is None:
                     return  # bubblewrap failed; its message arrives on the output pipe
+                if not _wait_for_loopback(info["child-pid"]):
+                    return  # the sandbox died during its setup; its message is on the output
                 state["slirp"], fds["exit_w"] = self._start_slirp(info["child-pid"])
-            os.write(fds["block_w"], b"1")
+            with contextlib.suppress(BrokenPipeError):  # it died: its message is on the output
+                os.write(fds["block_w"], b"1")
             close_fd("block_w")
 
         def on_close():
@@ -306,6 +310,25 @@ def _read_info(fd):
         data += chunk
         with contextlib.suppress(ValueError):
             return json.loads(data)
+
+
+def _wait_for_loopback(child_pid, timeout=SLIRP_READY_TIMEOUT):
+    """Wait until bubblewrap has brought up the sandbox's loopback device.
+
+    bubblewrap configures `lo` right after writing --info-fd; slirp4netns configuring tap0 in
+    the same namespace at that moment makes bubblewrap's netlink request fail now and then
+    ("loopback: Failed RTM_NEWADDR"). The local route of 127.0.0.1 exists once lo is up.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{child_pid}/net/fib_trie") as trie:
+                if "127.0.0.1" in trie.read():
+                    return True
+        except OSError:
+            return False
+        time.sleep(0.001)
+    raise LaunchError("the sandbox did not set up its network in time")
 
 
 def _slirp_target(child_pid):

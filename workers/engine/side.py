@@ -55,16 +55,24 @@ class SideRunner:
         self.done = False
         self._cap = OutputCap(self.config.output_cap_chars, self.config.output_tail_chars)
         self._bells = []
+        self._line_open = False
 
     # --- output ---------------------------------------------------------------------------
     def say(self, text):
         """Publish text (arena messages and decoded build output) through the output cap."""
+        if not text:
+            return
+        self._line_open = not text.endswith("\n")
         published = self._cap.feed(text)
         if published:
             self.race.listener.on_output(self.side, published, self.race.elapsed_ms())
 
     def note(self, message):
-        self.say(f"[arena] {message}\n")
+        self.say(f"{self._newline()}[arena] {message}\n")
+
+    def _newline(self):
+        """Arena lines start on a line of their own even after output without a newline."""
+        return "\n" if self._line_open else ""
 
     def _stream(self, decoder, bell):
         def on_bytes(data):
@@ -94,7 +102,7 @@ class SideRunner:
             cpus=cpus,
             ro_paths=self.recipe.ro_paths if self.recipe else (),
         )
-        self.say(f"$ {shlex.join(argv)}\n")
+        self.say(f"{self._newline()}$ {shlex.join(argv)}\n")
         outcome = run_process(
             launch,
             timeout=timeout,

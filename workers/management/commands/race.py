@@ -1,0 +1,251 @@
+"""`manage.py race SOURCE`: run one race in the foreground, no worker needed.
+
+The job is created directly in status `running` (worker_id "race@<host>") so no worker claims
+it, then `workers.recording.run_job` runs and records it like any race. The terminal shows each
+side's state, elapsed time and last output line while it runs, then a table of the results.
+Exit status 0 when the race ran (even if a side failed); 1 with one line when it could not.
+"""
+
+import argparse
+import shlex
+import signal
+import socket
+import threading
+import time
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from jobs.models import BuildResult, JobStatus, RaceMode, percent_faster
+from jobs.services import QueueFull, cancel_job, create_job
+from workers.engine.measure import run_stats, speedup
+from workers.recording import run_job
+
+SIDES = ("standard", "elide")
+REDRAW_SECONDS = 0.5
+# Without a terminal, a running side's progress line is repeated this often.
+PLAIN_PROGRESS_SECONDS = 5.0
+
+
+def whole_number(minimum):
+    def parse(value):
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or number < minimum:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number of at least {minimum}, got {value!r}"
+            )
+        return number
+
+    return parse
+
+
+def command_list(option, value):
+    """An operator's command string split like a shell would, never run through one."""
+    if value is None:
+        return None
+    try:
+        argv = shlex.split(value)
+    except ValueError as exc:
+        raise CommandError(f"{option}: {exc}") from None
+    if not argv:
+        raise CommandError(f"{option}: the command is empty")
+    return argv
+
+
+class Progress:
+    """What the terminal shows: each side's state, start time and last output line."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.state = dict.fromkeys(SIDES, "waiting")
+        self.since = dict.fromkeys(SIDES, time.monotonic())
+        self.last_line = dict.fromkeys(SIDES, "")
+        self.partial = dict.fromkeys(SIDES, "")
+        self.events = []  # lines to print now (state changes, finished sides)
+        self.output = []  # (side, line) of build output, for --verbosity 2
+
+    def __call__(self, kind, side, value):
+        with self.lock:
+            if kind == "state":
+                if value != self.state[side] and value not in ("success", "failure"):
+                    self.state[side] = value
+                    self.events.append(f"{side}: {value}")
+            elif kind == "started":
+                tool, version = value
+                self.events.append(f"{side}: {tool}{f' ({version})' if version else ''}")
+            elif kind == "output":
+                text = self.partial[side] + value
+                lines = text.split("\n")
+                self.partial[side] = lines.pop()
+                for line in lines:
+                    self.output.append((side, line))
+                    if line.strip():
+                        self.last_line[side] = line.strip()
+            elif kind == "finished":
+                self.state[side] = value.status
+                ms = f" in {value.duration_ms} ms" if value.duration_ms is not None else ""
+                error = f": {value.error}" if value.error else ""
+                self.events.append(f"{side}: {value.status}{ms}{error}")
+
+    def take(self):
+        with self.lock:
+            events, self.events = self.events, []
+            output, self.output = self.output, []
+            return events, output
+
+    def lines(self, width=100):
+        now = time.monotonic()
+        with self.lock:
+            rows = []
+            for side in SIDES:
+                elapsed = now - self.since[side]
+                row = f"{side:<9} {self.state[side]:<28} {elapsed:7.1f}s  {self.last_line[side]}"
+                rows.append(row[:width])
+            return rows
+
+
+class Command(BaseCommand):
+    help = "Run a race in the foreground: clone, build both sides, measure and record it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("source", help="Repository URL (or local path when allowed).")
+        parser.add_argument("--ref", default="", help="Branch, tag or commit to build.")
+        parser.add_argument("--iterations", type=whole_number(1), default=1)
+        parser.add_argument("--warmups", type=whole_number(0), default=0)
+        parser.add_argument("--mode", choices=RaceMode.values, default=RaceMode.SEQUENTIAL)
+        parser.add_argument("--standard-cmd", help="Custom command for the standard side.")
+        parser.add_argument("--elide-cmd", help="Custom command for the elide side.")
+        parser.add_argument(
+            "--timeout", type=whole_number(1), help="Per-run build timeout in seconds."
+        )
+
+    def handle(self, *args, **options):
+        self.verbosity = options["verbosity"]
+        job = self.create_job(options)
+        self.stdout.write(
+            f"race {job.pk}: {job.repository_name}{f' @ {job.ref}' if job.ref else ''} "
+            f"({job.mode}, {job.iterations} run(s), {job.warmups} warm-up(s))"
+        )
+        outcome = self.run(job)
+        job.refresh_from_db()
+        self.print_table(job)
+        if outcome == "failed":
+            raise CommandError(f"the race could not run: {job.error}")
+        if outcome != "completed":
+            raise CommandError(f"the race was {outcome} before it finished")
+
+    def create_job(self, options):
+        fields = {
+            "mode": options["mode"],
+            "iterations": options["iterations"],
+            "warmups": options["warmups"],
+            "timeout_seconds": options["timeout"],
+            "standard_cmd": command_list("--standard-cmd", options["standard_cmd"]),
+            "elide_cmd": command_list("--elide-cmd", options["elide_cmd"]),
+        }
+        try:
+            return create_job(
+                options["source"],
+                ref=options["ref"],
+                status=JobStatus.RUNNING,
+                worker_id=f"race@{socket.gethostname()}",
+                started_at=timezone.now(),
+                attempts=1,
+                **fields,
+            )
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        except QueueFull as exc:
+            raise CommandError(str(exc)) from None
+
+    def run(self, job):
+        progress = Progress()
+        result = {}
+        interrupted = threading.Event()
+
+        def target():
+            result["outcome"] = run_job(job.pk, log=lambda line: None, progress=progress)
+
+        def on_signal(signum, frame):
+            interrupted.set()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        thread = threading.Thread(target=target, name=f"race-{job.pk}")
+        thread.start()
+        try:
+            self.watch(thread, progress, interrupted, job)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return result.get("outcome", "failed")
+
+    def watch(self, thread, progress, interrupted, job):
+        tty = hasattr(self.stdout, "isatty") and self.stdout.isatty()
+        verbose = self.verbosity >= 2
+        drawn = 0
+        last_plain = time.monotonic()
+        cancelled = False
+        while thread.is_alive():
+            thread.join(REDRAW_SECONDS)
+            if interrupted.is_set() and not cancelled:
+                cancelled = True
+                cancel_job(job.pk)
+                self.stdout.write("cancelling: the builds are being killed")
+            events, output = progress.take()
+            if tty and drawn:
+                self.stdout.write(f"\x1b[{drawn}F\x1b[J", ending="")
+                drawn = 0
+            for side, line in output if verbose else ():
+                self.stdout.write(f"{side:>8} | {line}")
+            for event in events:
+                self.stdout.write(event)
+            if tty and thread.is_alive():
+                rows = progress.lines()
+                for row in rows:
+                    self.stdout.write(row)
+                drawn = len(rows)
+            elif not tty and time.monotonic() - last_plain >= PLAIN_PROGRESS_SECONDS:
+                last_plain = time.monotonic()
+                for row in progress.lines():
+                    self.stdout.write(row)
+            self.stdout.flush()
+        if tty and drawn:
+            self.stdout.write(f"\x1b[{drawn}F\x1b[J", ending="")
+
+    def print_table(self, job):
+        results = {r.build_type: r for r in BuildResult.objects.filter(job_id=job.pk)}
+        if not results:
+            return
+        write = self.stdout.write
+        write("")
+        write(f"{'side':<9} {'status':<8} {'median':>10} {'runs':>5}  {'min..max':<19} bell  tool")
+        for side in SIDES:
+            result = results.get(side)
+            if result is None:
+                continue
+            stats = run_stats(result.run_times_ms) if result.status == "success" else None
+            median = f"{stats.median_ms / 1000:.3f} s" if stats else "-"
+            span = f"{stats.min_ms / 1000:.3f}..{stats.max_ms / 1000:.3f} s" if stats else ""
+            runs = len(result.run_times_ms)
+            tool = result.tool + (f" ({result.tool_version})" if result.tool_version else "")
+            write(
+                f"{side:<9} {result.status:<8} {median:>10} {runs:>5}  {span:<19} "
+                f"{'yes' if result.bell_rung else 'no ':<4}  {tool}"
+            )
+            if result.error:
+                write(f"{'':<9} {result.error}")
+        write("")
+        standard, elide = results.get("standard"), results.get("elide")
+        if job.speedup and standard and elide:
+            _, uncertainty = speedup(standard.run_times_ms, elide.run_times_ms)
+            percent = percent_faster(job.speedup)
+            direction = "faster" if percent >= 0 else "slower"
+            write(
+                f"speedup: {job.speedup:.3f} ± {uncertainty:.3f} "
+                f"(elide {abs(percent):.1f}% {direction})"
+            )
+        write(f"winner: {job.winner or 'none'}   status: {job.status}   commit: {job.commit_sha}")
