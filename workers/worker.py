@@ -148,6 +148,7 @@ class Worker:
         self.next_heartbeat = self.clock() + self.heartbeat_interval
         note = " (in maintenance: takes no jobs until activated)" if self.in_maintenance else ""
         self.log(f"registered on {self.hostname}, capacity {self.capacity}{note}")
+        self.housekeeping()
         return worker
 
     @property
@@ -181,6 +182,10 @@ class Worker:
         if status != self.status:
             self.log(f"status is now {status}")
             self.status = status
+        self.housekeeping()
+
+    def housekeeping(self):
+        """Reap dead workers (recovering their races) and delete long-inactive ones."""
         result = scheduler.maintain_pool()
         for worker_id in result.reaped:
             self.log(f"worker {worker_id} stopped responding: marked inactive")
