@@ -144,7 +144,7 @@ class SideRunner:
                 raise Cancelled()
             if outcome.exit_code == 0:
                 self.result.tool_version = parse_version(
-                    b"".join(output).decode("utf-8", "replace")
+                    b"".join(output).decode("utf-8", "replace"), self.recipe.tool
                 )
         self.race.listener.on_side_started(self.side, self.result.tool, self.result.tool_version)
 
