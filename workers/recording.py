@@ -269,6 +269,9 @@ class JobRun:
                             self.cancel.set()
                 except Exception as exc:  # a database hiccup must not kill the monitor
                     logger.warning("race %s: recording failed: %r", self.job_id, exc)
+                    # A dropped connection (server restart, terminated backend) is useless
+                    # from now on; closing it lets the next flush open a fresh one.
+                    connection.close()
         finally:
             connection.close()
 
