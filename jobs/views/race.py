@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -152,7 +151,3 @@ def race_replay(request, job_id):
     if not job.is_finished:
         return JsonResponse({"error": "The race has not ended yet."}, status=409)
     return JsonResponse(replay_data(job))
-
-
-def race_url(job):
-    return reverse("race_detail", kwargs={"job_id": job.pk})
