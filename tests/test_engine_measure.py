@@ -151,22 +151,37 @@ def test_parallel_mode_runs_both_at_once_on_disjoint_cpus(config, repo):
 
 @pytest.mark.parametrize("mode", ["sequential", "parallel"])
 def test_a_recipe_raced_against_itself_comes_out_even(config, repo, mode):
-    """A/A at small scale. The tight bound (1.00 ± 0.05 over 5+ races) is checked by
-    benchmarks/engine_measure.py on a quiet machine; a unit test shares the machine with
-    whatever else runs, so it allows ±25% on one race of 5 iterations of a CPU-bound,
-    sleep-free command (the median absorbs a disturbed run)."""
+    """A/A at small scale: 5 iterations of a CPU-bound, sleep-free command (~0.1 s).
+
+    The tight bound (median ratio 1.00 ± 0.05 over 5+ races) is checked by
+    benchmarks/engine_measure.py on a quiet machine. A unit test may share the machine with
+    other work that takes no measurement lock, which adds noise to single runs; so it checks
+    the fastest runs (which that noise can only lengthen) within 1.25x, which any systematic
+    difference in how the two sides are timed would break, and the medians within 1.5x
+    (parallel mode: 1.5x and 2x).
+    """
     spec = RaceSpec(
         str(repo), mode=mode, iterations=5, warmups=1,
-        standard_cmd=busy(60_000), elide_cmd=busy(60_000),
+        standard_cmd=busy(150_000), elide_cmd=busy(150_000),
     )  # fmt: skip
     outcome = run_race(spec, config)
     assert outcome.status == "completed"
-    assert 0.75 <= outcome.speedup <= 1.33, outcome.sides
+    standard, elide = outcome.sides["standard"].stats, outcome.sides["elide"].stats
+    # A pinned side cannot escape foreign work on its CPU, hence the wider parallel bounds.
+    fastest, median = (1.25, 1.5) if mode == "sequential" else (1.5, 2.0)
+    assert 1 / fastest <= standard.min_ms / elide.min_ms <= fastest, outcome.sides
+    assert 1 / median <= outcome.speedup <= median, outcome.sides
 
 
-def test_twice_the_work_takes_twice_the_time(config, repo):
-    spec = RaceSpec(str(repo), iterations=5, standard_cmd=busy(120_000), elide_cmd=busy(60_000))
+def test_twice_the_time_comes_out_as_a_speedup_of_two(config, repo):
+    """Waiting (not CPU work), so that other load on the machine cannot bend the ratio; the
+    CPU-bound A/B check (2.0 ± 0.1) is benchmarks/engine_measure.py."""
+    spec = RaceSpec(
+        str(repo), iterations=3,
+        standard_cmd=["sh", "-c", "sleep 0.6; echo BUILD SUCCESS"],
+        elide_cmd=["sh", "-c", "sleep 0.3; echo BUILD SUCCESS"],
+    )  # fmt: skip
     outcome = run_race(spec, config)
     assert outcome.status == "completed"
-    assert 1.5 <= outcome.speedup <= 2.6, outcome.sides
-    assert outcome.speedup_uncertainty is not None
+    assert 1.8 <= outcome.speedup <= 2.1, outcome.sides
+    assert 0 <= outcome.speedup_uncertainty < 0.2
