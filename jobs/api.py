@@ -288,6 +288,7 @@ def health(request):
 def service_status(request):
     """Per-component health: database (counts, latest jobs) and workers. 503 unless all ok."""
     from workers.models import Worker
+    from workers.scheduler import pool_health
 
     checks = {}
     try:
@@ -311,12 +312,16 @@ def service_status(request):
             "jobs": {"total": sum(counts.values()), **counts},
             "recentJobs": recent,
         }
-        alive = Worker.objects.alive().count()
+        pool = pool_health()
         checks["workers"] = {
-            "status": "healthy" if alive else "unhealthy",
-            "alive": alive,
+            "status": "healthy" if pool.has_live_workers else "unhealthy",
+            "alive": pool.alive,
+            "accepting": pool.accepting,
+            "capacity": pool.capacity,
+            "load": pool.load,
+            "queued": pool.queued,
             "total": Worker.objects.count(),
-            "message": None if alive else "No worker has sent a heartbeat recently.",
+            "message": pool.waiting_message or None,
         }
     except DatabaseError as failure:
         checks["database"] = {"status": "unhealthy", "message": str(failure)[:300]}

@@ -389,3 +389,18 @@ def test_htmx_history_restore_gets_the_whole_page(client):
     )
     assert b"<html" in restore.content
     assert "HX-Request" in restore["Vary"]
+
+
+def test_a_queued_race_says_when_no_worker_will_take_it(client):
+    from django.utils import timezone
+
+    from workers.models import Worker
+
+    job = Job.objects.create(repository_url="https://github.com/a/b", repository_name="a/b")
+    page = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert "No worker is running right now" in page
+    Worker.objects.create(id="w1", hostname="h", last_heartbeat=timezone.now())
+    page = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert "No worker is running" not in page
+    workers = client.get(reverse("worker_list")).content.decode()
+    assert "1 queued" in workers and "running 0 of 2 races" in workers

@@ -10,6 +10,7 @@ from jobs.forms import JobFilterForm
 from jobs.models import BuildResult, Job
 from jobs.views.partials import render_page_or_partial
 from workers.models import Worker
+from workers.scheduler import pool_health
 
 JOBS_PER_PAGE = 25
 _RESULT_COLUMNS = ("job_id", "build_type", "status", "duration", "duration_ms", "bell_rung")
@@ -44,6 +45,7 @@ def worker_list(request):
     context = {
         "workers": workers,
         "alive_count": sum(1 for worker in workers if worker.is_alive),
+        "pool": pool_health(now=now),
         "dead_after": settings.ARENA_WORKER_DEAD_AFTER,
     }
     return render_page_or_partial(request, "workers.html", "partials/worker_table.html", context)

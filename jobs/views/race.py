@@ -9,9 +9,10 @@ from django_htmx.http import HttpResponseStopPolling
 
 from jobs.forms import RaceForm
 from jobs.live import PAGE_OUTPUT_CHARS, SIDES, race_state, read_sides
-from jobs.models import BuildResult, BuildType, Job
+from jobs.models import BuildResult, BuildType, Job, JobStatus
 from jobs.replay import replay_data
 from jobs.services import cancel_job
+from workers.scheduler import pool_health
 
 # Columns the race page header needs; the operator commands stay out of every page.
 _JOB_COLUMNS = (
@@ -39,6 +40,13 @@ def _job_or_404(job_id):
     if job is None:
         raise Http404("No race with that id.")
     return job
+
+
+def _pool_message(job):
+    """Why a queued race does not start (no live worker), or ""."""
+    if job.status != JobStatus.QUEUED:
+        return ""
+    return pool_health().waiting_message
 
 
 def _offsets(request):
@@ -86,6 +94,7 @@ def race_detail(request, job_id):
     state = race_state(job.pk)
     sides = read_sides(job, tail=PAGE_OUTPUT_CHARS)
     context = _race_context(job, sides, version=state.version)
+    context["pool_message"] = _pool_message(job)
     if request.GET.get("reused"):
         context["reused"] = True
         context["again_form"] = RaceForm(
@@ -111,6 +120,7 @@ def race_poll(request, job_id):
     job = _job_or_404(job_id)
     sides = read_sides(job, offsets)
     context = _race_context(job, sides, version=state.version)
+    context["pool_message"] = _pool_message(job)
     html = render_to_string("partials/race_poll.html", context, request=request)
     if context["polling"]:
         return HttpResponse(html)
