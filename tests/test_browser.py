@@ -225,10 +225,10 @@ def test_jobs_and_workers_pages(page):
     Worker.objects.create(id="w-1", hostname="box", current_load=1, last_heartbeat=timezone.now())
     page.goto(page.base + "/jobs/")
     page.get_by_text("acme/listed").wait_for()
-    page.locator("#id_status").select_option("running")
-    page.get_by_text("No races yet.").wait_for()
-    assert "status=running" in page.url
     screenshot(page, "jobs")
+    page.locator("#id_status").select_option("running")
+    page.get_by_text("No races with that status.").wait_for()
+    assert "status=running" in page.url
     page.goto(page.base + "/workers/")
     page.get_by_text("w-1").wait_for()
     screenshot(page, "workers")
