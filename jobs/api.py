@@ -257,7 +257,7 @@ def job_output(request, job_id):
     build_type = request.GET.get("build_type", "")
     if build_type not in BuildType.values:
         return json_error(400, "build_type must be 'elide' or 'standard'.")
-    offset, error = _int_param(request, "offset", 0, minimum=0, maximum=2**62)
+    offset, error = _int_param(request, "offset", 0, minimum=0, maximum=2**31 - 2)
     if error:
         return error
     job = Job.objects.only("id", "status").filter(pk=job_id[:64]).first()

@@ -221,7 +221,15 @@ def test_incremental_output(client):
     assert rest["output"] == "\x1b[32mworld\x1b[0m\n"
     beyond = client.get(base, {"build_type": "elide", "offset": 999}).json()
     assert beyond["output"] == "" and beyond["offset"] == 21
-    for params in ({"build_type": "maven"}, {"build_type": "elide", "offset": "-1"}, {}):
+    far = client.get(base, {"build_type": "elide", "offset": 2**31 - 2})
+    assert far.status_code == 200 and far.json()["output"] == ""
+    for params in (
+        {"build_type": "maven"},
+        {"build_type": "elide", "offset": "-1"},
+        {"build_type": "elide", "offset": str(2**31)},
+        {"build_type": "elide", "offset": "1.5"},
+        {},
+    ):
         response = client.get(base, params)
         assert response.status_code == 400 and "error" in response.json()
 

@@ -404,3 +404,10 @@ def test_a_queued_race_says_when_no_worker_will_take_it(client):
     assert "No worker is running" not in page
     workers = client.get(reverse("worker_list")).content.decode()
     assert "1 queued" in workers and "running 0 of 2 races" in workers
+
+
+@pytest.mark.parametrize("offset", ["-5", "abc", "9" * 30, "1e9"])
+def test_odd_poll_offsets_are_harmless(client, offset):
+    job = make_running_race(output="hello\n")
+    response = client.get(reverse("race_poll", args=[job.pk]), {"elide": offset, "standard": 0})
+    assert response.status_code == 200

@@ -35,6 +35,10 @@ _JOB_COLUMNS = (
 )
 
 
+# Offsets beyond any output, within a 32-bit integer (PostgreSQL's SUBSTRING takes int4).
+MAX_OFFSET = 2**31 - 2
+
+
 def _job_or_404(job_id):
     job = Job.objects.only(*_JOB_COLUMNS).filter(pk=str(job_id)[:64]).first()
     if job is None:
@@ -53,7 +57,7 @@ def _offsets(request):
     offsets = {}
     for side in SIDES:
         try:
-            offsets[side] = max(0, int(request.GET.get(side, 0)))
+            offsets[side] = min(max(0, int(request.GET.get(side, 0))), MAX_OFFSET)
         except ValueError:
             offsets[side] = 0
     return offsets
