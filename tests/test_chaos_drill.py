@@ -77,5 +77,6 @@ def test_a_stalled_database_loses_no_job(subprocess_env, tmp_path):
         "GET /api/jobs?limit=5", "GET /api/status", "POST /api/jobs"
     }  # fmt: skip
     assert all(a["status"] in (200, 201, 503) for a in lock["answers"]), lock["answers"]
-    assert report["outcomes"].get("completed", 0) >= 4
+    # A stall is not the races' fault: interrupted races go back to the queue, none fails.
+    assert report["outcomes"] == {"completed": report["jobs"]}
     assert_end_state(report)

@@ -20,7 +20,13 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+)
 from django.utils import timezone
 
 from workers import scheduler
@@ -30,6 +36,11 @@ from workers.models import WorkerStatus
 STOP_WAIT_SECONDS = 10.0
 # The loop's sleeps are cut into slices this long so that signal flags are seen quickly.
 SLEEP_SLICE_SECONDS = 0.1
+# How long a finished race keeps trying to close its assignment while the database is
+# unavailable; after that the job stays `running` until this worker restarts or is reaped.
+RELEASE_RETRY_SECONDS = 120.0
+# Errors of a database that is stalled, restarting or unreachable (not bugs of the race).
+UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 @dataclass
@@ -240,6 +251,12 @@ class Worker:
                 stop=race.stop,
                 log=lambda line: self.log(f"job {race.job_id}: {line}"),
             )
+        except UNAVAILABLE as exc:
+            # The database stalled or dropped the connection mid-race: not the race's fault,
+            # so the job goes back to the queue (release_job requeues it while it is ours).
+            self.log(f"job {race.job_id}: database unavailable, giving the job back: {exc!r}")
+            connection.close()
+            outcome = scheduler.Outcome.INTERRUPTED
         except Exception as exc:
             self.log(f"job {race.job_id}: internal error: {exc!r}")
             try:
@@ -247,7 +264,7 @@ class Worker:
             except DatabaseError as db_exc:
                 self.log(f"job {race.job_id}: could not record the failure: {db_exc}")
         try:
-            status = scheduler.release_job(self.worker_id, race.job_id, outcome)
+            status = self._release(race.job_id, outcome)
             verb = "back in the queue" if status == "queued" else status
             self.log(f"job {race.job_id} finished ({outcome}): {verb}")
         except DatabaseError as exc:
@@ -259,6 +276,22 @@ class Worker:
                 self.races.pop(race.job_id, None)
                 self.finished += 1
             self.wake.set()
+
+    def _release(self, job_id, outcome):
+        """release_job, retried while the database is unavailable (a stall must not leave
+        the job `running` on a live worker that no longer runs it)."""
+        deadline = time.monotonic() + RELEASE_RETRY_SECONDS
+        delay = 0.25
+        while True:
+            try:
+                return scheduler.release_job(self.worker_id, job_id, outcome)
+            except UNAVAILABLE as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                self.log(f"job {job_id}: could not close its assignment yet ({exc}); retrying")
+                connection.close()
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def drain(self):
         """After the first signal: no new jobs; stop the races once the grace period ends."""
