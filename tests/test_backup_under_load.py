@@ -3,7 +3,8 @@
 Real `run_worker` processes run a stream of fast races on a SQLite file; `backup_db` copies
 it mid-stream. The copy passes PRAGMA integrity_check and holds every row committed before
 the backup began; restored the README's way (copy over the file, delete -wal/-shm, migrate),
-workers pick up where the copy left off and finish every race it held.
+workers pick up where the copy left off and finish every race it held. On the PostgreSQL
+pass of the suite the same drill uses pg_dump and pg_restore (docs/DATABASE.md).
 """
 
 import shutil
@@ -12,7 +13,9 @@ import subprocess
 import sys
 import time
 
+import psycopg
 import pytest
+from django.db import connection
 
 from tests.conftest import PROJECT_DIR, require_tool
 from tests.repos import make_git_repo
@@ -82,7 +85,15 @@ def wait_until(condition, timeout):
 
 
 def test_backup_under_load_and_restore(tmp_path):
+    """SQLite on the SQLite pass of the suite, PostgreSQL (pg_dump) on the PostgreSQL pass."""
     require_tool("bwrap", "builds run in the bubblewrap sandbox")
+    if connection.vendor == "postgresql":
+        postgres_dump_under_load_and_restore(tmp_path)
+    else:
+        sqlite_backup_under_load_and_restore(tmp_path)
+
+
+def sqlite_backup_under_load_and_restore(tmp_path):
     live = tmp_path / "build-arena.db"
     repo = make_git_repo(tmp_path / "repo", {"README.md": "backup drill\n"})
     manage_py(live, "migrate", "--noinput")
@@ -141,3 +152,117 @@ def test_backup_under_load_and_restore(tmp_path):
     outcomes = dict(query(restored, "SELECT status, COUNT(*) FROM jobs GROUP BY status"))
     assert outcomes.get("completed", 0) + outcomes.get("failed", 0) == len(copied)
     assert query(restored, "PRAGMA integrity_check") == [("ok",)]
+
+
+class Postgres:
+    """A scratch PostgreSQL database beside the test database, for the dump drill."""
+
+    def __init__(self, name):
+        db = connection.settings_dict
+        self.name = name
+        self.params = {
+            "host": db["HOST"] or "127.0.0.1",
+            "port": str(db["PORT"] or 5432),
+            "user": db["USER"] or "postgres",
+        }
+        self.url = (
+            f"postgres://{self.params['user']}@{self.params['host']}:{self.params['port']}/{name}"
+        )
+
+    def admin(self, sql):
+        with psycopg.connect(dbname="postgres", autocommit=True, **self.params) as admin:
+            admin.execute(sql)
+
+    def create(self):
+        self.drop()
+        self.admin(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self):
+        self.admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def env(self):
+        env = sqlite_env("/nonexistent")
+        env.pop("DATABASE_PATH")
+        return {**env, **FAST_WORKERS, "DATABASE_URL": self.url}
+
+    def manage(self, *args):
+        return subprocess.run(
+            [sys.executable, str(PROJECT_DIR / "manage.py"), *args], env=self.env(),
+            capture_output=True, text=True, timeout=120, cwd=PROJECT_DIR, check=True,
+        ).stdout  # fmt: skip
+
+    def query(self, sql):
+        with psycopg.connect(dbname=self.name, **self.params) as db:
+            return db.execute(sql).fetchall()
+
+    def worker(self, name):
+        return subprocess.Popen(
+            [sys.executable, str(PROJECT_DIR / "manage.py"), "run_worker", "--worker-id", name],
+            env=self.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=PROJECT_DIR,
+        )  # fmt: skip
+
+    def unfinished(self):
+        return self.query("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")[0][0]
+
+
+def postgres_dump_under_load_and_restore(tmp_path):
+    """pg_dump while workers race, then pg_restore into a new database (docs/DATABASE.md)."""
+    require_tool("pg_dump")
+    require_tool("pg_restore")
+    suffix = connection.settings_dict["NAME"].removeprefix("test_")
+    live, restored = Postgres(f"backup_live_{suffix}"), Postgres(f"backup_restored_{suffix}")
+    live.create()
+    restored.create()
+    try:
+        repo = make_git_repo(tmp_path / "repo", {"README.md": "backup drill\n"})
+        live.manage("migrate", "--noinput")
+        live.manage("shell", "-v", "0", "-c", QUEUE.format(count=16, repo=repo))
+        workers = [live.worker(f"backup-{i}") for i in range(2)]
+        dump = tmp_path / "arena.dump"
+        try:
+            assert wait_until(
+                lambda: (
+                    live.query("SELECT COUNT(*) FROM jobs WHERE status = 'completed'")[0][0] >= 3
+                ),
+                90,
+            ), "the workers did not complete races"
+            committed = dict(live.query("SELECT id, status FROM jobs"))
+            subprocess.run(
+                ["pg_dump", "-Fc", "-f", str(dump), "-h", live.params["host"],
+                 "-p", live.params["port"], "-U", live.params["user"], live.name],
+                check=True, timeout=120,
+            )  # fmt: skip
+        finally:
+            for worker in workers:
+                stop(worker)
+
+        subprocess.run(
+            ["pg_restore", "--no-owner", "-d", restored.name, "-h", restored.params["host"],
+             "-p", restored.params["port"], "-U", restored.params["user"], str(dump)],
+            check=True, timeout=120,
+        )  # fmt: skip
+        copied = dict(restored.query("SELECT id, status FROM jobs"))
+        assert set(committed) <= set(copied)
+        for job_id, status in committed.items():
+            if status == "completed":
+                assert copied[job_id] == "completed"
+        sides = restored.query(
+            "SELECT j.id, COUNT(r.id) FROM jobs j LEFT JOIN build_results r ON r.job_id = j.id "
+            "WHERE j.status = 'completed' GROUP BY j.id"
+        )
+        assert sides and all(count == 2 for _, count in sides)
+        assert sum(status in ("queued", "running") for status in copied.values()) > 0
+
+        restored.manage("migrate", "--noinput")
+        time.sleep(3.5)  # the dumped workers' heartbeats are stale: their races get requeued
+        worker = restored.worker("restored-0")
+        try:
+            assert wait_until(lambda: not restored.unfinished(), 120)
+        finally:
+            stop(worker)
+        outcomes = dict(restored.query("SELECT status, COUNT(*) FROM jobs GROUP BY status"))
+        assert outcomes.get("completed", 0) + outcomes.get("failed", 0) == len(copied)
+    finally:
+        live.drop()
+        restored.drop()
