@@ -50,7 +50,7 @@ def config(tmp_path):
 
 
 def fake_elide(tmp_path, bell='echo "BUILD SUCCESS"'):
-    path = tmp_path / "elide-install" / "bin" / "elide"
+    path = tmp_path / "elide-install" / "elide"
     path.parent.mkdir(parents=True)
     path.write_text(FAKE_ELIDE.format(bell=bell))
     path.chmod(0o755)

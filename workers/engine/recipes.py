@@ -60,10 +60,16 @@ def resolve_executable(name):
 
 
 def _tool_ro_paths(executable):
-    """The installation directory of a toolchain, so the sandbox can see all its files."""
-    real = Path(os.path.realpath(executable))
-    home = real.parent.parent if real.parent.name == "bin" else real.parent
-    return [str(home), str(Path(executable).parent)]
+    """The directory holding a toolchain's executable (real and as named), for the sandbox.
+
+    Only that directory: binding a parent could expose a whole home directory. Installations
+    that keep files elsewhere list them in ARENA_SANDBOX_RO_BINDS.
+    """
+    return list(
+        dict.fromkeys(
+            [str(Path(os.path.realpath(executable)).parent), str(Path(executable).parent)]
+        )
+    )
 
 
 def _wrapper(src, name):
