@@ -241,11 +241,16 @@ def _bin_condition(low, high):
 
 
 def median_speedup(queryset, count):
-    """The median through the speedup index: one or two rows at OFFSET count/2."""
+    """The median through the speedup index: one or two rows at OFFSET count/2.
+
+    Read in the index's own order (as ranked_part): the middle rows are the same from either
+    end, and PostgreSQL cannot walk a DESC NULLS LAST index for an ascending ORDER BY.
+    """
     if not count:
         return None
+    speedup = F("speedup").desc(nulls_last=True if connection.vendor == "postgresql" else None)
     ordered = (
-        queryset.filter(speedup__isnull=False).order_by("speedup").values_list("speedup", flat=True)
+        queryset.filter(speedup__isnull=False).order_by(speedup).values_list("speedup", flat=True)
     )
     middle = count // 2
     if count % 2:
