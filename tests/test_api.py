@@ -280,3 +280,18 @@ def test_api_does_not_grow_queries_with_jobs(client, django_assert_max_num_queri
         client.get("/api/jobs")
     with django_assert_max_num_queries(2):
         client.get("/api/jobs/recent/results")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rate_limit_is_shared_between_processes(manage):
+    """Two other processes (as two gunicorn workers would) and this one count together."""
+    script = (
+        "from jobs import ratelimit; "
+        "print(ratelimit.hit('jobs:192.0.2.1', limit=3, window=3600, now=1_800_000_100).hits)"
+    )
+    counts = [manage("shell", "-v", "0", "-c", script, check=True).stdout.split()[-1] for _ in "ab"]
+    assert counts == ["1", "2"]
+    third = ratelimit.hit("jobs:192.0.2.1", limit=3, window=3600, now=1_800_000_200)
+    fourth = ratelimit.hit("jobs:192.0.2.1", limit=3, window=3600, now=1_800_000_300)
+    assert (third.allowed, fourth.allowed) == (True, False)
+    assert fourth.retry_after == 3300  # the window began at 1_800_000_000
