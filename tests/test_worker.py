@@ -276,3 +276,29 @@ def test_housekeeping_reaps_other_dead_workers(worker_settings):
     worker.beat()
     assert WorkerRow.objects.get(pk="gone").status == WorkerStatus.INACTIVE
     assert any("worker gone stopped responding" in line for line in lines)
+
+
+def test_a_real_race_through_the_worker(worker_settings, allow_local_repos, tmp_path):
+    """The same unit methods with the real run_job and a fast real recipe."""
+    from jobs.models import BuildResult, BuildStatus
+    from jobs.services import create_job
+    from tests.repos import make_git_repo
+
+    repo = make_git_repo(tmp_path / "app", {"README.md": "hello\n"})
+    build = ["sh", "-c", "echo compiling; sleep 0.3; echo BUILD SUCCESS"]
+    job = create_job(str(repo), standard_cmd=build, elide_cmd=build)
+    lines = []
+    worker = Worker("w1", hostname="test-host", capacity=1, write=lines.append)
+    worker.start()
+    assert worker.tick() is True
+    assert row().current_load == 1
+    assert wait_until(lambda: worker.running == 0, timeout=60)
+    job.refresh_from_db()
+    assert job.status == JobStatus.COMPLETED and job.worker_id == "w1"
+    assert WorkerAssignment.objects.get().outcome == "completed"
+    assert row().current_load == 0
+    results = list(BuildResult.objects.filter(job=job))
+    assert len(results) == 2 and all(r.status == BuildStatus.SUCCESS for r in results)
+    assert all("compiling" in r.full_output for r in results)
+    assert any("standard finished" in line for line in lines)
+    assert any(f"job {job.pk} finished (completed)" in line for line in lines)
