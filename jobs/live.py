@@ -16,7 +16,6 @@ from django.db.models import (
     F,
     IntegerField,
     Q,
-    TextField,
     Value,
     When,
 )
@@ -46,6 +45,7 @@ class Side:
     offset: int = 0  # where `text` starts
     next_offset: int = 0  # where the next poll starts
     total_length: int = 0
+    refresh: bool = True  # whether a poll response re-sends this side's header
 
     @property
     def label(self):
@@ -96,20 +96,47 @@ class Side:
 
 
 def _chunk_query(job_id, offsets, limit):
-    whens = [
-        When(build_type=side, then=Substr(Coalesce("output", Value("")), offsets[side] + 1, limit))
-        for side in SIDES
+    """Both results with each side's output from its offset: plain SQL (same on SQLite and
+    PostgreSQL), because building this query through the ORM cost more than running it."""
+    sql = (
+        "SELECT id, job_id, build_type, status, duration, bell_rung, created_at, duration_ms,"
+        " run_times_ms, exit_code, tool, tool_version, started_at, finished_at, error,"
+        " COALESCE(LENGTH(output), 0) AS output_length,"
+        " CASE WHEN build_type = %s"
+        "  THEN SUBSTR(COALESCE(output, ''), CAST(%s AS INTEGER), CAST(%s AS INTEGER))"
+        "  ELSE SUBSTR(COALESCE(output, ''), CAST(%s AS INTEGER), CAST(%s AS INTEGER)) END"
+        " AS chunk,"
+        " CASE WHEN output_compressed IS NULL THEN 0 ELSE 1 END AS compacted"
+        " FROM build_results WHERE job_id = %s"
+    )
+    params = [
+        BuildType.ELIDE,
+        offsets[BuildType.ELIDE] + 1,
+        limit,
+        offsets[BuildType.STANDARD] + 1,
+        limit,
+        str(job_id),
     ]
+    return BuildResult.objects.raw(sql, params)
+
+
+def _tail_query(job_id, tail):
+    """Both results with the last `tail` characters of each side's output (the page)."""
+    start = Case(
+        When(output_length__gt=tail, then=F("output_length") - tail),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
     return (
         BuildResult.objects.filter(job_id=job_id)
         .defer("output", "output_timing", "output_compressed", "output_timing_compressed")
         .annotate(
             output_length=Coalesce(Length("output"), Value(0), output_field=IntegerField()),
-            chunk=Case(*whens, default=Value(""), output_field=TextField()),
             compacted=ExpressionWrapper(
                 Q(output_compressed__isnull=False), output_field=BooleanField()
             ),
         )
+        .annotate(chunk=Substr(Coalesce("output", Value("")), start + 1), chunk_start=start)
     )
 
 
@@ -131,15 +158,7 @@ def read_sides(job, offsets=None, *, limit=None, tail=None):
     offsets = {side: max(0, int((offsets or {}).get(side, 0))) for side in SIDES}
     limit = limit or MAX_CHUNK_CHARS
     if tail is not None:
-        # The page: read from (length - tail), computed by the database.
-        start = Case(
-            When(output_length__gt=tail, then=F("output_length") - tail),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
-        queryset = _chunk_query(job.pk, offsets, limit).annotate(
-            chunk=Substr(Coalesce("output", Value("")), start + 1), chunk_start=start
-        )
+        queryset = _tail_query(job.pk, tail)
     else:
         queryset = _chunk_query(job.pk, offsets, limit)
     results = {result.build_type: result for result in queryset}
@@ -175,21 +194,35 @@ def read_sides(job, offsets=None, *, limit=None, tail=None):
 # building costs more than the query itself here; it runs unchanged on SQLite and PostgreSQL.
 _STATE_SQL = (
     "SELECT j.status, j.worker_id, j.commit_sha, r.build_type, r.status, r.bell_rung,"
-    " r.started_at, r.duration_ms, r.tool_version, LENGTH(r.output),"
+    " r.started_at, r.duration_ms, r.tool, r.tool_version, LENGTH(r.output),"
     " CASE WHEN r.output_compressed IS NULL THEN 0 ELSE 1 END"
     " FROM jobs j LEFT JOIN build_results r ON r.job_id = j.id WHERE j.id = %s"
 )
+# What the version covers: the race header, then each side's header (never the output).
+VERSION_PARTS = ("head", *SIDES)
+
+
+def _digest(value):
+    return hashlib.blake2b(repr(value).encode(), digest_size=4).hexdigest()
 
 
 @dataclass(frozen=True)
 class RaceState:
     exists: bool
-    version: str = ""  # changes whenever anything but the output changes
+    # "<head>.<elide>.<standard>": each part changes when what that header shows changes.
+    version: str = ""
     lengths: tuple = ()  # ((build_type, output length or None when compacted), ...)
+
+    def changed_parts(self, version):
+        """The parts (head, elide, standard) that differ from a client's `version`."""
+        mine, theirs = self.version.split("."), (version or "").split(".")
+        if len(theirs) != len(mine):
+            return set(VERSION_PARTS)
+        return {part for part, a, b in zip(VERSION_PARTS, mine, theirs, strict=True) if a != b}
 
     def unchanged_for(self, version, offsets):
         """Nothing new for a client that has seen `version` and read up to `offsets`."""
-        if not self.exists or version != self.version:
+        if not self.exists or self.changed_parts(version):
             return False
         return all(
             length is not None and offsets.get(side) == length for side, length in self.lengths
@@ -197,13 +230,16 @@ class RaceState:
 
 
 def race_state(job_id):
+    """The race's version and output lengths, in one indexed query (a poll's first step)."""
     with connection.cursor() as cursor:
         cursor.execute(_STATE_SQL, [str(job_id)])
-        rows = sorted(cursor.fetchall(), key=lambda row: row[3] or "")
+        rows = cursor.fetchall()
     if not rows:
         return RaceState(exists=False)
-    fingerprint = repr([row[:9] for row in rows]).encode()
+    head = rows[0][:3]
+    sides = {row[3]: row[4:10] for row in rows if row[3] is not None}
+    version = ".".join([_digest(head), *(_digest(sides.get(side)) for side in SIDES)])
     lengths = tuple(
-        (row[3], None if row[10] else (row[9] or 0)) for row in rows if row[3] is not None
+        (row[3], None if row[11] else (row[10] or 0)) for row in rows if row[3] is not None
     )
-    return RaceState(True, hashlib.blake2b(fingerprint, digest_size=8).hexdigest(), lengths)
+    return RaceState(True, version, lengths)

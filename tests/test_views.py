@@ -199,6 +199,8 @@ def test_poll_sends_only_new_output_and_stops_when_the_race_ends(client):
     assert "line two &lt;b&gt;" in body and "line one" not in body
     assert 'hx-swap-oob="beforeend:#output-elide"' in body
     assert 'hx-swap-oob="beforeend:#output-standard"' not in body
+    # Only the output changed: the headers are not sent again.
+    assert 'id="side-head-elide"' not in body and 'id="race-head"' not in body
     next_url = re.search(r'hx-get="([^"]+/poll\?[^"]+)"', body).group(1).replace("&amp;", "&")
     assert "elide=22" in next_url
 

@@ -39,11 +39,15 @@ _JOB_COLUMNS = (
 MAX_OFFSET = 2**31 - 2
 
 
+_JOB_SQL = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs WHERE id = %s"  # noqa: S608 (constants)
+
+
 def _job_or_404(job_id):
-    job = Job.objects.only(*_JOB_COLUMNS).filter(pk=str(job_id)[:64]).first()
-    if job is None:
+    """The race's job row (plain SQL: this runs on every poll that has news)."""
+    jobs = list(Job.objects.raw(_JOB_SQL, [str(job_id)[:64]]))
+    if not jobs:
         raise Http404("No race with that id.")
-    return job
+    return jobs[0]
 
 
 def _pool_message(job):
@@ -125,6 +129,11 @@ def race_poll(request, job_id):
     sides = read_sides(job, offsets)
     context = _race_context(job, sides, version=state.version)
     context["pool_message"] = _pool_message(job)
+    # Headers are sent only when they changed (or the race ended); output when it grew.
+    changed = state.changed_parts(request.GET.get("v", ""))
+    context["refresh_head"] = "head" in changed or not context["polling"]
+    for side in sides:
+        side.refresh = side.build_type in changed or not context["polling"]
     html = render_to_string("partials/race_poll.html", context, request=request)
     if context["polling"]:
         return HttpResponse(html)
