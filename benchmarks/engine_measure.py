@@ -8,10 +8,10 @@
    which must be 1.00 ± 0.05.
 2. A/B: the standard side does twice the work of the elide side; the median speedup over
    --races sequential races must be 2.0 ± 0.1.
-3. Harness overhead: the arena's measured time of one command (unsandboxed) against the same
-   command timed by hyperfine (`-N`, no shell) in the same run: within 3% or 50 ms.
-4. Sandbox overhead: the same command measured by the arena in bubblewrap (network off, and
-   on with slirp4netns) against unsandboxed.
+3. Harness overhead: the arena's measured time of one command (unsandboxed, and in bubblewrap
+   with network off and on) against the same command timed by hyperfine (`-N`, no shell) in
+   the same run, in interleaved rounds: within 3% or 50 ms.
+4. Sandbox overhead: bubblewrap (network off, and on with slirp4netns) against unsandboxed.
 
 Everything runs through workers.engine.run_race on a local git repository, no database.
 """
@@ -41,7 +41,7 @@ def parse_args():
     parser.add_argument("--races", type=int, default=5)
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--loops", type=int, default=400_000, help="Work unit of the recipe.")
-    parser.add_argument("--overhead-runs", type=int, default=10)
+    parser.add_argument("--overhead-runs", type=int, default=5, help="Interleaved rounds.")
     parser.add_argument("--only", choices=["aa", "ab", "overhead"], action="append")
     return parser.parse_args()
 
@@ -90,45 +90,59 @@ def a_b(config, repo, args):
           f"  {verdict} (2.0 ± 0.1)")  # fmt: skip
 
 
-def arena_median(config, repo, command, runs):
-    outcome = race(config, repo, command, command, iterations=runs, warmups=1)
-    return statistics.median(
-        outcome.sides["standard"].run_times_ms + outcome.sides["elide"].run_times_ms
-    )
+def arena_times(config, repo, command, runs):
+    outcome = race(config, repo, command, command, iterations=runs, warmups=0)
+    return outcome.sides["standard"].run_times_ms + outcome.sides["elide"].run_times_ms
 
 
-def hyperfine_median(command, runs, workdir):
-    if shutil.which("hyperfine") is None:
-        return None
+def hyperfine_times(command, runs, workdir):
     export = Path(workdir) / "hyperfine.json"
     subprocess.run(
-        ["hyperfine", "-N", "--warmup", "1", "--runs", str(2 * runs), "--export-json",
+        ["hyperfine", "-N", "--warmup", "1", "--runs", str(runs), "--export-json",
          str(export), "--style", "none", "--", " ".join(
              f"'{part}'" if " " in part else part for part in command)],
         check=True, capture_output=True,
     )  # fmt: skip
-    times = json.loads(export.read_text())["results"][0]["times"]
-    return statistics.median(times) * 1000
+    return [t * 1000 for t in json.loads(export.read_text())["results"][0]["times"]]
 
 
 def overhead(config, repo, args, workdir):
+    """Rounds interleave the four ways of timing, so that a drift in the machine's load hits
+    them alike; each figure is the median of all its runs."""
     command = busy(args.loops)
-    runs = args.overhead_runs
-    direct = hyperfine_median(command, runs, workdir)
-    plain = arena_median(config.with_changes(sandbox="none"), repo, command, runs)
-    print(f"harness overhead ({2 * runs} runs of one command, medians):")
-    if direct is not None:
-        difference = plain - direct
-        limit = max(0.03 * direct, 50)
-        verdict = "PASS" if abs(difference) <= limit else "FAIL"
-        print(f"  hyperfine -N: {direct:.1f} ms   arena unsandboxed: {plain:.1f} ms   "
-              f"difference {difference:+.1f} ms ({difference / direct:+.1%})  {verdict} "
-              f"(within {limit:.0f} ms)")  # fmt: skip
-    for network in ("off", "on"):
-        sandboxed = arena_median(config.with_changes(network=network), repo, command, runs)
-        difference = sandboxed - plain
-        print(f"  bubblewrap, network {network}: {sandboxed:.1f} ms   vs unsandboxed "
-              f"{difference:+.1f} ms ({difference / plain:+.1%})")  # fmt: skip
+    ways = {
+        "hyperfine -N": lambda: hyperfine_times(command, 4, workdir),
+        "arena, unsandboxed": lambda: arena_times(
+            config.with_changes(sandbox="none"), repo, command, 2
+        ),
+        "arena, bubblewrap network off": lambda: arena_times(
+            config.with_changes(network="off"), repo, command, 2
+        ),
+        "arena, bubblewrap network on": lambda: arena_times(
+            config.with_changes(network="on"), repo, command, 2
+        ),
+    }
+    if shutil.which("hyperfine") is None:
+        del ways["hyperfine -N"]
+    times = {name: [] for name in ways}
+    for _ in range(args.overhead_runs):
+        for name, measure in ways.items():
+            times[name].extend(measure())
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    print(f"harness and sandbox overhead ({args.overhead_runs} interleaved rounds, medians):")
+    reference = medians.get("hyperfine -N")
+    for name, median in medians.items():
+        line = f"  {name:<30} {median:7.1f} ms  ({len(times[name])} runs)"
+        if reference is not None and name != "hyperfine -N":
+            difference = median - reference
+            limit = max(0.03 * reference, 50)
+            verdict = "PASS" if abs(difference) <= limit else "FAIL"
+            line += f"  vs hyperfine {difference:+.1f} ms ({difference / reference:+.1%}) {verdict}"
+        print(line)
+    plain = medians["arena, unsandboxed"]
+    for name in ("arena, bubblewrap network off", "arena, bubblewrap network on"):
+        difference = medians[name] - plain
+        print(f"  sandbox overhead, {name[7:]}: {difference:+.1f} ms ({difference / plain:+.1%})")
 
 
 def main():
