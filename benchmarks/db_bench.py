@@ -32,6 +32,11 @@ def parse_args():
     parser.add_argument("--sqlite-path", default="/tmp/arena-bench/bench.db")  # noqa: S108
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/arena_bench")
     parser.add_argument("--plans", action="store_true", help="Print every query plan in full.")
+    parser.add_argument(
+        "--plans-only",
+        action="store_true",
+        help="Keep the database as the last run left it; print the hot queries' plans only.",
+    )
     return parser.parse_args()
 
 
@@ -44,7 +49,8 @@ def configure(args):
         path = Path(args.sqlite_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+            if not args.plans_only:
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         os.environ["DATABASE_PATH"] = str(path)
     else:
         import psycopg
@@ -53,8 +59,9 @@ def configure(args):
         name = url.rsplit("/", 1)[1]
         admin_url = url.rsplit("/", 1)[0] + "/postgres"
         with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
+            if not args.plans_only:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                conn.execute(f'CREATE DATABASE "{name}"')
         os.environ["DATABASE_URL"] = url
     import django
 
@@ -214,6 +221,19 @@ def print_table(rows, engine):
 def main():
     args = parse_args()
     configure(args)
+    if args.plans_only:
+        from django.conf import settings
+
+        from benchmarks import queries
+        from jobs.models import Job
+
+        settings.ARENA_MAX_QUEUED_JOBS = 10**9
+        print(f"== query plans with {Job.objects.count():,} jobs ==")
+        for _name, function, _samples in queries.workload(1):
+            function()
+        queries.cleanup()
+        queries.print_plans(verbose=True)
+        return
     if args.log_kb:
         measure_log_storage(args)
     rows = measure(args)
