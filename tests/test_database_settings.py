@@ -1,5 +1,6 @@
 """The database settings: SQLite file and pragmas on a real connection, DATABASE_URL."""
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -102,3 +103,14 @@ def test_the_test_connection_uses_the_configured_engine():
     else:
         assert connection.vendor == "postgresql"
         assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+def test_every_environment_variable_is_documented_in_the_readme():
+    """README's configuration table has a row for each variable settings.py reads."""
+    settings_source = (PROJECT_DIR / "buildarena" / "settings.py").read_text()
+    readme = (PROJECT_DIR / "README.md").read_text()
+    names = set(re.findall(r'env_(?:str|bool|int|float|list)\(\s*"([A-Z0-9_]+)"', settings_source))
+    assert {"DATABASE_PATH", "DATABASE_URL", "SECRET_KEY", "DEBUG"} <= names
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    undocumented = sorted(name for name in names if not any(f"`{name}`" in r for r in rows))
+    assert undocumented == [], f"add a row to README's configuration table for {undocumented}"
