@@ -6,6 +6,7 @@ The API has no session authentication, so CSRF tokens are not used; a browser PO
 another site is refused by its Origin header instead (403).
 """
 
+import io
 import json
 from functools import wraps
 from urllib.parse import urlsplit
@@ -342,11 +343,15 @@ def seed_mock_data(request):
     """Insert the original's 5 mock races (only when DEBUG is on; 404 otherwise)."""
     if not settings.DEBUG:
         return json_error(404, "Not found")
+    report = io.StringIO()
     try:
-        call_command("seed_mock_data", verbosity=0)
+        call_command("seed_mock_data", stdout=report)
     except CommandError as failure:
         return json_error(503, f"Seeding failed: {failure}")
-    return JsonResponse({"message": "Mock data seeded successfully"}, status=201)
+    return JsonResponse(
+        {"message": "Mock data seeded successfully", "details": report.getvalue().strip()},
+        status=201,
+    )
 
 
 @api_view("GET", "POST", "PUT", "PATCH", "DELETE")

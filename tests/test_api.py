@@ -259,6 +259,7 @@ def test_seed_endpoint_only_in_debug(client, settings):
     settings.DEBUG = True
     response = client.post("/api/dev/seed-mock-data")
     assert response.status_code == 201
+    assert "5 added" in response.json()["details"]
     names = set(Job.objects.filter(is_mock=True).values_list("repository_name", flat=True))
     assert "spring-projects/spring-petclinic" in names and len(names) == 5
 
