@@ -146,9 +146,16 @@ def csv_lines(filters=None):
         yield writer.writerow(row)
 
 
-def json_chunks(filters=None, totals=None):
-    """{"filters", "totals", "races": [...]} streamed a race at a time."""
-    head = {"filters": {k: str(v) for k, v in (filters or {}).items()}, "totals": totals}
+def json_chunks(filters=None, totals=None, repositories=None):
+    """{"filters", "totals", "repositories", "races": [...]} streamed a race at a time."""
+    head = {
+        "filters": {k: str(v) for k, v in (filters or {}).items()},
+        "totals": totals,
+        "repositories": [
+            {**row, "last_race": row["last_race"].isoformat() if row["last_race"] else None}
+            for row in repositories or []
+        ],
+    }
     yield json.dumps(head)[:-1] + ', "races": ['
     for index, row in enumerate(export_rows(filters)):
         yield ("," if index else "") + json.dumps(row)

@@ -181,6 +181,8 @@ def test_json_export(client, races):
     data = json.loads(b"".join(response.streaming_content))
     assert data["filters"] == {"hide_mock": "True"}
     assert data["totals"]["races"] == 5
+    repos = {row["repository_name"]: row for row in data["repositories"]}
+    assert repos["spring/petclinic"]["races"] == 2 and "apache/commons-lang" not in repos
     assert len(data["races"]) == 5 and data["races"][0]["job_id"] == races["fast"].pk
     assert all(not race["is_mock"] for race in data["races"])
 

@@ -34,6 +34,7 @@ def cached_figures(filters):
         }
         return {
             "totals": figures,
+            "repositories": repositories,
             "figures_html": render_to_string("partials/leaderboard_figures.html", context),
             "repos_html": render_to_string("partials/leaderboard_repos.html", context),
         }
@@ -83,7 +84,8 @@ def leaderboard_json(request):
     filters = LeaderboardFilterForm(request.GET).filters()
     figures = cached_figures(filters)
     response = StreamingHttpResponse(
-        json_chunks(filters, figures["totals"]), content_type="application/json"
+        json_chunks(filters, figures["totals"], figures["repositories"]),
+        content_type="application/json",
     )
     response["Content-Disposition"] = 'inline; filename="leaderboard.json"'
     return response
