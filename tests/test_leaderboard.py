@@ -208,3 +208,21 @@ def test_pages_across_the_seam_between_ranked_and_unranked_races(client):
         table = content.split('class="ranking-table"')[1]
         shown += re.findall(r'<td class="repo"><a href="/jobs/([^/]+)/"', table)
     assert shown == expected
+
+
+def test_figures_are_cached_per_process_and_the_ranking_is_not(client, settings):
+    from django.core.cache import cache
+
+    settings.ARENA_LEADERBOARD_CACHE_SECONDS = 60
+    cache.clear()
+    make_race("cache/first")
+    first = client.get(reverse("leaderboard")).content.decode()
+    assert re.search(r'stat-value">1</span><span class="stat-label">races', first)
+    make_race("cache/second", elide_ms=1000, standard_ms=90_000)
+    second = client.get(reverse("leaderboard")).content.decode()
+    assert re.search(r'stat-value">1</span><span class="stat-label">races', second)
+    assert "cache/second" in second.split('class="ranking-table"')[1]  # rows read live
+    cache.clear()
+    third = client.get(reverse("leaderboard")).content.decode()
+    assert re.search(r'stat-value">2</span><span class="stat-label">races', third)
+    assert "cache/second" in third.split('class="ranking-table"')[1]
