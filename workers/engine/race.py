@@ -120,7 +120,9 @@ class Race:
         try:
             for runner in self.runners.values():
                 runner.note(f"cloned {self.spec.repository_url} at {sha}")
-                runner.prepare()
+                # Version probes start JVMs: not while another race is being measured.
+                with self._lock([runner]):
+                    runner.prepare()
             if self.spec.mode == PARALLEL:
                 self._run_parallel()
             else:
