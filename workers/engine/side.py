@@ -2,7 +2,6 @@
 
 import datetime
 import shlex
-import time
 from dataclasses import dataclass, field
 
 from workers.engine.bell import BellDetector
@@ -227,7 +226,3 @@ class SideRunner:
             tail = self._cap.finish()
             if tail:
                 self.race.listener.on_output(self.side, tail, self.race.elapsed_ms())
-
-
-def monotonic_ms(origin_ns):
-    return round((time.monotonic_ns() - origin_ns) / 1e6)
