@@ -185,3 +185,19 @@ def test_output_cap_applies_per_side(config, tmp_path):
     assert outcome.sides["standard"].status == "success"  # the bell is read before the cap
     assert outcome.sides["standard"].bell_rung
     assert "cut" not in seen.output["elide"]
+
+
+def test_readable_git_errors():
+    from workers.engine.workspace import readable_git_error
+
+    prompt = (
+        "Cloning into 'checkout'...\n"
+        "fatal: could not read Username for 'https://github.com': terminal prompts disabled\n"
+    )
+    assert readable_git_error(prompt) == (
+        "the repository does not exist or is not public (git asked for credentials)"
+    )
+    assert readable_git_error(
+        "Cloning into 'x'...\nfatal: repository '/nope' does not exist\n"
+    ) == ("fatal: repository '/nope' does not exist")
+    assert readable_git_error("something odd\nlast words\n") == "last words"

@@ -180,6 +180,9 @@ def _git(argv, env, timeout, cancel, on_output=None):
 
 def readable_git_error(text):
     """The lines of git's output that say what went wrong (fatal:/error:), else the last one."""
+    if "could not read Username" in text or "terminal prompts disabled" in text:
+        # GitHub and GitLab ask for credentials when a repository is missing or private.
+        return "the repository does not exist or is not public (git asked for credentials)"
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     important = [
         line for line in lines if line.startswith(("fatal:", "error:", "remote:", "warning: Could"))
