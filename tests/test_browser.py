@@ -296,3 +296,31 @@ def test_a_race_started_from_the_form_runs_on_a_worker_to_the_end(
     assert job.status == "completed" and job.winner == "elide", (
         job.error + Path(tmp_path / "worker.log").read_text()
     )
+
+
+def test_pages_work_without_javascript(browser, live_server, settings):
+    settings.ARENA_JOB_RATE_LIMIT = 0
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/")
+        page.locator("a.suggestion").first.click()
+        assert "repository_url=https" in page.url
+        assert page.locator("#id_repository_url").input_value().startswith("https://github.com/")
+        page.get_by_role("button", name="Start the race").click()
+        page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]+/$"))
+        job = Job.objects.get()
+        running = make_running_race("acme/nojs", output="first line\n")
+        page.goto(f"{live_server.url}/jobs/{running.pk}/")
+        assert "first line" in page.locator("#output-elide").inner_text()
+        append_output(running, "elide", "second line\n")
+        page.reload()
+        assert "second line" in page.locator("#output-elide").inner_text()
+        assert page.locator("#replay").is_hidden()
+        page.get_by_role("button", name="Cancel race").click()
+        page.get_by_text("Race cancelled.").wait_for()
+        running.refresh_from_db()
+        job.refresh_from_db()
+        assert (running.status, job.status) == ("cancelled", "queued")
+    finally:
+        context.close()
