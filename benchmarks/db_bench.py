@@ -33,6 +33,11 @@ def parse_args():
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/arena_bench")
     parser.add_argument("--plans", action="store_true", help="Print every query plan in full.")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Time the database the last run left (no loading); its size is the last --sizes.",
+    )
+    parser.add_argument(
         "--plans-only",
         action="store_true",
         help="Keep the database as the last run left it; print the hot queries' plans only.",
@@ -52,7 +57,7 @@ def configure(args):
         path = Path(args.sqlite_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm"):
-            if not args.plans_only:
+            if not (args.plans_only or args.reuse):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         os.environ["DATABASE_PATH"] = str(path)
     else:
@@ -62,7 +67,7 @@ def configure(args):
         name = url.rsplit("/", 1)[1]
         admin_url = url.rsplit("/", 1)[0] + "/postgres"
         with psycopg.connect(admin_url, autocommit=True) as conn:
-            if not args.plans_only:
+            if not (args.plans_only or args.reuse):
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
                 conn.execute(f'CREATE DATABASE "{name}"')
         os.environ["DATABASE_URL"] = url
@@ -184,7 +189,7 @@ def measure(args):
     rows = []
     current = 0
     for size in [int(s) for s in args.sizes.split(",")]:
-        _, seconds = grow_to(size, current, args)
+        seconds = 0.0 if args.reuse else grow_to(size, current, args)[1]
         current = size
         completed = Job.objects.filter(status="completed").count()
         total = Job.objects.count()
@@ -237,7 +242,7 @@ def main():
         queries.cleanup()
         queries.print_plans(verbose=True)
         return
-    if args.log_kb:
+    if args.log_kb and not args.reuse:
         measure_log_storage(args)
     rows = measure(args)
     print_table(rows, args.engine)
