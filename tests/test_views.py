@@ -183,6 +183,10 @@ def test_race_page_escapes_hostile_output(client):
 def test_unknown_race_is_404(client):
     assert client.get(reverse("race_detail", args=["nope"])).status_code == 404
     assert client.get(reverse("race_poll", args=["nope"])).status_code == 404
+    # An open page whose race was deleted stops polling instead of asking forever.
+    assert (
+        client.get(reverse("race_poll", args=["nope"]), HTTP_HX_REQUEST="true").status_code == 286
+    )
 
 
 def test_poll_sends_only_new_output_and_stops_when_the_race_ends(client):

@@ -122,6 +122,8 @@ def race_poll(request, job_id):
     offsets = _offsets(request)
     state = race_state(str(job_id)[:64])
     if not state.exists:
+        if request.htmx:  # the race was deleted while its page was open: stop polling
+            return HttpResponseStopPolling('<div id="race-poller"></div>')
         raise Http404("No race with that id.")
     if state.unchanged_for(request.GET.get("v", ""), offsets):
         return HttpResponse(status=204)
