@@ -201,3 +201,27 @@ def test_readable_git_errors():
         "Cloning into 'x'...\nfatal: repository '/nope' does not exist\n"
     ) == ("fatal: repository '/nope' does not exist")
     assert readable_git_error("something odd\nlast words\n") == "last words"
+
+
+def test_workspaces_left_by_a_dead_process_are_removed(tmp_path):
+    import os
+    import subprocess
+
+    from workers.engine.workspace import OWNER_FILE, Workspace, remove_abandoned
+
+    root = tmp_path / "workspaces"
+    mine = Workspace(root / "alive-race").create()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (root / "dead-race").mkdir()
+    with open(f"/proc/{os.getpid()}/stat") as stat:  # a dead pid with a live-looking owner
+        start = stat.read().rsplit(")", 1)[1].split()[19]
+    (root / "dead-race" / OWNER_FILE).write_text(f"{dead.pid} {start}")
+    (root / "recycled-pid").mkdir()
+    (root / "recycled-pid" / OWNER_FILE).write_text(f"{os.getpid()} 1")
+    (root / "old-without-owner").mkdir()
+    os.utime(root / "old-without-owner", (0, 0))
+    (root / "new-without-owner").mkdir()
+    assert remove_abandoned(root) == 3
+    assert sorted(p.name for p in root.iterdir()) == ["alive-race", "new-without-owner"]
+    assert mine.checkout.parent.exists()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from workers.engine.measure import Cancelled, measurement_lock, speedup, split_cpus
 from workers.engine.sandbox import Sandbox
 from workers.engine.side import FAILURE, SUCCESS, SideRunner
-from workers.engine.workspace import CloneError, Workspace, clone
+from workers.engine.workspace import CloneError, Workspace, clone, remove_abandoned
 
 SIDES = ("standard", "elide")
 SEQUENTIAL = "sequential"
@@ -89,6 +89,7 @@ class Race:
 
     def run(self):
         self.config.workspace_root.mkdir(parents=True, exist_ok=True)
+        remove_abandoned(self.config.workspace_root)
         self.workspace.create()
         try:
             return self._run()

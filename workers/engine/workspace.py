@@ -7,9 +7,11 @@ Layout under ARENA_WORKSPACE_ROOT/<race id>/:
     <side>/etc, tmp/   private files of the sandbox
 """
 
+import os
 import re
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,7 @@ GIT_ENV_BASE = {
     "SSH_ASKPASS": "/bin/true",
     "GIT_PROTOCOL_FROM_USER": "0",
 }
+OWNER_FILE = ".owner"
 _HEX_RE = re.compile(r"^[0-9a-fA-F]{7,40}$")
 
 
@@ -50,6 +53,8 @@ class Workspace:
 
     def create(self):
         self.root.mkdir(parents=True, exist_ok=False)
+        # Who owns it: a later race removes it if this process died without cleaning up.
+        (self.root / OWNER_FILE).write_text(_process_identity(os.getpid()) or "")
         return self
 
     def fresh_copy(self, side):
@@ -63,6 +68,48 @@ class Workspace:
 
     def remove(self):
         remove_tree(self.root)
+
+
+def remove_abandoned(workspace_root, min_age_seconds=3600):
+    """Remove race directories whose owning process is gone (a worker killed with SIGKILL
+    cannot clean up). A directory without an owner file is removed only once it is older
+    than `min_age_seconds`. Returns how many were removed."""
+    root = Path(workspace_root)
+    if not root.is_dir():
+        return 0
+    removed = 0
+    for entry in root.iterdir():
+        if not entry.is_dir() or entry.is_symlink():
+            continue
+        try:
+            owner = (entry / OWNER_FILE).read_text().strip()
+        except FileNotFoundError:
+            owner = None
+        except OSError:
+            continue
+        if owner is None:
+            try:
+                abandoned = time.time() - entry.stat().st_mtime > min_age_seconds
+            except OSError:
+                continue
+        else:
+            pid = owner.split(" ", 1)[0]
+            abandoned = not pid.isdigit() or _process_identity(int(pid)) != owner
+        if abandoned:
+            remove_tree(entry)
+            removed += 1
+    return removed
+
+
+def _process_identity(pid):
+    """ "<pid> <start time>" of a live process (the start time tells a recycled PID), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read()
+    except OSError:
+        return None
+    fields = text[text.rfind(b")") + 2 :].split()
+    return f"{pid} {int(fields[19])}" if len(fields) > 19 else None
 
 
 def remove_tree(path):
