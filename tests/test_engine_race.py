@@ -222,6 +222,10 @@ def test_workspaces_left_by_a_dead_process_are_removed(tmp_path):
     (root / "old-without-owner").mkdir()
     os.utime(root / "old-without-owner", (0, 0))
     (root / "new-without-owner").mkdir()
+    kept = Workspace(root / "kept-for-debugging").create()
+    kept.keep()
     assert remove_abandoned(root) == 3
-    assert sorted(p.name for p in root.iterdir()) == ["alive-race", "new-without-owner"]
+    assert sorted(p.name for p in root.iterdir()) == [
+        "alive-race", "kept-for-debugging", "new-without-owner"
+    ]  # fmt: skip
     assert mine.checkout.parent.exists()

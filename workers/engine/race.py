@@ -94,7 +94,9 @@ class Race:
         try:
             return self._run()
         finally:
-            if not self.config.keep_workspaces:
+            if self.config.keep_workspaces:
+                self.workspace.keep()
+            else:
                 self.workspace.remove()
 
     def _run(self):

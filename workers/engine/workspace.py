@@ -27,6 +27,7 @@ GIT_ENV_BASE = {
     "GIT_PROTOCOL_FROM_USER": "0",
 }
 OWNER_FILE = ".owner"
+KEPT = "kept"
 _HEX_RE = re.compile(r"^[0-9a-fA-F]{7,40}$")
 
 
@@ -69,6 +70,10 @@ class Workspace:
     def remove(self):
         remove_tree(self.root)
 
+    def keep(self):
+        """Kept for debugging (ARENA_KEEP_WORKSPACES): never removed as abandoned."""
+        (self.root / OWNER_FILE).write_text(KEPT)
+
 
 def remove_abandoned(workspace_root, min_age_seconds=3600):
     """Remove race directories whose owning process is gone (a worker killed with SIGKILL
@@ -92,6 +97,8 @@ def remove_abandoned(workspace_root, min_age_seconds=3600):
                 abandoned = time.time() - entry.stat().st_mtime > min_age_seconds
             except OSError:
                 continue
+        elif owner == KEPT:
+            continue
         else:
             pid = owner.split(" ", 1)[0]
             abandoned = not pid.isdigit() or _process_identity(int(pid)) != owner
