@@ -195,6 +195,7 @@ def test_many_jobs_on_several_workers_run_once_within_capacity_least_loaded(star
             lambda: (
                 Job.objects.filter(pk__in=everything, status=JobStatus.COMPLETED).count()
                 == len(everything)
+                and not WorkerAssignment.objects.filter(completed_at__isnull=True).exists()
             ),
             90,
             "all races completed",

@@ -59,11 +59,12 @@ def dead_before(now):
 def claim_defer_window():
     """How long a new job may wait for a less-loaded worker to take it.
 
-    A few poll intervals (plus a second, since created_at has whole-second precision): long
-    enough for every idle worker to look at the queue, short enough that a worker that is
-    alive but slow to poll never holds a job back.
+    Compared with created_at, which is rounded down to the second, so a job may look up to a
+    second older than it is: 2 s + 4 poll intervals (4 s by default) gives every idle worker
+    at least a second and several polls to look at the queue, while a worker that is alive
+    but not polling holds a job back for seconds, not forever.
     """
-    return datetime.timedelta(seconds=2 * settings.ARENA_WORKER_POLL_INTERVAL + 1)
+    return datetime.timedelta(seconds=2 + 4 * settings.ARENA_WORKER_POLL_INTERVAL)
 
 
 def sync_load(worker_id):
