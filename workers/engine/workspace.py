@@ -55,8 +55,15 @@ class Workspace:
     def create(self):
         self.root.mkdir(parents=True, exist_ok=False)
         # Who owns it: a later race removes it if this process died without cleaning up.
-        (self.root / OWNER_FILE).write_text(_process_identity(os.getpid()) or "")
+        self._write_owner(_process_identity(os.getpid()) or "")
         return self
+
+    def _write_owner(self, owner):
+        # Renamed into place: another worker's remove_abandoned must never read a half-written
+        # (empty) owner file and take a live race's workspace for an abandoned one.
+        partial = self.root / f"{OWNER_FILE}.partial"
+        partial.write_text(owner)
+        os.replace(partial, self.root / OWNER_FILE)
 
     def fresh_copy(self, side):
         """A clean copy of the checkout for one build run of `side` (the old one removed)."""
@@ -72,7 +79,7 @@ class Workspace:
 
     def keep(self):
         """Kept for debugging (ARENA_KEEP_WORKSPACES): never removed as abandoned."""
-        (self.root / OWNER_FILE).write_text(KEPT)
+        self._write_owner(KEPT)
 
 
 def remove_abandoned(workspace_root, min_age_seconds=3600):
@@ -92,7 +99,7 @@ def remove_abandoned(workspace_root, min_age_seconds=3600):
             owner = None
         except OSError:
             continue
-        if owner is None:
+        if not owner:  # none yet (being created), or unreadable: judged by age
             try:
                 abandoned = time.time() - entry.stat().st_mtime > min_age_seconds
             except OSError:
