@@ -110,7 +110,10 @@ def remove_abandoned(workspace_root, min_age_seconds=3600):
             pid = owner.split(" ", 1)[0]
             abandoned = not pid.isdigit() or _process_identity(int(pid)) != owner
         if abandoned:
-            remove_tree(entry)
+            try:
+                remove_tree(entry)
+            except OSError:
+                continue  # housekeeping: never the reason a race fails; the next one retries
             removed += 1
     return removed
 
@@ -129,12 +132,17 @@ def _process_identity(pid):
 def remove_tree(path):
     """Remove a tree even when a build left read-only directories in it."""
 
-    def make_writable_and_retry(function, failed_path, _exc):
-        parent = Path(failed_path).parent
-        parent.chmod(0o700)
-        if Path(failed_path).is_dir() and not Path(failed_path).is_symlink():
-            Path(failed_path).chmod(0o700)
-        function(failed_path)
+    def make_writable_and_retry(function, failed_path, exc_info):
+        if isinstance(exc_info[1], FileNotFoundError):
+            return  # removed meanwhile: another race cleaning the same abandoned workspace
+        try:
+            parent = Path(failed_path).parent
+            parent.chmod(0o700)
+            if Path(failed_path).is_dir() and not Path(failed_path).is_symlink():
+                Path(failed_path).chmod(0o700)
+            function(failed_path)
+        except FileNotFoundError:
+            pass
 
     if Path(path).exists():
         # onerror: Python 3.11 has no onexc yet.
