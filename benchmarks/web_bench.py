@@ -196,7 +196,8 @@ def wait_for_server(port, timeout=60):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=100_000)
-    parser.add_argument("--duration", type=float, default=8.0, help="Seconds per endpoint.")
+    parser.add_argument("--duration", type=float, default=9.0, help="Seconds per endpoint.")
+    parser.add_argument("--rounds", type=int, default=3, help="Rounds through the endpoints.")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes.")
     parser.add_argument("--postgres", default="", help="Use (and recreate) this database URL.")
@@ -256,17 +257,31 @@ def main():
                 measure(port, path, 0.5, 1)
             print(
                 f"{'PostgreSQL' if args.postgres else 'SQLite'}: gunicorn {args.workers} workers, "
-                f"{args.clients} client processes, {args.duration:.0f} s per endpoint, "
+                f"{args.clients} client processes, {args.duration:.0f} s per endpoint "
+                f"in {args.rounds} rounds, "
                 f"{args.jobs} races"
             )
             print(f"{'endpoint':45} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'vs trivial':>10}")
-            baseline = None
-            for label, path in endpoints:
-                result = measure(port, path, args.duration, args.clients)
-                baseline = baseline or result["rps"]
+            # Rounds through all endpoints, so that load from elsewhere on the machine falls on
+            # every endpoint alike; each figure is the median over the rounds, and the ratio
+            # is taken within each round (endpoint vs the trivial view just before it).
+            rounds = {label: [] for label, _ in endpoints}
+            for _ in range(args.rounds):
+                for label, path in endpoints:
+                    rounds[label].append(
+                        measure(port, path, args.duration / args.rounds, args.clients)
+                    )
+            for label, _ in endpoints:
+                results = rounds[label]
+                ratios = [
+                    r["rps"] / t["rps"]
+                    for r, t in zip(results, rounds[endpoints[0][0]], strict=True)
+                ]
                 print(
-                    f"{label:45} {result['rps']:8.0f} {result['p50']:8.1f} {result['p95']:8.1f}"
-                    f" {result['rps'] / baseline:10.2f}"
+                    f"{label:45} {statistics.median(r['rps'] for r in results):8.0f}"
+                    f" {statistics.median(r['p50'] for r in results):8.1f}"
+                    f" {statistics.median(r['p95'] for r in results):8.1f}"
+                    f" {statistics.median(ratios):10.2f}"
                 )
         finally:
             server.terminate()
