@@ -166,6 +166,8 @@ def check_end_state(job_ids):
         problems.append(f"job {job.pk} still {job.status}")
     for job in jobs.filter(status="failed", error=""):
         problems.append(f"job {job.pk} failed without a reason")
+    for job in jobs.filter(status="failed", error__startswith="internal error"):
+        problems.append(f"job {job.pk} failed on a bug of the arena: {job.error}")
     for job in jobs.filter(status="completed").prefetch_related("results"):
         sides = {r.build_type: r.status for r in job.results.all()}
         if len(sides) != 2 or "pending" in sides.values():

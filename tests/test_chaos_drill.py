@@ -49,6 +49,7 @@ def assert_end_state(report):
     assert jobs.count() == report["jobs"]
     assert not jobs.filter(status__in=["queued", "running"]).exists()
     assert not jobs.filter(status="failed", error="").exists()
+    assert not jobs.filter(status="failed", error__startswith="internal error").exists()
     for job in jobs.filter(status="completed").prefetch_related("results"):
         assert sorted(r.status != "pending" for r in job.results.all()) == [True, True]
     assert not WorkerAssignment.objects.filter(completed_at__isnull=True).exists()
