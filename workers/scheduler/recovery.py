@@ -52,8 +52,12 @@ def _reap_one(worker_id, now):
 def _recover_orphans(now):
     """Running jobs whose worker row is inactive or gone (never left running forever)."""
     live_ids = Worker.objects.filter(status__in=LIVE_STATUSES).values("pk")
+    orphans = Job.objects.filter(status=JobStatus.RUNNING).exclude(worker_id__in=live_ids)
+    # Read first: every worker runs this at every heartbeat, and on SQLite a transaction
+    # takes the write lock even when there is nothing to write.
+    if not orphans.exists():
+        return [], []
     with transaction.atomic():
-        orphans = Job.objects.filter(status=JobStatus.RUNNING).exclude(worker_id__in=live_ids)
         return recover_running(orphans, "its worker is gone", now)
 
 
@@ -83,9 +87,10 @@ def delete_retired_workers(*, now=None):
     """Delete workers inactive for longer than ARENA_WORKER_RETENTION; jobs keep worker_id."""
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(seconds=settings.ARENA_WORKER_RETENTION)
-    _, per_model = Worker.objects.filter(
-        status=WorkerStatus.INACTIVE, updated_at__lt=cutoff
-    ).delete()
+    retired = Worker.objects.filter(status=WorkerStatus.INACTIVE, updated_at__lt=cutoff)
+    if not retired.exists():  # read first, as above
+        return 0
+    _, per_model = retired.delete()
     return per_model.get(Worker._meta.label, 0)
 
 
