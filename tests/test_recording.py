@@ -153,6 +153,40 @@ def test_stop_interrupts_without_finishing_the_job(engine_settings, repo):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_stalled_copy_leaves_a_job_claimed_again_elsewhere_alone(engine_settings, repo):
+    """A worker presumed dead whose race still runs must not finish the new attempt's job."""
+    slow = ["sh", "-c", "echo started; sleep 60"]
+    job = claimed_job(repo, standard_cmd=slow, elide_cmd=slow)
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.setdefault("v", run_job(job.pk)))
+    thread.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if BuildResult.objects.filter(job_id=job.pk, output__contains="started").count() >= 1:
+            break
+        time.sleep(0.1)
+    # The pool requeued the job and another worker claimed it: new attempt, new results.
+    Job.objects.filter(pk=job.pk).update(worker_id="other-worker", attempts=2)
+    BuildResult.objects.filter(job_id=job.pk).delete()
+    new_rows = [
+        BuildResult.objects.create(job_id=job.pk, build_type=side, output="new attempt")
+        for side in ("elide", "standard")
+    ]
+    thread.join(30)
+    assert not thread.is_alive()
+    assert outcome["v"] == "interrupted"
+    job.refresh_from_db()
+    assert (job.status, job.worker_id, job.completed_at) == (
+        JobStatus.RUNNING,
+        "other-worker",
+        None,
+    )
+    for row in new_rows:
+        row.refresh_from_db()
+        assert (row.status, row.output) == ("pending", "new attempt")
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_second_attempt_replaces_the_first_attempts_results(engine_settings, repo):
     job = claimed_job(repo, standard_cmd=FAST_OK, elide_cmd=FAST_OK)
     BuildResult.objects.create(job=job, build_type="standard", output="old attempt")

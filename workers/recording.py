@@ -189,6 +189,9 @@ class JobRun:
         if job.status != JobStatus.RUNNING:
             self.log(f"job is {job.status}, not running: nothing to do")
             return CANCELLED if job.status == JobStatus.CANCELLED else job.status
+        # This run owns the job while it stays running under the same claim: a worker that
+        # stalled past the dead threshold must not finish the job another worker has re-claimed.
+        self.claim = {"worker_id": job.worker_id, "attempts": job.attempts}
         self.result_ids = self._create_results(job)
         self.recorder = Recorder(self.result_ids, self.job_id, self.progress)
         monitor = threading.Thread(target=self._monitor, name=f"monitor-{self.job_id}")
@@ -259,13 +262,17 @@ class JobRun:
                     next_check -= FLUSH_INTERVAL
                     if next_check <= 0 and not self.cancel.is_set():
                         next_check = STATUS_CHECK_INTERVAL
-                        status = (
+                        row = (
                             Job.objects.filter(pk=self.job_id)
-                            .values_list("status", flat=True)
+                            .values("status", "worker_id", "attempts")
                             .first()
                         )
-                        if status != JobStatus.RUNNING:
+                        if row is None or row["status"] != JobStatus.RUNNING:
                             self.reason = CANCELLED
+                            self.cancel.set()
+                        elif {k: row[k] for k in self.claim} != self.claim:
+                            self.log("the job was claimed again elsewhere: stopping this copy")
+                            self.reason = INTERRUPTED
                             self.cancel.set()
                 except Exception as exc:  # a database hiccup must not kill the monitor
                     logger.warning("race %s: recording failed: %r", self.job_id, exc)
@@ -284,8 +291,14 @@ class JobRun:
         error = f" ({result.error})" if result.error else ""
         self.log(f"{side} finished: {result.status}{timing}{error}")
 
+    def _owned_job(self):
+        """The job row, only while it is running under this run's claim."""
+        return Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING, **self.claim)
+
     def _pending_results(self):
-        return BuildResult.objects.filter(job_id=self.job_id, status=BuildStatus.PENDING)
+        return BuildResult.objects.filter(
+            pk__in=list(self.result_ids.values()), status=BuildStatus.PENDING
+        )
 
     def _close_pending(self, error):
         for result_id in self._pending_results().values_list("pk", flat=True):
@@ -299,7 +312,7 @@ class JobRun:
             job = Job.objects.get(pk=self.job_id)
             results = {r.build_type: r for r in BuildResult.objects.filter(job_id=self.job_id)}
             job.summarize(results.get(BuildType.ELIDE), results.get(BuildType.STANDARD))
-            updated = Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(
+            updated = self._owned_job().update(
                 status=JobStatus.COMPLETED,
                 completed_at=timezone.now(),
                 winner=job.winner,
@@ -317,7 +330,7 @@ class JobRun:
 
     def _fail(self, error):
         self._close_pending(error)
-        updated = Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(
+        updated = self._owned_job().update(
             status=JobStatus.FAILED, error=error[:2000], completed_at=timezone.now()
         )
         self._compact()
