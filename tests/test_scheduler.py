@@ -290,7 +290,7 @@ def test_fail_job_records_the_reason():
     assert (job.status, job.error) == (JobStatus.FAILED, "internal error: boom")
 
 
-# --- dead workers, recovery and cleanup ------------------------------------------------------------
+# --- dead workers, recovery and cleanup -------------------------------------------------------
 
 
 def test_fresh_workers_are_left_alone():
