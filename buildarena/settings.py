@@ -96,7 +96,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "buildarena.middleware.DatabaseUnavailableMiddleware",
+    "buildarena.middleware.DatabaseErrorMiddleware",
 ]
 
 ROOT_URLCONF = "buildarena.urls"

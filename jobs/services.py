@@ -178,12 +178,24 @@ def _with_results(queryset):
     )
 
 
+def storable_job_id(job_id):
+    """The id as text, or None when no job can have it (too long, or a NUL character,
+    which PostgreSQL refuses in text): callers answer "not found" without asking."""
+    job_id = str(job_id)
+    if not job_id or len(job_id) > 64 or "\x00" in job_id:
+        return None
+    return job_id
+
+
 def get_job(job_id, *, with_output=False):
     """The job with both results prefetched, or None. Two queries."""
+    job_id = storable_job_id(job_id)
+    if job_id is None:
+        return None
     queryset = (
         Job.objects.prefetch_related("results") if with_output else _with_results(Job.objects)
     )
-    return queryset.filter(pk=str(job_id)).first()
+    return queryset.filter(pk=job_id).first()
 
 
 def list_jobs(*, status=None, limit=100):
@@ -228,15 +240,18 @@ def cancel_job(job_id):
     A queued job leaves the queue at once. A running job turns `cancelled` here; its worker
     notices within a second or two, kills both builds and keeps their partial output.
     """
+    job_id = storable_job_id(job_id)
+    if job_id is None:
+        return None
     now = timezone.now()
     updated = (
-        Job.objects.filter(pk=str(job_id))
+        Job.objects.filter(pk=job_id)
         .exclude(status__in=FINISHED_JOB_STATUSES)
         .update(status=JobStatus.CANCELLED, completed_at=now)
     )
     if not updated:
         return None
-    return Job.objects.get(pk=str(job_id))
+    return Job.objects.get(pk=job_id)
 
 
 class RequeueRefused(Exception):

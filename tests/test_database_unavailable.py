@@ -86,8 +86,17 @@ def test_pages_answer_503_while_writes_are_refused(client, stalled_database):
 
 
 def test_bugs_are_not_disguised_as_unavailability(client, settings):
-    from buildarena.middleware import DatabaseUnavailableMiddleware
+    from buildarena.middleware import DatabaseErrorMiddleware
 
-    middleware = DatabaseUnavailableMiddleware(lambda request: None)
+    middleware = DatabaseErrorMiddleware(lambda request: None)
     request = client.get("/").wsgi_request
     assert middleware.process_exception(request, ValueError("bug")) is None
+
+
+@pytest.mark.parametrize("path", ["/api/jobs/%00", "/api/jobs/a%00b/output", "/jobs/%00/"])
+def test_a_nul_character_in_a_job_id_is_a_client_error(client, path):
+    """PostgreSQL refuses NUL in text (DataError); SQLite simply finds no such job."""
+    response = client.get(path, {"build_type": "standard"})
+    assert response.status_code in (400, 404)
+    if path.startswith("/api/"):
+        assert json.loads(response.content)["error"]
