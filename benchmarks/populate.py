@@ -17,25 +17,10 @@ from django.utils import timezone
 from benchmarks.buildlogs import maven_log
 from jobs.models import BuildResult, Job
 from jobs.outputs import compress_text, compress_timing
+from jobs.repositories import SUGGESTED_REPOSITORIES
 
-SUGGESTED = [
-    "spring-projects/spring-petclinic",
-    "apache/commons-lang",
-    "apache/commons-io",
-    "google/gson",
-    "square/okio",
-    "JodaOrg/joda-time",
-    "google/guava",
-    "square/okhttp",
-    "square/retrofit",
-    "junit-team/junit5",
-    "mockito/mockito",
-    "google/guice",
-    "FasterXML/jackson-core",
-    "spring-projects/spring-boot",
-    "apache/kafka",
-]
-REPOSITORIES = SUGGESTED + [f"org{i % 97}/project-{i}" for i in range(485)]
+SUGGESTED = [name for names in SUGGESTED_REPOSITORIES.values() for name in names]
+REPOSITORIES = SUGGESTED + [f"org{i % 97}/project-{i}" for i in range(500 - len(SUGGESTED))]
 # How many distinct logs to generate; rows reuse them (sizes are what matter, not content).
 LOG_POOL_SIZE = 64
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.models import BuildResult, BuildStatus, BuildType, Job, JobStatus
+from jobs.repositories import SUGGESTED_REPOSITORIES
 
 BELL = "🔔 BUILD COMPLETE 🔔"
 
@@ -37,33 +38,8 @@ MOCK_RACES = (
     MockRace("mock-job-5", "junit-team/junit5", 67, 98, tool="gradle"),
 )
 
-# The original form's suggestions, by size, with the seconds a standard build takes.
-REPOSITORIES = {
-    "small": (
-        "spring-projects/spring-petclinic",
-        "apache/commons-lang",
-        "apache/commons-io",
-        "google/gson",
-        "square/okio",
-        "JodaOrg/joda-time",
-    ),
-    "medium": (
-        "google/guava",
-        "square/okhttp",
-        "square/retrofit",
-        "junit-team/junit5",
-        "mockito/mockito",
-        "google/guice",
-        "FasterXML/jackson-core",
-    ),
-    "large": (
-        "spring-projects/spring-boot",
-        "spring-projects/spring-framework",
-        "apache/kafka",
-        "elastic/elasticsearch",
-        "gradle/gradle",
-    ),
-}
+# The original form's suggestions, by size (STANDARD_SECONDS gives their build times).
+REPOSITORIES = SUGGESTED_REPOSITORIES
 SIZE_WEIGHTS = {"small": 5, "medium": 4, "large": 1}
 STANDARD_SECONDS = {"small": (15, 60), "medium": (60, 300), "large": (300, 900)}
 GRADLE_REPOSITORIES = frozenset(

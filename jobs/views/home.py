@@ -9,35 +9,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from jobs import ratelimit
 from jobs.forms import RaceForm
+from jobs.repositories import SUGGESTED_REPOSITORIES
 from jobs.services import QueueFull, create_job, find_finished_race, list_jobs
 
-# The original's suggestions, by how long a standard build takes.
-SUGGESTED_REPOSITORIES = {
-    "small": [
-        "spring-projects/spring-petclinic",
-        "apache/commons-lang",
-        "apache/commons-io",
-        "google/gson",
-        "square/okio",
-        "JodaOrg/joda-time",
-    ],
-    "medium": [
-        "google/guava",
-        "square/okhttp",
-        "square/retrofit",
-        "junit-team/junit5",
-        "mockito/mockito",
-        "google/guice",
-        "FasterXML/jackson-core",
-    ],
-    "large": [
-        "spring-projects/spring-boot",
-        "spring-projects/spring-framework",
-        "apache/kafka",
-        "elastic/elasticsearch",
-        "gradle/gradle",
-    ],
-}
 SUGGESTION_COUNTS = {"small": 2, "medium": 2, "large": 1}
 LATEST_RACES = 10
 
