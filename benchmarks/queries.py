@@ -1,19 +1,17 @@
 """The hot queries the database benchmark times, and their query plans.
 
-The leaderboard aggregates come from jobs.leaderboard when that module provides them;
-otherwise from the equivalent queries below (counts by winner, best and median speedup,
-per-repository statistics with average durations).
+Each is timed through the function the pages and the API call (jobs.services,
+jobs.leaderboard, jobs.statistics).
 """
 
-import importlib
 import itertools
 import random
 
 from django.db import connection
-from django.db.models import Avg, Count, Max, Min, Q
 from django.test.utils import CaptureQueriesContext
 
-from jobs.models import BuildResult, Job, JobStatus
+from jobs import leaderboard, statistics
+from jobs.models import Job
 from jobs.services import create_job, get_job, get_recent_results
 
 _counter = itertools.count()
@@ -39,98 +37,19 @@ def _sample_ids(rng):
     return rng.sample(ids, min(len(ids), 2000))
 
 
-def completed():
-    return Job.objects.filter(status=JobStatus.COMPLETED)
-
-
-def winner_counts():
-    return list(completed().values("winner").annotate(races=Count("pk")).order_by("winner"))
-
-
-def best_and_median_speedup():
-    ranked = completed().filter(speedup__isnull=False).order_by("-speedup")
-    best = ranked.values_list("speedup", flat=True).first()
-    count = ranked.count()
-    median = ranked.values_list("speedup", flat=True)[count // 2] if count else None
-    return best, median
-
-
-def repository_stats(limit=50):
-    rows = list(
-        completed()
-        .values("repository_name")
-        .annotate(
-            races=Count("pk"),
-            elide_wins=Count("pk", filter=Q(winner="elide")),
-            standard_wins=Count("pk", filter=Q(winner="standard")),
-            ties=Count("pk", filter=Q(winner="tie")),
-            best_speedup=Max("speedup"),
-            last_race=Max("created_at"),
-        )
-        .order_by("-races", "repository_name")[:limit]
-    )
-    names = [row["repository_name"] for row in rows]
-    averages = (
-        BuildResult.objects.filter(job__status=JobStatus.COMPLETED, job__repository_name__in=names)
-        .values("job__repository_name", "build_type")
-        .annotate(average_ms=Avg("duration_ms"))
-        .order_by()
-    )
-    return rows, list(averages)
-
-
-def repository_stats_from_columns(limit=50):
-    """Per-repository figures from the stored success times (no join of the results)."""
-    return list(
-        completed()
-        .values("repository_name")
-        .annotate(
-            races=Count("pk"),
-            elide_wins=Count("pk", filter=Q(winner="elide")),
-            standard_wins=Count("pk", filter=Q(winner="standard")),
-            ties=Count("pk", filter=Q(winner="tie")),
-            avg_elide_ms=Avg("elide_success_ms"),
-            avg_standard_ms=Avg("standard_success_ms"),
-            best_elide_ms=Min("elide_success_ms"),
-            best_standard_ms=Min("standard_success_ms"),
-            best_speedup=Max("speedup"),
-            last_race=Max("created_at"),
-        )
-        .order_by("-races", "repository_name")[:limit]
-    )
-
-
 def leaderboard_functions():
-    """(name, callable) pairs: the web's leaderboard when it exists, else the fallbacks."""
-    try:
-        board = importlib.import_module("jobs.leaderboard")
-        statistics = importlib.import_module("jobs.statistics")
-    except ImportError:
-        board = statistics = None
-    if board is not None and hasattr(board, "Ranking"):
-        counts = board.totals()
-        ranking = board.Ranking(None, total=counts["races"], ranked_count=counts["with_speedup"])
+    """(name, callable) pairs: what the leaderboard page runs."""
+    counts = leaderboard.totals()
+    ranking = leaderboard.Ranking(None, total=counts["races"], ranked_count=counts["with_speedup"])
 
-        def page(number, size=25):
-            return board.attach_side_times(ranking[(number - 1) * size : number * size])
+    def page(number, size=25):
+        return leaderboard.attach_side_times(ranking[(number - 1) * size : number * size])
 
-        return [
-            ("leaderboard page 1", lambda: page(1)),
-            ("leaderboard page 100", lambda: page(100)),
-            ("leaderboard totals", board.totals),
-            ("leaderboard per repo", statistics.repository_statistics),
-        ]
-    if board is not None:
-        return [
-            ("leaderboard ranking 50", lambda: list(board.ranking()[:50])),
-            ("leaderboard totals", board.totals),
-            ("leaderboard per repo", statistics.repository_statistics),
-            ("per repo, stored times", repository_stats_from_columns),
-        ]
     return [
-        ("leaderboard winners", winner_counts),
-        ("leaderboard speedups", best_and_median_speedup),
-        ("leaderboard per repo", repository_stats),
+        ("leaderboard page 1", lambda: page(1)),
+        ("leaderboard page 100", lambda: page(100)),
+        ("leaderboard totals", leaderboard.totals),
+        ("leaderboard per repo", statistics.repository_statistics),
     ]
 
 
