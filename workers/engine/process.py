@@ -160,7 +160,7 @@ def _kill_tree(proc, sig, also=()):
     """
     found = set(_descendants(proc.pid))
     for pid, started in found | set(also):
-        if _start_time(pid) == started:
+        if process_start_time(pid) == started:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, sig)
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -180,7 +180,8 @@ def _read_stat(pid):
     return text[text.rfind(b")") + 2 :].split()
 
 
-def _start_time(pid):
+def process_start_time(pid):
+    """When a live process started (clock ticks since boot; tells a recycled PID), or None."""
     fields = _read_stat(pid)
     return int(fields[19]) if fields and len(fields) > 19 else None
 

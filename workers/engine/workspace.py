@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from workers.engine.process import Launch, run_process
+from workers.engine.process import Launch, process_start_time, run_process
 
 GIT_ENV_BASE = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -120,13 +120,8 @@ def remove_abandoned(workspace_root, min_age_seconds=3600):
 
 def _process_identity(pid):
     """ "<pid> <start time>" of a live process (the start time tells a recycled PID), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            text = stat.read()
-    except OSError:
-        return None
-    fields = text[text.rfind(b")") + 2 :].split()
-    return f"{pid} {int(fields[19])}" if len(fields) > 19 else None
+    started = process_start_time(pid)
+    return None if started is None else f"{pid} {started}"
 
 
 def remove_tree(path):
