@@ -42,6 +42,19 @@ def results(job):
     return {r.build_type: r for r in BuildResult.objects.filter(job_id=job.pk)}
 
 
+def run_in_thread_until_output(job, text):
+    """Start run_job in a thread; return (thread, outcome dict) once `text` is in the output."""
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.setdefault("v", run_job(job.pk)))
+    thread.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if BuildResult.objects.filter(job_id=job.pk, output__contains=text).exists():
+            break
+        time.sleep(0.1)
+    return thread, outcome
+
+
 @pytest.mark.django_db(transaction=True)
 def test_custom_commands_race_completes_and_records_everything(engine_settings, repo):
     job = claimed_job(repo, standard_cmd=FAST_OK_SLOWER, elide_cmd=FAST_OK)
@@ -114,15 +127,7 @@ def test_clone_failure_fails_the_job_with_gits_error(engine_settings, tmp_path):
 def test_cancel_kills_the_builds_and_keeps_partial_output(engine_settings, repo):
     slow = ["sh", "-c", "echo started; sleep 60; echo late-$((1 + 1))"]
     job = claimed_job(repo, standard_cmd=slow, elide_cmd=slow)
-    outcome = {}
-    thread = threading.Thread(target=lambda: outcome.setdefault("v", run_job(job.pk)))
-    thread.start()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        first = BuildResult.objects.filter(job_id=job.pk, output__contains="started").exists()
-        if first:
-            break
-        time.sleep(0.1)
+    thread, outcome = run_in_thread_until_output(job, "started")
     cancelled_at = time.monotonic()
     assert cancel_job(job.pk) is not None
     thread.join(30)
@@ -157,14 +162,7 @@ def test_a_stalled_copy_leaves_a_job_claimed_again_elsewhere_alone(engine_settin
     """A worker presumed dead whose race still runs must not finish the new attempt's job."""
     slow = ["sh", "-c", "echo started; sleep 60"]
     job = claimed_job(repo, standard_cmd=slow, elide_cmd=slow)
-    outcome = {}
-    thread = threading.Thread(target=lambda: outcome.setdefault("v", run_job(job.pk)))
-    thread.start()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if BuildResult.objects.filter(job_id=job.pk, output__contains="started").count() >= 1:
-            break
-        time.sleep(0.1)
+    thread, outcome = run_in_thread_until_output(job, "started")
     # The pool requeued the job and another worker claimed it: new attempt, new results.
     Job.objects.filter(pk=job.pk).update(worker_id="other-worker", attempts=2)
     BuildResult.objects.filter(job_id=job.pk).delete()
