@@ -7,9 +7,10 @@
 Jobs use a fast real recipe (a custom command on a local git repository) so each race takes
 about a second. While they run the drill kills random workers with SIGKILL (no chance to
 clean up), restarts them (same id, or a new one), and cancels a few jobs. It watches that no
-job ever has two open assignments, then waits for the queue to drain and checks the end
-state: every job completed, failed with a reason, or cancelled; none queued or running;
-assignments of a job never overlap; every worker's current_load equals its open assignments.
+job ever has two open assignments, then waits for the queue to drain and every assignment to
+close (a killed worker's wait for the reaper), and checks the end state: every job completed,
+failed with a reason, or cancelled; none queued or running; assignments of a job never
+overlap; every worker's current_load equals its open assignments.
 
 With --lock SECONDS it also holds the database's write lock that long in the middle of the
 run (SQLite: BEGIN IMMEDIATE in another connection; PostgreSQL: LOCK TABLE jobs, then the
@@ -153,6 +154,13 @@ def unfinished(job_ids):
     return Job.objects.filter(pk__in=job_ids, status__in=["queued", "running"]).count()
 
 
+def open_assignments(job_ids):
+    """Assignments not yet closed: a killed worker's stay open until a live worker reaps it."""
+    from workers.models import WorkerAssignment
+
+    return WorkerAssignment.objects.filter(job_id__in=job_ids, completed_at__isnull=True).count()
+
+
 def check_end_state(job_ids):
     """Every invariant of the drill; returns a list of violations (empty when all hold)."""
     from django.db.models import Count, Q
@@ -267,7 +275,11 @@ def run_drill(args):
     kills, cancelled, lock_report = 0, 0, None
     to_cancel = set(rng.sample(job_ids, int(len(job_ids) * args.cancel)))
     try:
-        while unfinished(job_ids) and time.monotonic() - started < args.timeout:
+        # Run until the pool has settled: every job finished and every assignment closed
+        # (a job cancelled on a worker that was then killed waits for the reaper).
+        while (unfinished(job_ids) or open_assignments(job_ids)) and (
+            time.monotonic() - started < args.timeout
+        ):
             if kills < args.kills:
                 time.sleep(rng.uniform(0.5, 2.0))
                 victim = rng.choice([w for w in workers if w.alive()] or workers)
