@@ -59,6 +59,18 @@ def manage(env, *args):
     )
 
 
+def shell_output(env, script):
+    """What `manage.py shell -c SCRIPT` prints, run against the benchmark's database."""
+    return subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "manage.py"), "shell", "-v", "0", "-c", script],
+        env=env,
+        cwd=PROJECT_DIR,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
 def prepare_database(env, jobs):
     started = time.monotonic()
     manage(env, "migrate", "--noinput")
@@ -88,19 +100,7 @@ for side in ("elide", "standard"):
 finished = Job.objects.filter(status="completed").order_by("-speedup").first()
 print(job.pk, len(line) * 1000, finished.pk)
 """
-    out = (
-        subprocess.run(
-            [sys.executable, str(PROJECT_DIR / "manage.py"), "shell", "-v", "0", "-c", script],
-            env=env,
-            cwd=PROJECT_DIR,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-        .split()
-    )
+    out = shell_output(env, script).strip().splitlines()[-1].split()
     return out[0], int(out[1]), out[2]
 
 
@@ -115,15 +115,7 @@ for _ in range(3):
     t = time.perf_counter(); cached_figures({}); times.append((time.perf_counter() - t) * 1000)
 print(min(times))
 """
-    out = subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "manage.py"), "shell", "-v", "0", "-c", script],
-        env=env,
-        cwd=PROJECT_DIR,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return float(out.split()[-1])
+    return float(shell_output(env, script).split()[-1])
 
 
 def client(port, path, duration, queue):
