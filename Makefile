@@ -16,6 +16,7 @@ run: $(STAMP)
 	bin/run-dev
 
 test: $(STAMP) system-deps
+	@if [ -n "$$DATABASE_URL" ]; then bin/ensure-postgres "$$DATABASE_URL"; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
