@@ -108,9 +108,10 @@ EXPORT_FIELDS = (
 )
 
 
-def export_rows(filters=None):
-    """The filtered ranking as plain dicts, streamed from the database."""
-    for rank, job in enumerate(ranking_with_times(filters), start=1):
+def export_rows(filters=None, *, start=0, stop=None, ranked_count=None):
+    """The filtered ranking [start:stop] as plain dicts, streamed from the database."""
+    races = ranking_with_times(filters, start=start, stop=stop, ranked_count=ranked_count)
+    for rank, job in enumerate(races, start=start + 1):
         faster = percent_faster(job.speedup)
         yield {
             "rank": rank,
@@ -135,10 +136,11 @@ class _Echo:
         return value
 
 
-def csv_lines(filters=None):
+def csv_lines(filters=None, **window):
+    """CSV lines of export_rows (`window`: start, stop, ranked_count)."""
     writer = csv.DictWriter(_Echo(), fieldnames=EXPORT_FIELDS)
     yield writer.writeheader()
-    for row in export_rows(filters):
+    for row in export_rows(filters, **window):
         # Spreadsheet formula injection: text cells never start with = + - @.
         for key in ("repository", "ref"):
             if str(row[key]).startswith(("=", "+", "-", "@")):
@@ -146,10 +148,12 @@ def csv_lines(filters=None):
         yield writer.writerow(row)
 
 
-def json_chunks(filters=None, totals=None, repositories=None):
-    """{"filters", "totals", "repositories", "races": [...]} streamed a race at a time."""
+def json_chunks(filters=None, totals=None, repositories=None, *, page=None, **window):
+    """{"filters", "page", "totals", "repositories", "races": [...]} streamed a race at a time
+    (`page`: the page's description; `window`: start, stop, ranked_count)."""
     head = {
         "filters": {k: str(v) for k, v in (filters or {}).items()},
+        **({"page": page} if page else {}),
         "totals": totals,
         "repositories": [
             {**row, "last_race": row["last_race"].isoformat() if row["last_race"] else None}
@@ -157,6 +161,6 @@ def json_chunks(filters=None, totals=None, repositories=None):
         ],
     }
     yield json.dumps(head)[:-1] + ', "races": ['
-    for index, row in enumerate(export_rows(filters)):
+    for index, row in enumerate(export_rows(filters, **window)):
         yield ("," if index else "") + json.dumps(row)
     yield "]}"

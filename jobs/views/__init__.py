@@ -1,7 +1,8 @@
 """The pages: home, race page (live and replay), job list, workers, leaderboard."""
 
+from jobs.views.exports import leaderboard_csv, leaderboard_json
 from jobs.views.home import home, validate_repository
-from jobs.views.leaderboard import leaderboard, leaderboard_csv, leaderboard_json
+from jobs.views.leaderboard import leaderboard
 from jobs.views.lists import job_list, worker_list
 from jobs.views.race import (
     race_cancel,
@@ -10,6 +11,7 @@ from jobs.views.race import (
     race_poll,
     race_replay,
 )
+from jobs.views.repository import race_card, repository_badge, repository_page
 
 __all__ = [
     "home",
@@ -18,10 +20,13 @@ __all__ = [
     "leaderboard_csv",
     "leaderboard_json",
     "race_cancel",
+    "race_card",
     "race_detail",
     "race_output_text",
     "race_poll",
     "race_replay",
+    "repository_badge",
+    "repository_page",
     "validate_repository",
     "worker_list",
 ]

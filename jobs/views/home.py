@@ -10,7 +10,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 from jobs import ratelimit
 from jobs.forms import RaceForm
 from jobs.repositories import SUGGESTED_REPOSITORIES
-from jobs.services import QueueFull, create_job, find_finished_race, list_jobs
+from jobs.services import (
+    ClientLimitReached,
+    QueueFull,
+    RateLimited,
+    list_jobs,
+    submit_race,
+)
+from jobs.views import cancel_tokens
 
 SUGGESTION_COUNTS = {"small": 2, "medium": 2, "large": 1}
 LATEST_RACES = 10
@@ -34,16 +41,11 @@ def _render_home(request, form, *, status=200):
     return render(request, "home.html", context, status=status)
 
 
-def _rate_limited(request, form):
-    result = ratelimit.hit_for_request(request)
-    if result.allowed:
-        return None
-    form.add_error(
-        None,
-        f"Too many races started from your address; try again in {result.retry_after} s.",
-    )
-    response = _render_home(request, form, status=429)
-    response["Retry-After"] = str(result.retry_after)
+def _refused(request, form, message, *, status, retry_after=None):
+    form.add_error(None, message)
+    response = _render_home(request, form, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -56,25 +58,25 @@ def home(request):
     form = RaceForm(request.POST)
     if not form.is_valid():
         return _render_home(request, form, status=400)
-    url, ref = form.cleaned_data["repository_url"], form.cleaned_data["ref"]
-    if not form.cleaned_data["force"]:
-        finished = find_finished_race(url, ref)
-        if finished is not None:
-            return redirect(reverse("race_detail", kwargs={"job_id": finished.pk}) + "?reused=1")
-    limited = _rate_limited(request, form)
-    if limited is not None:
-        return limited
     try:
-        job = create_job(url, ref=ref)
+        submission = submit_race(
+            form.cleaned_data["repository_url"],
+            ref=form.cleaned_data["ref"],
+            force=form.cleaned_data["force"],
+            client_key=ratelimit.client_key(request),
+        )
     except ValidationError as error:
         for message in error.messages:
             form.add_error("repository_url", message)
         return _render_home(request, form, status=400)
+    except (RateLimited, ClientLimitReached) as error:
+        return _refused(request, form, str(error), status=429, retry_after=error.retry_after)
     except QueueFull as error:
-        form.add_error(None, str(error))
-        response = _render_home(request, form, status=503)
-        response["Retry-After"] = "60"
-        return response
+        return _refused(request, form, str(error), status=503, retry_after=60)
+    job = submission.job
+    if submission.reused:
+        return redirect(reverse("race_detail", kwargs={"job_id": job.pk}) + "?reused=1")
+    cancel_tokens.remember(request, job.pk, submission.cancel_token)
     return redirect("race_detail", job_id=job.pk)
 
 
@@ -84,4 +86,6 @@ def validate_repository(request):
     form = RaceForm({"repository_url": request.GET.get("repository_url", "")})
     form.is_valid()
     errors = form.errors.get("repository_url", []) if request.GET.get("repository_url") else []
-    return render(request, "partials/url_errors.html", {"errors": errors})
+    # A refused URL is a 400 (the page's htmx config swaps 400 answers in).
+    status = 400 if errors else 200
+    return render(request, "partials/url_errors.html", {"errors": errors}, status=status)
