@@ -104,6 +104,7 @@ def with_side_times(queryset):
 
 RANKING_COLUMNS = (
     "id",
+    "status",
     "repository_name",
     "repository_url",
     "ref",

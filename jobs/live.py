@@ -70,6 +70,25 @@ class Side:
         return "running" if result.started_at else "waiting"
 
     @property
+    def phase(self):
+        """What a running side is doing, in words for its header ("" when not running)."""
+        if self.state != "running":
+            return ""
+        phase = self.result.phase
+        if not phase:
+            return "Building…"  # rows from before phases were recorded
+        if phase == "ready":
+            return "Waiting for its turn"
+        return phase[0].upper() + phase[1:] + ("" if phase.startswith("waiting") else "…")
+
+    @property
+    def clock_running(self):
+        """Whether the header's clock counts build time now (not while cloning, preparing,
+        waiting for its turn or for the measurement lock)."""
+        phase = self.result.phase if self.result else ""
+        return self.state == "running" and (not phase or phase.startswith("building"))
+
+    @property
     def elapsed_ms(self):
         result = self.result
         if result is None or result.started_at is None:
@@ -100,7 +119,7 @@ def _chunk_query(job_id, offsets, limit):
     PostgreSQL), because building this query through the ORM cost more than running it."""
     sql = (
         "SELECT id, job_id, build_type, status, duration, bell_rung, created_at, duration_ms,"
-        " run_times_ms, exit_code, tool, tool_version, started_at, finished_at, error,"
+        " run_times_ms, exit_code, tool, tool_version, started_at, finished_at, error, phase,"
         " COALESCE(LENGTH(output), 0) AS output_length,"
         " CASE WHEN build_type = %s"
         "  THEN SUBSTR(COALESCE(output, ''), CAST(%s AS INTEGER), CAST(%s AS INTEGER))"
@@ -194,7 +213,7 @@ def read_sides(job, offsets=None, *, limit=None, tail=None):
 # building costs more than the query itself here; it runs unchanged on SQLite and PostgreSQL.
 _STATE_SQL = (
     "SELECT j.status, j.worker_id, j.commit_sha, r.build_type, r.status, r.bell_rung,"
-    " r.started_at, r.duration_ms, r.tool, r.tool_version, LENGTH(r.output),"
+    " r.started_at, r.duration_ms, r.tool, r.tool_version, r.phase, LENGTH(r.output),"
     " CASE WHEN r.output_compressed IS NULL THEN 0 ELSE 1 END"
     " FROM jobs j LEFT JOIN build_results r ON r.job_id = j.id WHERE j.id = %s"
 )
@@ -237,9 +256,9 @@ def race_state(job_id):
     if not rows:
         return RaceState(exists=False)
     head = rows[0][:3]
-    sides = {row[3]: row[4:10] for row in rows if row[3] is not None}
+    sides = {row[3]: row[4:11] for row in rows if row[3] is not None}
     version = ".".join([_digest(head), *(_digest(sides.get(side)) for side in SIDES)])
     lengths = tuple(
-        (row[3], None if row[11] else (row[10] or 0)) for row in rows if row[3] is not None
+        (row[3], None if row[12] else (row[11] or 0)) for row in rows if row[3] is not None
     )
     return RaceState(True, version, lengths)

@@ -227,6 +227,10 @@ class BuildResult(models.Model):
     # Replay timing: one line "<character offset> <elapsed ms>" per appended chunk of output.
     output_timing = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="", help_text="Why the side failed, if known.")
+    # What the side is doing while pending, as the engine reports it: "cloning", "preparing",
+    # "ready" (prepared, waiting for its turn), "waiting for the measurement lock",
+    # "building (run 2/3)"... Empty for rows written before phases were recorded.
+    phase = models.CharField(max_length=80, blank=True, default="", db_default="")
     # A finished side's log, zlib-compressed (jobs/outputs.py): `output` is then NULL and
     # `output_timing` empty, so 100,000 races fit in a small database. Read the log through
     # `full_output` / `full_output_timing`, which work on both forms.

@@ -51,11 +51,11 @@ def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
     return result
 
 
-def chart_geometry(histogram, *, width=640, height=220, padding=28):
+def chart_geometry(histogram, *, width=640, height=240, padding=28):
     """Bars of the speedup histogram in SVG coordinates (drawn by the template, no JS)."""
     count = len(histogram)
     peak = max((item["count"] for item in histogram), default=0) or 1
-    plot_height = height - 2 * padding
+    plot_height = height - 2 * padding - 12  # room below for the axis title
     slot = (width - 2 * padding) / max(count, 1)
     bars = []
     for index, item in enumerate(histogram):
@@ -83,6 +83,8 @@ def chart_geometry(histogram, *, width=640, height=220, padding=28):
         "height": height,
         "baseline": height - padding,
         "label_y": height - padding + 16,
+        "x_title_y": height - 2,
+        "y_title_y": (height - padding) / 2,
         "left": padding,
         "right": width - padding,
         "bars": bars,

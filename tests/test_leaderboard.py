@@ -115,7 +115,8 @@ def test_chart_geometry_scales_bars_to_the_tallest():
     ]
     chart = chart_geometry(histogram, width=300, height=200, padding=20)
     bars = chart["bars"]
-    assert bars[2]["height"] == 160 and bars[0]["height"] == 40 and bars[1]["height"] == 0
+    # 200 high, 20 of padding at each end and 12 for the axis title: 148 for the tallest bar.
+    assert bars[2]["height"] == 148 and bars[0]["height"] == 37 and bars[1]["height"] == 0
     assert [bar["side"] for bar in bars] == ["standard", "tie", "elide"]
     assert all(bar["y"] + bar["height"] == 180 for bar in bars)
 
