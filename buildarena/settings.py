@@ -293,6 +293,9 @@ ARENA_EXPORT_CACHE_SECONDS = env_int("ARENA_EXPORT_CACHE_SECONDS", 60)
 # Where the share card finds DejaVu Sans (Debian: fonts-dejavu-core); without it Pillow's
 # built-in font is used.
 ARENA_CARD_FONT_DIR = env_str("ARENA_CARD_FONT_DIR") or "/usr/share/fonts/truetype/dejavu"
+# Booth mode (/kiosk/): seconds each slide shows, and how often the page asks for news.
+ARENA_KIOSK_SLIDE_SECONDS = env_int("ARENA_KIOSK_SLIDE_SECONDS", 10)
+ARENA_KIOSK_POLL_SECONDS = max(1, env_int("ARENA_KIOSK_POLL_SECONDS", 2))
 
 # --- Build Arena: build engine (workers/engine, docs/ENGINE.md) --------------------------------
 # Where races clone and build (one directory per race, removed afterwards unless kept).

@@ -2,6 +2,7 @@
 
 from jobs.views.exports import leaderboard_csv, leaderboard_json
 from jobs.views.home import home, validate_repository
+from jobs.views.kiosk import kiosk, kiosk_slide
 from jobs.views.leaderboard import leaderboard
 from jobs.views.lists import job_list, worker_list
 from jobs.views.race import (
@@ -16,6 +17,8 @@ from jobs.views.repository import race_card, repository_badge, repository_page
 __all__ = [
     "home",
     "job_list",
+    "kiosk",
+    "kiosk_slide",
     "leaderboard",
     "leaderboard_csv",
     "leaderboard_json",
