@@ -46,6 +46,7 @@ class RaceForm(forms.Form):
 
 
 class JobFilterForm(forms.Form):
+    q = forms.CharField(label="Repository", required=False, max_length=200)
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "All statuses"), *JobStatus.choices]
     )

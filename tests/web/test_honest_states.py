@@ -129,3 +129,13 @@ def test_empty_states_for_charts_and_tables(client):
     make_race("acme/one")
     leaderboard = client.get(reverse("leaderboard")).content.decode()
     assert "Speedup (standard time ÷ Elide time)" in leaderboard and "chart-legend" in leaderboard
+
+
+def test_the_race_list_finds_races_by_repository_name(client):
+    make_race("google/guava")
+    make_race("square/okhttp", status="failed")
+    html = client.get(reverse("job_list"), {"q": "GUAVA"}).content.decode()
+    assert "google/guava" in html and "square/okhttp" not in html
+    html = client.get(reverse("job_list"), {"q": "okhttp", "status": "completed"}).content.decode()
+    assert "No race of a repository matching “okhttp” with that status." in html
+    assert client.get(reverse("job_list"), {"q": "x" * 500}).status_code == 200
