@@ -6,6 +6,8 @@ count, and a paginator that stops counting exactly past a limit (jobs/admin_supp
 The operator-only fields (custom build commands, iterations, mode...) are edited here only.
 """
 
+from urllib.parse import quote
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -15,7 +17,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from jobs import services
-from jobs.admin_support import CappedCountPaginator, format_ms, output_tail_html
+from jobs.admin_support import CappedCountPaginator, format_moment, format_ms, output_tail_html
 from jobs.models import BuildResult, BuildStatus, BuildType, Job, percent_faster
 from workers.models import WorkerAssignment
 
@@ -61,8 +63,22 @@ def clean_command(value):
     return value
 
 
+class CommandField(forms.JSONField):
+    """A custom command as JSON; an unset one shows as an empty box, not "null"."""
+
+    def prepare_value(self, value):
+        if value is None:
+            return ""
+        return super().prepare_value(value)
+
+
 class JobAdminForm(forms.ModelForm):
     """Validates the repository URL like the public form; fills repository_name from it."""
+
+    standard_cmd = CommandField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 80})
+    )
+    elide_cmd = CommandField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 80}))
 
     class Meta:
         model = Job
@@ -76,6 +92,11 @@ class JobAdminForm(forms.ModelForm):
             "standard_cmd",
             "elide_cmd",
         ]
+        # One line each: a URL and a ref are never multi-line.
+        widgets = {
+            "repository_url": forms.URLInput(attrs={"size": 80}),
+            "ref": forms.TextInput(attrs={"size": 40}),
+        }
 
     def clean_repository_url(self):
         url, self.repository_name = services.validate_repository_url(
@@ -141,15 +162,25 @@ class JobAdmin(admin.ModelAdmin):
     list_display = [
         "short_id",
         "repository_name",
+        "ref_display",
         "status",
-        "created_at",
+        "created",
         "elide_time",
         "standard_time",
         "winner_display",
+        "speedup_display",
+        "worker_link",
+        "failure_reason",
         "is_mock",
     ]
     list_display_links = ["short_id", "repository_name"]
-    list_filter = ["status", ("created_at", admin.DateFieldListFilter), "winner", "is_mock"]
+    list_filter = [
+        "status",
+        ("created_at", admin.DateFieldListFilter),
+        "winner",
+        "is_mock",
+        "worker_id",
+    ]
     search_fields = ["repository_name", "repository_url", "=id"]
     ordering = ["-created_at", "-id"]
     list_per_page = 50
@@ -157,7 +188,7 @@ class JobAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
     inlines = [BuildResultInline, WorkerAssignmentInline]
-    actions = ["cancel_selected", "requeue_selected"]
+    actions = ["cancel_selected", "requeue_selected", "mark_as_demo", "unmark_demo"]
     fieldsets = [
         (None, {"fields": ["repository_url", "repository_name", "ref", "status", "error"]}),
         (
@@ -221,6 +252,34 @@ class JobAdmin(admin.ModelAdmin):
     def short_id(self, obj):
         return obj.pk if len(obj.pk) <= 12 else f"{obj.pk[:8]}…"
 
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    @admin.display(description="Ref", ordering="ref")
+    def ref_display(self, obj):
+        return obj.ref or "-"
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj):
+        return format_moment(obj.created_at)
+
+    @admin.display(description="Speedup", ordering="speedup")
+    def speedup_display(self, obj):
+        return f"{obj.speedup:.2f}\u00d7" if obj.speedup else "-"
+
+    @admin.display(description="Worker", ordering="worker_id")
+    def worker_link(self, obj):
+        if not obj.worker_id:
+            return "-"
+        url = reverse("admin:jobs_job_changelist") + f"?worker_id={quote(obj.worker_id)}"
+        return format_html('<a href="{}">{}</a>', url, obj.worker_id)
+
+    @admin.display(description="Failure reason")
+    def failure_reason(self, obj):
+        if not obj.error:
+            return "-"
+        return obj.error if len(obj.error) <= 80 else obj.error[:79] + "\u2026"
+
     @admin.display(description="Elide", ordering="elide_ms")
     def elide_time(self, obj):
         return format_ms(obj.elide_ms)
@@ -252,6 +311,16 @@ class JobAdmin(admin.ModelAdmin):
                 f"{len(ids) - cancelled} job(s) were already finished and left as they were.",
                 messages.WARNING,
             )
+
+    @admin.action(description="Mark selected jobs as demo data", permissions=["change"])
+    def mark_as_demo(self, request, queryset):
+        updated = queryset.filter(is_mock=False).update(is_mock=True)
+        self.message_user(request, f"Marked {updated} job(s) as demo data.", messages.SUCCESS)
+
+    @admin.action(description="Mark selected jobs as real races (not demo)", permissions=["change"])
+    def unmark_demo(self, request, queryset):
+        updated = queryset.filter(is_mock=True).update(is_mock=False)
+        self.message_user(request, f"Marked {updated} job(s) as real races.", messages.SUCCESS)
 
     @admin.action(
         description="Requeue selected jobs (finished or stuck; old results are deleted)",

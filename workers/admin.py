@@ -5,13 +5,15 @@ maintenance (it finishes its races and takes no new ones) and back. Assignments 
 and read-only: the scheduler writes them.
 """
 
+from urllib.parse import quote
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from jobs.admin_support import CappedCountPaginator
+from jobs.admin_support import CappedCountPaginator, format_moment
 from workers.models import Worker, WorkerAssignment, WorkerStatus
 
 
@@ -51,8 +53,8 @@ class WorkerAdmin(admin.ModelAdmin):
         "status",
         "load",
         "heartbeat_age",
-        "last_heartbeat",
-        "created_at",
+        "heartbeat",
+        "races",
     ]
     list_filter = ["status"]
     search_fields = ["id", "hostname"]
@@ -87,6 +89,18 @@ class WorkerAdmin(admin.ModelAdmin):
         obj.updated_at = timezone.now()
         super().save_model(request, obj, form, change)
 
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    @admin.display(description="Last heartbeat", ordering="last_heartbeat")
+    def heartbeat(self, obj):
+        return format_moment(obj.last_heartbeat)
+
+    @admin.display(description="Races")
+    def races(self, obj):
+        url = reverse("admin:jobs_job_changelist") + f"?worker_id={quote(obj.pk)}"
+        return format_html('<a href="{}">Races on {}</a>', url, obj.pk)
+
     @admin.display(description="Load", ordering="current_load")
     def load(self, obj):
         return f"{obj.current_load} / {obj.capacity}"
@@ -98,7 +112,7 @@ class WorkerAdmin(admin.ModelAdmin):
             return "never"
         if age > settings.ARENA_WORKER_DEAD_AFTER:
             return format_html(
-                '<strong style="color:#ba2121">{} s ago (presumed dead)</strong>', age
+                '<strong class="presumed-dead">{} s ago (presumed dead)</strong>', age
             )
         return f"{age} s ago"
 
