@@ -51,6 +51,9 @@ def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
     return result
 
 
+ROW_HEIGHT, ROW_LABEL_WIDTH, ROW_BAR_WIDTH = 28, 92, 210
+
+
 def chart_geometry(histogram, *, width=640, height=240, padding=28):
     """Bars of the speedup histogram in SVG coordinates (drawn by the template, no JS)."""
     count = len(histogram)
@@ -76,6 +79,9 @@ def chart_geometry(histogram, *, width=640, height=240, padding=28):
                 "label_x": round(padding + index * slot + slot / 2, 1),
                 "count_y": round(max(14, height - padding - bar_height - 6), 1),
                 "side": side,
+                # The narrow (phone) variant: one horizontal bar per row.
+                "row_y": index * ROW_HEIGHT,
+                "row_width": round(ROW_BAR_WIDTH * item["count"] / peak, 1),
             }
         )
     return {
@@ -88,6 +94,9 @@ def chart_geometry(histogram, *, width=640, height=240, padding=28):
         "left": padding,
         "right": width - padding,
         "bars": bars,
+        "rows_height": count * ROW_HEIGHT,
+        "row_bar_x": ROW_LABEL_WIDTH,
+        "rows_width": ROW_LABEL_WIDTH + ROW_BAR_WIDTH + 40,
         "peak": peak if peak > 1 or any(i["count"] for i in histogram) else 0,
     }
 

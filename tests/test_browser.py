@@ -179,7 +179,7 @@ def test_leaderboard_chart_filters_and_small_screens(page):
     call_command("seed_mock_data", verbosity=0)
     make_race("google/guava", elide_ms=50_000, standard_ms=100_000)
     page.goto(page.base + "/leaderboard/")
-    assert page.locator("svg.chart rect").count() == 9
+    assert page.locator("svg.chart-wide rect").count() == 9
     assert page.locator(".ranking-table tbody tr").count() == 6
     screenshot(page, "leaderboard")
 
@@ -198,6 +198,10 @@ def test_leaderboard_chart_filters_and_small_screens(page):
     page.goto(page.base + "/leaderboard/")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"page is {width}px wide at 375px"
+    # All the chart's bars show on a phone, as horizontal bars.
+    assert page.locator("svg.chart-rows").is_visible()
+    assert page.locator("svg.chart-wide").is_hidden()
+    assert page.locator("svg.chart-rows rect").count() == 9
     screenshot(page, "leaderboard-375")
 
 

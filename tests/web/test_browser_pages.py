@@ -36,3 +36,14 @@ def test_failed_sides_and_phases_read_honestly(page):  # noqa: F811
     BuildResult.objects.filter(job=cloning, build_type="elide").update(phase="building (run 1/1)")
     page.locator("#side-head-elide .timer").wait_for()  # the poll brings the new phase
     assert page.locator("#side-head-standard .side-state").inner_text() == "Cloning…"
+
+
+def test_a_refused_submit_puts_focus_on_the_invalid_field(page):  # noqa: F811
+    page.goto(page.base + "/")
+    page.locator("#id_repository_url").fill("https://github.com:99999/o/r")
+    page.locator("#id_ref").focus()
+    page.get_by_role("button", name="Start the race").click()
+    page.wait_for_load_state()
+    page.console_errors.clear()  # the refused POST (400) and the inline check
+    assert page.evaluate("document.activeElement.id") == "id_repository_url"
+    assert "malformed" in page.locator("#repository-url-errors").inner_text()
