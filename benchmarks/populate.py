@@ -14,7 +14,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from benchmarks.buildlogs import maven_log
+from jobs.buildlogs import maven_log
 from jobs.models import BuildResult, Job
 from jobs.outputs import compress_text, compress_timing
 from jobs.repositories import SUGGESTED_REPOSITORIES

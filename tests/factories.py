@@ -1,10 +1,11 @@
-"""Races made directly in the database for the web tests (pages, API, leaderboard)."""
+"""Races made directly in the database for the tests of pages, API, leaderboard and admin."""
 
 import datetime
 
 from django.utils import timezone
 
 from jobs.models import BuildResult, Job
+from workers.models import WorkerAssignment
 
 
 def make_race(
@@ -75,4 +76,38 @@ def make_running_race(name="acme/live", output=""):
             started_at=timezone.now(),
             output=output,
         )
+    return job
+
+
+def make_numbered_race(n=0, *, status="completed", worker=None, output="[INFO] BUILD SUCCESS"):
+    """Race number `n` (id job-000n), created n minutes ago, optionally assigned to `worker`."""
+    now = timezone.now()
+    job = Job.objects.create(
+        id=f"job-{n:04d}",
+        repository_url=f"https://github.com/owner/repo{n}",
+        repository_name=f"owner/repo{n}",
+        status=status,
+        created_at=now - datetime.timedelta(minutes=n),
+        started_at=now - datetime.timedelta(minutes=n) if status != "queued" else None,
+        worker_id=worker.pk if worker else None,
+    )
+    if status in ("completed", "running"):
+        BuildResult.objects.create(
+            job=job, build_type="standard", status="success", duration=78, duration_ms=78_000,
+            output=output, bell_rung=True,
+        )  # fmt: skip
+        BuildResult.objects.create(
+            job=job,
+            build_type="elide",
+            status="success" if status == "completed" else "pending",
+            duration=45,
+            duration_ms=45_000,
+            output="🔔 BUILD COMPLETE 🔔",
+        )
+        job.refresh_from_db()
+        if status == "completed":
+            job.summarize()
+            job.save()
+    if worker:
+        WorkerAssignment.objects.create(job=job, worker=worker)
     return job

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from tests.conftest import require_tool
 from tests.repos import make_git_repo, maven_project_files
+from tests.support import require_tool
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 from workers.engine.measure import Cancelled, measurement_lock, run_stats, speedup, split_cpus
 

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from tests.conftest import require_tool
 from tests.repos import git, gradle_project_files, head_sha, make_git_repo, maven_project_files
+from tests.support import require_tool
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 from workers.engine.recipes import NO_BUILD_FILE
 

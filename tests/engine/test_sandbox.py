@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_DIR, require_tool
 from tests.repos import make_git_repo, maven_project_files
+from tests.support import PROJECT_DIR, require_tool
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 from workers.engine.process import run_process
 from workers.engine.sandbox import Sandbox

@@ -10,18 +10,13 @@ import string
 
 import pytest
 from django.core.exceptions import ValidationError
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jobs.models import Job
 from jobs.services import QueueFull, create_job, validate_ref, validate_repository_url
 
-DRILL = settings(
-    max_examples=60,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+DRILL = settings(max_examples=60)
 
 SAFE_URL = re.compile(
     r"^https://(github\.com|gitlab\.com)/[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"

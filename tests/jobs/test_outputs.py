@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models import TextField, Value
 from django.db.models.functions import Coalesce, Concat
 
-from benchmarks.buildlogs import maven_log
+from jobs.buildlogs import maven_log
 from jobs.models import BuildResult, Job
 from jobs.outputs import compact_result, compact_some
 

@@ -10,8 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from tests.conftest import PROJECT_DIR
-from tests.test_monitoring import manage_py, sqlite_env
+from tests.support import PROJECT_DIR, manage_py, sqlite_env
 
 # A worker-like writer: one job and its two results per transaction, as fast as it can.
 WRITER = """

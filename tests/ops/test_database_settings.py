@@ -9,8 +9,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import PROJECT_DIR
-from tests.test_monitoring import sqlite_env
+from tests.support import PROJECT_DIR, sqlite_env
 
 # Runs in a child process: opens the configured database as the app does and reports.
 PROBE = """

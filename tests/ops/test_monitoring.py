@@ -1,16 +1,14 @@
 """The seed's monitoring commands, run unchanged with the sqlite3 CLI, and manage.py db_stats."""
 
 import json
-import os
 import subprocess
-import sys
 import time
 
 import pytest
 from django.core.management import call_command
 
 from jobs.models import BuildResult, Job
-from tests.conftest import PROJECT_DIR, require_tool
+from tests.support import manage_py, require_tool
 
 # Verbatim from the seed's DATABASE.md, "Query Database Stats" and "View Recent Jobs".
 QUERY_DATABASE_STATS = """SELECT
@@ -22,22 +20,6 @@ VIEW_RECENT_JOBS = """SELECT
   FROM jobs
   ORDER BY created_at DESC
   LIMIT 10;"""
-
-
-def sqlite_env(path):
-    """A child process on its own SQLite file, whatever database the tests use."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env.pop("DATABASE_URL", None)
-    env.update(DATABASE_PATH=str(path), DEBUG="1", DJANGO_SETTINGS_MODULE="buildarena.settings")
-    return env
-
-
-def manage_py(path, *args):
-    return subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "manage.py"), *args],
-        env=sqlite_env(path), capture_output=True, text=True, timeout=120, cwd=PROJECT_DIR,
-        check=True,
-    ).stdout  # fmt: skip
 
 
 def sqlite3_cli(path, sql):

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from jobs.models import Job, JobStatus
-from tests.conftest import PROJECT_DIR
+from tests.support import PROJECT_DIR
 from workers import scheduler
 from workers.models import Worker, WorkerStatus
 

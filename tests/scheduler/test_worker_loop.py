@@ -3,7 +3,7 @@
 `HeldRun` stands in for workers.recording.run_job so that a test can look at a worker while
 a race is in flight and decide when it ends; it writes the job row the way run_job does
 (conditional UPDATE while the job is still running). The real run_job with real processes is
-exercised in tests/test_worker_processes.py.
+exercised in tests/system/test_worker_processes.py.
 """
 
 import signal
@@ -15,6 +15,7 @@ from django.db import connection
 
 from jobs.models import Job, JobStatus
 from jobs.services import cancel_job
+from tests.support import wait_until
 from workers import scheduler
 from workers.models import Worker as WorkerRow
 from workers.models import WorkerAssignment, WorkerStatus
@@ -92,15 +93,6 @@ def queue_jobs(count):
 
 def row():
     return WorkerRow.objects.get(pk="w1")
-
-
-def wait_until(predicate, timeout=5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def test_claims_up_to_capacity_and_load_follows_running_races(worker_settings):

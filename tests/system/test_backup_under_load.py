@@ -17,9 +17,8 @@ import psycopg
 import pytest
 from django.db import connection
 
-from tests.conftest import PROJECT_DIR, require_tool
 from tests.repos import make_git_repo
-from tests.test_monitoring import sqlite_env
+from tests.support import PROJECT_DIR, manage_py, require_tool, sqlite_env, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -40,14 +39,6 @@ cmd = json.loads('{RECIPE}')
 for _ in range({{count}}):
     print(create_job("{{repo}}", standard_cmd=cmd, elide_cmd=cmd).pk)
 """
-
-
-def manage_py(db, *args):
-    return subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "manage.py"), *args],
-        env={**sqlite_env(db), **FAST_WORKERS}, capture_output=True, text=True, timeout=120,
-        cwd=PROJECT_DIR, check=True,
-    ).stdout  # fmt: skip
 
 
 def start_worker(db, name):
@@ -75,15 +66,6 @@ def query(db, sql):
         connection.close()
 
 
-def wait_until(condition, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_backup_under_load_and_restore(tmp_path):
     """SQLite on the SQLite pass of the suite, PostgreSQL (pg_dump) on the PostgreSQL pass."""
     require_tool("bwrap", "builds run in the bubblewrap sandbox")
@@ -96,16 +78,17 @@ def test_backup_under_load_and_restore(tmp_path):
 def sqlite_backup_under_load_and_restore(tmp_path):
     live = tmp_path / "build-arena.db"
     repo = make_git_repo(tmp_path / "repo", {"README.md": "backup drill\n"})
-    manage_py(live, "migrate", "--noinput")
-    manage_py(live, "shell", "-v", "0", "-c", QUEUE.format(count=16, repo=repo))
+    manage_py(live, "migrate", "--noinput", env=FAST_WORKERS)
+    manage_py(live, "shell", "-v", "0", "-c", QUEUE.format(count=16, repo=repo), env=FAST_WORKERS)
     workers = [start_worker(live, f"backup-{i}") for i in range(2)]
     try:
         assert wait_until(
             lambda: query(live, "SELECT COUNT(*) FROM jobs WHERE status = 'completed'")[0][0] >= 3,
             90,
+            interval=0.2,
         ), "the workers did not complete races"
         committed = dict(query(live, "SELECT id, status FROM jobs"))
-        manage_py(live, "backup_db", str(tmp_path / "backup.db"))
+        manage_py(live, "backup_db", str(tmp_path / "backup.db"), env=FAST_WORKERS)
         finished_after = query(live, "SELECT COUNT(*) FROM jobs WHERE status = 'completed'")[0][0]
     finally:
         for worker in workers:
@@ -135,7 +118,7 @@ def sqlite_backup_under_load_and_restore(tmp_path):
     shutil.copyfile(backup, restored)
     for suffix in ("-wal", "-shm"):
         restored.with_name(restored.name + suffix).unlink(missing_ok=True)
-    manage_py(restored, "migrate", "--noinput")
+    manage_py(restored, "migrate", "--noinput", env=FAST_WORKERS)
     time.sleep(3.5)  # the copied workers' heartbeats are now stale: their races get requeued
     worker = start_worker(restored, "restored-0")
     try:
@@ -146,6 +129,7 @@ def sqlite_backup_under_load_and_restore(tmp_path):
                 )[0][0]
             ),
             120,
+            interval=0.2,
         ), query(restored, "SELECT id, status, worker_id FROM jobs")
     finally:
         stop(worker)
@@ -226,6 +210,7 @@ def postgres_dump_under_load_and_restore(tmp_path):
                     live.query("SELECT COUNT(*) FROM jobs WHERE status = 'completed'")[0][0] >= 3
                 ),
                 90,
+                interval=0.2,
             ), "the workers did not complete races"
             committed = dict(live.query("SELECT id, status FROM jobs"))
             subprocess.run(
@@ -258,7 +243,7 @@ def postgres_dump_under_load_and_restore(tmp_path):
         time.sleep(3.5)  # the dumped workers' heartbeats are stale: their races get requeued
         worker = restored.worker("restored-0")
         try:
-            assert wait_until(lambda: not restored.unfinished(), 120)
+            assert wait_until(lambda: not restored.unfinished(), 120, interval=0.2)
         finally:
             stop(worker)
         outcomes = dict(restored.query("SELECT status, COUNT(*) FROM jobs GROUP BY status"))

@@ -19,9 +19,9 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from jobs.models import BuildResult, Job
-from tests.conftest import PROJECT_DIR, require_tool
+from tests.factories import make_race, make_running_race
 from tests.repos import make_git_repo, maven_project_files
-from tests.web_fixtures import make_race, make_running_race
+from tests.support import PROJECT_DIR, require_tool
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -7,17 +7,14 @@ with a fast real recipe; these tests check its report and, independently, the ro
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.db.models import Count, Q
 
 from jobs.models import Job
-from tests.conftest import require_tool
+from tests.support import PROJECT_DIR, require_tool
 from workers.models import Worker, WorkerAssignment
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

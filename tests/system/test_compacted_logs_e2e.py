@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from jobs.models import BuildResult, Job, JobStatus
 from jobs.services import create_job, get_job
-from tests.conftest import require_tool
 from tests.repos import make_git_repo
+from tests.support import require_tool
 from workers.recording import run_job
 
 LINES = 400

@@ -3,8 +3,8 @@
 import pytest
 
 from jobs.models import BuildResult, Job, JobStatus
-from tests.conftest import require_tool
 from tests.repos import head_sha, make_git_repo, maven_project_files
+from tests.support import require_tool
 
 
 @pytest.fixture

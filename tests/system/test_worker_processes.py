@@ -19,8 +19,8 @@ from django.db.models import Count, Q
 
 from jobs.models import BuildResult, BuildStatus, Job, JobStatus
 from jobs.services import create_job
-from tests.conftest import PROJECT_DIR
 from tests.repos import make_git_repo
+from tests.support import PROJECT_DIR, wait_until
 from workers.models import Worker, WorkerAssignment, WorkerStatus
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -58,12 +58,8 @@ def processes_with(marker):
 
 
 def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    assert predicate(), f"timed out after {timeout} s waiting for {what}"
+    waited = wait_until(predicate, timeout, interval=0.05)
+    assert waited, f"timed out after {timeout} s waiting for {what}"
 
 
 def job_status(job_id):

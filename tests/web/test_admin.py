@@ -11,6 +11,7 @@ from django.utils import timezone
 from jobs.admin_support import CappedCountPaginator, format_ms
 from jobs.models import BuildResult, Job
 from jobs.outputs import compact_result
+from tests.factories import make_numbered_race
 from workers.models import Worker, WorkerAssignment
 
 XSS = "<script>alert('x')</script>"
@@ -23,39 +24,6 @@ NO_INLINE_FORMS = {
 }
 
 
-def make_race(n=0, *, status="completed", worker=None, output="[INFO] BUILD SUCCESS"):
-    now = timezone.now()
-    job = Job.objects.create(
-        id=f"job-{n:04d}",
-        repository_url=f"https://github.com/owner/repo{n}",
-        repository_name=f"owner/repo{n}",
-        status=status,
-        created_at=now - datetime.timedelta(minutes=n),
-        started_at=now - datetime.timedelta(minutes=n) if status != "queued" else None,
-        worker_id=worker.pk if worker else None,
-    )
-    if status in ("completed", "running"):
-        BuildResult.objects.create(
-            job=job, build_type="standard", status="success", duration=78, duration_ms=78_000,
-            output=output, bell_rung=True,
-        )  # fmt: skip
-        BuildResult.objects.create(
-            job=job,
-            build_type="elide",
-            status="success" if status == "completed" else "pending",
-            duration=45,
-            duration_ms=45_000,
-            output="🔔 BUILD COMPLETE 🔔",
-        )
-        job.refresh_from_db()
-        if status == "completed":
-            job.summarize()
-            job.save()
-    if worker:
-        WorkerAssignment.objects.create(job=job, worker=worker)
-    return job
-
-
 @pytest.fixture
 def worker():
     return Worker.objects.create(id="w-1", hostname="host-1", last_heartbeat=timezone.now())
@@ -63,7 +31,7 @@ def worker():
 
 @pytest.fixture
 def race(worker):
-    return make_race(1, worker=worker, output=f"compiling\n{XSS}\nBUILD SUCCESS")
+    return make_numbered_race(1, worker=worker, output=f"compiling\n{XSS}\nBUILD SUCCESS")
 
 
 def admin_urls(race, worker):
@@ -104,7 +72,7 @@ def test_anonymous_users_are_redirected_to_login(client, race, worker):
 
 @pytest.mark.django_db
 def test_job_list_columns_filters_and_search(admin_client, race):
-    make_race(2, status="queued")
+    make_numbered_race(2, status="queued")
     url = reverse("admin:jobs_job_changelist")
     page = admin_client.get(url).content.decode()
     assert "owner/repo1" in page and "owner/repo2" in page
@@ -133,12 +101,12 @@ def test_job_list_columns_filters_and_search(admin_client, race):
 @pytest.mark.django_db
 def test_job_list_queries_do_not_grow_with_rows(admin_client, worker):
     url = reverse("admin:jobs_job_changelist")
-    make_race(0, worker=worker)
+    make_numbered_race(0, worker=worker)
     admin_client.get(url)  # warm the session
     with CaptureQueriesContext(connection) as few:
         assert admin_client.get(url).status_code == 200
     for n in range(1, 60):
-        make_race(n, worker=worker)
+        make_numbered_race(n, worker=worker)
     with CaptureQueriesContext(connection) as many:
         assert admin_client.get(url).status_code == 200
     assert len(many) == len(few)
@@ -189,7 +157,7 @@ def test_add_job_validates_the_url_and_fills_the_name(admin_client):
 
 @pytest.mark.django_db
 def test_operator_commands_are_editable_on_an_existing_job(admin_client):
-    job = make_race(3, status="queued")
+    job = make_numbered_race(3, status="queued")
     url = reverse("admin:jobs_job_change", args=[job.pk])
     response = admin_client.post(
         url,
@@ -211,9 +179,9 @@ def run_action(client, changelist, action, ids):
 
 @pytest.mark.django_db
 def test_cancel_action(admin_client, worker):
-    queued = make_race(1, status="queued")
-    running = make_race(2, status="running", worker=worker)
-    done = make_race(3)
+    queued = make_numbered_race(1, status="queued")
+    running = make_numbered_race(2, status="running", worker=worker)
+    done = make_numbered_race(3)
     response = run_action(
         admin_client, "admin:jobs_job_changelist", "cancel_selected",
         [queued.pk, running.pk, done.pk],
@@ -226,14 +194,14 @@ def test_cancel_action(admin_client, worker):
 
 @pytest.mark.django_db
 def test_requeue_action(admin_client, worker):
-    done = make_race(1, worker=worker)
+    done = make_numbered_race(1, worker=worker)
     done.attempts = 2
     done.save()
-    live = make_race(2, status="running", worker=worker)
+    live = make_numbered_race(2, status="running", worker=worker)
     dead_worker = Worker.objects.create(
         id="w-dead", hostname="gone", last_heartbeat=timezone.now() - datetime.timedelta(hours=1)
     )
-    stuck = make_race(3, status="running", worker=dead_worker)
+    stuck = make_numbered_race(3, status="running", worker=dead_worker)
     response = run_action(
         admin_client, "admin:jobs_job_changelist", "requeue_selected",
         [done.pk, live.pk, stuck.pk],
@@ -285,7 +253,7 @@ def test_worker_list_actions_and_capacity(admin_client, worker):
 
 @pytest.mark.django_db
 def test_results_and_assignments_are_browsable(admin_client, race, worker):
-    make_race(5, worker=worker)
+    make_numbered_race(5, worker=worker)
     for name in ("jobs_buildresult", "workers_workerassignment"):
         url = reverse(f"admin:{name}_changelist")
         with CaptureQueriesContext(connection) as queries:
@@ -321,7 +289,7 @@ def test_format_ms():
 
 @pytest.mark.django_db
 def test_anonymous_actions_are_redirected_and_change_nothing(client, worker):
-    job = make_race(1, status="queued")
+    job = make_numbered_race(1, status="queued")
     for changelist, action, pk in [
         ("admin:jobs_job_changelist", "cancel_selected", job.pk),
         ("admin:jobs_job_changelist", "requeue_selected", job.pk),

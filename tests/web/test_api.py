@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from jobs import ratelimit
 from jobs.models import Job, RateLimitCounter
-from tests.web_fixtures import make_race, make_running_race
+from tests.factories import make_race, make_running_race
 
 pytestmark = pytest.mark.django_db
 

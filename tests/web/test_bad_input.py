@@ -11,19 +11,14 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 from django.urls import reverse
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from jobs.models import Job, RateLimitCounter
 
 pytestmark = pytest.mark.django_db
 
-DRILL = settings(
-    max_examples=40,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+DRILL = settings(max_examples=40)
 
 json_scalars = st.one_of(
     st.none(),

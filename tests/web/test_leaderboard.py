@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from jobs.leaderboard import attach_side_times, completed_races, ranking, totals
 from jobs.statistics import chart_geometry, repository_statistics
-from tests.web_fixtures import make_race, make_running_race
+from tests.factories import make_race, make_running_race
 
 pytestmark = pytest.mark.django_db
 

@@ -6,11 +6,10 @@ import re
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from tests.support import PROJECT_DIR
 
 PRODUCTION_ENV = {
     "DEBUG": "0",

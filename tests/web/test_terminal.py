@@ -35,7 +35,7 @@ def test_markup_in_output_is_escaped():
     assert "&amp; &lt;b onclick=x&gt;" in html
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(st.text(alphabet=st.sampled_from(list("ab<>&\"'\x1b[];m0123456789\x07\r\n")), max_size=80))
 def test_any_output_renders_to_text_and_known_spans_only(text):
     html = str(render_ansi(text))

@@ -8,7 +8,7 @@ from django.db.models.functions import Concat
 from django.urls import reverse
 
 from jobs.models import BuildResult, Job
-from tests.web_fixtures import make_race, make_running_race
+from tests.factories import make_race, make_running_race
 
 pytestmark = pytest.mark.django_db
 

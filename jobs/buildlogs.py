@@ -1,4 +1,4 @@
-"""Realistic Maven and Gradle output for benchmarks and tests (seeded, reproducible).
+"""Realistic Maven and Gradle output for the benchmarks and tests (seeded, reproducible).
 
 Artifact coordinates, versions, transfer sizes and speeds, source paths and timings vary the
 way they do in real CI logs, so compression ratios measured on this text are not flattered
