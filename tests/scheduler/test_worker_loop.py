@@ -1,4 +1,4 @@
-"""The Worker class's unit methods, in-process, with races held open on demand.
+"""The WorkerLoop class's unit methods, in-process, with races held open on demand.
 
 `HeldRun` stands in for workers.recording.run_job so that a test can look at a worker while
 a race is in flight and decide when it ends; it writes the job row the way run_job does
@@ -17,9 +17,8 @@ from jobs.models import Job, JobStatus
 from jobs.services import cancel_job
 from tests.support import wait_until
 from workers import scheduler
-from workers.models import Worker as WorkerRow
-from workers.models import WorkerAssignment, WorkerStatus
-from workers.worker import Worker
+from workers.models import Worker, WorkerAssignment, WorkerStatus
+from workers.worker import WorkerLoop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,7 +77,7 @@ def worker_settings(settings):
 def make_worker(run, lines=None, **kwargs):
     kwargs.setdefault("capacity", 2)
     write = lines.append if lines is not None else (lambda line: None)
-    worker = Worker("w1", hostname="test-host", run_job=run, write=write, **kwargs)
+    worker = WorkerLoop("w1", hostname="test-host", run_job=run, write=write, **kwargs)
     worker.start()
     return worker
 
@@ -92,7 +91,7 @@ def queue_jobs(count):
 
 
 def row():
-    return WorkerRow.objects.get(pk="w1")
+    return Worker.objects.get(pk="w1")
 
 
 def test_claims_up_to_capacity_and_load_follows_running_races(worker_settings):
@@ -246,7 +245,7 @@ def test_a_worker_reaped_while_alive_stops_its_copies_and_rejoins(worker_setting
     worker.tick()
     run.wait_started(job_id)
     # The machine froze for a minute: the pool gave up on this worker.
-    WorkerRow.objects.filter(pk="w1").update(last_heartbeat=0)
+    Worker.objects.filter(pk="w1").update(last_heartbeat=0)
     scheduler.reap_dead_workers()
     assert Job.objects.get(pk=job_id).status == JobStatus.QUEUED
     worker.beat()
@@ -264,9 +263,9 @@ def test_housekeeping_reaps_other_dead_workers(worker_settings):
     lines = []
     worker = make_worker(HeldRun(), lines)
     scheduler.register_worker("gone", hostname="elsewhere")
-    WorkerRow.objects.filter(pk="gone").update(last_heartbeat=0)
+    Worker.objects.filter(pk="gone").update(last_heartbeat=0)
     worker.beat()
-    assert WorkerRow.objects.get(pk="gone").status == WorkerStatus.INACTIVE
+    assert Worker.objects.get(pk="gone").status == WorkerStatus.INACTIVE
     assert any("worker gone stopped responding" in line for line in lines)
 
 
@@ -280,7 +279,7 @@ def test_a_real_race_through_the_worker(worker_settings, allow_local_repos, tmp_
     build = ["sh", "-c", "echo compiling; sleep 0.3; echo BUILD SUCCESS"]
     job = create_job(str(repo), standard_cmd=build, elide_cmd=build)
     lines = []
-    worker = Worker("w1", hostname="test-host", capacity=1, write=lines.append)
+    worker = WorkerLoop("w1", hostname="test-host", capacity=1, write=lines.append)
     worker.start()
     assert worker.tick() is True
     assert row().current_load == 1
