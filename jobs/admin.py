@@ -9,14 +9,21 @@ The operator-only fields (custom build commands, iterations, mode...) are edited
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 from django.urls import reverse
 from django.utils.html import format_html
 
 from jobs import services
 from jobs.admin_support import CappedCountPaginator, format_ms, output_tail_html
-from jobs.models import BuildResult, BuildStatus, BuildType, Job, percent_faster
+from jobs.models import (
+    BuildResult,
+    BuildStatus,
+    BuildType,
+    Job,
+    Winner,
+    measured_ms_expression,
+    percent_faster,
+)
 from workers.models import WorkerAssignment
 
 admin.site.site_header = "Build Arena administration"
@@ -35,7 +42,7 @@ def side_duration_ms(build_type):
         .annotate(
             ms=Case(
                 When(status=BuildStatus.PENDING, then=Value(None)),
-                default=Coalesce(F("duration_ms"), F("duration") * 1000),
+                default=measured_ms_expression(),
                 output_field=IntegerField(),
             )
         )
@@ -234,7 +241,7 @@ class JobAdmin(admin.ModelAdmin):
         if not obj.winner:
             return "-"
         percent = percent_faster(obj.speedup)
-        if percent is None or obj.winner == "tie":
+        if percent is None or obj.winner == Winner.TIE:
             return obj.get_winner_display()
         word = "faster" if percent >= 0 else "slower"
         return f"{obj.get_winner_display()} (elide {abs(percent):.1f}% {word})"

@@ -9,8 +9,11 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, IntegerField
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from jobs import vocabulary
 from jobs.fields import UnixTimestampField
 from jobs.indexes import NullsLastDescIndex
 
@@ -22,9 +25,9 @@ def new_job_id():
 class JobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    COMPLETED = vocabulary.COMPLETED, "Completed"
+    FAILED = vocabulary.FAILED, "Failed"
+    CANCELLED = vocabulary.CANCELLED, "Cancelled"
 
 
 FINISHED_JOB_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
@@ -36,9 +39,9 @@ class RaceMode(models.TextChoices):
 
 
 class Winner(models.TextChoices):
-    ELIDE = "elide", "Elide"
-    STANDARD = "standard", "Standard"
-    TIE = "tie", "Tie"
+    ELIDE = vocabulary.ELIDE, "Elide"
+    STANDARD = vocabulary.STANDARD, "Standard"
+    TIE = vocabulary.TIE, "Tie"
 
 
 class Job(models.Model):
@@ -177,16 +180,16 @@ class Job(models.Model):
 
 
 class BuildType(models.TextChoices):
-    ELIDE = "elide", "Elide"
-    STANDARD = "standard", "Standard"
+    ELIDE = vocabulary.ELIDE, "Elide"
+    STANDARD = vocabulary.STANDARD, "Standard"
 
 
 class BuildStatus(models.TextChoices):
-    SUCCESS = "success", "Success"
-    FAILURE = "failure", "Failure"
+    SUCCESS = vocabulary.SUCCESS, "Success"
+    FAILURE = vocabulary.FAILURE, "Failure"
     # Not in the seed's comment but used by the original app: the row exists (and its
     # output grows) from the start of the race; it turns success/failure when the side ends.
-    PENDING = "pending", "Pending"
+    PENDING = vocabulary.PENDING, "Pending"
 
 
 class BuildResult(models.Model):
@@ -269,9 +272,14 @@ class BuildResult(models.Model):
     @property
     def best_duration_ms(self):
         """Milliseconds when measured, else the seed's whole seconds."""
-        if self.duration_ms is not None:
-            return self.duration_ms
-        return self.duration * 1000
+        return vocabulary.measured_ms(self.duration_ms, self.duration)
+
+
+def measured_ms_expression(path=""):
+    """`best_duration_ms` in SQL; `path` reaches a joined result (e.g. "elide_side__")."""
+    return Coalesce(
+        F(f"{path}duration_ms"), F(f"{path}duration") * 1000, output_field=IntegerField()
+    )
 
 
 def decide_winner(elide, standard):

@@ -9,9 +9,9 @@ success. The bell alone never makes a side successful: see `BellDetector.reporte
 
 import re
 
+from jobs.vocabulary import FAILURE, SUCCESS
+
 MARKER = "🔔 BUILD COMPLETE 🔔"
-SUCCESS = "success"
-FAILURE = "failure"
 UNKNOWN = "unknown"
 
 _PATTERN = re.compile(
