@@ -15,8 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.buildlogs import maven_log
+from jobs.compression import compress_text, compress_timing
 from jobs.models import BuildResult, Job
-from jobs.outputs import compress_text, compress_timing
 from jobs.repositories import SUGGESTED_REPOSITORIES
 
 SUGGESTED = [name for names in SUGGESTED_REPOSITORIES.values() for name in names]

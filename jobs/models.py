@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from jobs import vocabulary
+from jobs.compression import joined_text, joined_timing
 from jobs.fields import UnixTimestampField
 from jobs.indexes import NullsLastDescIndex
 
@@ -221,9 +222,9 @@ class BuildResult(models.Model):
     # Replay timing: one line "<character offset> <elapsed ms>" per appended chunk of output.
     output_timing = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="", help_text="Why the side failed, if known.")
-    # A finished side's log, zlib-compressed (jobs/outputs.py): `output` is then NULL and
-    # `output_timing` empty, so 100,000 races fit in a small database. Read the log through
-    # `full_output` / `full_output_timing`, which work on both forms.
+    # A finished side's log, LZMA-compressed (jobs/compression.py; jobs/outputs.py compacts):
+    # `output` is then NULL and `output_timing` empty, so 100,000 races fit in a small
+    # database. Read the log through `full_output` / `full_output_timing` (both forms).
     output_compressed = models.BinaryField(null=True, blank=True, editable=False)
     output_timing_compressed = models.BinaryField(null=True, blank=True, editable=False)
 
@@ -258,15 +259,11 @@ class BuildResult(models.Model):
     @property
     def full_output(self):
         """The side's whole log, compacted or not (text appended after compaction included)."""
-        from jobs.outputs import joined_text
-
         return joined_text(self.output_compressed, self.output)
 
     @property
     def full_output_timing(self):
         """The replay timing lines, compacted or not."""
-        from jobs.outputs import joined_timing
-
         return joined_timing(self.output_timing_compressed, self.output_timing)
 
     @property
