@@ -24,7 +24,6 @@ from jobs.models import (
     measured_ms_expression,
     percent_faster,
 )
-from workers.models import WorkerAssignment
 
 admin.site.site_header = "Build Arena administration"
 admin.site.site_title = "Build Arena admin"
@@ -134,14 +133,6 @@ class BuildResultInline(ReadOnlyInlineMixin, admin.StackedInline):
         return output_tail_html(obj.full_output)
 
 
-class WorkerAssignmentInline(ReadOnlyInlineMixin, admin.TabularInline):
-    model = WorkerAssignment
-    fields = ["worker", "assigned_at", "completed_at", "outcome"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("worker")
-
-
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     form = JobAdminForm
@@ -163,8 +154,8 @@ class JobAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
-    inlines = [BuildResultInline, WorkerAssignmentInline]
-    actions = ["cancel_selected", "requeue_selected"]
+    inlines = [BuildResultInline]
+    actions = ["cancel_selected"]
     fieldsets = [
         (None, {"fields": ["repository_url", "repository_name", "ref", "status", "error"]}),
         (
@@ -259,23 +250,6 @@ class JobAdmin(admin.ModelAdmin):
                 f"{len(ids) - cancelled} job(s) were already finished and left as they were.",
                 messages.WARNING,
             )
-
-    @admin.action(
-        description="Requeue selected jobs (finished or stuck; old results are deleted)",
-        permissions=["change"],
-    )
-    def requeue_selected(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        requeued, refusals = 0, []
-        for job_id in ids:
-            try:
-                if services.requeue_job(job_id) is not None:
-                    requeued += 1
-            except services.RequeueRefused as refused:
-                refusals.append(str(refused))
-        self.message_user(request, f"Requeued {requeued} job(s).", messages.SUCCESS)
-        for reason in refusals[:20]:
-            self.message_user(request, reason, messages.WARNING)
 
 
 @admin.register(BuildResult)

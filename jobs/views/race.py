@@ -7,12 +7,12 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from jobs import pool
 from jobs.forms import RaceForm
 from jobs.live import PAGE_OUTPUT_CHARS, SIDES, race_state, read_sides
 from jobs.models import BuildResult, BuildType, Job, JobStatus
 from jobs.replay import replay_data
 from jobs.services import cancel_job
-from workers.scheduler import pool_health
 
 # Columns the race page header needs; the operator commands stay out of every page.
 _JOB_COLUMNS = (
@@ -54,7 +54,7 @@ def _pool_message(job):
     """Why a queued race does not start (no live worker), or ""."""
     if job.status != JobStatus.QUEUED:
         return ""
-    return pool_health().waiting_message
+    return pool.waiting_message()
 
 
 def _offsets(request):

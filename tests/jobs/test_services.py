@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from jobs import services
 from jobs.models import BuildResult, Job
+from workers import scheduler
 from workers.models import Worker, WorkerAssignment
 
 GOOD_URLS = [
@@ -150,7 +151,7 @@ def test_write_query_counts_do_not_depend_on_rows(rows, django_assert_num_querie
     with django_assert_num_queries(2):
         services.cancel_job(job.pk)
     with django_assert_num_queries(REQUEUE_QUERIES):
-        services.requeue_job(job.pk)
+        scheduler.requeue_job(job.pk)
 
 
 @pytest.mark.django_db
@@ -166,21 +167,3 @@ def test_get_recent_results_only_completed_races_with_both_sides():
     BuildResult.objects.create(job=pending, build_type="standard", duration=1)
     Job.objects.create(repository_url="u", repository_name="q", created_at=now)
     assert [job.repository_name for job in services.get_recent_results()] == ["both"]
-
-
-@pytest.mark.django_db
-def test_requeue_job_rules():
-    worker = Worker.objects.create(id="w", hostname="h", last_heartbeat=timezone.now())
-    job = Job.objects.create(repository_url="u", repository_name="n")
-    with pytest.raises(services.RequeueRefused, match="already queued"):
-        services.requeue_job(job.pk)
-    Job.objects.filter(pk=job.pk).update(status="running", worker_id="w", attempts=2)
-    BuildResult.objects.create(job=job, build_type="elide")
-    with pytest.raises(services.RequeueRefused, match="cancel it first"):
-        services.requeue_job(job.pk)
-    later = timezone.now() + datetime.timedelta(hours=1)  # the worker's heartbeat is stale
-    requeued = services.requeue_job(job.pk, now=later)
-    assert (requeued.status, requeued.worker_id, requeued.attempts) == ("queued", None, 0)
-    assert not requeued.results.exists()
-    assert services.requeue_job("missing") is None
-    assert Worker.objects.get(pk=worker.pk).current_load == 0
