@@ -1,7 +1,7 @@
 """Leaderboard queries: the ranking, the totals and the speedup histogram, all in SQL.
 
 Everything here is a fixed number of queries whatever the number of races: the ranking pages
-through `jobs` with the partial index jobs_completed_speedup_idx (WHERE status = 'completed'
+through `jobs` with the partial index jobs_ranking_idx (WHERE status = 'completed'
 ORDER BY speedup DESC), the two sides' times come from one join per side (FilteredRelation on
 the unique (job_id, build_type) index), and totals are one aggregate.
 """

@@ -171,7 +171,7 @@ def race_output_text(request, job_id, build_type):
 
 @require_GET
 def race_replay(request, job_id):
-    """Both sides' output cut at the recorded moments, rendered safe, for replay.js."""
+    """Both sides' output cut at the recorded moments, rendered safe, for static/js/race.js."""
     job = _job_or_404(job_id)
     if not job.is_finished:
         return JsonResponse({"error": "The race has not ended yet."}, status=409)

@@ -1,4 +1,4 @@
-"""The bell detector: every rule of REFERENCE.md, on whole texts and on every chunk split."""
+"""The bell detector: every rule of docs/ENGINE.md ("The bell"), on whole texts and chunks."""
 
 import pytest
 from hypothesis import given

@@ -10,7 +10,8 @@ from django.core.management import call_command
 from jobs.models import BuildResult, Job
 from tests.support import manage_py, require_tool
 
-# Verbatim from the seed's DATABASE.md, "Query Database Stats" and "View Recent Jobs".
+# The original schema's monitoring commands, verbatim (docs/DATABASE.md, "Monitoring" and
+# "Timestamps").
 QUERY_DATABASE_STATS = """SELECT
   (SELECT COUNT(*) FROM jobs) as total_jobs,
   (SELECT COUNT(*) FROM jobs WHERE status='completed') as completed_jobs,
