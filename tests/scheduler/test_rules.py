@@ -1,4 +1,4 @@
-"""The pool's rules (workers/scheduler.py) driven with a controlled clock: no builds, no sleeps."""
+"""The pool's rules (workers/scheduler/) driven with a controlled clock: no builds, no sleeps."""
 
 import datetime
 
