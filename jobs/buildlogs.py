@@ -94,6 +94,13 @@ def _catalog():
 CATALOG = _catalog()
 
 
+def _java_source(rng, root):
+    """A source file's path under a module's root, as compilers print it."""
+    path = "/".join(rng.sample(PACKAGES, 3))
+    cls = rng.choice(CLASSES) + rng.choice(CLASSES)
+    return f"{root}/src/main/java/org/example/{path}/{cls}.java"
+
+
 def _maven_lines(rng):
     yield "[INFO] Scanning for projects..."
     module = rng.choice(["petclinic", "commons-lang", "okhttp", "gson", "joda-time"])
@@ -116,10 +123,9 @@ def _maven_lines(rng):
                 f"release 17] to target/classes"
             )
         if rng.random() < 0.2:
-            path = "/".join(rng.sample(PACKAGES, 3))
-            cls = rng.choice(CLASSES) + rng.choice(CLASSES)
+            source = _java_source(rng, "/workspace")
             yield (
-                f"[WARNING] /workspace/src/main/java/org/example/{path}/{cls}.java:"
+                f"[WARNING] {source}:"
                 f"[{rng.randint(1, 900)},{rng.randint(1, 80)}] {rng.choice(WARNINGS)}"
             )
         if rng.random() < 0.05:
@@ -135,12 +141,8 @@ def _gradle_lines(rng):
         for task in ("compileJava", "processResources", "classes", "jar"):
             yield f"> Task :{module}:{task}"
             if task == "compileJava" and rng.random() < 0.5:
-                path = "/".join(rng.sample(PACKAGES, 3))
-                cls = rng.choice(CLASSES) + rng.choice(CLASSES)
-                yield (
-                    f"/workspace/{module}/src/main/java/org/example/{path}/{cls}.java:"
-                    f"{rng.randint(1, 900)}: warning: {rng.choice(WARNINGS)}"
-                )
+                source = _java_source(rng, f"/workspace/{module}")
+                yield f"{source}:{rng.randint(1, 900)}: warning: {rng.choice(WARNINGS)}"
         if rng.random() < 0.3:
             group, artifact, version = rng.choice(GROUPS), rng.choice(ARTIFACTS), _version(rng)
             yield (

@@ -54,23 +54,20 @@ def test_named_paths_exist():
     assert missing == []
 
 
-def test_named_documents_are_in_the_repository():
-    documents = {path.name for path in [*PROJECT_DIR.glob("*.md"), *PROJECT_DIR.glob("docs/*.md")]}
-    outside = sorted(
+def unknown_names(pattern, known):
+    """Each `pattern` match in the sources that is not in `known`, with where it stands."""
+    return sorted(
         f"{source.relative_to(PROJECT_DIR)}: {name}"
         for source, text in texts()
-        for name in DOCUMENT.findall(text)
-        if name not in documents
+        for name in pattern.findall(text)
+        if name not in known
     )
-    assert outside == []
+
+
+def test_named_documents_are_in_the_repository():
+    documents = {path.name for path in [*PROJECT_DIR.glob("*.md"), *PROJECT_DIR.glob("docs/*.md")]}
+    assert unknown_names(DOCUMENT, documents) == []
 
 
 def test_named_indexes_exist():
-    indexes = defined_indexes()
-    unknown = sorted(
-        f"{source.relative_to(PROJECT_DIR)}: {name}"
-        for source, text in texts()
-        for name in INDEX.findall(text)
-        if name not in indexes
-    )
-    assert unknown == []
+    assert unknown_names(INDEX, defined_indexes()) == []
