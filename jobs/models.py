@@ -45,6 +45,19 @@ class Winner(models.TextChoices):
     TIE = vocabulary.TIE, "Tie"
 
 
+# The seed's columns, in its order: the contract the original's tools and the legacy import read.
+SEED_JOB_COLUMNS = (
+    "id",
+    "repository_url",
+    "repository_name",
+    "status",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "worker_id",
+)
+
+
 class Job(models.Model):
     # --- the seed's columns ---
     id = models.CharField(primary_key=True, max_length=64, default=new_job_id, editable=False)

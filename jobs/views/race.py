@@ -10,20 +10,13 @@ from django_htmx.http import HttpResponseStopPolling
 from jobs import pool
 from jobs.forms import RaceForm
 from jobs.live import PAGE_OUTPUT_CHARS, SIDES, race_state, read_sides
-from jobs.models import BuildResult, BuildType, Job, JobStatus
+from jobs.models import SEED_JOB_COLUMNS, BuildResult, BuildType, Job, JobStatus
 from jobs.replay import replay_data
 from jobs.services import cancel_job
 
 # Columns the race page header needs; the operator commands stay out of every page.
 _JOB_COLUMNS = (
-    "id",
-    "repository_url",
-    "repository_name",
-    "status",
-    "created_at",
-    "started_at",
-    "completed_at",
-    "worker_id",
+    *SEED_JOB_COLUMNS,
     "ref",
     "commit_sha",
     "mode",
