@@ -22,13 +22,11 @@ urlpatterns = [
     path("repos/<str:owner>/<str:name>/badge.svg", views.repository_badge, name="repository_badge"),
     path("kiosk/", views.kiosk, name="kiosk"),
     path("kiosk/slide", views.kiosk_slide, name="kiosk_slide"),
-    path("workers/", views.worker_list, name="worker_list"),
     path("leaderboard/", views.leaderboard, name="leaderboard"),
     path("leaderboard.csv", views.leaderboard_csv, name="leaderboard_csv"),
     path("leaderboard.json", views.leaderboard_json, name="leaderboard_json"),
     # JSON API
     path("health", api.health, name="api_health"),
-    path("api/status", api.service_status, name="api_status"),
     path("api/jobs", api.jobs_collection, name="api_jobs"),
     path("api/jobs/recent/results", api.recent_results, name="api_recent_results"),
     path("api/jobs/<str:job_id>", api.job_detail, name="api_job"),

@@ -1,10 +1,10 @@
-"""The pages: home, race page (live and replay), job list, workers, leaderboard."""
+"""The pages: home, race page (live and replay), job list, leaderboard (pool: workers.views)."""
 
 from jobs.views.exports import leaderboard_csv, leaderboard_json
 from jobs.views.home import home, validate_repository
 from jobs.views.kiosk import kiosk, kiosk_slide
 from jobs.views.leaderboard import leaderboard
-from jobs.views.lists import job_list, worker_list
+from jobs.views.lists import job_list
 from jobs.views.race import (
     race_cancel,
     race_detail,
@@ -31,5 +31,4 @@ __all__ = [
     "repository_badge",
     "repository_page",
     "validate_repository",
-    "worker_list",
 ]

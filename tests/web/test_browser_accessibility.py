@@ -5,9 +5,9 @@ serious or critical. axe-core comes from the npm registry, pinned by package-loc
 
 import pytest
 
-from tests.conftest import PROJECT_DIR
-from tests.test_browser import browser  # noqa: F401 (fixture)
-from tests.web_fixtures import make_race, make_running_race
+from tests.factories import make_race, make_running_race
+from tests.support import PROJECT_DIR
+from tests.system.test_browser import browser  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

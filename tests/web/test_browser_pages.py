@@ -1,10 +1,10 @@
-"""Error pages and honest states in Chromium (fixtures of tests/test_browser.py)."""
+"""Error pages and honest states in Chromium (fixtures of tests/system/test_browser.py)."""
 
 import pytest
 
 from jobs.models import BuildResult
-from tests.test_browser import browser, page, screenshot  # noqa: F401 (fixtures)
-from tests.web_fixtures import make_race, make_running_race
+from tests.factories import make_race, make_running_race
+from tests.system.test_browser import browser, page, screenshot  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

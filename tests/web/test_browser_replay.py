@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from tests.test_browser import browser, page  # noqa: F401 (fixtures)
-from tests.web_fixtures import make_race
+from tests.factories import make_race
+from tests.system.test_browser import browser, page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,9 +1,9 @@
-"""The repository page and the share image in Chromium (fixtures of tests/test_browser.py)."""
+"""The repository page and its share image in Chromium (tests/system/test_browser.py fixtures)."""
 
 import pytest
 
-from tests.test_browser import browser, page, screenshot  # noqa: F401 (fixtures)
-from tests.web_fixtures import make_race
+from tests.factories import make_race
+from tests.system.test_browser import browser, page, screenshot  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.urls import reverse
 
 from jobs.models import Job
-from tests.web_fixtures import make_race
+from tests.factories import make_race
 
 pytestmark = pytest.mark.django_db
 

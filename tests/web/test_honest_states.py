@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jobs.models import BuildResult
-from tests.web_fixtures import make_race, make_running_race
+from tests.factories import make_race, make_running_race
 from workers.recording import Recorder
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from jobs.views.kiosk import slide_context
-from tests.web_fixtures import make_race, make_running_race
+from tests.factories import make_race, make_running_race
 
 pytestmark = pytest.mark.django_db
 

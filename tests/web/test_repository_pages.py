@@ -10,7 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from jobs.repository_stats import median_interval
-from tests.web_fixtures import make_race, make_running_race
+from tests.factories import make_race, make_running_race
 
 pytestmark = pytest.mark.django_db
 SVG = "{http://www.w3.org/2000/svg}"

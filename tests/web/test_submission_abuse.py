@@ -7,19 +7,14 @@ import string
 
 import pytest
 from django.urls import reverse
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from jobs.models import Job, JobStatus
 
 pytestmark = pytest.mark.django_db
 
-PROPERTIES = settings(
-    max_examples=25,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+PROPERTIES = settings(max_examples=25)
 
 
 @pytest.fixture(autouse=True)
@@ -64,7 +59,7 @@ def test_a_client_may_have_only_so_many_races_queued_or_running(client):
 
 
 def test_form_and_api_reuse_a_finished_race_the_same_way(client):
-    from tests.web_fixtures import make_race
+    from tests.factories import make_race
 
     finished = make_race("acme/done")
     api = api_create(client, "acme/done")
@@ -156,7 +151,7 @@ def test_deeply_nested_json_is_a_400(client, depth, opener):
 
 
 def test_a_deep_cancel_body_is_a_400(client):
-    from tests.web_fixtures import make_running_race
+    from tests.factories import make_running_race
 
     job = make_running_race()
     body = "[" * 8000 + "]" * 8000
