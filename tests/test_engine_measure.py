@@ -51,9 +51,7 @@ class Collect(RaceListener):
 @pytest.fixture
 def config(tmp_path):
     require_tool("bwrap", "builds run in the sandbox")
-    return EngineConfig(
-        workspace_root=tmp_path / "workspaces"
-    )
+    return EngineConfig(workspace_root=tmp_path / "workspaces")
 
 
 @pytest.fixture
