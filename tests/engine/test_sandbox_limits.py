@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import require_tool
 from tests.repos import make_git_repo, maven_project_files
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
+from workers.engine.doctor import report
 from workers.engine.measure import measurement_lock
 
 
@@ -160,3 +161,23 @@ def test_a_foreign_user_cannot_take_the_measurement_lock(config, repo, user):
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert result.stdout.strip() == "REFUSED PermissionError", result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("account", "reason"),
+    [("no-such-account-here", "does not exist"), ("root", "is root (uid or gid 0)")],
+)
+def test_a_root_worker_that_cannot_drop_privileges_refuses_to_build(
+    config, repo, tmp_path, account, reason
+):
+    if os.geteuid() != 0:
+        pytest.skip("the worker must be root, as in CI")
+    marker = tmp_path / "ran"
+    command = ["sh", "-c", f"touch {marker}"]
+    outcome, _ = race(config.with_changes(build_user=account), repo, command, command)
+    for result in outcome.sides.values():
+        assert result.status == "failure"
+        assert reason in result.error and "refusing to build as root" in result.error
+    assert not marker.exists()
+    ready, text = report(config.with_changes(build_user=account))  # what `make run` prints
+    assert not ready and reason in text
