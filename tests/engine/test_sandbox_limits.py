@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import require_tool
 from tests.repos import make_git_repo, maven_project_files
+from tests.support import require_tool
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 from workers.engine.doctor import report
 from workers.engine.measure import measurement_lock

@@ -5,8 +5,8 @@ resolver; its plugins come from Debian's repository (a file:// plugin repository
 stays quick) and the one dependency, junit with hamcrest, from Maven Central.
 """
 
-from tests.conftest import require_tool
 from tests.repos import make_git_repo
+from tests.support import require_tool
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 
 POM_WITH_ONE_DEPENDENCY = """<?xml version="1.0" encoding="UTF-8"?>
