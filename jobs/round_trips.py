@@ -67,23 +67,66 @@ def insert_job_within_limit(job, limit):
     return inserted
 
 
-def jobs_with_sides(queryset, *, with_output=False, limit=None):
-    """The queryset's jobs (the first `limit`), each with both results attached. One query."""
-    fields = result_fields(with_output)
-    side_columns = [f"{side}_side__{name}" for side in SIDES for name in fields]
-    relations = {
-        f"{side}_side": FilteredRelation("results", condition=Q(results__build_type=side))
-        for side in SIDES
-    }
-    rows = queryset.annotate(**relations).values_list(*JOB_FIELDS, *side_columns)
-    if limit is not None:
-        rows = rows[:limit]
-    db = rows.db
-    jobs = []
-    width = len(fields)
-    for row in rows:
+class JobsWithSides:
+    """Jobs with both of their results, from one SELECT compiled once.
+
+    `build(*arguments)` returns the jobs' queryset (filters, order). The ORM compiles it, with
+    the two LEFT JOINs, once per database, shape and limit; later calls run the SQL with the
+    new arguments in place. Building a 60-column query with two filtered joins cost the ORM
+    about ten times what the query itself costs, on every call.
+    """
+
+    def __init__(self, build):
+        self.build = build
+        self._compiled = {}
+
+    def __call__(self, *arguments, with_output=False, limit=None):
+        using = router.db_for_read(Job)
+        key = (using, len(arguments), with_output, limit)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = self._compile(
+                using, len(arguments), with_output, limit
+            )
+        sql, params, slots, converters, fields = compiled
+        params = list(params)
+        for slot, argument in zip(slots, arguments, strict=True):
+            params[slot] = argument
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [self._job(row, converters, fields, using, connection) for row in rows]
+
+    def _compile(self, using, count, with_output, limit):
+        placeholders = [f"\x00argument {n}\x00" for n in range(count)]
+        fields = result_fields(with_output)
+        relations = {
+            f"{side}_side": FilteredRelation("results", condition=Q(results__build_type=side))
+            for side in SIDES
+        }
+        side_columns = [f"{side}_side__{name}" for side in SIDES for name in fields]
+        queryset = self.build(*placeholders).annotate(**relations)
+        queryset = queryset.values_list(*JOB_FIELDS, *side_columns)
+        if limit is not None:
+            queryset = queryset[:limit]
+        compiler = queryset.query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        slots = [params.index(placeholder) for placeholder in placeholders]
+        converters = compiler.get_converters([column for column, _, _ in compiler.select])
+        return sql, tuple(params), slots, tuple(converters.items()), fields
+
+    @staticmethod
+    def _job(row, converters, fields, db, connection):
+        row = list(row)
+        for position, (functions, expression) in converters:
+            value = row[position]
+            for convert in functions:
+                value = convert(value, expression, connection)
+            row[position] = value
         job = Job.from_db(db, JOB_FIELDS, row[: len(JOB_FIELDS)])
         results = []
+        width = len(fields)
         for index in range(len(SIDES)):
             start = len(JOB_FIELDS) + index * width
             values = row[start : start + width]
@@ -93,8 +136,7 @@ def jobs_with_sides(queryset, *, with_output=False, limit=None):
             result._state.fields_cache["job"] = job
             results.append(result)
         attach_results(job, results)
-        jobs.append(job)
-    return jobs
+        return job
 
 
 def attach_results(job, results):

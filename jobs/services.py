@@ -22,7 +22,7 @@ from jobs.models import (
     Job,
     JobStatus,
 )
-from jobs.round_trips import insert_job_within_limit, jobs_with_sides
+from jobs.round_trips import JobsWithSides, insert_job_within_limit
 
 MAX_URL_LENGTH = 500
 DEFAULT_GIT_HOSTS = ("github.com", "gitlab.com")
@@ -184,16 +184,22 @@ def get_job(job_id, *, with_output=False):
     job_id = storable_job_id(job_id)
     if job_id is None:
         return None
-    jobs = jobs_with_sides(Job.objects.filter(pk=job_id), with_output=with_output)
+    jobs = _job_by_id(job_id, with_output=with_output)
     return jobs[0] if jobs else None
+
+
+_job_by_id = JobsWithSides(lambda job_id: Job.objects.filter(pk=job_id))
+_newest_jobs = JobsWithSides(lambda: Job.objects.order_by("-created_at", "-id"))
+_newest_jobs_with_status = JobsWithSides(
+    lambda status: Job.objects.filter(status=status).order_by("-created_at", "-id")
+)
 
 
 def list_jobs(*, status=None, limit=100):
     """Newest jobs first with their results (output deferred). One query."""
-    queryset = Job.objects.order_by("-created_at", "-id")
     if status:
-        queryset = queryset.filter(status=status)
-    return jobs_with_sides(queryset, limit=limit)
+        return _newest_jobs_with_status(status, limit=limit)
+    return _newest_jobs(limit=limit)
 
 
 def get_recent_results(limit=20):
@@ -202,8 +208,12 @@ def get_recent_results(limit=20):
     Walks jobs_status_created_idx newest first and probes each side through the
     (job, build_type) unique index, so it reads about `limit` jobs, not every completed one.
     """
+    return _completed_with_both_sides(limit=limit)
+
+
+def _completed_with_both_sides_queryset():
     finished = BuildResult.objects.filter(job=OuterRef("pk")).exclude(status=BuildStatus.PENDING)
-    queryset = (
+    return (
         Job.objects.filter(status=JobStatus.COMPLETED)
         .filter(
             Exists(finished.filter(build_type=BuildType.ELIDE)),
@@ -211,7 +221,9 @@ def get_recent_results(limit=20):
         )
         .order_by("-created_at", "-id")
     )
-    return jobs_with_sides(queryset, limit=limit)
+
+
+_completed_with_both_sides = JobsWithSides(_completed_with_both_sides_queryset)
 
 
 def find_finished_race(repository_url, ref=""):
