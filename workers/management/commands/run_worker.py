@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from workers import scheduler
+from workers.queue_listener import start_queue_listener
 from workers.scheduler.base import FOREGROUND_PREFIX, is_foreground
 from workers.worker import Worker
 
@@ -77,6 +78,7 @@ class Command(BaseCommand):
             once=once,
             pid=pid,
             write=self.stdout.write,
+            listen=start_queue_listener,
         )
         worker.install_signal_handlers()
         try:
