@@ -145,3 +145,40 @@ def attach_results(job, results):
     cached._result_cache = results
     cached._prefetch_done = True
     job._prefetched_objects_cache = {"results": cached}
+
+
+_readers = {}
+
+
+def model_reader(model, attnames, connection):
+    """A function turning a row of `attnames` columns (as the database returns them) into a
+    `model` instance, with the conversions the ORM would apply (timestamps, JSON, booleans).
+    Built once per database vendor, model and columns."""
+    key = (connection.vendor, model, tuple(attnames))
+    reader = _readers.get(key)
+    if reader is None:
+        fields = {field.attname: field for field in model._meta.concrete_fields}
+        converters = []
+        for position, name in enumerate(attnames):
+            column = fields[name].get_col(model._meta.db_table)
+            functions = [
+                *connection.ops.get_db_converters(column),
+                *column.get_db_converters(connection),
+            ]
+            if functions:
+                converters.append((position, functions, column))
+        # Model.from_db takes the values in the model's field order.
+        ordered = tuple(name for name in fields if name in attnames)
+        positions = [attnames.index(name) for name in ordered]
+
+        def reader(values, db, connection):
+            values = list(values)
+            for position, functions, column in converters:
+                value = values[position]
+                for convert in functions:
+                    value = convert(value, column, connection)
+                values[position] = value
+            return model.from_db(db, ordered, [values[p] for p in positions])
+
+        _readers[key] = reader
+    return reader
