@@ -22,7 +22,7 @@ class Command(BaseCommand):
             "--seed", type=int, default=None, help="Random seed, for reproducible races."
         )
         parser.add_argument(
-            "--batch-size", type=int, default=2000, help="Races per INSERT transaction."
+            "--batch-size", type=int, default=10000, help="Races per bulk-load transaction."
         )
 
     def handle(self, *args, jobs, seed, batch_size, **options):
