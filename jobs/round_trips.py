@@ -6,10 +6,12 @@ machine), so the two services every page and API call runs are built to need one
 - `insert_job_within_limit`: the job's INSERT carries the queue-limit check in its WHERE
   clause, and runs without a transaction of its own (in autocommit the statement commits
   itself: no BEGIN, no COMMIT, no savepoint, no COUNT before it);
-- `jobs_with_sides`: jobs and both of their results from one SELECT with two LEFT JOINs on
+- `JobsWithSides`: jobs and both of their results from one SELECT with two LEFT JOINs on
   the (job_id, build_type) unique index, instead of a query for the jobs and a second for
   the prefetched results. The results are attached exactly as prefetch_related would, so
-  `job.results.all()`, `job.elide_result` and `result.job` ask nothing more.
+  `job.results.all()`, `job.elide_result` and `result.job` ask nothing more;
+- `model_reader`: model instances from hand-written SQL (the live poll's single query) with
+  the conversions the ORM applies.
 """
 
 from contextlib import nullcontext
