@@ -289,17 +289,38 @@ _POLL_SQL = (
 
 @dataclass
 class PollSnapshot:
+    """The poll's single query: `state` decides a 204; `read()` builds the job and both
+    sides from the same rows only when there is something to send."""
+
     state: RaceState
-    job: object = None
-    sides: list = None
+    rows: list
+    offsets: dict
+    limit: int
+
+    def read(self):
+        from jobs.models import Job
+        from jobs.round_trips import model_reader
+
+        db = connection.alias
+        job_end = _STATE_WIDTH + len(POLL_JOB_FIELDS)
+        read_job = model_reader(Job, POLL_JOB_FIELDS, connection)
+        read_result = model_reader(BuildResult, POLL_RESULT_FIELDS, connection)
+        job = read_job(self.rows[0][_STATE_WIDTH:job_end], db, connection)
+        results = []
+        for row in self.rows:
+            if row[3] is None:  # no result row (LEFT JOIN)
+                continue
+            result = read_result(row[job_end:-1], db, connection)
+            result.output_length = row[10] or 0
+            result.compacted = bool(row[11])
+            result.chunk = row[-1]
+            results.append(result)
+        return job, sides_from_results(job, results, self.offsets, limit=self.limit)
 
 
 def poll_snapshot(job_id, offsets, *, limit=None):
     """Everything a poll answers with, from one query: the state (to answer 204 when nothing
-    changed), the job and both sides with their output after `offsets`."""
-    from jobs.models import Job
-    from jobs.round_trips import model_reader
-
+    changed) and the rows the job and both sides' output after `offsets` are read from."""
     offsets = clamp_offsets(offsets)
     limit = limit or MAX_CHUNK_CHARS
     params = [
@@ -314,20 +335,4 @@ def poll_snapshot(job_id, offsets, *, limit=None):
         cursor.execute(_POLL_SQL, params)
         rows = cursor.fetchall()
     state = _state_from_rows([row[:_STATE_WIDTH] for row in rows])
-    if not rows:
-        return PollSnapshot(state)
-    db = connection.alias
-    job_end = _STATE_WIDTH + len(POLL_JOB_FIELDS)
-    read_job = model_reader(Job, POLL_JOB_FIELDS, connection)
-    read_result = model_reader(BuildResult, POLL_RESULT_FIELDS, connection)
-    job = read_job(rows[0][_STATE_WIDTH:job_end], db, connection)
-    results = []
-    for row in rows:
-        if row[3] is None:  # no result row (LEFT JOIN)
-            continue
-        result = read_result(row[job_end:-1], db, connection)
-        result.output_length = row[10] or 0
-        result.compacted = bool(row[11])
-        result.chunk = row[-1]
-        results.append(result)
-    return PollSnapshot(state, job, sides_from_results(job, results, offsets, limit=limit))
+    return PollSnapshot(state, rows, offsets, limit)

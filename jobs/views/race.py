@@ -129,7 +129,7 @@ def race_poll(request, job_id):
         raise Http404("No race with that id.")
     if state.unchanged_for(request.GET.get("v", ""), offsets):
         return HttpResponse(status=204)
-    job, sides = snapshot.job, snapshot.sides
+    job, sides = snapshot.read()
     context = _race_context(job, sides, version=state.version)
     context["pool_message"] = _pool_message(job)
     # Headers are sent only when they changed (or the race ended); output when it grew.
