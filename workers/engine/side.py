@@ -4,14 +4,12 @@ import datetime
 import shlex
 from dataclasses import dataclass, field
 
+from jobs.vocabulary import FAILURE, PENDING, SUCCESS
 from workers.engine.bell import BellDetector
 from workers.engine.measure import Cancelled, run_stats
 from workers.engine.output import OutputCap, TextDecoder
 from workers.engine.process import run_process
 from workers.engine.recipes import parse_version, recipe_for
-
-SUCCESS = "success"
-FAILURE = "failure"
 
 
 def utcnow():
@@ -21,7 +19,7 @@ def utcnow():
 @dataclass
 class SideResult:
     side: str
-    status: str = "pending"
+    status: str = PENDING
     tool: str = ""
     tool_version: str = ""
     run_times_ms: list = field(default_factory=list)

@@ -10,7 +10,7 @@ from django.db import DatabaseError
 from workers import scheduler
 from workers.queue_listener import start_queue_listener
 from workers.scheduler.base import FOREGROUND_PREFIX, is_foreground
-from workers.worker import Worker
+from workers.worker import WorkerLoop
 
 
 def positive_int(value):
@@ -70,7 +70,7 @@ class Command(BaseCommand):
                 f"Worker {worker_id} is already running on {other.hostname} (pid {other.pid}); "
                 "give this one its own --worker-id."
             )
-        worker = Worker(
+        worker = WorkerLoop(
             worker_id,
             hostname=hostname,
             capacity=capacity,
