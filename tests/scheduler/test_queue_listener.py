@@ -6,8 +6,9 @@ import pytest
 from django.db import connection
 
 from jobs.models import Job, JobStatus
-from jobs.services import create_job, requeue_job
+from jobs.services import create_job
 from workers.queue_listener import start_queue_listener
+from workers.scheduler import requeue_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
