@@ -7,12 +7,13 @@ with the real tools what a laptop without them may skip.
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.repos import make_git_repo, maven_project_files
-from tests.support import PROJECT_DIR
+from tests.support import PROJECT_DIR, searchable
 
 STRICT = os.environ.get("ARENA_STRICT_TESTS") == "1"
 
@@ -37,6 +38,39 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"skipped under ARENA_STRICT_TESTS=1: {reason}"
+
+
+_OWN_BASETEMP = None
+
+
+def pytest_configure(config):
+    """Temporary directories below one of this session's own, not /tmp/pytest-of-<user>.
+
+    A worker running as root builds as an unprivileged account, and bubblewrap opens the
+    workspace as that account: every directory above it must be searchable. Every pytest
+    session resets /tmp/pytest-of-<user> to mode 0700, so other test runs on the same host
+    would lock the build account out of this one's workspaces at random moments.
+    """
+    global _OWN_BASETEMP
+    if config.option.basetemp is None:
+        import tempfile
+
+        _OWN_BASETEMP = Path(tempfile.mkdtemp(prefix="arena-tests-"))
+        _OWN_BASETEMP.chmod(0o711)
+        config.option.basetemp = str(_OWN_BASETEMP / "t")
+
+
+def pytest_unconfigure(config):
+    if _OWN_BASETEMP is not None:
+        from workers.engine.trees import remove_tree
+
+        remove_tree(_OWN_BASETEMP)
+
+
+@pytest.fixture
+def tmp_path(tmp_path):
+    """pytest's tmp_path, searchable by the build account (pytest makes it mode 0700)."""
+    return searchable(tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -42,7 +42,6 @@ def config(tmp_path):
     require_tool("bwrap", "builds run in the sandbox")
     return EngineConfig(
         workspace_root=tmp_path / "workspaces",
-        measure_lock=tmp_path / "measure.lock",
         maven_args=("-o", "-Dmaven.repo.local=/usr/share/maven-repo"),
         gradle_args=("--offline",),
         elide=str(tmp_path / "no-elide-here" / "elide"),
@@ -81,7 +80,8 @@ def test_maven_project_races_for_real_and_missing_elide_fails_fast(config, tmp_p
     assert elide.run_times_ms == [] and elide.tool == "elide"
     assert "[arena] elide-missing-here not found on PATH" in seen.output["elide"]
     assert outcome.speedup is None
-    assert not any(config.workspace_root.iterdir())  # workspaces removed afterwards
+    # Workspaces removed afterwards (.locks holds the measurement lock).
+    assert [p.name for p in config.workspace_root.iterdir()] == [".locks"]
 
 
 def test_elide_recipe_adopts_then_builds_with_the_configured_executable(config, tmp_path):
@@ -119,11 +119,15 @@ def test_gradle_project_is_detected_and_built_with_gradle(config, tmp_path):
 
 
 def test_wrapper_is_preferred_when_the_project_has_one(config, tmp_path):
-    files = {**maven_project_files(), "mvnw": "#!/bin/sh\necho wrapper $*\n"}
+    files = {**maven_project_files(), "mvnw": "#!/bin/sh\necho Apache Maven 9.9.9 wrapper $*\n"}
     repo = make_git_repo(tmp_path / "wrapped", files, executable=("mvnw",))
     outcome, seen = race(config, repo, elide_cmd=["true"])
     assert "wrapper -B package -DskipTests -o" in seen.output["standard"]
     assert outcome.sides["standard"].status == "success"
+    # The repository's own script claims a version: shown as its claim, not as fact.
+    assert outcome.sides["standard"].tool_version == (
+        "Apache Maven 9.9.9 wrapper -v (reported by ./mvnw)"
+    )
 
 
 def test_no_build_file_fails_both_sides_clearly(config, tmp_path):

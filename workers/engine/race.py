@@ -6,6 +6,7 @@ mode runs both at once, each pinned to its own half of the CPUs. Every measured 
 side in sequential mode, both sides in parallel mode) holds the host-wide measurement lock.
 """
 
+import logging
 import re
 import threading
 import time
@@ -16,7 +17,16 @@ from jobs.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED
 from workers.engine.measure import Cancelled, measurement_lock, speedup, split_cpus
 from workers.engine.sandbox import Sandbox
 from workers.engine.side import FAILURE, SUCCESS, SideRunner
-from workers.engine.workspace import CloneError, Workspace, clone, remove_abandoned
+from workers.engine.workspace import (
+    CloneError,
+    RepositoryTooLarge,
+    Workspace,
+    check_repository_size,
+    clone,
+    remove_abandoned,
+)
+
+logger = logging.getLogger(__name__)
 
 SEQUENTIAL = "sequential"
 PARALLEL = "parallel"
@@ -85,16 +95,26 @@ class Race:
         return round((time.monotonic_ns() - self.origin_ns) / 1e6)
 
     def run(self):
-        self.config.workspace_root.mkdir(parents=True, exist_ok=True)
-        remove_abandoned(self.config.workspace_root)
+        root = self.config.workspace_root
+        if not root.exists():
+            root.mkdir(parents=True)
+            root.chmod(0o711)  # the build account reaches its own directories, lists nothing
+        remove_abandoned(root)
         self.workspace.create()
         try:
             return self._run()
         finally:
+            self._clean_up()
+
+    def _clean_up(self):
+        """Remove (or keep) the workspace; a failure is logged, never the race's outcome."""
+        try:
             if self.config.keep_workspaces:
                 self.workspace.keep()
             else:
                 self.workspace.remove()
+        except Exception:
+            logger.exception("could not remove workspace %s", self.workspace.root)
 
     def _run(self):
         for side in BASELINE_FIRST:
@@ -107,10 +127,15 @@ class Race:
                 timeout=self.config.clone_timeout,
                 cancel=self.cancel,
             )
+            self.workspace.checkout.chmod(0o700)
+            check_repository_size(
+                self.workspace.checkout, self.config.max_repo_files, self.config.max_repo_depth
+            )
         except CloneError as exc:
             if self.cancel.is_set():
                 return RaceOutcome(CANCELLED, error="cancelled")
-            return RaceOutcome(FAILED, error=f"git clone failed: {exc}")
+            prefix = "" if isinstance(exc, RepositoryTooLarge) else "git clone failed: "
+            return RaceOutcome(FAILED, error=f"{prefix}{exc}")
         self.listener.on_commit(sha)
         self.sandbox = Sandbox(self.config)
         customs = {"standard": self.spec.standard_cmd, "elide": self.spec.elide_cmd}
@@ -120,6 +145,7 @@ class Race:
         try:
             for runner in self.runners.values():
                 runner.note(f"cloned {self.spec.repository_url} at {sha}")
+                runner.note(self.sandbox.limits_report())
                 # Version probes start JVMs: not while another race is being measured.
                 with self._lock([runner]):
                     runner.prepare()
@@ -157,7 +183,7 @@ class Race:
             for runner in runners:
                 self.listener.on_state(runner.side, "waiting for the measurement lock")
 
-        return measurement_lock(self.config.measure_lock, cancel=self.cancel, on_wait=on_wait)
+        return measurement_lock(self.config.measure_lock_path, cancel=self.cancel, on_wait=on_wait)
 
     def _run_sequential(self):
         for index in range(self._total_runs()):
