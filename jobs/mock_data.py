@@ -14,7 +14,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.models import BuildResult, BuildStatus, BuildType, Job, JobStatus
+from jobs.models import VERDICT_FIELDS, BuildResult, BuildStatus, BuildType, Job, JobStatus
 from jobs.repositories import SUGGESTED_REPOSITORIES
 
 BELL = "🔔 BUILD COMPLETE 🔔"
@@ -208,8 +208,7 @@ def seed_original_mock_jobs(now=None):
             job.save(
                 update_fields=[
                     "completed_at",
-                    "winner",
-                    "speedup",
+                    *VERDICT_FIELDS,
                     "elide_success_ms",
                     "standard_success_ms",
                 ]

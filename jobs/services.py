@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from jobs.models import (
     FINISHED_JOB_STATUSES,
+    VERDICT_FIELDS,
     BuildResult,
     BuildStatus,
     BuildType,
@@ -289,9 +290,9 @@ def requeue_job(job_id, *, now=None):
             completed_at=None,
             attempts=0,
             error="",
-            winner=None,
-            speedup=None,
             commit_sha="",
+            **dict.fromkeys(VERDICT_FIELDS),
+            void_reason="",
         )
         if not updated:
             raise RequeueRefused(f"Job {job.pk} changed while being requeued; try again.")

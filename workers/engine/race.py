@@ -12,9 +12,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from workers.engine.measure import Cancelled, measurement_lock, speedup, split_cpus
+from workers.engine.measure import Cancelled, measurement_lock, split_cpus
 from workers.engine.sandbox import Sandbox
 from workers.engine.side import FAILURE, SUCCESS, SideRunner
+from workers.engine.verdict import Verdict, judge, void
 from workers.engine.workspace import CloneError, Workspace, clone, remove_abandoned
 
 SIDES = ("standard", "elide")
@@ -44,8 +45,12 @@ class RaceOutcome:
     error: str = ""
     commit_sha: str = ""
     sides: dict = field(default_factory=dict)
-    speedup: float | None = None
-    speedup_uncertainty: float | None = None
+    # The race's verdict, speedup and interval (workers/engine/verdict.py): stored as is.
+    verdict: Verdict | None = None
+
+    @property
+    def speedup(self):
+        return self.verdict.speedup if self.verdict else None
 
 
 class RaceListener:
@@ -113,7 +118,8 @@ class Race:
         except CloneError as exc:
             if self.cancel.is_set():
                 return RaceOutcome(CANCELLED, error="cancelled")
-            return RaceOutcome(FAILED, error=f"git clone failed: {exc}")
+            error = f"git clone failed: {exc}"
+            return RaceOutcome(FAILED, error=error, verdict=void(error))
         self.listener.on_commit(sha)
         self.sandbox = Sandbox(self.config)
         customs = {"standard": self.spec.standard_cmd, "elide": self.spec.elide_cmd}
@@ -135,6 +141,7 @@ class Race:
                 runner.interrupt()
             return RaceOutcome(CANCELLED, error="cancelled", commit_sha=sha, sides=self._results())
         for runner in self.runners.values():
+            runner.verify_artifacts()
             runner.finish(SUCCESS)
         return self._outcome(sha)
 
@@ -143,14 +150,13 @@ class Race:
 
     def _outcome(self, sha):
         results = self._results()
-        ratio = uncertainty = None
-        if all(result.status == SUCCESS for result in results.values()):
-            ratio, uncertainty = speedup(
-                results["standard"].run_times_ms, results["elide"].run_times_ms
-            )
-        return RaceOutcome(
-            COMPLETED, commit_sha=sha, sides=results, speedup=ratio, speedup_uncertainty=uncertainty
+        verdict = judge(
+            results["standard"],
+            results["elide"],
+            tie_tolerance=self.config.tie_tolerance,
+            parity_tolerance=self.config.parity_tolerance,
         )
+        return RaceOutcome(COMPLETED, commit_sha=sha, sides=results, verdict=verdict)
 
     def _total_runs(self):
         return self.spec.warmups + self.spec.iterations
