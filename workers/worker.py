@@ -30,6 +30,7 @@ from django.db import (
 from django.utils import timezone
 
 from workers import scheduler
+from workers.engine.toolchains import summary as toolchain_summary
 from workers.models import WorkerStatus
 
 # How long the loop waits for race threads to stop once told to (their builds get killed).
@@ -70,6 +71,7 @@ class Worker:
         write=print,
         pid=None,
         clock=time.monotonic,
+        probe=None,
     ):
         self.worker_id = worker_id
         self.hostname = hostname
@@ -79,6 +81,11 @@ class Worker:
         self.run_job = run_job
         self.pid = pid
         self.clock = clock
+        # Called with no arguments, returns the host's toolchains (run_worker passes the real
+        # probe, workers/engine/toolchains.py); None: this loop does not probe.
+        self.probe = probe
+        self.probe_interval = settings.ARENA_TOOLCHAIN_PROBE_INTERVAL
+        self.next_probe = 0.0
         self.heartbeat_interval = settings.ARENA_HEARTBEAT_INTERVAL
         self.poll_interval = settings.ARENA_WORKER_POLL_INTERVAL
         self.grace_period = settings.ARENA_WORKER_GRACE_PERIOD
@@ -157,6 +164,7 @@ class Worker:
         )
         self.status = worker.status
         self.next_heartbeat = self.clock() + self.heartbeat_interval
+        self.probe_toolchains()
         note = " (in maintenance: takes no jobs until activated)" if self.in_maintenance else ""
         self.log(f"registered on {self.hostname}, capacity {self.capacity}{note}")
         self.housekeeping()
@@ -177,10 +185,26 @@ class Worker:
             return False
         return self.claim_one()
 
+    def probe_toolchains(self):
+        """Probe the host's toolchains and store them on this worker's row (when due)."""
+        if self.probe is None or self.clock() < self.next_probe:
+            return None
+        self.next_probe = self.clock() + self.probe_interval
+        try:
+            found = self.probe()
+        except Exception as error:  # a probe problem must not stop the worker
+            self.log(f"toolchain probe failed: {error!r}")
+            return None
+        scheduler.record_toolchains(self.worker_id, found)
+        self.log(f"toolchains: {toolchain_summary(found)}")
+        return found
+
     def beat_if_due(self):
-        """Heartbeat and pool housekeeping, every ARENA_HEARTBEAT_INTERVAL."""
+        """Heartbeat and pool housekeeping, every ARENA_HEARTBEAT_INTERVAL (and the toolchain
+        probe every ARENA_TOOLCHAIN_PROBE_INTERVAL)."""
         if self.clock() < self.next_heartbeat:
             return False
+        self.probe_toolchains()
         self.next_heartbeat = self.clock() + self.heartbeat_interval
         self.beat()
         return True

@@ -71,6 +71,7 @@ class Command(BaseCommand):
             once=once,
             pid=pid,
             write=self.stdout.write,
+            probe=probe_host,
         )
         worker.install_signal_handlers()
         try:
@@ -79,3 +80,11 @@ class Command(BaseCommand):
             raise CommandError(f"Database error: {exc}") from exc
         if status:
             raise SystemExit(status)
+
+
+def probe_host():
+    """The toolchains this worker's races would use (the ARENA_* settings)."""
+    from workers.engine.toolchains import probe
+    from workers.recording import engine_config
+
+    return probe(engine_config())
