@@ -31,11 +31,12 @@ from jobs.services import (
     get_job,
     get_recent_results,
     list_jobs,
+    validate_runs,
 )
 
 API_MAX_BODY_BYTES = 16 * 1024
 MAX_LIST_LIMIT = 500
-CREATE_FIELDS = {"repositoryUrl", "ref", "force"}
+CREATE_FIELDS = {"repositoryUrl", "ref", "force", "iterations", "warmups"}
 
 
 def json_error(status, message, **extra):
@@ -87,6 +88,8 @@ def result_json(result):
         "toolVersion": result.tool_version or None,
         "finishedAt": _iso(result.finished_at),
         "error": result.error or None,
+        "errorKind": result.error_kind or None,
+        "artifacts": result.artifacts,
     }
 
 
@@ -103,7 +106,15 @@ def job_json(job):
         "completedAt": _iso(job.completed_at),
         "workerId": job.worker_id,
         "winner": job.winner,
+        "verdict": job.verdict,
         "speedup": job.speedup,
+        "speedupCi95": job.speedup_ci95,
+        "speedupCiLevel": job.speedup_ci_level,
+        "voidReason": job.void_reason or None,
+        "parity": job.parity,
+        "excludedReason": job.excluded_reason or None,
+        "iterations": job.iterations,
+        "warmups": job.warmups,
         "percentFaster": percent_faster(job.speedup),
         "error": job.error or None,
         "isMock": job.is_mock,
@@ -175,7 +186,7 @@ def jobs_collection(request):
 
 
 def _validate_create(data):
-    """(url, ref, force, details): details lists every problem found."""
+    """(url, ref, force, runs, details): details lists every problem found."""
     details = []
     unknown = sorted(set(data) - CREATE_FIELDS)
     if unknown:
@@ -191,14 +202,19 @@ def _validate_create(data):
     force = data.get("force", False)
     if not isinstance(force, bool):
         details.append("force must be true or false.")
-    return url, ref, force, details
+    runs = None
+    try:
+        runs = validate_runs(data.get("iterations"), data.get("warmups"))
+    except ValidationError as invalid:
+        details.extend(invalid.messages)
+    return url, ref, force, runs, details
 
 
 def _create(request):
     data, error = _read_json_object(request)
     if error:
         return error
-    url, ref, force, details = _validate_create(data)
+    url, ref, force, runs, details = _validate_create(data)
     if details:
         return json_error(400, "Invalid request", details=details)
     try:
@@ -219,7 +235,7 @@ def _create(request):
         response["Retry-After"] = str(limited.retry_after)
         return response
     try:
-        job = create_job(url, ref=ref)
+        job = create_job(url, ref=ref, iterations=runs[0], warmups=runs[1])
     except ValidationError as invalid:
         return json_error(400, "Invalid request", details=invalid.messages)
     except QueueFull as full:
@@ -324,18 +340,45 @@ def service_status(request):
             "total": Worker.objects.count(),
             "message": pool.waiting_message or None,
         }
+        checks["toolchains"] = toolchain_check(Worker)
     except DatabaseError as failure:
         checks["database"] = {"status": "unhealthy", "message": str(failure)[:300]}
         checks.setdefault("workers", {"status": "unknown"})
     healthy = all(check["status"] == "healthy" for check in checks.values())
+    broken = any(check["status"] == "unhealthy" for check in checks.values())
     return JsonResponse(
         {
-            "status": "healthy" if healthy else "unhealthy",
+            "status": "healthy" if healthy else "unhealthy" if broken else "degraded",
             "timestamp": timezone.now().isoformat(),
             "checks": checks,
         },
         status=200 if healthy else 503,
     )
+
+
+def toolchain_check(worker_model):
+    """Degraded when no live worker can run an Elide side: races would all come out void."""
+    live = list(
+        worker_model.objects.alive().values(
+            "id", "runs_elide", "toolchains", "toolchains_probed_at"
+        )
+    )
+    with_elide = [row["id"] for row in live if row["runs_elide"]]
+    check = {
+        "status": "healthy" if with_elide else "degraded",
+        "elideWorkers": with_elide,
+        "workers": {
+            row["id"]: {
+                "runsElide": row["runs_elide"],
+                "probedAt": _iso(row["toolchains_probed_at"]),
+                "toolchains": row["toolchains"],
+            }
+            for row in live
+        },
+    }
+    if not with_elide:
+        check["message"] = "No live worker can run an Elide side: races will be void."
+    return check
 
 
 @api_view("POST")

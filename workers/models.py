@@ -8,6 +8,7 @@ are the truth about who runs what: `current_load` counts open assignments, and a
 import datetime
 
 from django.conf import settings
+from django.contrib import admin
 from django.db import models
 from django.utils import timezone
 
@@ -74,6 +75,13 @@ class Worker(models.Model):
 
     def __str__(self):
         return f"{self.id} on {self.hostname} ({self.status}, {self.current_load}/{self.capacity})"
+
+    @property
+    @admin.display(description="Toolchains")
+    def toolchain_summary(self):
+        from workers.engine.toolchains import summary
+
+        return summary(self.toolchains)
 
 
 class WorkerAssignment(models.Model):
