@@ -70,11 +70,57 @@ def test_the_form_never_accepts_operator_fields(client):
         {
             "repository_url": "https://github.com/square/okio",
             "standard_cmd": '["sh", "-c", "id"]',
-            "iterations": "50",
+            "mode": "parallel",
+            "iterations": "5",
         },
     )
     job = Job.objects.get()
-    assert job.standard_cmd is None and job.iterations == 1
+    assert job.standard_cmd is None and job.mode == "sequential"
+    assert (job.iterations, job.warmups) == (5, 1)
+
+
+@pytest.mark.parametrize(
+    ("runs", "message"),
+    [
+        ({"iterations": "0"}, "greater than or equal to 1"),
+        ({"iterations": "11"}, "less than or equal to 10"),
+        ({"warmups": "4"}, "less than or equal to 3"),
+        ({"warmups": "-1"}, "greater than or equal to 0"),
+        ({"iterations": "three"}, "Enter a whole number"),
+    ],
+)
+def test_bad_runs_or_warmups_are_a_form_error_and_create_nothing(client, runs, message):
+    response = client.post("/", {"repository_url": "https://github.com/square/okio", **runs})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_the_form_defaults_to_3_runs_and_1_warmup_and_estimates_a_known_repository(client):
+    page = client.get("/").content.decode()
+    assert 'name="iterations" id="id_iterations" value="3"' in page
+    assert 'name="warmups" id="id_warmups" value="1"' in page
+    assert 'name="force"' in page and "Force a fresh race" in page
+    make_race("square/okio", elide_ms=20_000, standard_ms=40_000)
+    estimate = client.get(
+        reverse("validate_repository"),
+        {"repository_url": "https://github.com/square/okio", "iterations": "2", "warmups": "0"},
+    ).content.decode()
+    assert "2 runs and 0 warm-ups a side should take about 2 min 0 s" in estimate
+    unknown = client.get(
+        reverse("validate_repository"), {"repository_url": "https://github.com/square/other"}
+    ).content.decode()
+    assert "raced before" not in unknown
+    prefilled = client.get("/", {"repository_url": "https://github.com/square/okio"})
+    assert "4 runs" not in prefilled.content.decode()
+    assert "3 runs and 1 warm-up a side should take about 4 min 0 s" in prefilled.content.decode()
+
+
+def test_force_a_fresh_race_on_the_form_skips_reuse(client):
+    finished = make_race("square/okio")
+    response = client.post("/", {"repository_url": "https://github.com/square/okio", "force": "on"})
+    fresh = Job.objects.exclude(pk=finished.pk).get()
+    assert response["Location"] == reverse("race_detail", args=[fresh.pk])
 
 
 @pytest.mark.parametrize(

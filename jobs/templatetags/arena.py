@@ -22,6 +22,21 @@ def seconds(milliseconds):
 
 
 @register.filter
+def duration(milliseconds):
+    """A longer span, rounded: 130000 -> "2 min 10 s", 7000 -> "7 s"."""
+    if milliseconds is None:
+        return DASH
+    seconds = round(int(milliseconds) / 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {seconds} s"
+    return f"{seconds} s"
+
+
+@register.filter
 def clock(milliseconds):
     """A running timer: 83456 -> "1:23.4"."""
     if milliseconds is None:
