@@ -89,7 +89,7 @@ class LeaderboardFilterForm(forms.Form):
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     successful = forms.BooleanField(label="Only successful races", required=False)
-    hide_mock = forms.BooleanField(label="Hide demo data", required=False)
+    include_demo = forms.BooleanField(label="Include demo data", required=False)
 
     def clean(self):
         data = super().clean()

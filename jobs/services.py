@@ -350,8 +350,7 @@ def requeue_job(job_id, *, now=None):
             attempts=0,
             error="",
             commit_sha="",
-            **dict.fromkeys(VERDICT_FIELDS),
-            void_reason="",
+            **{**dict.fromkeys(VERDICT_FIELDS), "void_reason": ""},
         )
         if not updated:
             raise RequeueRefused(f"Job {job.pk} changed while being requeued; try again.")

@@ -28,6 +28,8 @@ def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
         .annotate(
             races=Count("pk"),
             elide_wins=Count("pk", filter=Q(winner=Winner.ELIDE)),
+            measured=Count("speedup"),
+            elide_measured_wins=Count("pk", filter=Q(winner=Winner.ELIDE, speedup__isnull=False)),
             standard_wins=Count("pk", filter=Q(winner=Winner.STANDARD)),
             ties=Count("pk", filter=Q(winner=Winner.TIE)),
             avg_elide_ms=Avg("elide_success_ms"),
@@ -43,7 +45,9 @@ def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
         rows = rows[:limit]
     result = []
     for row in rows:
-        row["win_rate"] = row["elide_wins"] / row["races"] if row["races"] else None
+        # Forfeits (one side's build failed) are wins but not measurements: not in the rate.
+        measured_wins = row.pop("elide_measured_wins")
+        row["win_rate"] = measured_wins / row["measured"] if row["measured"] else None
         for key in ("avg_elide_ms", "avg_standard_ms"):
             if row[key] is not None:
                 row[key] = round(row[key])
@@ -102,7 +106,10 @@ EXPORT_FIELDS = (
     "elide_status",
     "standard_status",
     "winner",
+    "verdict",
     "speedup",
+    "speedup_ci_low",
+    "speedup_ci_high",
     "percent_faster",
     "is_mock",
 )
@@ -124,10 +131,17 @@ def export_rows(filters=None):
             "elide_status": job.elide_status,
             "standard_status": job.standard_status,
             "winner": job.winner,
+            "verdict": job.verdict,
             "speedup": round(job.speedup, 4) if job.speedup else None,
+            "speedup_ci_low": _rounded(job.speedup_ci_low),
+            "speedup_ci_high": _rounded(job.speedup_ci_high),
             "percent_faster": round(faster, 2) if faster is not None else None,
             "is_mock": job.is_mock,
         }
+
+
+def _rounded(value):
+    return round(value, 4) if value is not None else None
 
 
 class _Echo:
@@ -146,9 +160,11 @@ def csv_lines(filters=None):
         yield writer.writerow(row)
 
 
-def json_chunks(filters=None, totals=None, repositories=None):
-    """{"filters", "totals", "repositories", "races": [...]} streamed a race at a time."""
+def json_chunks(filters=None, totals=None, repositories=None, headline=None):
+    """{"headline", "filters", "totals", "repositories", "races": [...]} streamed a race at a
+    time."""
     head = {
+        "headline": headline,
         "filters": {k: str(v) for k, v in (filters or {}).items()},
         "totals": totals,
         "repositories": [

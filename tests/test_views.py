@@ -195,12 +195,21 @@ def test_race_page_shows_a_finished_race(client):
     content = client.get(reverse("race_detail", args=[job.pk])).content.decode()
     assert "12.34 s" in content and "29.62 s" in content
     assert "Elide wins" in content and "2.40\u00d7" in content
-    assert "+58.3% faster" in content  # the original's (standard - elide) / standard
+    assert "58% less build time" in content  # percent only as the secondary line
+    assert "90% CI 2.37\u20132.43\u00d7" in content  # 3 runs a side: the 90% interval
     assert "Each run" in content and "12.24 s" in content  # per-run table (3 iterations)
     assert "3.8.7" in content and "1.0.0" in content  # toolchain versions
     assert "aaaaaaaaaaaa" in content
     assert 'id="race-poller"' not in content  # a finished race does not poll
     assert 'id="replay"' in content
+
+
+def test_race_page_shows_why_a_void_race_could_not_run(client):
+    reason = "elide is not installed on worker build-2"
+    job = make_race(elide_status="failure", elide_error_kind="infrastructure", elide_error=reason)
+    content = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert f"Could not run: {reason}" in content
+    assert "Elide wins" not in content and "wins:" not in content
 
 
 def test_race_page_of_a_standard_win_and_a_tie(client):

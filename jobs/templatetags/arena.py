@@ -57,6 +57,33 @@ def times_faster(speedup):
 
 
 @register.filter
+def times_value(speedup):
+    """The speedup itself in the one unit, x: 1.554 -> "1.55x" (no inversion)."""
+    if speedup is None or speedup == "":
+        return DASH
+    return f"{speedup:.2f}{TIMES}"
+
+
+@register.filter
+def time_saved(speedup):
+    """The secondary line: 1.55 -> "35% less build time" (or more, below 1)."""
+    value = percent_faster(speedup)
+    if value is None:
+        return ""
+    return f"{abs(value):.0f}% {'less' if value >= 0 else 'more'} build time"
+
+
+@register.filter
+def interval(job):
+    """ "95% CI 1.41-1.70x" (or "90% CI" with 3 runs a side); without an interval, why."""
+    low, high = getattr(job, "speedup_ci_low", None), getattr(job, "speedup_ci_high", None)
+    if low is None or high is None:
+        return "no interval (fewer than 3 runs a side)"
+    level = getattr(job, "speedup_ci_level", None) or 0.95
+    return f"{level * 100:.0f}% CI {low:.2f}{DASH}{high:.2f}{TIMES}"
+
+
+@register.filter
 def percent(speedup):
     """The original's "% faster" figure for elide (negative: slower)."""
     value = percent_faster(speedup)
