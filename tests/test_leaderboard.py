@@ -238,3 +238,42 @@ def test_figures_are_cached_per_process_and_the_ranking_is_not(client, settings)
     third = client.get(reverse("leaderboard")).content.decode()
     assert re.search(r'stat-value">2</span><span class="stat-label">races', third)
     assert "cache/second" in third.split('class="ranking-table"')[1]
+
+
+def test_headline_is_the_geometric_mean_of_each_repositorys_median(client, settings):
+    from jobs.leaderboard import headline
+
+    settings.ARENA_PLAUSIBLE_SPEEDUP = 10
+    for elide_ms in (10_000, 20_000, 25_000):  # medians: 100/20 = 5.0
+        make_race("a/many", elide_ms=elide_ms, standard_ms=100_000)
+    make_race("b/one", elide_ms=50_000, standard_ms=100_000)  # 2.0
+    make_race("c/slow", elide_ms=100_000, standard_ms=80_000)  # 0.8
+    make_race("d/outlier", elide_ms=1_000, standard_ms=100_000)  # 100x: flagged, left out
+    make_race("e/demo", elide_ms=10_000, standard_ms=90_000, is_mock=True)  # 9x, demo
+    make_race("f/forfeit", elide_ms=10_000, standard_status="failure")  # no speedup
+    statement = headline()
+    assert statement["speedup"] == pytest.approx((5.0 * 2.0 * 0.8) ** (1 / 3), abs=1e-4)
+    assert (statement["races"], statement["repositories"]) == (5, 3)
+    low, high = statement["ci95"]
+    assert 0.8 <= low < statement["speedup"] < high <= 5.0
+    assert statement == headline()  # a fixed seed: the same races, the same interval
+    with_demo = headline({"include_demo": True})
+    assert with_demo["includesDemo"] and with_demo["repositories"] == 4
+    assert totals()["flagged"] == 1
+    content = client.get(reverse("leaderboard")).content.decode()
+    assert "Elide builds 2.00\u00d7 faster" in content
+    assert f"(95% CI {low:.2f}\u00d7\u2013{high:.2f}\u00d7), 5 races of 3 repositories" in content
+    assert "50% less build time" in content and "Demo data excluded" in content
+    assert "flagged for review" in content
+
+
+def test_void_and_not_comparable_races_are_counted_apart_and_never_ranked(client):
+    counted = make_race("a/real")
+    void = make_race("a/void", elide_status="failure", elide_error_kind="infrastructure",
+                     elide_error="elide is not installed on worker w9")  # fmt: skip
+    assert void.verdict == "void"
+    figures = totals()
+    assert (figures["races"], figures["void"], figures["elide_wins"]) == (1, 1, 1)
+    assert [job.pk for job in ranking()] == [counted.pk]
+    content = client.get(reverse("leaderboard")).content.decode()
+    assert "Not counted: 1 void race" in content
