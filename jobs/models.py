@@ -112,13 +112,16 @@ class Job(models.Model):
     speedup_ci_level = models.FloatField(
         null=True, blank=True, help_text="The interval's exact coverage (0.9 with 3 runs a side)."
     )
-    void_reason = models.TextField(blank=True, default="", help_text="Why the race could not run.")
+    void_reason = models.TextField(
+        blank=True, default="", db_default="", help_text="Why the race could not run."
+    )
     parity = models.JSONField(
         null=True, blank=True, help_text="How far the two sides' class names differ."
     )
     excluded_reason = models.TextField(
         blank=True,
         default="",
+        db_default="",
         help_text="Why this race is kept off the leaderboard (empty: it counts). Every change "
         "is kept in the race's exclusion history.",
     )

@@ -47,7 +47,7 @@ class Worker(models.Model):
     pid = models.IntegerField(null=True, blank=True, help_text="Process id on its host.")
     # What the worker found when it last probed its host (workers/engine/toolchains.py):
     # {"java": {...}, "jdks": [...], "mvn": {...}, "gradle": {...}, "elide": {...}}.
-    toolchains = models.JSONField(default=dict, blank=True)
+    toolchains = models.JSONField(null=True, blank=True, default=dict)
     toolchains_probed_at = UnixTimestampField(null=True, blank=True)
     # Whether the last probe found a working elide: the scheduler prefers such workers.
     runs_elide = models.BooleanField(default=False, db_default=False)
