@@ -313,16 +313,21 @@ def test_toolchains_are_probed_at_start_and_again_when_due(worker_settings):
         probes.append(now[0])
         return {"elide": {"ok": len(probes) > 1, "version": "Elide 1.0"}}
 
+    def finished_probe():
+        """The probe runs in its own thread: wait for it, then let the loop store it."""
+        worker.probe_thread.join(5)
+        return worker.probe_toolchains()
+
     lines = []
     worker = make_worker(HeldRun(), lines, probe=probe, clock=lambda: now[0])
+    assert finished_probe() == {"elide": {"ok": False, "version": "Elide 1.0"}}
     assert probes == [1000.0] and row().runs_elide is False
     assert row().toolchains == {"elide": {"ok": False, "version": "Elide 1.0"}}
     assert any("toolchains:" in line and "no elide" in line for line in lines)
     now[0] += 299
-    worker.next_heartbeat = 0  # a heartbeat is due
-    worker.beat_if_due()
+    assert worker.probe_toolchains() is None and worker.probe_thread is None
     assert probes == [1000.0]
     now[0] += 2
-    worker.next_heartbeat = 0
-    worker.beat_if_due()
+    worker.tick()  # starts the next probe
+    assert finished_probe() is not None
     assert probes == [1000.0, 1301.0] and row().runs_elide is True

@@ -86,6 +86,8 @@ class Worker:
         self.probe = probe
         self.probe_interval = settings.ARENA_TOOLCHAIN_PROBE_INTERVAL
         self.next_probe = 0.0
+        self.probe_thread = None
+        self._probe_found = []
         self.heartbeat_interval = settings.ARENA_HEARTBEAT_INTERVAL
         self.poll_interval = settings.ARENA_WORKER_POLL_INTERVAL
         self.grace_period = settings.ARENA_WORKER_GRACE_PERIOD
@@ -178,6 +180,7 @@ class Worker:
         """One cycle of the loop. Returns True when more work may be waiting right now."""
         close_old_connections()
         self.beat_if_due()
+        self.probe_toolchains()
         if self.stop_requested:
             self.drain()
             return False
@@ -186,25 +189,39 @@ class Worker:
         return self.claim_one()
 
     def probe_toolchains(self):
-        """Probe the host's toolchains and store them on this worker's row (when due)."""
-        if self.probe is None or self.clock() < self.next_probe:
+        """Store a finished toolchain probe on this worker's row; start the next when due.
+
+        The probe runs in a thread of its own (it starts JVMs: seconds, more on a busy host)
+        so that it never delays heartbeats or claims; only this loop's thread writes the row.
+        Returns what a finished probe found, else None.
+        """
+        if self.probe is None:
             return None
-        self.next_probe = self.clock() + self.probe_interval
-        try:
-            found = self.probe()
-        except Exception as error:  # a probe problem must not stop the worker
-            self.log(f"toolchain probe failed: {error!r}")
-            return None
-        scheduler.record_toolchains(self.worker_id, found)
-        self.log(f"toolchains: {toolchain_summary(found)}")
+        found = None
+        if self.probe_thread is not None and not self.probe_thread.is_alive():
+            self.probe_thread = None
+            found = self._probe_found.pop() if self._probe_found else None
+            if found is not None:
+                scheduler.record_toolchains(self.worker_id, found)
+                self.log(f"toolchains: {toolchain_summary(found)}")
+        if self.probe_thread is None and self.clock() >= self.next_probe:
+            self.next_probe = self.clock() + self.probe_interval
+            self.probe_thread = threading.Thread(
+                target=self._run_probe, name="toolchain-probe", daemon=True
+            )
+            self.probe_thread.start()
         return found
 
+    def _run_probe(self):
+        try:
+            self._probe_found.append(self.probe())
+        except Exception as error:  # a probe problem must not stop the worker
+            self.log(f"toolchain probe failed: {error!r}")
+
     def beat_if_due(self):
-        """Heartbeat and pool housekeeping, every ARENA_HEARTBEAT_INTERVAL (and the toolchain
-        probe every ARENA_TOOLCHAIN_PROBE_INTERVAL)."""
+        """Heartbeat and pool housekeeping, every ARENA_HEARTBEAT_INTERVAL."""
         if self.clock() < self.next_heartbeat:
             return False
-        self.probe_toolchains()
         self.next_heartbeat = self.clock() + self.heartbeat_interval
         self.beat()
         return True

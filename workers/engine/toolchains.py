@@ -4,7 +4,7 @@ A worker probes at start and every ARENA_TOOLCHAIN_PROBE_INTERVAL seconds and st
 result on its row, so that the scheduler can prefer a worker that runs both sides and the
 pages can say which worker has what. Every probe is bounded: each command gets
 `timeout` seconds (then its whole process group is killed) and `output_cap` bytes of output
-(the file it writes to is size-limited; only that much is read back).
+are kept (the rest is read and dropped).
 
     {"java": {"ok": true, "path": "/usr/bin/java", "version": "openjdk version \"17.0.15\""},
      "jdks": [{"name": "temurin-25-jdk-amd64", "version": "25.0.3"}, ...],
@@ -13,10 +13,9 @@ pages can say which worker has what. Every probe is bounded: each command gets
 
 import contextlib
 import os
-import resource
 import signal
 import subprocess
-import tempfile
+import threading
 from pathlib import Path
 
 from workers.engine.recipes import parse_version, resolve_executable
@@ -34,40 +33,44 @@ TOOLS = (
 )
 
 
-def _limit_output(cap):
-    def apply():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
-
-    return apply
-
-
 def run_bounded(argv, *, timeout=PROBE_TIMEOUT, output_cap=OUTPUT_CAP):
-    """(exit code or None on timeout, the first `output_cap` bytes of output as text)."""
-    with tempfile.TemporaryFile() as output:
-        try:
-            process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_limit_output(output_cap),
-            )
-        except OSError as error:
-            return None, f"could not start: {error.strerror}"
-        try:
-            code = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            code = None
-        with contextlib.suppress(OSError):  # whatever it left behind (a stuck child) goes too
-            os.killpg(process.pid, signal.SIGKILL)
-        if code is None:
-            process.wait()
-        output.seek(0)
-        text = output.read(output_cap).decode("utf-8", "replace")
+    """(exit code or None on timeout, the first `output_cap` bytes of output as text).
+
+    Output past the cap is read and dropped (memory stays bounded, the command never blocks
+    on a full pipe); at the timeout, or when the command ends, its whole process group is
+    killed. No preexec_fn: the worker forks this while race threads run.
+    """
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as error:
+        return None, f"could not start: {error.strerror}"
+    kept = bytearray()
+
+    def drain():
+        while chunk := process.stdout.read1(65536):
+            if len(kept) < output_cap:
+                kept.extend(chunk[: output_cap - len(kept)])
+
+    reader = threading.Thread(target=drain, name="probe-output", daemon=True)
+    reader.start()
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        code = None
+    with contextlib.suppress(OSError):  # whatever it left behind (a stuck child) goes too
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    reader.join(timeout=5)
+    process.stdout.close()
     if code is None:
         return None, f"timed out after {timeout:g} s"
-    return code, text
+    return code, bytes(kept).decode("utf-8", "replace")
 
 
 def probe_tool(executable, version_args, tool, *, timeout=PROBE_TIMEOUT):
