@@ -181,6 +181,11 @@ class Job(models.Model):
                     "created_at",
                     "elide_success_ms",
                     "standard_success_ms",
+                    # Which races count (verdict, demo data, admin exclusion): still read
+                    # from the index alone.
+                    "verdict",
+                    "is_mock",
+                    "excluded_reason",
                     "id",
                 ],
                 name="jobs_leaderboard_stats_idx",

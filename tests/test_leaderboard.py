@@ -277,3 +277,15 @@ def test_void_and_not_comparable_races_are_counted_apart_and_never_ranked(client
     assert [job.pk for job in ranking()] == [counted.pk]
     content = client.get(reverse("leaderboard")).content.decode()
     assert "Not counted: 1 void race" in content
+
+
+def test_headline_of_many_repositories_uses_the_normal_interval(settings):
+    from jobs.leaderboard import HEADLINE_NORMAL_ABOVE, headline
+
+    count = HEADLINE_NORMAL_ABOVE + 1
+    for index in range(count):
+        make_race(f"many/r{index}", elide_ms=50_000 - 100 * (index % 7), standard_ms=75_000)
+    statement = headline()
+    assert statement["repositories"] == count
+    low, high = statement["ci95"]
+    assert low < statement["speedup"] < high and high - low < 0.02
