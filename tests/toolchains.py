@@ -11,7 +11,7 @@ from pathlib import Path
 
 SCRIPT = """#!/bin/sh
 # A stand-in {tool}: answers --version, sleeps like a build, leaves a jar where {tool} would.
-here=$(dirname "$0")
+here=${{0%/*}}
 case "$1" in
   -v|--version) echo "{version}"; exit 0;;
   adopt) echo "adopted" > elide.pkl; exit 0;;
@@ -54,7 +54,8 @@ def toolchain(directory, tool, *, seconds=(), classes=10, jar=True):
     if seconds:
         cases = " ".join(f"{index}) sleep {value};;" for index, value in enumerate(seconds))
         sleep = (
-            'count_file="$HOME/.arena-test-runs"; n=$(cat "$count_file" 2>/dev/null || echo 0); '
+            'count_file="$HOME/.arena-test-runs"; n=0; '
+            '[ -f "$count_file" ] && read -r n < "$count_file"; '
             f'echo $((n + 1)) > "$count_file"; case $((n % {len(seconds)})) in {cases} esac'
         )
     script = directory / tool
