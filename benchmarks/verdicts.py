@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/verdicts.py coverage [--trials 2000]
     .venv/bin/python benchmarks/verdicts.py headline [--races 100000]
 
-coverage: simulated races through workers/engine/verdict.py (no builds): each side's run
+coverage: simulated races through jobs/verdict.py (no builds): each side's run
 times are a base time with lognormal noise (sigma 3% and 10%, the spread of real build runs)
 for 3, 5 and 10 runs a side, as A/A races (true speedup 1.0) and A/B races (true 1.5). For
 each: how often the interval contains the true speedup (its coverage), and the verdicts.
@@ -28,7 +28,7 @@ from types import SimpleNamespace
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from workers.engine.verdict import judge  # noqa: E402
+from jobs.verdict import judge  # noqa: E402
 
 
 def side(name, times):

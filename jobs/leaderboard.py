@@ -9,7 +9,7 @@ demo data is asked for (`include_demo`). The headline also leaves out races whos
 is beyond ARENA_PLAUSIBLE_SPEEDUP (flagged for review) and races without a speedup.
 
 Everything here is a fixed number of queries whatever the number of races: the ranking pages
-through `jobs` with the partial index jobs_completed_speedup_idx (WHERE status = 'completed'
+through `jobs` with the partial index jobs_ranking_idx (WHERE status = 'completed'
 ORDER BY speedup DESC), the two sides' times come from one join per side (FilteredRelation on
 the unique (job_id, build_type) index), and totals are one aggregate.
 """
@@ -21,9 +21,8 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import CharField, Count, F, FilteredRelation, IntegerField, Max, Q
+from django.db.models import CharField, Count, F, FilteredRelation, Max, Q
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 
 from jobs.models import (
     COUNTED_VERDICTS,
@@ -33,9 +32,11 @@ from jobs.models import (
     JobStatus,
     Verdict,
     Winner,
+    measured_ms_expression,
     percent_faster,
 )
-from workers.engine.verdict import bootstrap_interval
+from jobs.verdict import bootstrap_interval
+from jobs.vocabulary import measured_ms
 
 HEADLINE_RESAMPLES = 2000
 # Above this many repositories the mean of log speedups is as good as normal (central limit),
@@ -170,9 +171,7 @@ def _day_start(day):
 
 def side_time(alias):
     """Milliseconds of a joined side: duration_ms, or the seed's whole seconds."""
-    return Coalesce(
-        F(f"{alias}__duration_ms"), F(f"{alias}__duration") * 1000, output_field=IntegerField()
-    )
+    return measured_ms_expression(f"{alias}__")
 
 
 def with_side_times(queryset):
@@ -293,8 +292,7 @@ def attach_side_times(jobs):
     )
     for job_id, build_type, status, duration_ms, duration in rows:
         job = by_id[job_id]
-        milliseconds = duration_ms if duration_ms is not None else duration * 1000
-        setattr(job, f"{build_type}_ms", milliseconds)
+        setattr(job, f"{build_type}_ms", measured_ms(duration_ms, duration))
         setattr(job, f"{build_type}_status", status)
     return jobs
 
@@ -312,13 +310,8 @@ def totals(filters=None):
         for index, (low, high, _) in enumerate(SPEEDUP_BINS)
     }
     figures = queryset.aggregate(
-        races=Count("pk"),
-        elide_wins=Count("pk", filter=Q(winner=Winner.ELIDE)),
-        standard_wins=Count("pk", filter=Q(winner=Winner.STANDARD)),
-        ties=Count("pk", filter=Q(winner=Winner.TIE)),
-        inconclusive=Count("pk", filter=Q(verdict=Verdict.INCONCLUSIVE)),
+        **win_counts(),
         with_speedup=Count("speedup"),
-        elide_measured_wins=Count("pk", filter=Q(winner=Winner.ELIDE, speedup__isnull=False)),
         flagged=Count("pk", filter=flagged_condition()),
         best_speedup=Max("speedup"),
         **bins,
@@ -336,13 +329,35 @@ def totals(filters=None):
         {"label": label, "low": low, "high": high, "count": figures.pop(f"bin{index}")}
         for index, (low, high, label) in enumerate(SPEEDUP_BINS)
     ]
-    measured = figures["with_speedup"]
-    figures["win_rate"] = figures.pop("elide_measured_wins") / measured if measured else None
-    figures["forfeits"] = figures["races"] - measured
+    figures["win_rate"] = win_rate(figures)
+    figures["forfeits"] = figures["races"] - figures["measured"]
+    del figures["elide_measured_wins"]
     figures["median_speedup"] = median_speedup(queryset, figures["with_speedup"])
     figures["median_percent_faster"] = percent_faster(figures["median_speedup"])
     figures["best_percent_faster"] = percent_faster(figures["best_speedup"])
     return figures
+
+
+def win_counts():
+    """Races, wins per side, ties and inconclusive races as aggregates, for the totals and
+    for each repository (COUNT ... FILTER over jobs_leaderboard_stats_idx); `measured` and
+    `elide_measured_wins` count only races both sides built (those with a speedup)."""
+    return {
+        "races": Count("pk"),
+        "elide_wins": Count("pk", filter=Q(winner=Winner.ELIDE)),
+        "standard_wins": Count("pk", filter=Q(winner=Winner.STANDARD)),
+        "ties": Count("pk", filter=Q(winner=Winner.TIE)),
+        "inconclusive": Count("pk", filter=Q(verdict=Verdict.INCONCLUSIVE)),
+        "measured": Count("speedup"),
+        "elide_measured_wins": Count("pk", filter=Q(winner=Winner.ELIDE, speedup__isnull=False)),
+    }
+
+
+def win_rate(figures):
+    """Elide's share of the measured races (a forfeit, where one side's build failed, is a
+    win but not a measurement; void races are never counted). None when there are none."""
+    measured = figures["measured"]
+    return figures["elide_measured_wins"] / measured if measured else None
 
 
 def _bin_condition(low, high):

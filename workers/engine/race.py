@@ -12,18 +12,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from jobs.verdict import Verdict, judge, void
+from jobs.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED
 from workers.engine.measure import Cancelled, measurement_lock, split_cpus
 from workers.engine.sandbox import Sandbox
 from workers.engine.side import FAILURE, SUCCESS, SideRunner
-from workers.engine.verdict import Verdict, judge, void
 from workers.engine.workspace import CloneError, Workspace, clone, remove_abandoned
 
-SIDES = ("standard", "elide")
 SEQUENTIAL = "sequential"
 PARALLEL = "parallel"
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELLED = "cancelled"
 
 
 @dataclass
@@ -45,7 +42,7 @@ class RaceOutcome:
     error: str = ""
     commit_sha: str = ""
     sides: dict = field(default_factory=dict)
-    # The race's verdict, speedup and interval (workers/engine/verdict.py): stored as is.
+    # The race's verdict, speedup and interval (jobs/verdict.py): stored as is.
     verdict: Verdict | None = None
 
     @property
@@ -105,7 +102,7 @@ class Race:
                 self.workspace.remove()
 
     def _run(self):
-        for side in SIDES:
+        for side in BASELINE_FIRST:
             self.listener.on_state(side, "cloning")
         try:
             sha = clone(
@@ -124,7 +121,7 @@ class Race:
         self.sandbox = Sandbox(self.config)
         customs = {"standard": self.spec.standard_cmd, "elide": self.spec.elide_cmd}
         self.runners = {
-            side: SideRunner(side, race=self, custom_argv=customs[side]) for side in SIDES
+            side: SideRunner(side, race=self, custom_argv=customs[side]) for side in BASELINE_FIRST
         }
         try:
             for runner in self.runners.values():
@@ -170,7 +167,7 @@ class Race:
 
     def _run_sequential(self):
         for index in range(self._total_runs()):
-            order = SIDES if index % 2 == 0 else tuple(reversed(SIDES))
+            order = BASELINE_FIRST if index % 2 == 0 else tuple(reversed(BASELINE_FIRST))
             for side in order:
                 runner = self.runners[side]
                 if runner.done:
@@ -181,7 +178,7 @@ class Race:
                     runner.run_once(index)
 
     def _run_parallel(self):
-        cpu_sets = dict(zip(SIDES, split_cpus(), strict=True))
+        cpu_sets = dict(zip(BASELINE_FIRST, split_cpus(), strict=True))
         if cpu_sets["standard"] is None:
             for runner in self.runners.values():
                 runner.note("only one CPU: the parallel builds share it")

@@ -4,16 +4,14 @@ import datetime
 import shlex
 from dataclasses import dataclass, field
 
+from jobs.vocabulary import BUILD, FAILURE, INFRASTRUCTURE, PENDING, SUCCESS
 from workers.engine.artifacts import side_artifacts
 from workers.engine.bell import BellDetector
 from workers.engine.measure import Cancelled, run_stats
 from workers.engine.output import OutputCap, TextDecoder
 from workers.engine.process import run_process
 from workers.engine.recipes import CUSTOM, NO_BUILD_FILE, parse_version, recipe_for
-from workers.engine.verdict import BUILD, INFRASTRUCTURE
 
-SUCCESS = "success"
-FAILURE = "failure"
 NO_JAR = "no jar produced"
 
 
@@ -24,7 +22,7 @@ def utcnow():
 @dataclass
 class SideResult:
     side: str
-    status: str = "pending"
+    status: str = PENDING
     tool: str = ""
     tool_version: str = ""
     run_times_ms: list = field(default_factory=list)

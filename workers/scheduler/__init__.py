@@ -33,6 +33,7 @@ from workers.scheduler.registry import (
     running_elsewhere,
     set_worker_status,
 )
+from workers.scheduler.requeue import RequeueRefused, requeue_job
 
 __all__ = [
     "LIVE_STATUSES",
@@ -40,6 +41,7 @@ __all__ = [
     "Maintenance",
     "Outcome",
     "PoolHealth",
+    "RequeueRefused",
     "claim_defer_window",
     "claim_job",
     "dead_before",
@@ -54,6 +56,7 @@ __all__ = [
     "record_toolchains",
     "register_worker",
     "release_job",
+    "requeue_job",
     "retire_worker",
     "retry_when_busy",
     "running_elsewhere",
