@@ -199,7 +199,7 @@ class WorkerLoop:
         so that it never delays heartbeats or claims; only this loop's thread writes the row.
         Returns what a finished probe found, else None.
         """
-        if self.probe is None:
+        if self.probe is None or self.probe_interval <= 0:
             return None
         found = None
         if self.probe_thread is not None and not self.probe_thread.is_alive():

@@ -83,8 +83,12 @@ class Command(BaseCommand):
 
 
 def probe_host():
-    """The toolchains this worker's races would use (the ARENA_* settings)."""
+    """The toolchains this worker's races would use (the ARENA_* settings), probed under the
+    host's measurement lock: the probe starts JVMs, which must not slow a measured build."""
+    from workers.engine.measure import measurement_lock
     from workers.engine.toolchains import probe
     from workers.recording import engine_config
 
-    return probe(engine_config())
+    config = engine_config()
+    with measurement_lock(config.measure_lock):
+        return probe(config)
