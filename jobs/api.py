@@ -30,12 +30,13 @@ from jobs.services import (
     get_recent_results,
     list_jobs,
     submit_race,
+    validate_runs,
 )
 from jobs.views.cancel_tokens import viewer_may_cancel
 
 API_MAX_BODY_BYTES = 16 * 1024
 MAX_LIST_LIMIT = 500
-CREATE_FIELDS = {"repositoryUrl", "ref", "force"}
+CREATE_FIELDS = {"repositoryUrl", "ref", "force", "iterations", "warmups"}
 
 
 def json_error(status, message, **extra):
@@ -87,6 +88,8 @@ def result_json(result):
         "toolVersion": result.tool_version or None,
         "finishedAt": _iso(result.finished_at),
         "error": result.error or None,
+        "errorKind": result.error_kind or None,
+        "artifacts": result.artifacts,
     }
 
 
@@ -103,7 +106,15 @@ def job_json(job):
         "completedAt": _iso(job.completed_at),
         "workerId": job.worker_id,
         "winner": job.winner,
+        "verdict": job.verdict,
         "speedup": job.speedup,
+        "speedupCi95": job.speedup_ci95,
+        "speedupCiLevel": job.speedup_ci_level,
+        "voidReason": job.void_reason or None,
+        "parity": job.parity,
+        "excludedReason": job.excluded_reason or None,
+        "iterations": job.iterations,
+        "warmups": job.warmups,
         "percentFaster": percent_faster(job.speedup),
         "error": job.error or None,
         "isMock": job.is_mock,
@@ -175,7 +186,7 @@ def jobs_collection(request):
 
 
 def _validate_create(data):
-    """(url, ref, force, details): details lists every problem found."""
+    """(url, ref, force, runs, details): details lists every problem found."""
     details = []
     unknown = sorted(set(data) - CREATE_FIELDS)
     if unknown:
@@ -191,18 +202,30 @@ def _validate_create(data):
     force = data.get("force", False)
     if not isinstance(force, bool):
         details.append("force must be true or false.")
-    return url, ref, force, details
+    runs = None
+    try:
+        runs = validate_runs(data.get("iterations"), data.get("warmups"))
+    except ValidationError as invalid:
+        details.extend(invalid.messages)
+    return url, ref, force, runs, details
 
 
 def _create(request):
     data, error = _read_json_object(request)
     if error:
         return error
-    url, ref, force, details = _validate_create(data)
+    url, ref, force, runs, details = _validate_create(data)
     if details:
         return json_error(400, "Invalid request", details=details)
     try:
-        submission = submit_race(url, ref=ref, force=force, client_key=client_key(request))
+        submission = submit_race(
+            url,
+            ref=ref,
+            force=force,
+            client_key=client_key(request),
+            iterations=runs[0],
+            warmups=runs[1],
+        )
     except ValidationError as invalid:
         return json_error(400, "Invalid request", details=invalid.messages)
     except (RateLimited, ClientLimitReached, QueueFull) as refused:

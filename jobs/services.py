@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from jobs import ratelimit
 from jobs.models import (
+    COUNTED_VERDICTS,
     FINISHED_JOB_STATUSES,
     BuildResult,
     BuildStatus,
@@ -175,6 +176,27 @@ def validate_ref(ref):
     return ref
 
 
+MAX_RUNS = 10
+MAX_WARMUPS = 3
+
+
+def validate_runs(iterations, warmups):
+    """Runs (1-10) and warm-ups (0-3) of a public submission; None takes the default
+    (ARENA_DEFAULT_RUNS, ARENA_DEFAULT_WARMUPS). Returns both, or raises ValidationError."""
+    iterations = settings.ARENA_DEFAULT_RUNS if iterations is None else iterations
+    warmups = settings.ARENA_DEFAULT_WARMUPS if warmups is None else warmups
+    errors = []
+    for name, value, low, high in (
+        ("iterations", iterations, 1, MAX_RUNS),
+        ("warmups", warmups, 0, MAX_WARMUPS),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            errors.append(f"{name} must be a whole number from {low} to {high}.")
+    if errors:
+        raise ValidationError(errors, code="invalid_runs")
+    return iterations, warmups
+
+
 def create_job(repository_url, *, ref="", client_key="", **extra):
     """Validate and queue a race. Raises ValidationError, QueueFull or ClientLimitReached;
     writes nothing then.
@@ -221,17 +243,20 @@ class Submission:
     cancel_token: str | None
 
 
-def submit_race(repository_url, *, ref="", force=False, client_key):
+def submit_race(repository_url, *, ref="", force=False, client_key, iterations=None, warmups=None):
     """The one way the public starts a race (the form and POST /api/jobs).
 
-    In order: validate; reuse the newest completed race of the repository and ref unless
-    `force`; count the submission against the client's rate limit; create the job with a
-    fresh cancel token, within the global queue limit and the client's own limit.
+    In order: validate (runs 1-10 and warm-ups 0-3, None for the defaults: validate_runs);
+    unless `force`, reuse the newest real, comparable race of the repository and ref that the
+    leaderboard counts (reusable_races: never demo data, never void or excluded); count the
+    submission against the client's rate limit; create the job with a fresh cancel token,
+    within the global queue limit and the client's own limit (create_job: one statement).
     Raises ValidationError, RateLimited, QueueFull or ClientLimitReached; nothing is written
     then except the rate-limit count.
     """
     url, _ = validate_repository_url(repository_url)
     ref = validate_ref(ref)
+    iterations, warmups = validate_runs(iterations, warmups)
     if not force:
         finished = find_finished_race(url, ref)
         if finished is not None:
@@ -241,7 +266,12 @@ def submit_race(repository_url, *, ref="", force=False, client_key):
         raise RateLimited(allowed.retry_after)
     token = secrets.token_urlsafe(24)
     job = create_job(
-        url, ref=ref, client_key=client_key, cancel_token_hash=hash_cancel_token(token)
+        url,
+        ref=ref,
+        client_key=client_key,
+        iterations=iterations,
+        warmups=warmups,
+        cancel_token_hash=hash_cancel_token(token),
     )
     return Submission(job=job, reused=False, cancel_token=token)
 
@@ -324,14 +354,51 @@ def _completed_with_both_sides_queryset():
 _completed_with_both_sides = JobsWithSides(_completed_with_both_sides_queryset)
 
 
+def reusable_races(url, ref):
+    """Real (never demo), completed, comparable races of this repository and ref that the
+    leaderboard counts (a verdict it counts, not excluded by an admin)."""
+    return Job.objects.filter(
+        repository_url=url,
+        ref=ref,
+        status=JobStatus.COMPLETED,
+        is_mock=False,
+        verdict__in=COUNTED_VERDICTS,
+        excluded_reason="",
+    ).order_by("-created_at", "-id")
+
+
 def find_finished_race(repository_url, ref=""):
-    """The newest completed race of this repository (and ref), for reuse instead of rebuilding."""
+    """The newest race that a submission of this repository (and ref) may show instead of
+    building again: see reusable_races."""
     url, _ = validate_repository_url(repository_url)
-    return (
-        Job.objects.filter(repository_url=url, ref=validate_ref(ref), status=JobStatus.COMPLETED)
+    return reusable_races(url, validate_ref(ref)).first()
+
+
+def expected_duration_ms(repository_url, ref="", *, iterations, warmups):
+    """How long a race of this repository should take, from its last real race's per-run
+    times of both sides (sequential: every run of both sides, warm-ups included); None when
+    it has not raced before. Never raises: a bad URL has no estimate."""
+    try:
+        url, _ = validate_repository_url(repository_url)
+        ref = validate_ref(ref)
+    except ValidationError:
+        return None
+    last = (
+        Job.objects.filter(
+            repository_url=url,
+            ref=ref,
+            status=JobStatus.COMPLETED,
+            is_mock=False,
+            elide_success_ms__isnull=False,
+            standard_success_ms__isnull=False,
+        )
         .order_by("-created_at", "-id")
+        .values("elide_success_ms", "standard_success_ms")
         .first()
     )
+    if last is None:
+        return None
+    return (iterations + warmups) * (last["elide_success_ms"] + last["standard_success_ms"])
 
 
 def cancel_job(job_id):

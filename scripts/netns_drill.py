@@ -10,7 +10,7 @@ directory, run as the `postgres` user) listening on 127.0.0.1 and on the three h
 veth addresses, with pg_hba trusting 10.231.R.0/24 only; it never touches the machine's own
 PostgreSQL, and it removes the cluster, the namespaces and the veth pairs when it ends.
 
-One `manage.py run_worker` per namespace (its own workspace root and its own measurement lock
+One `manage.py run_worker` per namespace (its own workspace root and so its own measurement lock
 file, as on separate machines) races --jobs jobs whose two sides print the wall clock when
 each measured run starts and ends. The drill then cuts one host's link (`ip link set down`
 inside its namespace) while that host builds a race, and checks:
@@ -181,7 +181,6 @@ class HostWorker:
             **WORKER_SETTINGS,
             "DATABASE_URL": cluster.url(addresses(index)[0]),
             "ARENA_WORKSPACE_ROOT": str(home / "workspaces"),
-            "ARENA_MEASURE_LOCK": str(home / "measure.lock"),
         }
         self.capacity = capacity
         self.process = None

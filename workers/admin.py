@@ -59,8 +59,10 @@ class WorkerAdmin(admin.ModelAdmin):
         "heartbeat_age",
         "heartbeat",
         "races",
+        "runs_elide",
+        "toolchain_summary",
     ]
-    list_filter = ["status"]
+    list_filter = ["status", "runs_elide"]
     search_fields = ["id", "hostname"]
     ordering = ["id"]
     actions = ["put_in_maintenance", "activate"]
@@ -75,6 +77,9 @@ class WorkerAdmin(admin.ModelAdmin):
         "last_heartbeat",
         "created_at",
         "updated_at",
+        "runs_elide",
+        "toolchain_summary",
+        "toolchains_probed_at",
     ]
     readonly_fields = [
         "id",
@@ -84,6 +89,9 @@ class WorkerAdmin(admin.ModelAdmin):
         "last_heartbeat",
         "created_at",
         "updated_at",
+        "runs_elide",
+        "toolchain_summary",
+        "toolchains_probed_at",
     ]
 
     def has_add_permission(self, request):

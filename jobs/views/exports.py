@@ -109,7 +109,12 @@ def export(request, kind):
         else:
             description = {"number": page, "size": limit, "pages": pages, "total": total}
             chunks = json_chunks(
-                filters, figures["totals"], figures["repositories"], page=description, **window
+                filters,
+                figures["totals"],
+                figures["repositories"],
+                figures["headline"],
+                page=description,
+                **window,
             )
         seconds = settings.ARENA_EXPORT_CACHE_SECONDS
         response = StreamingHttpResponse(_caching(chunks, key, seconds))

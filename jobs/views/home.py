@@ -2,6 +2,7 @@
 
 import random
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,8 +15,10 @@ from jobs.services import (
     ClientLimitReached,
     QueueFull,
     RateLimited,
+    expected_duration_ms,
     list_jobs,
     submit_race,
+    validate_runs,
 )
 from jobs.views import cancel_tokens
 
@@ -32,9 +35,32 @@ def pick_suggestions(rng=random):
     return picks
 
 
+def _estimate(url, ref="", iterations=None, warmups=None):
+    """{"ms", "iterations", "warmups"} when this repository raced before, else None."""
+    try:
+        iterations, warmups = validate_runs(iterations, warmups)
+    except ValidationError:
+        return None
+    milliseconds = expected_duration_ms(url, ref, iterations=iterations, warmups=warmups)
+    if milliseconds is None:
+        return None
+    return {"ms": milliseconds, "iterations": iterations, "warmups": warmups}
+
+
+def _whole_number(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
 def _render_home(request, form, *, status=200):
+    url = form.data.get("repository_url") or form.initial.get("repository_url") or ""
     context = {
         "form": form,
+        "estimate": _estimate(url) if url else None,
+        "default_runs": settings.ARENA_DEFAULT_RUNS,
+        "default_warmups": settings.ARENA_DEFAULT_WARMUPS,
         "suggestions": pick_suggestions(),
         "latest": list_jobs(limit=LATEST_RACES),
     }
@@ -64,6 +90,8 @@ def home(request):
             ref=form.cleaned_data["ref"],
             force=form.cleaned_data["force"],
             client_key=ratelimit.client_key(request),
+            iterations=form.cleaned_data["iterations"],
+            warmups=form.cleaned_data["warmups"],
         )
     except ValidationError as error:
         for message in error.messages:
@@ -82,10 +110,24 @@ def home(request):
 
 @require_GET
 def validate_repository(request):
-    """Inline validation while typing (htmx): the URL field's errors, or nothing."""
-    form = RaceForm({"repository_url": request.GET.get("repository_url", "")})
+    """Inline validation while typing (htmx): the URL field's errors, or what a race of this
+    repository should take when it raced before."""
+    url = request.GET.get("repository_url", "")
+    form = RaceForm({"repository_url": url})
     form.is_valid()
-    errors = form.errors.get("repository_url", []) if request.GET.get("repository_url") else []
+    errors = form.errors.get("repository_url", []) if url else []
+    estimate = None
+    if url and not errors:
+        estimate = _estimate(
+            url,
+            iterations=_whole_number(request.GET.get("iterations")),
+            warmups=_whole_number(request.GET.get("warmups")),
+        )
     # A refused URL is a 400 (the page's htmx config swaps 400 answers in).
     status = 400 if errors else 200
-    return render(request, "partials/url_errors.html", {"errors": errors}, status=status)
+    return render(
+        request,
+        "partials/url_errors.html",
+        {"errors": errors, "estimate": estimate},
+        status=status,
+    )

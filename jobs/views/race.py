@@ -30,6 +30,14 @@ _JOB_COLUMNS = (
     "winner",
     "speedup",
     "cancel_token_hash",
+    "verdict",
+    "speedup_ci_low",
+    "speedup_ci_high",
+    "speedup_ci_level",
+    "void_reason",
+    "parity",
+    "excluded_reason",
+    "warmups",
 )
 
 

@@ -105,7 +105,6 @@ def test_a_killed_race_command_is_noticed_and_its_job_failed(subprocess_env, tmp
     env = {
         **subprocess_env,
         "ARENA_WORKSPACE_ROOT": str(tmp_path / "workspaces"),
-        "ARENA_MEASURE_LOCK": str(tmp_path / "measure.lock"),
         "ARENA_HEARTBEAT_INTERVAL": "0.3",
     }
     argv = [sys.executable, str(PROJECT_DIR / "manage.py"), "race", str(repo),

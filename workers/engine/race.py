@@ -13,8 +13,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from jobs.verdict import Verdict, judge, void
 from jobs.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED
-from workers.engine.measure import Cancelled, measurement_lock, speedup, split_cpus
+from workers.engine.measure import Cancelled, measurement_lock, split_cpus
 from workers.engine.sandbox import Sandbox
 from workers.engine.side import FAILURE, SUCCESS, SideRunner
 from workers.engine.workspace import (
@@ -51,8 +52,12 @@ class RaceOutcome:
     error: str = ""
     commit_sha: str = ""
     sides: dict = field(default_factory=dict)
-    speedup: float | None = None
-    speedup_uncertainty: float | None = None
+    # The race's verdict, speedup and interval (jobs/verdict.py): stored as is.
+    verdict: Verdict | None = None
+
+    @property
+    def speedup(self):
+        return self.verdict.speedup if self.verdict else None
 
 
 class RaceListener:
@@ -135,7 +140,8 @@ class Race:
             if self.cancel.is_set():
                 return RaceOutcome(CANCELLED, error="cancelled")
             prefix = "" if isinstance(exc, RepositoryTooLarge) else "git clone failed: "
-            return RaceOutcome(FAILED, error=f"{prefix}{exc}")
+            error = f"{prefix}{exc}"
+            return RaceOutcome(FAILED, error=error, verdict=void(error))
         self.listener.on_commit(sha)
         self.sandbox = Sandbox(self.config)
         customs = {"standard": self.spec.standard_cmd, "elide": self.spec.elide_cmd}
@@ -158,6 +164,7 @@ class Race:
                 runner.interrupt()
             return RaceOutcome(CANCELLED, error="cancelled", commit_sha=sha, sides=self._results())
         for runner in self.runners.values():
+            runner.verify_artifacts()
             runner.finish(SUCCESS)
         return self._outcome(sha)
 
@@ -166,14 +173,13 @@ class Race:
 
     def _outcome(self, sha):
         results = self._results()
-        ratio = uncertainty = None
-        if all(result.status == SUCCESS for result in results.values()):
-            ratio, uncertainty = speedup(
-                results["standard"].run_times_ms, results["elide"].run_times_ms
-            )
-        return RaceOutcome(
-            COMPLETED, commit_sha=sha, sides=results, speedup=ratio, speedup_uncertainty=uncertainty
+        verdict = judge(
+            results["standard"],
+            results["elide"],
+            tie_tolerance=self.config.tie_tolerance,
+            parity_tolerance=self.config.parity_tolerance,
         )
+        return RaceOutcome(COMPLETED, commit_sha=sha, sides=results, verdict=verdict)
 
     def _total_runs(self):
         return self.spec.warmups + self.spec.iterations

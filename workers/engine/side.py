@@ -4,12 +4,15 @@ import datetime
 import shlex
 from dataclasses import dataclass, field
 
-from jobs.vocabulary import FAILURE, PENDING, SUCCESS
+from jobs.vocabulary import BUILD, FAILURE, INFRASTRUCTURE, PENDING, SUCCESS
+from workers.engine.artifacts import side_artifacts
 from workers.engine.bell import BellDetector
 from workers.engine.measure import Cancelled, run_stats
 from workers.engine.output import OutputCap, TextDecoder
 from workers.engine.process import run_process
-from workers.engine.recipes import parse_version, recipe_for
+from workers.engine.recipes import CUSTOM, NO_BUILD_FILE, parse_version, recipe_for
+
+NO_JAR = "no jar produced"
 
 # A version probe keeps at most this much output (a hostile wrapper may print gigabytes).
 VERSION_OUTPUT_LIMIT = 64 * 1024
@@ -32,6 +35,12 @@ class SideResult:
     exit_code: int | None = None
     bell_rung: bool = False
     error: str = ""
+    # "infrastructure" (the side could not run), "build" (it ran and failed) or "".
+    error_kind: str = ""
+    # {"files", "bytes", "classes"} of the jars it produced (None before it finished).
+    artifacts: dict | None = None
+    # Class names in those jars, for the parity check (not stored).
+    class_names: set | None = None
     started_at: datetime.datetime | None = None
     finished_at: datetime.datetime | None = None
 
@@ -158,7 +167,8 @@ class SideRunner:
         if error:
             self.race.listener.on_side_started(self.side, self.result.tool, "")
             self.note(error)
-            self.finish(FAILURE, error)
+            kind = BUILD if self.recipe.error == NO_BUILD_FILE else INFRASTRUCTURE
+            self.finish(FAILURE, error, kind=kind)
             return
         if self.recipe.version_argv:
             output = []
@@ -213,31 +223,57 @@ class SideRunner:
         self.result.exit_code = outcome.exit_code
         if not warmup:
             self.result.run_times_ms.append(measured_ms)
-        error = self._run_error(outcome, bell)
+        error, kind = self._run_error(outcome, bell)
         if error:
             self.note(error)
             if not self.result.run_times_ms:
                 self.result.run_times_ms.append(measured_ms)
-            self.finish(FAILURE, error)
+            self.finish(FAILURE, error, kind=kind)
 
     def _run_error(self, outcome, bell):
+        """(message, error kind) of a run that failed, ("", "") otherwise."""
         if outcome.timed_out:
-            return f"timed out after {self.race.timeout:g} s; the build's processes were killed"
-        if outcome.error:
-            return outcome.error
+            return (
+                f"timed out after {self.race.timeout:g} s; the build's processes were killed",
+                BUILD,
+            )
+        if outcome.error:  # the process could not be started: the arena's problem
+            return outcome.error, INFRASTRUCTURE
         if outcome.exit_code != 0:
-            return f"the build exited with code {outcome.exit_code}"
+            return f"the build exited with code {outcome.exit_code}", BUILD
         if bell.reported_failure:
-            return "the build exited 0 but its bell reported failure"
-        return ""
+            return "the build exited 0 but its bell reported failure", BUILD
+        return "", ""
 
-    def finish(self, status, error=""):
+    def verify_artifacts(self):
+        """After the last run: list the jars it left; a build that produced none failed.
+
+        Operator-defined custom commands are not held to the jar rule (their artifacts are
+        still recorded): they may race anything, not only jar builds.
+        """
+        if self.done:
+            return
+        found = side_artifacts(self.side, self.race.workspace.src(self.side))
+        self.result.artifacts = found.summary()
+        self.result.class_names = found.class_names
+        for note in found.notes[:5]:
+            self.note(f"artifact {note}")
+        if found.files:
+            self.note(
+                f"artifacts: {found.files} jar(s), {found.bytes} bytes, {found.classes} classes"
+            )
+        elif self.recipe is not None and self.recipe.tool != CUSTOM:
+            self.note(NO_JAR)
+            self.finish(FAILURE, NO_JAR, kind=BUILD)
+
+    def finish(self, status, error="", kind=""):
         if self.done:
             return
         self.done = True
         result = self.result
         result.status = status
         result.error = error
+        result.error_kind = kind if status == FAILURE else ""
         result.bell_rung = bool(self._bells) and all(self._bells)
         stats = result.stats
         result.duration_ms = round(stats.median_ms) if stats else None

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0007_client_key_and_cancel_token'),
+        ('jobs', '0009_client_key_and_cancel_token'),
     ]
 
     operations = [
