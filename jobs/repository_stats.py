@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Max, Q
 
-from jobs.models import BuildResult, BuildStatus, Job, JobStatus, Winner
+from jobs.models import COUNTED_VERDICTS, BuildResult, BuildStatus, Job, JobStatus, Verdict, Winner
 
 MIN_RACES_FOR_INTERVAL = 6  # below that even the widest order statistics cover < 95%
 TREND_POINTS = 200  # the newest races drawn in the trend chart
@@ -63,12 +63,16 @@ def repository_summary(name):
         elide_wins=Count("pk", filter=Q(status=JobStatus.COMPLETED, winner=Winner.ELIDE)),
         standard_wins=Count("pk", filter=Q(status=JobStatus.COMPLETED, winner=Winner.STANDARD)),
         ties=Count("pk", filter=Q(status=JobStatus.COMPLETED, winner=Winner.TIE)),
+        inconclusive=Count("pk", filter=Q(verdict=Verdict.INCONCLUSIVE)),
+        void=Count("pk", filter=Q(verdict=Verdict.VOID)),
+        not_comparable=Count("pk", filter=Q(verdict=Verdict.NOT_COMPARABLE)),
+        excluded=Count("pk", filter=~Q(excluded_reason="")),
         last_race=Max("created_at"),
     )
+    # Only races the leaderboard counts have a speedup worth a median: never a void or not
+    # comparable race, never one an admin excluded.
     speedups = list(
-        races.filter(status=JobStatus.COMPLETED, speedup__isnull=False).values_list(
-            "speedup", flat=True
-        )
+        counted_races(races).filter(speedup__isnull=False).values_list("speedup", flat=True)
     )
     counts["measured"] = len(speedups)
     counts["median_speedup"] = median(speedups)
@@ -76,6 +80,13 @@ def repository_summary(name):
     counts["best_speedup"] = max(speedups, default=None)
     counts["demo_only"] = counts["races"] > 0 and not races.filter(is_mock=False).exists()
     return counts
+
+
+def counted_races(races):
+    """The completed races among `races` that the leaderboard counts (jobs/verdict.py)."""
+    return races.filter(
+        status=JobStatus.COMPLETED, verdict__in=COUNTED_VERDICTS, excluded_reason=""
+    )
 
 
 def toolchains(name):
@@ -96,10 +107,11 @@ def trend_geometry(name, *, width=640, height=240, padding=44, left=64):
     them).
 
     The y axis is logarithmic around 1x (twice as fast and twice as slow are equally far from
-    the line of equal times); races where a side failed are marked on the baseline.
+    the line of equal times); counted races where a side failed are marked on the baseline.
+    Void, not comparable and excluded races are not drawn: they measured nothing comparable.
     """
     rows = list(
-        Job.objects.filter(repository_name=name, status=JobStatus.COMPLETED)
+        counted_races(Job.objects.filter(repository_name=name))
         .order_by("-created_at", "-id")
         .values_list("id", "created_at", "speedup")[:TREND_POINTS]
     )[::-1]

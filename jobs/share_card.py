@@ -65,6 +65,12 @@ def headline(job, elide, standard):
         return "Race cancelled", MUTED
     if not job.is_finished:
         return "Race in progress", MUTED
+    if job.verdict == "void":
+        return "Could not run: " + (job.void_reason or job.error or "a side could not run"), MUTED
+    if job.verdict == "not_comparable":
+        return "Not comparable: the builds produced different classes", MUTED
+    if job.verdict == "inconclusive" and job.speedup:
+        return f"Too close to call ({job.speedup:.2f}{TIMES})", TEXT
     if job.speedup:
         if job.winner == "tie":
             return "A tie", TEXT
@@ -84,7 +90,9 @@ def _side_line(label, result):
     if result is None or result.is_pending:
         return f"{label}: not finished"
     if result.status != BuildStatus.SUCCESS:
-        return f"{label}: failed"
+        return f"{label}: " + (
+            "could not run" if result.error_kind == "infrastructure" else "failed"
+        )
     tool = f" ({result.tool} {result.tool_version})".replace(" )", ")") if result.tool else ""
     return f"{label}{tool}: {result.best_duration_ms / 1000:.2f} s"
 

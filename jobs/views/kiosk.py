@@ -51,8 +51,10 @@ def slide_context(now=None):
         recent = get_recent_results(RECENT_RACES * 5)
         context["races"] = [job for job in recent if not job.is_mock][:RECENT_RACES]
     else:
-        totals = cached_figures({})["totals"]  # demo data is left out unless asked for
+        figures = cached_figures({})  # demo data is left out unless asked for
+        totals = figures["totals"]
         context["totals"] = totals
+        context["headline"] = figures["headline"]
         if slide == "chart":
             context["chart"] = chart_geometry(totals["histogram"], width=800, height=300)
     return context
