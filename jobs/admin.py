@@ -10,8 +10,11 @@ from urllib.parse import quote
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -130,6 +133,31 @@ class JobAdminForm(forms.ModelForm):
         super()._post_clean()
 
 
+class ExclusionReasonForm(forms.Form):
+    """The reason asked for by the bulk action "exclude from the leaderboard"."""
+
+    reason = forms.CharField(
+        max_length=2000,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Shown on each race's page and kept in its exclusion history.",
+    )
+
+
+def exclude_races(queryset, reason, changed_by):
+    """Take these races off the leaderboard with `reason`, one race_exclusions row each (as
+    an edit of the reason in the change form records it). Races already excluded for the
+    same reason are left as they were. Returns how many changed."""
+    with transaction.atomic():
+        ids = list(queryset.exclude(excluded_reason=reason).values_list("pk", flat=True))
+        Job.objects.filter(pk__in=ids).update(excluded_reason=reason)
+        RaceExclusion.objects.bulk_create(
+            RaceExclusion(job_id=job_id, excluded=True, reason=reason, changed_by=changed_by)
+            for job_id in ids
+        )
+    return len(ids)
+
+
 class ReadOnlyInlineMixin:
     extra = 0
     can_delete = False
@@ -205,7 +233,7 @@ class JobAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
     inlines = [BuildResultInline, RaceExclusionInline]
-    actions = ["cancel_selected", "mark_as_demo", "unmark_demo"]
+    actions = ["cancel_selected", "exclude_from_leaderboard", "mark_as_demo", "unmark_demo"]
     fieldsets = [
         (None, {"fields": ["repository_url", "repository_name", "ref", "status", "error"]}),
         (
@@ -361,6 +389,33 @@ class JobAdmin(admin.ModelAdmin):
                 f"{len(ids) - cancelled} job(s) were already finished and left as they were.",
                 messages.WARNING,
             )
+
+    @admin.action(
+        description="Exclude selected races from the leaderboard (with a reason)",
+        permissions=["change"],
+    )
+    def exclude_from_leaderboard(self, request, queryset):
+        """Asks for the reason first (an intermediate page), then records it per race."""
+        form = ExclusionReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            changed = exclude_races(
+                queryset, form.cleaned_data["reason"], request.user.get_username()
+            )
+            self.message_user(
+                request, f"Excluded {changed} race(s) from the leaderboard.", messages.SUCCESS
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Exclude races from the leaderboard",
+            "opts": self.model._meta,
+            "form": form,
+            "races": queryset.only("id", "repository_name", "ref", "verdict")[:100],
+            "count": queryset.count(),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/jobs/job/exclude_from_leaderboard.html", context)
 
     @admin.action(description="Mark selected jobs as demo data", permissions=["change"])
     def mark_as_demo(self, request, queryset):
