@@ -108,9 +108,7 @@ def test_jars_are_read_from_the_central_directory_only(tmp_path):
 @pytest.fixture
 def config(tmp_path):
     require_tool("bwrap", "builds run in the sandbox")
-    return EngineConfig(
-        workspace_root=tmp_path / "workspaces", measure_lock=tmp_path / "measure.lock"
-    )
+    return EngineConfig(workspace_root=tmp_path / "workspaces")
 
 
 @pytest.fixture
