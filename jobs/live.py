@@ -128,14 +128,7 @@ def _chunk_query(job_id, offsets, limit):
         " CASE WHEN output_compressed IS NULL THEN 0 ELSE 1 END AS compacted"
         " FROM build_results WHERE job_id = %s"
     )
-    params = [
-        BuildType.ELIDE,
-        offsets[BuildType.ELIDE] + 1,
-        limit,
-        offsets[BuildType.STANDARD] + 1,
-        limit,
-        str(job_id),
-    ]
+    params = _chunk_params(job_id, offsets, limit)
     return BuildResult.objects.raw(sql, params)
 
 
@@ -337,12 +330,9 @@ class PollSnapshot:
         return job, sides_from_results(job, results, self.offsets, limit=self.limit)
 
 
-def poll_snapshot(job_id, offsets, *, limit=None):
-    """Everything a poll answers with, from one query: the state (to answer 204 when nothing
-    changed) and the rows the job and both sides' output after `offsets` are read from."""
-    offsets = clamp_offsets(offsets)
-    limit = limit or MAX_CHUNK_CHARS
-    params = [
+def _chunk_params(job_id, offsets, limit):
+    """Parameters of the SQL that reads each side's output after its offset (1-based SUBSTR)."""
+    return [
         BuildType.ELIDE,
         offsets[BuildType.ELIDE] + 1,
         limit,
@@ -350,6 +340,14 @@ def poll_snapshot(job_id, offsets, *, limit=None):
         limit,
         str(job_id),
     ]
+
+
+def poll_snapshot(job_id, offsets, *, limit=None):
+    """Everything a poll answers with, from one query: the state (to answer 204 when nothing
+    changed) and the rows the job and both sides' output after `offsets` are read from."""
+    offsets = clamp_offsets(offsets)
+    limit = limit or MAX_CHUNK_CHARS
+    params = _chunk_params(job_id, offsets, limit)
     with connection.cursor() as cursor:
         cursor.execute(_POLL_SQL, params)
         rows = cursor.fetchall()
