@@ -19,7 +19,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from jobs import services
-from jobs.admin_support import CappedCountPaginator, format_moment, format_ms, output_tail_html
+from jobs.admin_support import (
+    CappedCountPaginator,
+    format_moment,
+    format_ms,
+    mark_demo,
+    output_tail_html,
+)
 from jobs.models import (
     BuildResult,
     BuildStatus,
@@ -30,6 +36,7 @@ from jobs.models import (
     measured_ms_expression,
     percent_faster,
 )
+from jobs.summary import kept_in_step
 
 admin.site.site_header = "Build Arena administration"
 admin.site.site_title = "Build Arena admin"
@@ -150,7 +157,8 @@ def exclude_races(queryset, reason, changed_by):
     same reason are left as they were. Returns how many changed."""
     with transaction.atomic():
         ids = list(queryset.exclude(excluded_reason=reason).values_list("pk", flat=True))
-        Job.objects.filter(pk__in=ids).update(excluded_reason=reason)
+        with kept_in_step(ids):
+            Job.objects.filter(pk__in=ids).update(excluded_reason=reason)
         RaceExclusion.objects.bulk_create(
             RaceExclusion(job_id=job_id, excluded=True, reason=reason, changed_by=changed_by)
             for job_id in ids
@@ -419,12 +427,12 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected jobs as demo data", permissions=["change"])
     def mark_as_demo(self, request, queryset):
-        updated = queryset.filter(is_mock=False).update(is_mock=True)
+        updated = mark_demo(queryset, True)
         self.message_user(request, f"Marked {updated} job(s) as demo data.", messages.SUCCESS)
 
     @admin.action(description="Mark selected jobs as real races (not demo)", permissions=["change"])
     def unmark_demo(self, request, queryset):
-        updated = queryset.filter(is_mock=True).update(is_mock=False)
+        updated = mark_demo(queryset, False)
         self.message_user(request, f"Marked {updated} job(s) as real races.", messages.SUCCESS)
 
 

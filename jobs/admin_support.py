@@ -9,11 +9,12 @@ for its estimate (PostgreSQL's planner), which is instant whatever the table siz
 import json
 
 from django.core.paginator import Paginator
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
+from jobs.summary import kept_in_step
 from jobs.terminal import strip_ansi
 
 # Past this many matching rows the job list shows an estimate instead of an exact count.
@@ -91,3 +92,14 @@ def output_tail_html(output):
     hidden = max(len(output) - OUTPUT_TAIL_CHARS, 0)
     note = f"(first {hidden:,} characters not shown)\n" if hidden else ""
     return format_html('<pre class="build-output">{}{}</pre>', note, output[hidden:])
+
+
+def mark_demo(queryset, is_mock):
+    """Mark races as demo data (or as real ones); returns how many changed. The leaderboard's
+    summary rows follow in the same transaction."""
+    from jobs.models import Job
+
+    with transaction.atomic():
+        ids = list(queryset.exclude(is_mock=is_mock).values_list("pk", flat=True))
+        with kept_in_step(ids):
+            return Job.objects.filter(pk__in=ids).update(is_mock=is_mock)

@@ -39,7 +39,7 @@ def database_stats(using="default"):
     return stats
 
 
-BULK_LOADED_TABLES = ("jobs", "build_results")
+BULK_LOADED_TABLES = ("jobs", "build_results", "leaderboard_summary")
 
 
 def refresh_planner_statistics(using="default"):

@@ -1,7 +1,8 @@
 """Leaderboard queries: the headline, the ranking, the totals and the speedup histogram.
 
-Every leaderboard figure is computed here (and per-repository rows in jobs/statistics.py from
-the same `completed_races`), so a later summary table has one module to feed from.
+The ranking and the headline read `jobs`; the totals, the chart and the per-repository rows
+(jobs/statistics.py) add up the summary rows (jobs/summary.py, `summary_rows`), which count
+the same races by the same filters and are kept in step in each race's transaction.
 
 Which races count: completed, with a verdict the board counts (elide, standard, tie,
 inconclusive; never void or not comparable), not excluded by an admin, and real unless
@@ -11,7 +12,7 @@ is beyond ARENA_PLAUSIBLE_SPEEDUP (flagged for review) and races without a speed
 Everything here is a fixed number of queries whatever the number of races: the ranking pages
 through `jobs` with the partial index jobs_ranking_idx (WHERE status = 'completed'
 ORDER BY speedup DESC), the two sides' times come from one join per side (FilteredRelation on
-the unique (job_id, build_type) index), and totals are one aggregate.
+the unique (job_id, build_type) index), and totals are one aggregate over summary rows.
 """
 
 import datetime
@@ -19,10 +20,10 @@ import math
 import statistics
 from collections import defaultdict
 
-from django.conf import settings
 from django.db import connection
-from django.db.models import CharField, Count, F, FilteredRelation, Max, Q
+from django.db.models import CharField, F, FilteredRelation, Max, Q, Sum
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 
 from jobs.models import (
     COUNTED_VERDICTS,
@@ -30,11 +31,13 @@ from jobs.models import (
     BuildType,
     Job,
     JobStatus,
+    LeaderboardSummary,
     Verdict,
-    Winner,
     measured_ms_expression,
     percent_faster,
 )
+from jobs.speedups import SPEEDUP_BINS, bin_condition, flagged_condition, plausible
+from jobs.summary_table import SPEEDUP_BIN_COLUMNS
 from jobs.verdict import bootstrap_interval
 from jobs.vocabulary import measured_ms
 
@@ -42,20 +45,6 @@ HEADLINE_RESAMPLES = 2000
 # Above this many repositories the mean of log speedups is as good as normal (central limit),
 # and its normal interval replaces the bootstrap, whose cost grows with repositories x 2,000.
 HEADLINE_NORMAL_ABOVE = 200
-
-# Histogram bins of the speedup chart: (lower bound inclusive, upper bound exclusive, label).
-SPEEDUP_BINS = (
-    (0.0, 0.8, "<0.8\u00d7"),
-    (0.8, 0.95, "0.8\u20130.95"),
-    (0.95, 1.05, "\u22481\u00d7"),
-    (1.05, 1.25, "1.05\u20131.25"),
-    (1.25, 1.5, "1.25\u20131.5"),
-    (1.5, 2.0, "1.5\u20132\u00d7"),
-    (2.0, 3.0, "2\u20133\u00d7"),
-    (3.0, 5.0, "3\u20135\u00d7"),
-    (5.0, None, "\u22655\u00d7"),
-)
-
 
 # status = 'completed' written into the SQL as a literal, not a bound parameter: SQLite uses
 # a partial index (jobs_ranking_idx ... WHERE status = 'completed') only when it can see the
@@ -107,17 +96,6 @@ def finished_races(filters=None):
 def completed_races(filters=None):
     """The races the leaderboard counts, matching its filters (see LeaderboardFilterForm)."""
     return finished_races(filters).filter(verdict__in=COUNTED_VERDICTS)
-
-
-def plausible(speedup):
-    bound = settings.ARENA_PLAUSIBLE_SPEEDUP
-    return 1 / bound <= speedup <= bound
-
-
-def flagged_condition():
-    """Races beyond the plausibility bound: kept on the board, marked, off the headline."""
-    bound = settings.ARENA_PLAUSIBLE_SPEEDUP
-    return Q(speedup__gt=bound) | Q(speedup__lt=1 / bound)
 
 
 def _mean(values):
@@ -314,58 +292,81 @@ def attach_side_times(jobs):
 
 def totals(filters=None):
     """Races, wins per side, ties, win rate, best and median speedup, and what was left out.
-    Three queries.
+
+    One aggregate over the summary rows (jobs/summary.py) plus the median, read from the
+    speedup index inside the chart bin that holds it (one or two rows).
 
     The win rate counts races that both sides built (a forfeit, where one side's build
     failed, is a win but not a measurement), never void or not comparable ones.
     """
-    queryset = completed_races(filters)
-    bins = {
-        f"bin{index}": Count("pk", filter=_bin_condition(low, high))
-        for index, (low, high, _) in enumerate(SPEEDUP_BINS)
-    }
-    figures = queryset.aggregate(
-        **win_counts(),
-        with_speedup=Count("speedup"),
-        flagged=Count("pk", filter=flagged_condition()),
-        best_speedup=Max("speedup"),
-        **bins,
-    )
-    left_out = (
-        finished_races(filters)
-        .exclude(verdict__in=COUNTED_VERDICTS)
-        .aggregate(
-            void=Count("pk", filter=Q(verdict=Verdict.VOID)),
-            not_comparable=Count("pk", filter=Q(verdict=Verdict.NOT_COMPARABLE)),
+    counted = Q(verdict__in=COUNTED_VERDICTS)
+    measured = counted & Q(measured=True)
+
+    def total(column, condition=counted):
+        return Coalesce(Sum(column, filter=condition), 0)
+
+    sums = summary_rows(filters).aggregate(
+        **prefixed(
+            races=total("races"),
+            elide_wins=total("elide_wins"),
+            standard_wins=total("standard_wins"),
+            ties=total("ties"),
+            inconclusive=total("races", Q(verdict=Verdict.INCONCLUSIVE)),
+            measured=total("races", measured),
+            elide_measured_wins=total("elide_wins", measured),
+            flagged=total("flagged"),
+            best_speedup=Max("best_speedup", filter=counted),
+            void=total("races", Q(verdict=Verdict.VOID)),
+            not_comparable=total("races", Q(verdict=Verdict.NOT_COMPARABLE)),
+            **{column: total(column) for column in SPEEDUP_BIN_COLUMNS},
         )
     )
-    figures.update(left_out)
+    figures = unprefixed(sums)
+    figures["with_speedup"] = figures["measured"]
     figures["histogram"] = [
-        {"label": label, "low": low, "high": high, "count": figures.pop(f"bin{index}")}
-        for index, (low, high, label) in enumerate(SPEEDUP_BINS)
+        {"label": label, "low": low, "high": high, "count": figures.pop(column)}
+        for column, (low, high, label) in zip(SPEEDUP_BIN_COLUMNS, SPEEDUP_BINS, strict=True)
     ]
     figures["win_rate"] = win_rate(figures)
     figures["forfeits"] = figures["races"] - figures["measured"]
     del figures["elide_measured_wins"]
-    figures["median_speedup"] = median_speedup(queryset, figures["with_speedup"])
+    figures["median_speedup"] = median_speedup(filters, figures["histogram"])
     figures["median_percent_faster"] = percent_faster(figures["median_speedup"])
     figures["best_percent_faster"] = percent_faster(figures["best_speedup"])
     return figures
 
 
-def win_counts():
-    """Races, wins per side, ties and inconclusive races as aggregates, for the totals and
-    for each repository (COUNT ... FILTER over jobs_leaderboard_stats_idx); `measured` and
-    `elide_measured_wins` count only races both sides built (those with a speedup)."""
-    return {
-        "races": Count("pk"),
-        "elide_wins": Count("pk", filter=Q(winner=Winner.ELIDE)),
-        "standard_wins": Count("pk", filter=Q(winner=Winner.STANDARD)),
-        "ties": Count("pk", filter=Q(winner=Winner.TIE)),
-        "inconclusive": Count("pk", filter=Q(verdict=Verdict.INCONCLUSIVE)),
-        "measured": Count("speedup"),
-        "elide_measured_wins": Count("pk", filter=Q(winner=Winner.ELIDE, speedup__isnull=False)),
-    }
+# Aggregates over summary rows are named apart from the columns they add up (Django refuses
+# an aggregate named like a column): prefixed() names them, unprefixed() names them back.
+SUM_PREFIX = "sum_"
+
+
+def prefixed(**aggregates):
+    return {SUM_PREFIX + name: aggregate for name, aggregate in aggregates.items()}
+
+
+def unprefixed(row):
+    return {name.removeprefix(SUM_PREFIX): value for name, value in row.items()}
+
+
+def summary_rows(filters=None):
+    """The summary rows of the races matching the leaderboard's filters (any verdict)."""
+    filters = filters or {}
+    rows = LeaderboardSummary.objects.all()
+    if filters.get("q"):
+        rows = rows.filter(repository_name__icontains=filters["q"])
+    if filters.get("since"):
+        rows = rows.filter(day__gte=_day_start(filters["since"]))
+    if filters.get("until"):
+        rows = rows.filter(day__lt=_day_start(filters["until"] + datetime.timedelta(days=1)))
+    if filters.get("successful"):
+        rows = rows.filter(measured=True)
+    if not filters.get("include_demo"):
+        rows = rows.filter(is_mock=False)
+    for name in ("scenario", "cache"):
+        if filters.get(name):
+            rows = rows.filter(**{name: filters[name]})
+    return rows
 
 
 def win_rate(figures):
@@ -375,27 +376,33 @@ def win_rate(figures):
     return figures["elide_measured_wins"] / measured if measured else None
 
 
-def _bin_condition(low, high):
-    condition = Q(speedup__gte=low)
-    if high is not None:
-        condition &= Q(speedup__lt=high)
-    return condition
-
-
-def median_speedup(queryset, count):
-    """The median through the speedup index: one or two rows at OFFSET count/2.
-
-    Read in the index's own order (as ranked_part): the middle rows are the same from either
-    end, and PostgreSQL cannot walk a DESC NULLS LAST index for an ascending ORDER BY.
-    """
+def median_speedup(filters, histogram):
+    """The median speedup of the counted races: the middle one or two, each read through the
+    speedup index within the chart bin that holds it (the bins' counts say which, and at what
+    offset), so it reads a slice of one bin instead of half the races."""
+    count = sum(item["count"] for item in histogram)
     if not count:
         return None
-    speedup = F("speedup").desc(nulls_last=True if connection.vendor == "postgresql" else None)
-    ordered = (
-        queryset.filter(speedup__isnull=False).order_by(speedup).values_list("speedup", flat=True)
-    )
     middle = count // 2
     if count % 2:
-        return using_ranking_index(ordered[middle : middle + 1])[0]
-    low, high = using_ranking_index(ordered[middle - 1 : middle + 1])
+        return nth_speedup_from_top(filters, histogram, middle)
+    low = nth_speedup_from_top(filters, histogram, middle - 1)
+    high = nth_speedup_from_top(filters, histogram, middle)
     return (low + high) / 2
+
+
+def nth_speedup_from_top(filters, histogram, position):
+    """The speedup at `position` (0: the best) among the counted races with a speedup."""
+    above = 0
+    for item in reversed(histogram):
+        if position < above + item["count"]:
+            break
+        above += item["count"]
+    # Read in the index's own order (as ranked_part): PostgreSQL cannot walk a DESC NULLS
+    # LAST index for an ascending ORDER BY.
+    speedup = F("speedup").desc(nulls_last=True if connection.vendor == "postgresql" else None)
+    in_bin = completed_races(filters).filter(bin_condition(item["low"], item["high"]))
+    ordered = in_bin.order_by(speedup).values_list("speedup", flat=True)
+    offset = position - above
+    found = using_ranking_index(ordered[offset : offset + 1])
+    return found[0] if found else None

@@ -33,6 +33,7 @@ from jobs.models import (
     judge_results,
     success_ms,
 )
+from jobs.summary import kept_in_step
 
 REQUIRED_COLUMNS = {
     "jobs": set(SEED_JOB_COLUMNS),
@@ -275,8 +276,10 @@ def _import_batch(legacy, batch, report):
             setattr(job, name, value)
         (changed_jobs if job_id in existing_jobs else new_jobs).append(job)
 
-    Job.objects.bulk_create(new_jobs)
-    Job.objects.bulk_update(changed_jobs, JOB_FIELDS)
+    # In the batch's transaction, the races move between leaderboard summary groups.
+    with kept_in_step([job.pk for job in changed_jobs], also_after=[j.pk for j in new_jobs]):
+        Job.objects.bulk_create(new_jobs)
+        Job.objects.bulk_update(changed_jobs, JOB_FIELDS)
     BuildResult.objects.bulk_create(new_results)
     update_fields = [*RESULT_FIELDS, "output"]
     if _HAS_COMPRESSED_OUTPUT:

@@ -222,6 +222,14 @@ class Job(models.Model):
     def __str__(self):
         return f"{self.repository_name} ({self.status}, {self.id})"
 
+    def save(self, *args, **kwargs):
+        """Save, moving the race between leaderboard summary groups in the same transaction
+        (jobs/summary.py)."""
+        from jobs.summary import kept_in_step
+
+        with kept_in_step([] if self._state.adding else [self.pk], also_after=[self.pk]):
+            super().save(*args, **kwargs)
+
     @property
     def is_finished(self):
         return self.status in FINISHED_JOB_STATUSES
@@ -495,3 +503,6 @@ class RaceExclusion(models.Model):
     def __str__(self):
         action = "excluded" if self.excluded else "restored"
         return f"{self.job_id} {action} by {self.changed_by or 'unknown'}"
+
+
+from jobs.summary_table import LeaderboardSummary  # noqa: E402,F401 (a model of this app)

@@ -1,17 +1,26 @@
 """Per-repository statistics, the speedup chart's geometry, and CSV/JSON export.
 
 Per-repository figures are what the original kept in its race_statistics table: races, wins
-per side, ties, average and best times and the last race, computed here by one GROUP BY over
-the filtered races (each side joined once), instead of a table that must be kept in step.
+per side, ties, average and best times and the last race, added up here from the
+leaderboard's summary rows (jobs/summary.py), which are kept in step in each race's
+transaction.
 """
 
 import csv
 import json
 
-from django.db.models import Avg, Max, Min
+from django.db.models import Max, Min, Q, Sum
+from django.db.models.functions import Coalesce
 
-from jobs.leaderboard import completed_races, ranking_with_times, win_counts, win_rate
-from jobs.models import percent_faster
+from jobs.leaderboard import (
+    SUM_PREFIX,
+    prefixed,
+    ranking_with_times,
+    summary_rows,
+    unprefixed,
+    win_rate,
+)
+from jobs.models import COUNTED_VERDICTS, Verdict, percent_faster
 from jobs.vocabulary import ELIDE, STANDARD, TIE
 
 REPOSITORIES_SHOWN = 50
@@ -20,32 +29,50 @@ REPOSITORIES_SHOWN = 50
 def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
     """[{repository_name, races, elide_wins, standard_wins, ties, avg/best times, ...}].
 
-    Reads only `jobs` (the sides' success times are stored on the job when the race ends),
-    through the covering index jobs_leaderboard_stats_idx.
+    One GROUP BY over the summary rows (jobs/summary.py) of the counted races: a few rows
+    per repository and day, never the races themselves.
     """
+    measured = Q(measured=True)
+
+    def total(column, condition=None):
+        return Coalesce(Sum(column, filter=condition), 0)
+
     rows = (
-        completed_races(filters)
+        summary_rows(filters)
+        .filter(verdict__in=COUNTED_VERDICTS)
         .values("repository_name")
         .annotate(
-            **win_counts(),
-            avg_elide_ms=Avg("elide_success_ms"),
-            avg_standard_ms=Avg("standard_success_ms"),
-            best_elide_ms=Min("elide_success_ms"),
-            best_standard_ms=Min("standard_success_ms"),
-            best_speedup=Max("speedup"),
-            last_race=Max("created_at"),
+            **prefixed(
+                races=total("races"),
+                elide_wins=total("elide_wins"),
+                standard_wins=total("standard_wins"),
+                ties=total("ties"),
+                inconclusive=total("races", Q(verdict=Verdict.INCONCLUSIVE)),
+                measured=total("races", measured),
+                elide_measured_wins=total("elide_wins", measured),
+                elide_success_count=total("elide_success_count"),
+                elide_success_ms_total=total("elide_success_ms_total"),
+                standard_success_count=total("standard_success_count"),
+                standard_success_ms_total=total("standard_success_ms_total"),
+                best_elide_ms=Min("best_elide_ms"),
+                best_standard_ms=Min("best_standard_ms"),
+                best_speedup=Max("best_speedup"),
+                last_race=Max("last_race"),
+            )
         )
-        .order_by("-races", "repository_name")
+        .order_by(f"-{SUM_PREFIX}races", "repository_name")
     )
     if limit:
         rows = rows[:limit]
     result = []
     for row in rows:
+        row = unprefixed(row)
         row["win_rate"] = win_rate(row)
         row.pop("elide_measured_wins")
-        for key in ("avg_elide_ms", "avg_standard_ms"):
-            if row[key] is not None:
-                row[key] = round(row[key])
+        for side in ("elide", "standard"):
+            count = row.pop(f"{side}_success_count")
+            total_ms = row.pop(f"{side}_success_ms_total")
+            row[f"avg_{side}_ms"] = round(total_ms / count) if count else None
         result.append(row)
     return result
 

@@ -31,6 +31,7 @@ from jobs.models import (
     Verdict,
     success_ms,
 )
+from jobs.summary import kept_in_step
 from jobs.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED, INTERRUPTED
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 
@@ -343,7 +344,7 @@ class JobRun:
 
     def _complete(self, verdict):
         """Store the engine's verdict as it returned it (nothing is recomputed here)."""
-        with transaction.atomic():
+        with transaction.atomic(), kept_in_step([self.job_id]):
             job = Job.objects.get(pk=self.job_id)
             results = {r.build_type: r for r in BuildResult.objects.filter(job_id=self.job_id)}
             job.apply_verdict(verdict)

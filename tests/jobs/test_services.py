@@ -91,7 +91,7 @@ def test_create_job_refuses_when_the_queue_is_full(settings):
 
 
 CREATE_QUERIES = 3
-REQUEUE_QUERIES = 7
+REQUEUE_QUERIES = 9
 
 
 def make_jobs(n, *, worker=None):
@@ -146,7 +146,7 @@ def test_write_query_counts_do_not_depend_on_rows(rows, django_assert_num_querie
     # Inside the test's transaction each atomic block adds SAVEPOINT and RELEASE.
     # create_job: one INSERT carrying the queue limit; requeue_job: read, UPDATE, DELETE
     # results, close assignments, re-read (plus the worker liveness check when the job was
-    # running).
+    # running), and the race's leaderboard summary group read before and after.
     with django_assert_num_queries(CREATE_QUERIES):
         job = services.create_job("https://github.com/a/new")
     with django_assert_num_queries(2):

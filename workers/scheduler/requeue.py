@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.models import VERDICT_FIELDS, BuildResult, Job, JobStatus
+from jobs.summary import kept_in_step
 from workers.models import Worker, WorkerAssignment
 
 
@@ -21,7 +22,7 @@ def requeue_job(job_id, *, now=None):
     Raises RequeueRefused with the reason otherwise.
     """
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), kept_in_step([str(job_id)]):
         job = Job.objects.filter(pk=str(job_id)).first()
         if job is None:
             return None

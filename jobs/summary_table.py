@@ -1,0 +1,89 @@
+"""The `leaderboard_summary` table: the leaderboard's figures, kept per group of races.
+
+One row per (UTC day, repository, demo or real, scenario, cache, verdict, measured or not)
+holds the counts, sums and extremes of the completed, not excluded races of that group, so
+that the totals, the speedup chart and the per-repository figures are small aggregates over
+these rows instead of scans of `jobs`. jobs/summary.py keeps the rows in step, in the same
+transaction as every write that changes what the leaderboard counts, and rebuilds them.
+"""
+
+from django.db import models
+
+from jobs.fields import UnixTimestampField
+
+# The group a race belongs to: every filter the leaderboard offers reads one of these.
+SUMMARY_KEY = (
+    "day",
+    "repository_name",
+    "is_mock",
+    "scenario",
+    "cache",
+    "verdict",
+    "measured",
+)
+# How many bins the speedup chart has (jobs.leaderboard.SPEEDUP_BINS).
+SPEEDUP_BIN_COUNT = 9
+SPEEDUP_BIN_COLUMNS = tuple(f"speedup_bin_{index}" for index in range(SPEEDUP_BIN_COUNT))
+# Added up when a race joins a group, subtracted when it leaves.
+SUMMARY_COUNTS = (
+    "races",
+    "elide_wins",
+    "standard_wins",
+    "ties",
+    "flagged",
+    *SPEEDUP_BIN_COLUMNS,
+    "elide_success_count",
+    "elide_success_ms_total",
+    "standard_success_count",
+    "standard_success_ms_total",
+)
+# Extremes: widened when a race joins, recounted from `jobs` when one leaves.
+SUMMARY_HIGHEST = ("best_speedup", "last_race")
+SUMMARY_LOWEST = ("best_elide_ms", "best_standard_ms")
+
+
+def _count():
+    return models.BigIntegerField(default=0)
+
+
+class LeaderboardSummary(models.Model):
+    """Figures of one group of counted races (see the module docstring and SUMMARY_KEY)."""
+
+    day = UnixTimestampField(help_text="Midnight UTC of the day the races were created.")
+    repository_name = models.TextField()
+    is_mock = models.BooleanField()
+    scenario = models.CharField(max_length=16, default="clean")
+    cache = models.CharField(max_length=8, default="warm")
+    verdict = models.CharField(max_length=16)
+    measured = models.BooleanField(help_text="The races have a speedup (both sides built).")
+    races = _count()
+    elide_wins = _count()
+    standard_wins = _count()
+    ties = _count()
+    flagged = _count()
+    speedup_bin_0 = _count()
+    speedup_bin_1 = _count()
+    speedup_bin_2 = _count()
+    speedup_bin_3 = _count()
+    speedup_bin_4 = _count()
+    speedup_bin_5 = _count()
+    speedup_bin_6 = _count()
+    speedup_bin_7 = _count()
+    speedup_bin_8 = _count()
+    elide_success_count = _count()
+    elide_success_ms_total = _count()
+    standard_success_count = _count()
+    standard_success_ms_total = _count()
+    best_speedup = models.FloatField(null=True)
+    best_elide_ms = models.BigIntegerField(null=True)
+    best_standard_ms = models.BigIntegerField(null=True)
+    last_race = UnixTimestampField(null=True)
+
+    class Meta:
+        db_table = "leaderboard_summary"
+        constraints = [
+            models.UniqueConstraint(fields=SUMMARY_KEY, name="leaderboard_summary_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.repository_name} {self.day:%Y-%m-%d} {self.verdict}: {self.races}"

@@ -1,0 +1,180 @@
+"""Totals, chart and per-repository figures come from the summary rows and give the answer a
+plain count over the races gives, for every filter."""
+
+import datetime
+import random
+import statistics
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from jobs.admin import exclude_races
+from jobs.leaderboard import totals
+from jobs.models import Job
+from jobs.speedups import SPEEDUP_BINS
+from jobs.statistics import repository_statistics
+from tests.factories import make_race
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now()
+FILTERS = [
+    {},
+    {"include_demo": True},
+    {"successful": True},
+    {"q": "ACME"},
+    {"since": (NOW - datetime.timedelta(days=3)).date()},
+    {"until": (NOW - datetime.timedelta(days=4)).date(), "include_demo": True},
+    {"q": "two", "successful": True, "include_demo": True},
+]
+
+
+@pytest.fixture
+def varied_races(settings):
+    """Races of three repositories over ten days: wins, ties, forfeits, demo data, a void,
+    a not comparable, an excluded and an implausible race."""
+    settings.ARENA_LEADERBOARD_CACHE_SECONDS = 0
+    rng = random.Random(14)
+    for number in range(40):
+        make_race(
+            ("acme/one", "acme/two", "other/three")[number % 3],
+            elide_ms=rng.randint(5_000, 90_000),
+            standard_ms=rng.choice([rng.randint(5_000, 90_000), 600_000]),
+            elide_status="failure" if number % 9 == 0 else "success",
+            created_at=NOW - datetime.timedelta(days=number % 10, hours=number),
+            is_mock=number % 7 == 0,
+        )
+    jobs = list(Job.objects.order_by("pk"))
+    for job, verdict in ((jobs[1], "void"), (jobs[2], "not_comparable")):
+        job.verdict, job.winner, job.speedup = verdict, None, None
+        job.save()
+    exclude_races(Job.objects.filter(pk=jobs[3].pk), "broken runner", "tester")
+
+
+def matching(filters):
+    """The races the leaderboard counts under `filters`, any verdict, picked in Python."""
+    races = []
+    for job in Job.objects.filter(status="completed", excluded_reason=""):
+        if job.verdict is None:
+            continue
+        if filters.get("q") and filters["q"].lower() not in job.repository_name.lower():
+            continue
+        day = job.created_at.astimezone(datetime.UTC).date()
+        if filters.get("since") and day < filters["since"]:
+            continue
+        if filters.get("until") and day > filters["until"]:
+            continue
+        if filters.get("successful") and job.speedup is None:
+            continue
+        if not filters.get("include_demo") and job.is_mock:
+            continue
+        races.append(job)
+    return races
+
+
+def expected_totals(filters, bound):
+    races = matching(filters)
+    counted = [job for job in races if job.verdict not in ("void", "not_comparable")]
+    speedups = sorted(job.speedup for job in counted if job.speedup is not None)
+    measured = [job for job in counted if job.speedup is not None]
+    return {
+        "races": len(counted),
+        "elide_wins": sum(job.winner == "elide" for job in counted),
+        "standard_wins": sum(job.winner == "standard" for job in counted),
+        "ties": sum(job.winner == "tie" for job in counted),
+        "inconclusive": sum(job.verdict == "inconclusive" for job in counted),
+        "measured": len(measured),
+        "with_speedup": len(measured),
+        "flagged": sum(not 1 / bound <= value <= bound for value in speedups),
+        "best_speedup": max(speedups, default=None),
+        "void": sum(job.verdict == "void" for job in races),
+        "not_comparable": sum(job.verdict == "not_comparable" for job in races),
+        "forfeits": len(counted) - len(measured),
+        "median_speedup": statistics.median(speedups) if speedups else None,
+        "histogram": [
+            sum(low <= value and (high is None or value < high) for value in speedups)
+            for low, high, _ in SPEEDUP_BINS
+        ],
+        "win_rate": (
+            sum(job.winner == "elide" for job in measured) / len(measured) if measured else None
+        ),
+    }
+
+
+def expected_repositories(filters):
+    rows = {}
+    for job in matching(filters):
+        if job.verdict in ("void", "not_comparable"):
+            continue
+        rows.setdefault(job.repository_name, []).append(job)
+    result = []
+    for name, jobs in rows.items():
+        measured = [job for job in jobs if job.speedup is not None]
+        row = {"repository_name": name, "races": len(jobs)}
+        for side in ("elide", "standard"):
+            times = [getattr(job, f"{side}_success_ms") for job in jobs]
+            times = [ms for ms in times if ms is not None]
+            row[f"avg_{side}_ms"] = round(sum(times) / len(times)) if times else None
+            row[f"best_{side}_ms"] = min(times, default=None)
+            row[f"{side}_wins"] = sum(job.winner == side for job in jobs)
+        row["ties"] = sum(job.winner == "tie" for job in jobs)
+        row["inconclusive"] = sum(job.verdict == "inconclusive" for job in jobs)
+        row["measured"] = len(measured)
+        row["best_speedup"] = max((job.speedup for job in measured), default=None)
+        row["last_race"] = max(job.created_at for job in jobs)
+        wins = sum(job.winner == "elide" for job in measured)
+        row["win_rate"] = wins / len(measured) if measured else None
+        result.append(row)
+    return sorted(result, key=lambda row: (-row["races"], row["repository_name"]))
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=repr)
+def test_totals_and_chart_equal_a_count_over_the_races(varied_races, filters, settings):
+    figures = totals(filters)
+    expected = expected_totals(filters, settings.ARENA_PLAUSIBLE_SPEEDUP)
+    assert [item["count"] for item in figures["histogram"]] == expected.pop("histogram")
+    median = expected.pop("median_speedup")
+    assert figures["median_speedup"] == pytest.approx(median)
+    assert {name: figures[name] for name in expected} == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=repr)
+def test_repository_figures_equal_a_count_over_the_races(varied_races, filters):
+    assert rounded(repository_statistics(filters)) == rounded(expected_repositories(filters))
+
+
+def rounded(rows):
+    """Floats to 9 places (SQL sums and Python sums may differ in the last bits)."""
+    return [
+        {
+            name: round(value, 9) if isinstance(value, float) else value
+            for name, value in row.items()
+        }
+        for row in rows
+    ]
+
+
+def test_the_fixture_covers_what_the_figures_distinguish(varied_races):
+    counted = totals({"include_demo": True})
+    assert counted["void"] == 1 and counted["not_comparable"] == 1
+    assert counted["flagged"] >= 1 and counted["forfeits"] >= 1
+    assert counted["elide_wins"] and counted["standard_wins"]
+    assert totals()["races"] < counted["races"]
+
+
+def test_figures_read_summary_rows_not_the_races(varied_races):
+    with CaptureQueriesContext(connection) as queries:
+        repository_statistics({"include_demo": True})
+    assert len(queries) == 1
+    assert "leaderboard_summary" in queries[0]["sql"] and '"jobs"' not in queries[0]["sql"]
+
+    with CaptureQueriesContext(connection) as queries:
+        figures = totals({"include_demo": True})
+    first, *median = [query["sql"] for query in queries]
+    assert "leaderboard_summary" in first and '"jobs"' not in first
+    # The median: one row (or two) inside the chart bin that holds it.
+    assert len(median) == 2 - figures["with_speedup"] % 2
+    for sql in median:
+        assert "LIMIT 1" in sql and '"speedup" >=' in sql
