@@ -84,7 +84,8 @@ def headline_cost(races):
     django.setup()
     from django.core.management import call_command
 
-    from jobs.leaderboard import headline, totals
+    from jobs.leaderboard import headline
+    from jobs.leaderboard_figures import totals
     from jobs.mock_data import seed_random_races
     from jobs.statistics import repository_statistics
 

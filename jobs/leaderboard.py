@@ -21,9 +21,8 @@ import statistics
 from collections import defaultdict
 
 from django.db import connection
-from django.db.models import CharField, F, FilteredRelation, Max, Q, Sum
+from django.db.models import CharField, F, FilteredRelation, Q
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 
 from jobs.models import (
     COUNTED_VERDICTS,
@@ -31,13 +30,9 @@ from jobs.models import (
     BuildType,
     Job,
     JobStatus,
-    LeaderboardSummary,
-    Verdict,
     measured_ms_expression,
-    percent_faster,
 )
-from jobs.speedups import SPEEDUP_BINS, bin_condition, flagged_condition, plausible
-from jobs.summary_table import SPEEDUP_BIN_COLUMNS
+from jobs.speedups import flagged_condition, plausible
 from jobs.verdict import bootstrap_interval
 from jobs.vocabulary import measured_ms
 
@@ -80,10 +75,10 @@ def finished_races(filters=None):
     if filters.get("q"):
         queryset = queryset.filter(repository_name__icontains=filters["q"])
     if filters.get("since"):
-        queryset = queryset.filter(created_at__gte=_day_start(filters["since"]))
+        queryset = queryset.filter(created_at__gte=day_start(filters["since"]))
     if filters.get("until"):
         queryset = queryset.filter(
-            created_at__lt=_day_start(filters["until"] + datetime.timedelta(days=1))
+            created_at__lt=day_start(filters["until"] + datetime.timedelta(days=1))
         )
     if filters.get("successful"):
         # A speedup exists only when both sides succeeded.
@@ -143,7 +138,7 @@ def headline(filters=None):
     return result
 
 
-def _day_start(day):
+def day_start(day):
     return datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC)
 
 
@@ -288,121 +283,3 @@ def attach_side_times(jobs):
         setattr(job, f"{build_type}_ms", measured_ms(duration_ms, duration))
         setattr(job, f"{build_type}_status", status)
     return jobs
-
-
-def totals(filters=None):
-    """Races, wins per side, ties, win rate, best and median speedup, and what was left out.
-
-    One aggregate over the summary rows (jobs/summary.py) plus the median, read from the
-    speedup index inside the chart bin that holds it (one or two rows).
-
-    The win rate counts races that both sides built (a forfeit, where one side's build
-    failed, is a win but not a measurement), never void or not comparable ones.
-    """
-    counted = Q(verdict__in=COUNTED_VERDICTS)
-    measured = counted & Q(measured=True)
-
-    def total(column, condition=counted):
-        return Coalesce(Sum(column, filter=condition), 0)
-
-    sums = summary_rows(filters).aggregate(
-        **prefixed(
-            races=total("races"),
-            elide_wins=total("elide_wins"),
-            standard_wins=total("standard_wins"),
-            ties=total("ties"),
-            inconclusive=total("races", Q(verdict=Verdict.INCONCLUSIVE)),
-            measured=total("races", measured),
-            elide_measured_wins=total("elide_wins", measured),
-            flagged=total("flagged"),
-            best_speedup=Max("best_speedup", filter=counted),
-            void=total("races", Q(verdict=Verdict.VOID)),
-            not_comparable=total("races", Q(verdict=Verdict.NOT_COMPARABLE)),
-            **{column: total(column) for column in SPEEDUP_BIN_COLUMNS},
-        )
-    )
-    figures = unprefixed(sums)
-    figures["with_speedup"] = figures["measured"]
-    figures["histogram"] = [
-        {"label": label, "low": low, "high": high, "count": figures.pop(column)}
-        for column, (low, high, label) in zip(SPEEDUP_BIN_COLUMNS, SPEEDUP_BINS, strict=True)
-    ]
-    figures["win_rate"] = win_rate(figures)
-    figures["forfeits"] = figures["races"] - figures["measured"]
-    del figures["elide_measured_wins"]
-    figures["median_speedup"] = median_speedup(filters, figures["histogram"])
-    figures["median_percent_faster"] = percent_faster(figures["median_speedup"])
-    figures["best_percent_faster"] = percent_faster(figures["best_speedup"])
-    return figures
-
-
-# Aggregates over summary rows are named apart from the columns they add up (Django refuses
-# an aggregate named like a column): prefixed() names them, unprefixed() names them back.
-SUM_PREFIX = "sum_"
-
-
-def prefixed(**aggregates):
-    return {SUM_PREFIX + name: aggregate for name, aggregate in aggregates.items()}
-
-
-def unprefixed(row):
-    return {name.removeprefix(SUM_PREFIX): value for name, value in row.items()}
-
-
-def summary_rows(filters=None):
-    """The summary rows of the races matching the leaderboard's filters (any verdict)."""
-    filters = filters or {}
-    rows = LeaderboardSummary.objects.all()
-    if filters.get("q"):
-        rows = rows.filter(repository_name__icontains=filters["q"])
-    if filters.get("since"):
-        rows = rows.filter(day__gte=_day_start(filters["since"]))
-    if filters.get("until"):
-        rows = rows.filter(day__lt=_day_start(filters["until"] + datetime.timedelta(days=1)))
-    if filters.get("successful"):
-        rows = rows.filter(measured=True)
-    if not filters.get("include_demo"):
-        rows = rows.filter(is_mock=False)
-    for name in ("scenario", "cache"):
-        if filters.get(name):
-            rows = rows.filter(**{name: filters[name]})
-    return rows
-
-
-def win_rate(figures):
-    """Elide's share of the measured races (a forfeit, where one side's build failed, is a
-    win but not a measurement; void races are never counted). None when there are none."""
-    measured = figures["measured"]
-    return figures["elide_measured_wins"] / measured if measured else None
-
-
-def median_speedup(filters, histogram):
-    """The median speedup of the counted races: the middle one or two, each read through the
-    speedup index within the chart bin that holds it (the bins' counts say which, and at what
-    offset), so it reads a slice of one bin instead of half the races."""
-    count = sum(item["count"] for item in histogram)
-    if not count:
-        return None
-    middle = count // 2
-    if count % 2:
-        return nth_speedup_from_top(filters, histogram, middle)
-    low = nth_speedup_from_top(filters, histogram, middle - 1)
-    high = nth_speedup_from_top(filters, histogram, middle)
-    return (low + high) / 2
-
-
-def nth_speedup_from_top(filters, histogram, position):
-    """The speedup at `position` (0: the best) among the counted races with a speedup."""
-    above = 0
-    for item in reversed(histogram):
-        if position < above + item["count"]:
-            break
-        above += item["count"]
-    # Read in the index's own order (as ranked_part): PostgreSQL cannot walk a DESC NULLS
-    # LAST index for an ascending ORDER BY.
-    speedup = F("speedup").desc(nulls_last=True if connection.vendor == "postgresql" else None)
-    in_bin = completed_races(filters).filter(bin_condition(item["low"], item["high"]))
-    ordered = in_bin.order_by(speedup).values_list("speedup", flat=True)
-    offset = position - above
-    found = using_ranking_index(ordered[offset : offset + 1])
-    return found[0] if found else None

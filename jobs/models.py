@@ -505,4 +505,4 @@ class RaceExclusion(models.Model):
         return f"{self.job_id} {action} by {self.changed_by or 'unknown'}"
 
 
-from jobs.summary_table import LeaderboardSummary  # noqa: E402,F401 (a model of this app)
+from jobs.summary_table import LeaderboardSummary, SpeedupStepCount  # noqa: E402,F401

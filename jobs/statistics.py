@@ -12,14 +12,8 @@ import json
 from django.db.models import Max, Min, Q, Sum
 from django.db.models.functions import Coalesce
 
-from jobs.leaderboard import (
-    SUM_PREFIX,
-    prefixed,
-    ranking_with_times,
-    summary_rows,
-    unprefixed,
-    win_rate,
-)
+from jobs.leaderboard import ranking_with_times
+from jobs.leaderboard_figures import SUM_PREFIX, prefixed, summary_rows, unprefixed, win_rate
 from jobs.models import COUNTED_VERDICTS, Verdict, percent_faster
 from jobs.vocabulary import ELIDE, STANDARD, TIE
 

@@ -38,6 +38,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from jobs.fields import to_unix_seconds
+from jobs.speedup_steps import TABLE as STEPS_TABLE
+from jobs.speedup_steps import apply_step_changes, rebuild_steps, step_key
 from jobs.speedups import SPEEDUP_BINS, bin_condition, bin_index, plausible
 from jobs.summary_table import (
     SPEEDUP_BIN_COLUMNS,
@@ -78,7 +80,8 @@ def counts_in_summary(row):
 
 
 def contribution(row):
-    """(group key, counts, extremes) of one race (a dict of JOB_COLUMNS), or None."""
+    """(group key, counts, extremes, speedup step key) of one race (a dict of JOB_COLUMNS),
+    or None."""
     if not counts_in_summary(row):
         return None
     created = to_unix_seconds(row["created_at"])
@@ -111,7 +114,7 @@ def contribution(row):
         "best_elide_ms": row["elide_success_ms"],
         "best_standard_ms": row["standard_success_ms"],
     }
-    return key, counts, extremes
+    return key, counts, extremes, step_key(row, bool(row["is_mock"]))
 
 
 def _contributions(job_ids, *, lock):
@@ -161,11 +164,15 @@ def apply_changes(before, after):
         _add(key, counts, extremes)
     for key, counts, _ in _grouped(leaving):
         _subtract(key, counts)
+    apply_step_changes(
+        [race[3] for race in leaving if race[3] is not None],
+        [race[3] for race in joining if race[3] is not None],
+    )
 
 
 def _grouped(contributions):
     groups = {}
-    for key, counts, extremes in contributions:
+    for key, counts, extremes, _ in contributions:
         if key not in groups:
             groups[key] = (key, dict(counts), dict(extremes))
             continue
@@ -256,22 +263,20 @@ def _counted_condition():
     return Q(status=COMPLETED, excluded_reason="", verdict__isnull=False)
 
 
+def counted_races_by_group_columns():
+    """The races the summary counts, with every column of their groups."""
+    return (
+        _jobs().filter(_counted_condition()).annotate(scenario=Value("clean"), cache=Value("warm"))
+    )
+
+
 def recount():
     """The summary rows from a full recount of `jobs`: a queryset of dicts, one per group."""
     day = ExpressionWrapper(
         F("created_at") - F("created_at") % DAY_SECONDS, output_field=BigIntegerField()
     )
     measured = ExpressionWrapper(Q(speedup__isnull=False), output_field=BooleanField())
-    races = (
-        _jobs()
-        .filter(_counted_condition())
-        .annotate(
-            summary_day=day,
-            summary_measured=measured,
-            scenario=Value("clean"),
-            cache=Value("warm"),
-        )
-    )
+    races = counted_races_by_group_columns().annotate(summary_day=day, summary_measured=measured)
     zero = Value(0)
     bins = {
         column: Count("pk", filter=bin_condition(low, high))
@@ -314,11 +319,14 @@ def rebuild_summary(using="default"):
     sources += columns[len(SUMMARY_KEY) :]
     with transaction.atomic(using=using), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE")
+            for table in (TABLE, STEPS_TABLE):
+                cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
         cursor.execute(f"DELETE FROM {TABLE}")  # noqa: S608 (our table)
         cursor.execute(
             f"INSERT INTO {TABLE} ({', '.join(columns)}) "  # noqa: S608 (our names)
             f"SELECT {', '.join(sources)} FROM ({select}) AS recount",
             params,
         )
-        return cursor.rowcount
+        rows = cursor.rowcount
+        rebuild_steps(cursor, counted_races_by_group_columns().using(using))
+        return rows

@@ -87,3 +87,29 @@ class LeaderboardSummary(models.Model):
 
     def __str__(self):
         return f"{self.repository_name} {self.day:%Y-%m-%d} {self.verdict}: {self.races}"
+
+
+# Speedups counted per 1/SPEEDUP_STEPS-wide step: how the median is found among a million
+# races by reading one step's races instead of half of them.
+SPEEDUP_STEPS = 200
+SPEEDUP_STEP_KEY = ("is_mock", "scenario", "cache", "step")
+
+
+class SpeedupStepCount(models.Model):
+    """How many counted races with a speedup fall in one step (floor(speedup * 200)), per
+    demo/real, scenario and cache: the finer histogram behind the median speedup."""
+
+    is_mock = models.BooleanField()
+    scenario = models.CharField(max_length=16, default="clean")
+    cache = models.CharField(max_length=8, default="warm")
+    step = models.IntegerField(help_text="floor(speedup * 200)")
+    races = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "leaderboard_speedup_steps"
+        constraints = [
+            models.UniqueConstraint(fields=SPEEDUP_STEP_KEY, name="leaderboard_speedup_step_key"),
+        ]
+
+    def __str__(self):
+        return f"step {self.step}: {self.races}"

@@ -13,9 +13,16 @@ from jobs.admin_support import mark_demo
 from jobs.fields import to_unix_seconds
 from jobs.legacy_import import import_legacy_database
 from jobs.mock_data import seed_random_races
-from jobs.models import BuildResult, Job, LeaderboardSummary, judge_results
-from jobs.summary import rebuild_summary, recount
-from jobs.summary_table import SUMMARY_COUNTS, SUMMARY_HIGHEST, SUMMARY_KEY, SUMMARY_LOWEST
+from jobs.models import BuildResult, Job, LeaderboardSummary, SpeedupStepCount, judge_results
+from jobs.speedup_steps import recount_steps
+from jobs.summary import counted_races_by_group_columns, rebuild_summary, recount
+from jobs.summary_table import (
+    SPEEDUP_STEP_KEY,
+    SUMMARY_COUNTS,
+    SUMMARY_HIGHEST,
+    SUMMARY_KEY,
+    SUMMARY_LOWEST,
+)
 from tests.factories import make_race
 from tests.ops.test_import_legacy import legacy_db
 from workers.recording import JobRun
@@ -47,8 +54,17 @@ def recounted_rows():
     return sorted(map(normalized, recount()), key=repr)
 
 
+def stored_steps():
+    return sorted(SpeedupStepCount.objects.values_list(*SPEEDUP_STEP_KEY, "races"))
+
+
+def recounted_steps():
+    return sorted(tuple(row.values()) for row in recount_steps(counted_races_by_group_columns()))
+
+
 def assert_in_step():
     assert stored_rows() == recounted_rows()
+    assert stored_steps() == recounted_steps()
 
 
 def created(draw_number):

@@ -10,7 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs.leaderboard import attach_side_times, completed_races, ranking, totals
+from jobs.leaderboard import attach_side_times, completed_races, ranking
+from jobs.leaderboard_figures import totals
 from jobs.statistics import chart_geometry, repository_statistics
 from tests.factories import make_race, make_running_race
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from jobs.admin import exclude_races
-from jobs.leaderboard import totals
+from jobs.leaderboard_figures import totals
 from jobs.models import Job
 from jobs.speedups import SPEEDUP_BINS
 from jobs.statistics import repository_statistics
@@ -172,9 +172,19 @@ def test_figures_read_summary_rows_not_the_races(varied_races):
 
     with CaptureQueriesContext(connection) as queries:
         figures = totals({"include_demo": True})
-    first, *median = [query["sql"] for query in queries]
+    first, steps, *median = [query["sql"] for query in queries]
     assert "leaderboard_summary" in first and '"jobs"' not in first
-    # The median: one row (or two) inside the chart bin that holds it.
+    assert "leaderboard_speedup_steps" in steps and '"jobs"' not in steps
+    # The median: one row (or two) read within the 1/200-wide step that holds it.
     assert len(median) == 2 - figures["with_speedup"] % 2
     for sql in median:
-        assert "LIMIT 1" in sql and '"speedup" >=' in sql
+        assert "LIMIT 1" in sql and "* 200" in sql and '"speedup" >=' in sql
+
+    # Filtered by name or date, the steps do not apply: within the chart bin.
+    with CaptureQueriesContext(connection) as queries:
+        figures = totals({"include_demo": True, "q": "acme"})
+    first, *median = [query["sql"] for query in queries]
+    assert "leaderboard_summary" in first and '"jobs"' not in first
+    assert len(median) == 2 - figures["with_speedup"] % 2
+    for sql in median:
+        assert "LIMIT 1" in sql and "leaderboard_speedup_steps" not in sql

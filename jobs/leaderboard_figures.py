@@ -1,0 +1,176 @@
+"""The leaderboard's figures from its summary rows: totals, the speedup chart's counts and the
+median (per-repository rows are in jobs/statistics.py).
+
+They add up rows of `leaderboard_summary` (jobs/summary.py keeps them in the same
+transaction as every race they count) instead of scanning `jobs`: a few thousand rows
+whatever the number of races. `summary_rows` applies the leaderboard's filters to them as
+jobs.leaderboard.finished_races applies them to races. The median is the one figure read from
+`jobs`, through the speedup index, one or two rows within a slice the counts point at.
+"""
+
+import datetime
+
+from django.db import connection
+from django.db.models import F, Max, Q, Sum
+
+from jobs.leaderboard import completed_races, day_start, using_ranking_index
+from jobs.models import (
+    COUNTED_VERDICTS,
+    LeaderboardSummary,
+    SpeedupStepCount,
+    Verdict,
+    percent_faster,
+)
+from jobs.speedup_steps import step_expression
+from jobs.speedups import SPEEDUP_BINS, bin_condition
+from jobs.summary_table import SPEEDUP_BIN_COLUMNS, SPEEDUP_STEPS
+
+
+def totals(filters=None):
+    """Races, wins per side, ties, win rate, best and median speedup, and what was left out.
+
+    One GROUP BY over the summary rows (jobs/summary.py) plus the median (median_speedup).
+
+    The win rate counts races that both sides built (a forfeit, where one side's build
+    failed, is a win but not a measurement), never void or not comparable ones.
+    """
+    columns = ("races", "elide_wins", "standard_wins", "ties", "flagged", *SPEEDUP_BIN_COLUMNS)
+    # Plain sums per (verdict, measured): a dozen groups, added up here.
+    groups = (
+        summary_rows(filters)
+        .values("verdict", "measured")
+        .annotate(**prefixed(**{name: Sum(name) for name in columns}), top=Max("best_speedup"))
+        .order_by()
+    )
+    figures = dict.fromkeys([*columns, "inconclusive", "measured", "elide_measured_wins"], 0)
+    figures.update(void=0, not_comparable=0, best_speedup=None)
+    for group in groups:
+        group = unprefixed(group)
+        verdict = group["verdict"]
+        if verdict not in COUNTED_VERDICTS:
+            figures[verdict] += group["races"]
+            continue
+        for name in columns:
+            figures[name] += group[name]
+        if verdict == Verdict.INCONCLUSIVE:
+            figures["inconclusive"] += group["races"]
+        if group["measured"]:
+            figures["measured"] += group["races"]
+            figures["elide_measured_wins"] += group["elide_wins"]
+        if group["top"] is not None:
+            figures["best_speedup"] = max(figures["best_speedup"] or 0, group["top"])
+    figures["with_speedup"] = figures["measured"]
+    figures["histogram"] = [
+        {"label": label, "low": low, "high": high, "count": figures.pop(column)}
+        for column, (low, high, label) in zip(SPEEDUP_BIN_COLUMNS, SPEEDUP_BINS, strict=True)
+    ]
+    figures["win_rate"] = win_rate(figures)
+    figures["forfeits"] = figures["races"] - figures["measured"]
+    del figures["elide_measured_wins"]
+    figures["median_speedup"] = median_speedup(filters, figures["histogram"])
+    figures["median_percent_faster"] = percent_faster(figures["median_speedup"])
+    figures["best_percent_faster"] = percent_faster(figures["best_speedup"])
+    return figures
+
+
+# Aggregates over summary rows are named apart from the columns they add up (Django refuses
+# an aggregate named like a column): prefixed() names them, unprefixed() names them back.
+SUM_PREFIX = "sum_"
+
+
+def prefixed(**aggregates):
+    return {SUM_PREFIX + name: aggregate for name, aggregate in aggregates.items()}
+
+
+def unprefixed(row):
+    return {name.removeprefix(SUM_PREFIX): value for name, value in row.items()}
+
+
+def summary_rows(filters=None):
+    """The summary rows of the races matching the leaderboard's filters (any verdict)."""
+    filters = filters or {}
+    rows = LeaderboardSummary.objects.all()
+    if filters.get("q"):
+        rows = rows.filter(repository_name__icontains=filters["q"])
+    if filters.get("since"):
+        rows = rows.filter(day__gte=day_start(filters["since"]))
+    if filters.get("until"):
+        rows = rows.filter(day__lt=day_start(filters["until"] + datetime.timedelta(days=1)))
+    if filters.get("successful"):
+        rows = rows.filter(measured=True)
+    if not filters.get("include_demo"):
+        rows = rows.filter(is_mock=False)
+    for name in ("scenario", "cache"):
+        if filters.get(name):
+            rows = rows.filter(**{name: filters[name]})
+    return rows
+
+
+def win_rate(figures):
+    """Elide's share of the measured races (a forfeit, where one side's build failed, is a
+    win but not a measurement; void races are never counted). None when there are none."""
+    measured = figures["measured"]
+    return figures["elide_measured_wins"] / measured if measured else None
+
+
+def median_speedup(filters, histogram):
+    """The median speedup of the counted races: the middle one or two.
+
+    Each is read through the speedup index within one slice of speedups, which the counts say
+    holds it and at what offset: a 1/200-wide step of the finer histogram
+    (jobs/speedup_steps.py), or a chart bin when the filters pick repositories or dates.
+    """
+    count = sum(item["count"] for item in histogram)
+    if not count:
+        return None
+    slices = speedup_slices(filters, histogram)
+    middle = count // 2
+    if count % 2:
+        return nth_speedup_from_top(filters, slices, middle)
+    low = nth_speedup_from_top(filters, slices, middle - 1)
+    high = nth_speedup_from_top(filters, slices, middle)
+    return None if low is None or high is None else (low + high) / 2
+
+
+def speedup_slices(filters, histogram):
+    """[(races, condition on jobs)], highest speedups first, covering every counted speedup."""
+    filters = filters or {}
+    if any(filters.get(name) for name in ("q", "since", "until")):
+        return [
+            (item["count"], bin_condition(item["low"], item["high"]))
+            for item in reversed(histogram)
+        ]
+    steps = SpeedupStepCount.objects.all()
+    if not filters.get("include_demo"):
+        steps = steps.filter(is_mock=False)
+    for name in ("scenario", "cache"):
+        if filters.get(name):
+            steps = steps.filter(**{name: filters[name]})
+    rows = steps.values("step").annotate(count=Sum("races")).order_by("-step")
+    return [(row["count"], step_condition(row["step"])) for row in rows]
+
+
+def step_condition(step):
+    """Races of one step: an index range around it, then the step's own arithmetic."""
+    around = Q(speedup__gte=(step - 1) / SPEEDUP_STEPS, speedup__lt=(step + 2) / SPEEDUP_STEPS)
+    return around & Q(speedup_step=step)
+
+
+def nth_speedup_from_top(filters, slices, position):
+    """The speedup at `position` (0: the best) among the counted races with a speedup."""
+    above = 0
+    for count, condition in slices:
+        if position < above + count:
+            return _speedup_at(filters, condition, position - above)
+        above += count
+    return None
+
+
+def _speedup_at(filters, condition, offset):
+    # Read in the index's own order (as ranked_part): PostgreSQL cannot walk a DESC NULLS
+    # LAST index for an ascending ORDER BY.
+    speedup = F("speedup").desc(nulls_last=True if connection.vendor == "postgresql" else None)
+    races = completed_races(filters).annotate(speedup_step=step_expression())
+    ordered = races.filter(condition).order_by(speedup).values_list("speedup", flat=True)
+    found = using_ranking_index(ordered[offset : offset + 1])
+    return found[0] if found else None
