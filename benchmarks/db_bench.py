@@ -6,8 +6,10 @@
 For each size it grows a dedicated database (a file under /tmp, or the PostgreSQL database
 `arena_bench`, dropped and created afresh) to that many races and measures: job insert
 (create_job), select by id (get_job), get_recent_results(20) with both results, the
-leaderboard aggregates, and the database size per 1,000 completed races, each finished side
-carrying --log-kb KB of realistic Maven/Gradle output stored compacted. It prints the query
+leaderboard's figures from its summary rows (totals and chart, per-repository rows; also
+filtered to one repository and to 30 days), and the database size per 1,000 completed
+races, each finished side carrying --log-kb KB of realistic Maven/Gradle output stored
+compacted. It prints the query
 plans of the hot queries and flags full table scans. Figures go to stdout as a table.
 """
 
@@ -190,7 +192,7 @@ def measure(args):
     from django.db import connection
 
     from benchmarks import queries
-    from jobs.models import Job
+    from jobs.models import Job, LeaderboardSummary, SpeedupStepCount
 
     settings.ARENA_MAX_QUEUED_JOBS = 10**9
     rows = []
@@ -201,7 +203,10 @@ def measure(args):
         completed = Job.objects.filter(status="completed").count()
         total = Job.objects.count()
         print(f"\n== {connection.vendor}: {total} jobs ({completed} completed), "
-              f"populated in {seconds:.1f} s ==", flush=True)  # fmt: skip
+              f"populated in {seconds:.1f} s, load average {os.getloadavg()[0]:.2f} ==",
+              flush=True)  # fmt: skip
+        print(f"summary rows: {LeaderboardSummary.objects.count()}, "
+              f"speedup steps: {SpeedupStepCount.objects.count()}", flush=True)  # fmt: skip
         figures = {"jobs": total, "completed": completed}
         rounds = []
         for number in range(1, args.rounds + 1):
@@ -212,6 +217,7 @@ def measure(args):
                       f"p95 {timings[name]['p95']:8.3f} ms", flush=True)  # fmt: skip
             queries.cleanup()
             ratios = service_ratios(timings)
+            print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
             print(f"round {number}: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()))
             rounds.append((timings, ratios))
         figures.update(median_of_rounds(rounds))
