@@ -1,0 +1,51 @@
+"""Summary rows under concurrent writers: many threads, each with its own connection, record
+and exclude races of the same groups at once; no count is lost."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from jobs.admin import exclude_races
+from jobs.models import Job, LeaderboardSummary
+from tests.factories import make_race
+from tests.jobs.test_summary import assert_in_step
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_concurrent_races_and_exclusions_lose_no_count():
+    now = timezone.now()
+    early = [make_race("acme/shared", created_at=now, elide_ms=9_000 + n) for n in range(8)]
+    errors = []
+
+    def record(thread):
+        try:
+            for n in range(6):
+                make_race("acme/shared", created_at=now, elide_ms=10_000 + 100 * thread + n)
+        except Exception as exc:  # reported below; a thread's exception would be lost
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def exclude(jobs):
+        try:
+            for job in jobs:
+                exclude_races(Job.objects.filter(pk=job.pk), "flaky runner", "tester")
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=record, args=(n,)) for n in range(3)]
+    threads += [threading.Thread(target=exclude, args=(early[n::2],)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    assert not any(thread.is_alive() for thread in threads)
+    assert_in_step()
+    counted = LeaderboardSummary.objects.filter(repository_name="acme/shared")
+    assert sum(counted.values_list("races", flat=True)) == 3 * 6
