@@ -96,12 +96,12 @@ class Sandbox:
         network = "slirp4netns" if self.slirp else "off"
         return f"bubblewrap, network {network}"
 
-    def environment(self, home, tmp_dir):
+    def environment(self, home, tmp_dir, java_home=None):
         """The build's whole environment: an allow-list plus what the arena sets itself."""
         env = {name: os.environ[name] for name in ENV_ALLOW if name in os.environ}
         env.update({name: os.environ[name] for name in self.config.env_allow if name in os.environ})
         path = SYSTEM_PATH
-        java_home = self.config.java_home or os.environ.get("JAVA_HOME", "")
+        java_home = java_home or self.config.java_home or os.environ.get("JAVA_HOME", "")
         if java_home:
             env["JAVA_HOME"] = java_home
             path = f"{java_home}/bin:{path}"
@@ -120,17 +120,19 @@ class Sandbox:
         env.setdefault("LANG", "C.UTF-8")
         return env
 
-    def launch(self, argv, *, workdir, home, side_dir, cpus=None, ro_paths=()):
-        """A Launch of `argv` in `workdir`; `side_dir` holds private files (etc, tmp)."""
+    def launch(self, argv, *, workdir, home, side_dir, cpus=None, ro_paths=(), java_home=None):
+        """A Launch of `argv` in `workdir`; `side_dir` holds private files (etc, tmp).
+        `java_home` (the race's chosen JDK) is shown read-only and set as JAVA_HOME."""
         side_dir = Path(side_dir)
         prefix = self._limits_prefix(cpus)
         if not self.bwrap:
             tmp_dir = side_dir / "tmp"
             tmp_dir.mkdir(parents=True, exist_ok=True)
-            env = self.environment(home, tmp_dir)
+            env = self.environment(home, tmp_dir, java_home)
             return Launch([*prefix, *argv], cwd=str(workdir), env=env)
-        env = self.environment(home, "/tmp")  # noqa: S108 (a private tmpfs in the sandbox)
+        env = self.environment(home, "/tmp", java_home)  # noqa: S108 (a private tmpfs)
         etc_dir = self._write_etc(side_dir, home)
+        ro_paths = [*ro_paths, java_home] if java_home else ro_paths
         info_r, info_w = os.pipe()
         block_r, block_w = os.pipe()
         bwrap_argv = [

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from workers.engine.bell import BellDetector
 from workers.engine.measure import Cancelled, run_stats
 from workers.engine.output import OutputCap, TextDecoder
+from workers.engine.phases import before_run, choose_jdk
 from workers.engine.process import run_process
 from workers.engine.recipes import parse_version, recipe_for
 
@@ -29,6 +30,12 @@ class SideResult:
     exit_code: int | None = None
     bell_rung: bool = False
     error: str = ""
+    # The JDK the side built with: "17 (/usr/lib/jvm/java-17-openjdk-amd64)".
+    jdk: str = ""
+    # clone, the unmeasured prepare phase and the measured runs, in ms (phases.py).
+    phases: dict = field(
+        default_factory=lambda: {"clone_ms": None, "prepare_ms": None, "runs_ms": []}
+    )
     started_at: datetime.datetime | None = None
     finished_at: datetime.datetime | None = None
 
@@ -51,6 +58,7 @@ class SideRunner:
         self.custom_argv = custom_argv
         self.result = SideResult(side=side)
         self.recipe = None
+        self.java_home = None
         self.done = False
         self._cap = OutputCap(self.config.output_cap_chars, self.config.output_tail_chars)
         self._bells = []
@@ -100,6 +108,7 @@ class SideRunner:
             side_dir=workspace.side_dir(self.side),
             cpus=cpus,
             ro_paths=self.recipe.ro_paths if self.recipe else (),
+            java_home=self.java_home,
         )
         self.say(f"{self._newline()}$ {shlex.join(argv)}\n")
         outcome = run_process(
@@ -128,8 +137,8 @@ class SideRunner:
             self.side, self.race.workspace.src(self.side), self.config, self.custom_argv
         )
         self.result.tool = self.recipe.tool
-        if sandbox.error or self.recipe.error:
-            error = sandbox.error or self.recipe.error
+        error = sandbox.error or self.recipe.error or choose_jdk(self)
+        if error:
             self.race.listener.on_side_started(self.side, self.result.tool, "")
             self.note(error)
             self.finish(FAILURE, error)
@@ -157,9 +166,13 @@ class SideRunner:
             else f"run {index - warmups + 1}/{iterations}"
         )
         self.race.listener.on_state(self.side, f"building ({label})")
-        self.race.workspace.fresh_copy(self.side)
         if warmups + iterations > 1:
             self.say(f"\n=== {label}{' (not measured)' if warmup else ''} ===\n")
+        error = before_run(self, index + 1)
+        if error:
+            self.note(error)
+            self.finish(FAILURE, error)
+            return
         bell = BellDetector()
         timeout = self.race.timeout
         measured_ms = 0
@@ -205,6 +218,7 @@ class SideRunner:
         result.bell_rung = bool(self._bells) and all(self._bells)
         stats = result.stats
         result.duration_ms = round(stats.median_ms) if stats else None
+        result.phases["runs_ms"] = list(result.run_times_ms)
         result.finished_at = utcnow()
         if status == SUCCESS and stats and stats.runs > 1:
             self.note(
