@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from jobs import ratelimit
 from jobs.live import read_sides
-from jobs.models import BuildType, Job, percent_faster
+from jobs.models import BuildType, CacheMode, Job, Scenario, percent_faster
 from jobs.services import (
     QueueFull,
     cancel_job,
@@ -35,7 +35,7 @@ from jobs.services import (
 
 API_MAX_BODY_BYTES = 16 * 1024
 MAX_LIST_LIMIT = 500
-CREATE_FIELDS = {"repositoryUrl", "ref", "force"}
+CREATE_FIELDS = {"repositoryUrl", "ref", "force", "cache", "scenario"}
 
 
 def json_error(status, message, **extra):
@@ -87,6 +87,19 @@ def result_json(result):
         "toolVersion": result.tool_version or None,
         "finishedAt": _iso(result.finished_at),
         "error": result.error or None,
+        "jdk": result.jdk or None,
+        "phases": phases_json(result.phases),
+    }
+
+
+def phases_json(phases):
+    """{"clone_ms", "prepare_ms", "runs_ms"} of a side (nulls and [] when not recorded)."""
+    phases = phases if isinstance(phases, dict) else {}
+    runs = phases.get("runs_ms")
+    return {
+        "clone_ms": phases.get("clone_ms"),
+        "prepare_ms": phases.get("prepare_ms"),
+        "runs_ms": list(runs) if isinstance(runs, list) else [],
     }
 
 
@@ -107,6 +120,8 @@ def job_json(job):
         "percentFaster": percent_faster(job.speedup),
         "error": job.error or None,
         "isMock": job.is_mock,
+        "cache": job.cache,
+        "scenario": job.scenario,
     }
     for build_type, key in (
         (BuildType.ELIDE, "elideResult"),
@@ -175,7 +190,8 @@ def jobs_collection(request):
 
 
 def _validate_create(data):
-    """(url, ref, force, details): details lists every problem found."""
+    """(url, ref, force, options, details): details lists every problem found; options
+    holds the race's cache policy and scenario when given."""
     details = []
     unknown = sorted(set(data) - CREATE_FIELDS)
     if unknown:
@@ -191,18 +207,27 @@ def _validate_create(data):
     force = data.get("force", False)
     if not isinstance(force, bool):
         details.append("force must be true or false.")
-    return url, ref, force, details
+    options = {"cache": CacheMode.WARM.value, "scenario": Scenario.CLEAN.value}
+    for name, choices in (("cache", CacheMode), ("scenario", Scenario)):
+        value = data.get(name)
+        if value is None:
+            continue
+        if value not in choices.values:
+            details.append(f"{name} must be one of: {', '.join(choices.values)}.")
+        else:
+            options[name] = value
+    return url, ref, force, options, details
 
 
 def _create(request):
     data, error = _read_json_object(request)
     if error:
         return error
-    url, ref, force, details = _validate_create(data)
+    url, ref, force, options, details = _validate_create(data)
     if details:
         return json_error(400, "Invalid request", details=details)
     try:
-        finished = None if force else find_finished_race(url, ref)
+        finished = None if force else find_finished_race(url, ref, **options)
     except ValidationError as invalid:
         return json_error(400, "Invalid request", details=invalid.messages)
     if finished is not None:
@@ -219,7 +244,7 @@ def _create(request):
         response["Retry-After"] = str(limited.retry_after)
         return response
     try:
-        job = create_job(url, ref=ref)
+        job = create_job(url, ref=ref, **options)
     except ValidationError as invalid:
         return json_error(400, "Invalid request", details=invalid.messages)
     except QueueFull as full:

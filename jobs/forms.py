@@ -9,7 +9,7 @@ import datetime
 from django import forms
 from django.core.exceptions import ValidationError
 
-from jobs.models import JobStatus
+from jobs.models import CacheMode, JobStatus, Scenario
 from jobs.services import MAX_URL_LENGTH, validate_ref, validate_repository_url
 
 
@@ -61,6 +61,12 @@ class LeaderboardFilterForm(forms.Form):
     )
     successful = forms.BooleanField(label="Only successful races", required=False)
     hide_mock = forms.BooleanField(label="Hide demo data", required=False)
+    scenario = forms.ChoiceField(
+        label="Scenario", required=False, choices=[("", "Any scenario"), *Scenario.choices]
+    )
+    cache = forms.ChoiceField(
+        label="Cache", required=False, choices=[("", "Any cache"), *CacheMode.choices]
+    )
 
     def clean(self):
         data = super().clean()

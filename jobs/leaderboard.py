@@ -73,6 +73,9 @@ def completed_races(filters=None):
         queryset = queryset.filter(speedup__isnull=False)
     if filters.get("hide_mock"):
         queryset = queryset.filter(is_mock=False)
+    for name in ("scenario", "cache"):
+        if filters.get(name):
+            queryset = queryset.filter(**{name: filters[name]})
     return queryset
 
 

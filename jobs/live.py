@@ -100,7 +100,7 @@ def _chunk_query(job_id, offsets, limit):
     PostgreSQL), because building this query through the ORM cost more than running it."""
     sql = (
         "SELECT id, job_id, build_type, status, duration, bell_rung, created_at, duration_ms,"
-        " run_times_ms, exit_code, tool, tool_version, started_at, finished_at, error,"
+        " run_times_ms, exit_code, tool, tool_version, started_at, finished_at, error, jdk, phases,"
         " COALESCE(LENGTH(output), 0) AS output_length,"
         " CASE WHEN build_type = %s"
         "  THEN SUBSTR(COALESCE(output, ''), CAST(%s AS INTEGER), CAST(%s AS INTEGER))"

@@ -224,11 +224,14 @@ def get_recent_results(limit=20):
     return list(_with_results(queryset)[:limit])
 
 
-def find_finished_race(repository_url, ref=""):
-    """The newest completed race of this repository (and ref), for reuse instead of rebuilding."""
+def find_finished_race(repository_url, ref="", **options):
+    """The newest completed race of this repository (and ref, and `cache`/`scenario` when
+    given), for reuse instead of rebuilding."""
     url, _ = validate_repository_url(repository_url)
     return (
-        Job.objects.filter(repository_url=url, ref=validate_ref(ref), status=JobStatus.COMPLETED)
+        Job.objects.filter(
+            repository_url=url, ref=validate_ref(ref), status=JobStatus.COMPLETED, **options
+        )
         .order_by("-created_at", "-id")
         .first()
     )
