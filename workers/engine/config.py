@@ -113,7 +113,7 @@ class EngineConfig:
             use_wrappers=bool(get("ARENA_USE_WRAPPERS", True)),
             java_home=get("ARENA_JAVA_HOME", ""),
             jdks=names("ARENA_JDKS"),
-            cache_root=Path(get("ARENA_CACHE_ROOT")) if get("ARENA_CACHE_ROOT", "") else None,
+            cache_root=Path(get("ARENA_CACHE_ROOT", "")) if get("ARENA_CACHE_ROOT", "") else None,
             cache_max_mb=int(get("ARENA_CACHE_MAX_MB", 4096)),
             env_allow=names("ARENA_BUILD_ENV_ALLOW"),
             extra_ro_binds=names("ARENA_SANDBOX_RO_BINDS"),
