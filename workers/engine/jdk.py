@@ -3,7 +3,7 @@
 The request is read from the project's own files, first found wins:
     .java-version                 "17", "21.0.2", "temurin-21"
     .sdkmanrc                     java=21.0.2-tem
-    pom.xml                       maven.compiler.release, then .source/.target properties, then
+    pom.xml                       maven.compiler.release, .source, .target, java.version, then
                                   the maven-compiler-plugin's <release>/<source>/<target>
                                   (${property} references resolved from the pom's properties)
     build.gradle(.kts)            toolchain { languageVersion = JavaLanguageVersion.of(17) }
@@ -38,7 +38,13 @@ _TOOLCHAIN_RE = re.compile(
     r"languageVersion\s*(?:=|\.set\s*\()\s*JavaLanguageVersion\.of\(\s*['\"]?(\d{1,3})"
 )
 _SDKMAN_RE = re.compile(r"^\s*java\s*=\s*(\S+)", re.MULTILINE)
-POM_PROPERTIES = ("maven.compiler.release", "maven.compiler.source", "maven.compiler.target")
+# java.version: the property Spring Boot's parent passes to the compiler.
+POM_PROPERTIES = (
+    "maven.compiler.release",
+    "maven.compiler.source",
+    "maven.compiler.target",
+    "java.version",
+)
 COMPILER_OPTIONS = ("release", "source", "target")
 
 
