@@ -56,9 +56,9 @@ def test_major_version_reads_the_usual_spellings(text, major):
         (
             {
                 "pom.xml": pom(
-                    "<java.version>11</java.version>",
+                    "<project.jdk>11</project.jdk>",
                     "<plugin><artifactId>maven-compiler-plugin</artifactId>"
-                    "<configuration><release>${java.version}</release></configuration></plugin>",
+                    "<configuration><release>${project.jdk}</release></configuration></plugin>",
                 )
             },
             11,
