@@ -72,7 +72,7 @@ def test_cold_races_download_inside_their_measured_runs(project):
 
 
 def test_warm_races_prepare_unmeasured_and_start_every_run_from_the_same_state(project):
-    repo, config = project
+    _, config = project
     own_host_cache = config.with_changes(cache_root=config.cache_root.parent / "warm-caches")
     outcome, seen = race(project, own_host_cache, cache="warm", iterations=2)
     standard, elide = seen.output["standard"], seen.output["elide"]

@@ -8,6 +8,7 @@ build; never measured) and its measured runs, so nobody mistakes a download for 
 
 import time
 
+from workers.engine import diagnosis
 from workers.engine.cache import CacheError, cache_tool, tree_summary
 from workers.engine.jdk import jdk_for_project
 from workers.engine.measure import Cancelled
@@ -48,7 +49,10 @@ def build_unmeasured(runner, label):
         if outcome.error:
             return f"{label}: {outcome.error}"
         if outcome.exit_code != 0:
-            return f"{label}: the build exited with code {outcome.exit_code}"
+            cause = diagnosis.explain(runner._tail)
+            return f"{label}: the build exited with code {outcome.exit_code}" + (
+                f": {cause}" if cause else ""
+            )
     return ""
 
 

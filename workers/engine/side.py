@@ -4,6 +4,7 @@ import datetime
 import shlex
 from dataclasses import dataclass, field
 
+from workers.engine import diagnosis
 from workers.engine.bell import BellDetector
 from workers.engine.measure import Cancelled, run_stats
 from workers.engine.output import OutputCap, TextDecoder
@@ -63,6 +64,8 @@ class SideRunner:
         self._cap = OutputCap(self.config.output_cap_chars, self.config.output_tail_chars)
         self._bells = []
         self._line_open = False
+        # The end of the latest run's output, for naming the cause of a failure.
+        self._tail = ""
 
     # --- output ---------------------------------------------------------------------------
     def say(self, text):
@@ -86,6 +89,7 @@ class SideRunner:
             text = decoder.decode(data)
             if bell is not None:
                 bell.feed(text)
+            self._tail = (self._tail + text)[-diagnosis.TAIL_CHARS :]
             self.say(text)
 
         return on_bytes
@@ -111,6 +115,7 @@ class SideRunner:
             java_home=self.java_home,
         )
         self.say(f"{self._newline()}$ {shlex.join(argv)}\n")
+        self._tail = ""
         outcome = run_process(
             launch,
             timeout=timeout,
@@ -203,7 +208,10 @@ class SideRunner:
         if outcome.error:
             return outcome.error
         if outcome.exit_code != 0:
-            return f"the build exited with code {outcome.exit_code}"
+            cause = diagnosis.explain(self._tail)
+            return f"the build exited with code {outcome.exit_code}" + (
+                f": {cause}" if cause else ""
+            )
         if bell.reported_failure:
             return "the build exited 0 but its bell reported failure"
         return ""
