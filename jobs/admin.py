@@ -70,6 +70,8 @@ class JobAdminForm(forms.ModelForm):
             "repository_url",
             "ref",
             "mode",
+            "cache",
+            "scenario",
             "iterations",
             "warmups",
             "timeout_seconds",
@@ -115,7 +117,8 @@ class BuildResultInline(ReadOnlyInlineMixin, admin.StackedInline):
     fields = [
         ("build_type", "status", "bell_rung", "exit_code"),
         ("duration", "duration_ms", "run_times_ms"),
-        ("tool", "tool_version"),
+        ("tool", "tool_version", "jdk"),
+        "phases",
         ("started_at", "finished_at"),
         "error",
         "output_display",
@@ -149,7 +152,14 @@ class JobAdmin(admin.ModelAdmin):
         "is_mock",
     ]
     list_display_links = ["short_id", "repository_name"]
-    list_filter = ["status", ("created_at", admin.DateFieldListFilter), "winner", "is_mock"]
+    list_filter = [
+        "status",
+        ("created_at", admin.DateFieldListFilter),
+        "winner",
+        "scenario",
+        "cache",
+        "is_mock",
+    ]
     search_fields = ["repository_name", "repository_url", "=id"]
     ordering = ["-created_at", "-id"]
     list_per_page = 50
@@ -180,6 +190,7 @@ class JobAdmin(admin.ModelAdmin):
                 'e.g. ["sh", "-c", "mvn -B package"].',
                 "fields": [
                     ("mode", "iterations", "warmups", "timeout_seconds"),
+                    ("cache", "scenario"),
                     "standard_cmd",
                     "elide_cmd",
                 ],
