@@ -152,7 +152,6 @@ def main():
         repo = make_git_repo(Path(workdir) / "repo", maven_project_files())
         config = EngineConfig(
             workspace_root=Path(workdir) / "workspaces",
-            measure_lock=Path(workdir) / "measure.lock",
         )
         if "aa" in only:
             a_a(config, repo, args)

@@ -289,16 +289,20 @@ ARENA_KEEP_WORKSPACES = env_bool("ARENA_KEEP_WORKSPACES", False)
 ARENA_CLONE_TIMEOUT = env_int("ARENA_CLONE_TIMEOUT", 300)
 # Wall-clock limit of one build run of one side, in seconds (a job's timeout_seconds wins).
 ARENA_BUILD_TIMEOUT = env_int("ARENA_BUILD_TIMEOUT", 900)
-ARENA_VERSION_TIMEOUT = env_int("ARENA_VERSION_TIMEOUT", 120)
+ARENA_VERSION_TIMEOUT = env_int("ARENA_VERSION_TIMEOUT", 30)
 # Output kept per side (characters): the beginning, then the last ARENA_OUTPUT_TAIL.
 ARENA_OUTPUT_CAP = env_int("ARENA_OUTPUT_CAP", 2_000_000)
 ARENA_OUTPUT_TAIL = env_int("ARENA_OUTPUT_TAIL", 500_000)
-# auto: bubblewrap when installed, else unsandboxed with a warning; bwrap: required; none: off.
+# auto and bwrap: bubblewrap, and no build at all without it; none: unsandboxed (development).
 ARENA_SANDBOX = env_str("ARENA_SANDBOX", "auto")
 if ARENA_SANDBOX not in ("auto", "bwrap", "none"):
     raise ImproperlyConfigured(f"ARENA_SANDBOX must be auto, bwrap or none, got {ARENA_SANDBOX!r}")
 ARENA_REQUIRE_SANDBOX = env_bool("ARENA_REQUIRE_SANDBOX", False)
-# on: builds reach outside hosts through slirp4netns, never the host's loopback; off: no network.
+ARENA_BWRAP = env_str("ARENA_BWRAP", "bwrap")
+# The host account builds run as when the worker runs as root (bin/install-system-deps makes it).
+ARENA_BUILD_USER = env_str("ARENA_BUILD_USER", "arena-build")
+# on: builds reach outside hosts through slirp4netns, never the host's loopback, own addresses,
+# link-local or (unless ARENA_BUILD_ALLOW_PRIVATE_NETS) private ranges; off: no network.
 ARENA_BUILD_NETWORK = env_str("ARENA_BUILD_NETWORK", "on")
 if ARENA_BUILD_NETWORK not in ("on", "off"):
     raise ImproperlyConfigured(
@@ -309,8 +313,16 @@ if ARENA_BUILD_NETWORK not in ("on", "off"):
 ARENA_BUILD_MAX_MEMORY_MB = env_int("ARENA_BUILD_MAX_MEMORY_MB", 16384)
 ARENA_BUILD_MAX_PROCESSES = env_int("ARENA_BUILD_MAX_PROCESSES", 4096)
 ARENA_BUILD_MAX_FILE_MB = env_int("ARENA_BUILD_MAX_FILE_MB", 8192)
-# Host-wide lock held around every measured build run, so races never overlap their timing.
-ARENA_MEASURE_LOCK = env_str("ARENA_MEASURE_LOCK", "/tmp/arena-measure.lock")  # noqa: S108
+ARENA_BUILD_ALLOW_PRIVATE_NETS = env_bool("ARENA_BUILD_ALLOW_PRIVATE_NETS", False)
+# Disk per side (source copy and home, watched while it builds) and its private /tmp (RAM).
+ARENA_BUILD_MAX_DISK_MB = env_int("ARENA_BUILD_MAX_DISK_MB", 20480)
+ARENA_BUILD_TMP_MB = env_int("ARENA_BUILD_TMP_MB", 1024)
+# A clone with more files or directory levels is refused.
+ARENA_MAX_REPO_FILES = env_int("ARENA_MAX_REPO_FILES", 200_000)
+ARENA_MAX_REPO_DEPTH = env_int("ARENA_MAX_REPO_DEPTH", 128)
+# Host-wide lock held around every measured build run, so races never overlap their timing;
+# empty = .locks/measure.lock under ARENA_WORKSPACE_ROOT (a directory only the arena can open).
+ARENA_MEASURE_LOCK = env_str("ARENA_MEASURE_LOCK")
 # Toolchains: executables (name on PATH or absolute path) and extra arguments (shell-like
 # quoting, split into a list; never run through a shell).
 ARENA_MVN = env_str("ARENA_MVN", "mvn")

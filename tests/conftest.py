@@ -27,6 +27,47 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped under ARENA_STRICT_TESTS=1: {reason}"
 
 
+_OWN_BASETEMP = None
+
+
+def pytest_configure(config):
+    """Temporary directories below one of this session's own, not /tmp/pytest-of-<user>.
+
+    A worker running as root builds as an unprivileged account, and bubblewrap opens the
+    workspace as that account: every directory above it must be searchable. Every pytest
+    session resets /tmp/pytest-of-<user> to mode 0700, so other test runs on the same host
+    would lock the build account out of this one's workspaces at random moments.
+    """
+    global _OWN_BASETEMP
+    if config.option.basetemp is None:
+        import tempfile
+
+        _OWN_BASETEMP = Path(tempfile.mkdtemp(prefix="arena-tests-"))
+        _OWN_BASETEMP.chmod(0o711)
+        config.option.basetemp = str(_OWN_BASETEMP / "t")
+
+
+def pytest_unconfigure(config):
+    if _OWN_BASETEMP is not None:
+        from workers.engine.trees import remove_tree
+
+        remove_tree(_OWN_BASETEMP)
+
+
+def searchable(path):
+    """Make `path` and its parent searchable (o+x, not listable) by the build account."""
+    for directory in (path, path.parent):
+        if directory.stat().st_uid == os.geteuid():
+            directory.chmod(directory.stat().st_mode | 0o001)
+    return path
+
+
+@pytest.fixture
+def tmp_path(tmp_path):
+    """pytest's tmp_path, searchable by the build account (pytest makes it mode 0700)."""
+    return searchable(tmp_path)
+
+
 @pytest.fixture(autouse=True)
 def _static_files_without_manifest(settings):
     """Pages render in tests without `collectstatic`: no manifest of hashed names needed."""

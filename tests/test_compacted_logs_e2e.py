@@ -26,7 +26,6 @@ def finished_race(settings, tmp_path):
     require_tool("bwrap", "builds run in the bubblewrap sandbox")
     settings.ARENA_ALLOW_LOCAL_REPOS = True
     settings.ARENA_WORKSPACE_ROOT = tmp_path / "workspaces"
-    settings.ARENA_MEASURE_LOCK = str(tmp_path / "measure.lock")
     repo = make_git_repo(tmp_path / "repo", {"README.md": "compaction\n"})
     job = create_job(str(repo), standard_cmd=RECIPE, elide_cmd=RECIPE)
     Job.objects.filter(pk=job.pk).update(

@@ -143,7 +143,6 @@ def test_a_project_asking_for_a_jdk_the_host_lacks_fails_with_a_clear_message(tm
     repo = make_git_repo(tmp_path / "future", central_project_files(release=99))
     config = EngineConfig(
         workspace_root=tmp_path / "workspaces",
-        measure_lock=tmp_path / "measure.lock",
         cache_root=tmp_path / "caches",
     )
     spec = RaceSpec(str(repo), cache="cold", elide_cmd=["mvn", "-B", "-T", "2", "package"])

@@ -10,7 +10,14 @@ import pytest
 from tests.conftest import require_tool
 from tests.repos import make_git_repo, maven_project_files
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
-from workers.engine.measure import Cancelled, measurement_lock, run_stats, speedup, split_cpus
+from workers.engine.measure import (
+    Cancelled,
+    measurement_lock,
+    open_private_lock,
+    run_stats,
+    speedup,
+    split_cpus,
+)
 
 
 def busy(loops):
@@ -44,9 +51,7 @@ class Collect(RaceListener):
 @pytest.fixture
 def config(tmp_path):
     require_tool("bwrap", "builds run in the sandbox")
-    return EngineConfig(
-        workspace_root=tmp_path / "workspaces", measure_lock=tmp_path / "measure.lock"
-    )
+    return EngineConfig(workspace_root=tmp_path / "workspaces")
 
 
 @pytest.fixture
@@ -81,8 +86,8 @@ def test_split_cpus_gives_disjoint_halves():
 
 
 def test_measurement_lock_is_exclusive_and_waiting_is_cancellable(tmp_path):
-    path = tmp_path / "lock"
-    holder = os.open(path, os.O_RDWR | os.O_CREAT)
+    path = tmp_path / "locks" / "lock"
+    holder = open_private_lock(path)
     fcntl.flock(holder, fcntl.LOCK_EX)  # another race measuring on this host
     cancel = threading.Event()
     waited = threading.Event()
@@ -102,7 +107,7 @@ def test_measurement_lock_is_exclusive_and_waiting_is_cancellable(tmp_path):
 
 
 def test_race_waits_for_the_lock_and_cancel_while_waiting(config, repo):
-    holder = os.open(config.measure_lock, os.O_RDWR | os.O_CREAT)
+    holder = open_private_lock(config.measure_lock_path)
     fcntl.flock(holder, fcntl.LOCK_EX)
     cancel = threading.Event()
     listener = Collect()

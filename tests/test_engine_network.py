@@ -6,7 +6,7 @@ import re
 import pytest
 
 from jobs.models import BuildResult, Job, JobStatus
-from tests.conftest import require_tool
+from tests.conftest import require_tool, searchable
 from tests.repos import central_project_files, make_git_repo
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 
@@ -33,11 +33,10 @@ def project(tmp_path_factory):
     require_tool("bwrap", "builds run in the sandbox")
     require_tool("slirp4netns", "builds reach Maven Central through it")
     require_tool("mvn", "the standard side builds with Maven")
-    root = tmp_path_factory.mktemp("central")
+    root = searchable(tmp_path_factory.mktemp("central"))
     repo = make_git_repo(root / "central-project", central_project_files())
     config = EngineConfig(
         workspace_root=root / "workspaces",
-        measure_lock=root / "measure.lock",
         cache_root=root / "caches",
         network="on",
     )
@@ -123,7 +122,6 @@ def test_an_incremental_race_from_the_command_line_records_per_scenario_results(
         "--elide-cmd", " ".join(PARALLEL_MAVEN),
         env={
             "ARENA_WORKSPACE_ROOT": str(config.workspace_root),
-            "ARENA_MEASURE_LOCK": str(config.measure_lock),
             "ARENA_CACHE_ROOT": str(config.cache_root),
         },
         timeout=600,

@@ -21,7 +21,6 @@ def config(tmp_path):
     require_tool("slirp4netns", "network mode on uses slirp4netns")
     return EngineConfig(
         workspace_root=tmp_path / "workspaces",
-        measure_lock=tmp_path / "measure.lock",
         maven_args=("-o", "-Dmaven.repo.local=/usr/share/maven-repo"),
     )
 

@@ -12,7 +12,6 @@ def race_env(tmp_path):
     require_tool("bwrap", "builds run in the sandbox")
     return {
         "ARENA_WORKSPACE_ROOT": str(tmp_path / "workspaces"),
-        "ARENA_MEASURE_LOCK": str(tmp_path / "measure.lock"),
         "ARENA_MAVEN_ARGS": "-o -Dmaven.repo.local=/usr/share/maven-repo",
         "ARENA_ELIDE": "elide-not-installed",
     }

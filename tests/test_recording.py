@@ -20,7 +20,6 @@ FAST_OK_SLOWER = ["sh", "-c", "echo compiling; sleep 0.6; echo BUILD SUCCESS"]
 def engine_settings(settings, tmp_path):
     settings.ARENA_ALLOW_LOCAL_REPOS = True
     settings.ARENA_WORKSPACE_ROOT = tmp_path / "workspaces"
-    settings.ARENA_MEASURE_LOCK = str(tmp_path / "measure.lock")
     settings.ARENA_MAVEN_ARGS = "-o -Dmaven.repo.local=/usr/share/maven-repo"
     return settings
 

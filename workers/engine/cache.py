@@ -28,7 +28,7 @@ import time
 import uuid
 from pathlib import Path
 
-from workers.engine.workspace import remove_tree
+from workers.engine.trees import chown_tree, remove_tree
 
 COLD = "cold"
 WARM = "warm"
@@ -85,6 +85,15 @@ def reset_dir(path):
     Path(path).mkdir(parents=True)
 
 
+def private_dir(path):
+    """A directory only the arena (not the build account) can enter: cache copies in it are
+    never reachable, let alone writable, by a build."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
 def tree_summary(path):
     """(files, bytes, fingerprint) of a tree without following symlinks: equal fingerprints
     mean the same names, kinds and sizes, so runs can show they started from the same state."""
@@ -118,7 +127,7 @@ class HostCache:
 
     @contextlib.contextmanager
     def _locked(self, exclusive):
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         with open(self.root / ".lock", "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             try:
@@ -227,7 +236,7 @@ class RaceCaches:
         """
         if tool in self._snapshots:
             return self._snapshots[tool], "prepared earlier in this race"
-        snapshot = self.local_root / tool
+        snapshot = private_dir(self.local_root) / tool
         key = cache_key(self.repository_url, self.commit, tool)
         if self.host.fetch(key, snapshot):
             how = "taken from the host cache (same repository, commit and tool)"
@@ -244,11 +253,16 @@ class RaceCaches:
         self._snapshots[tool] = snapshot
         return snapshot, how
 
-    def start_from(self, home, tool):
-        """Replace `home` with the state a run of `tool` starts from (empty when cold)."""
+    def start_from(self, home, tool, owner=None):
+        """Replace `home` with the state a run of `tool` starts from (empty when cold), given
+        to `owner` ((uid, gid) of the build account) when set."""
         snapshot = self._snapshots.get(tool) if self.warm else None
         if snapshot is None:
             reset_dir(home)
-            return
-        remove_tree(home)
-        copy_tree(snapshot, home)
+        else:
+            remove_tree(home)
+            copy_tree(snapshot, home)
+        if owner is not None and owner != (os.geteuid(), os.getegid()):
+            info = os.lstat(home)
+            if (info.st_uid, info.st_gid) != tuple(owner):
+                chown_tree(home, *owner)

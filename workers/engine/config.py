@@ -20,7 +20,7 @@ class EngineConfig:
     # Wall-clock limit of one build run of one side (all its steps), in seconds.
     build_timeout: float = 900.0
     # Seconds a version probe (`mvn -v`, `elide --version`) may take.
-    version_timeout: float = 120.0
+    version_timeout: float = 30.0
     # Output kept per side, in characters: the beginning and the last `output_tail_chars`.
     output_cap_chars: int = 2_000_000
     output_tail_chars: int = 500_000
@@ -32,9 +32,22 @@ class EngineConfig:
     max_address_space_mb: int = 16384
     max_processes: int = 4096
     max_file_size_mb: int = 8192
+    # Disk a side may fill (its source copy and its home, dependency caches included), and the
+    # size of its private /tmp (a tmpfs, so RAM).
+    max_disk_mb: int = 20480
+    tmp_size_mb: int = 1024
+    # A clone with more files or directory levels than this is refused before any build.
+    max_repo_files: int = 200_000
+    max_repo_depth: int = 128
+    # The host account builds run as when the worker is root (see bin/install-system-deps).
+    build_user: str = "arena-build"
+    # Network on: private ranges (10/8, 172.16/12, 192.168/16, 100.64/10) are blocked unless set.
+    allow_private_nets: bool = False
     # Seconds between SIGTERM and SIGKILL when a build is stopped.
     kill_grace: float = 1.0
-    measure_lock: Path = Path("/tmp/arena-measure.lock")  # noqa: S108 (a lock file, by design)
+    # The host-wide measurement lock; None = `.locks/measure.lock` under workspace_root, in a
+    # directory only the arena's user can open.
+    measure_lock: Path | None = None
     mvn: str = "mvn"
     gradle: str = "gradle"
     elide: str = "elide"
@@ -68,6 +81,10 @@ class EngineConfig:
         root = self.workspace_root
         return self.cache_root or root.parent / f"{root.name}-caches"
 
+    @property
+    def measure_lock_path(self):
+        return self.measure_lock or self.workspace_root / ".locks" / "measure.lock"
+
     def with_changes(self, **changes):
         return replace(self, **changes)
 
@@ -93,7 +110,7 @@ class EngineConfig:
             keep_workspaces=bool(get("ARENA_KEEP_WORKSPACES", False)),
             clone_timeout=float(get("ARENA_CLONE_TIMEOUT", 300)),
             build_timeout=float(get("ARENA_BUILD_TIMEOUT", 900)),
-            version_timeout=float(get("ARENA_VERSION_TIMEOUT", 120)),
+            version_timeout=float(get("ARENA_VERSION_TIMEOUT", 30)),
             output_cap_chars=int(get("ARENA_OUTPUT_CAP", 2_000_000)),
             output_tail_chars=int(get("ARENA_OUTPUT_TAIL", 500_000)),
             sandbox=get("ARENA_SANDBOX", "auto"),
@@ -102,7 +119,14 @@ class EngineConfig:
             max_address_space_mb=int(get("ARENA_BUILD_MAX_MEMORY_MB", 16384)),
             max_processes=int(get("ARENA_BUILD_MAX_PROCESSES", 4096)),
             max_file_size_mb=int(get("ARENA_BUILD_MAX_FILE_MB", 8192)),
-            measure_lock=Path(get("ARENA_MEASURE_LOCK", "/tmp/arena-measure.lock")),  # noqa: S108
+            max_disk_mb=int(get("ARENA_BUILD_MAX_DISK_MB", 20480)),
+            tmp_size_mb=int(get("ARENA_BUILD_TMP_MB", 1024)),
+            max_repo_files=int(get("ARENA_MAX_REPO_FILES", 200_000)),
+            max_repo_depth=int(get("ARENA_MAX_REPO_DEPTH", 128)),
+            build_user=get("ARENA_BUILD_USER", "arena-build"),
+            allow_private_nets=bool(get("ARENA_BUILD_ALLOW_PRIVATE_NETS", False)),
+            measure_lock=Path(lock) if (lock := get("ARENA_MEASURE_LOCK", "")) else None,
+            bwrap=get("ARENA_BWRAP", "bwrap"),
             mvn=get("ARENA_MVN", "mvn"),
             gradle=get("ARENA_GRADLE", "gradle"),
             elide=get("ARENA_ELIDE", "elide"),

@@ -6,16 +6,20 @@ side's relative standard deviation the way hyperfine does for its "x ± y times 
 
 The host-wide measurement lock (flock on ARENA_MEASURE_LOCK) is held around every measured
 build run, so measured runs of different races on the same host never overlap: a 2-core
-machine running two builds at once would report a speedup that comes from scheduling.
+machine running two builds at once would report a speedup that comes from scheduling. Anyone
+who can open the lock file can flock it and stall every race, so it lives in a directory only
+the arena's user can enter (mode 0700) and is itself mode 0600.
 """
 
 import fcntl
 import math
 import os
+import stat
 import statistics
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class Cancelled(Exception):
@@ -81,7 +85,7 @@ def split_cpus(cpus=None):
 @contextmanager
 def measurement_lock(path, cancel=None, poll=0.1, on_wait=None):
     """Hold the host-wide measurement lock; waiting stays cancellable (raises Cancelled)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    fd = open_private_lock(path)
     try:
         waited = False
         while True:
@@ -101,3 +105,28 @@ def measurement_lock(path, cancel=None, poll=0.1, on_wait=None):
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+class LockError(OSError):
+    """The lock's directory is not private to the arena's user."""
+
+
+def open_private_lock(path):
+    """Open (creating) the lock file in a directory owned by this user with mode 0700."""
+    path = Path(path)
+    directory = path.parent
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = os.lstat(directory)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        raise LockError(
+            f"the measurement lock's directory {directory} must be a directory owned by "
+            f"uid {os.geteuid()}; refusing to use it"
+        )
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        raise LockError(
+            f"the measurement lock's directory {directory} is open to other users "
+            f"(mode {stat.S_IMODE(info.st_mode):o}); it must be mode 0700"
+        )
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd

@@ -70,8 +70,8 @@ def prepare_phase(runner):
             race.listener.on_state(runner.side, "prepare: warming the cache (not measured)")
 
             def fill():
-                workspace.fresh_copy(runner.side)
-                caches.start_from(workspace.home(runner.side), None)
+                workspace.fresh_copy(runner.side, runner._owner())
+                caches.start_from(workspace.home(runner.side), None, runner._owner())
                 failure = build_unmeasured(runner, "prepare: one full build fills the cache")
                 return (None, failure) if failure else (workspace.home(runner.side), "")
 
@@ -82,8 +82,8 @@ def prepare_phase(runner):
                 runner.note(f"warm cache for {tool}: {how}")
         if not error and race.spec.scenario != CLEAN:
             race.listener.on_state(runner.side, "prepare: initial build (not measured)")
-            workspace.fresh_copy(runner.side)
-            caches.start_from(workspace.home(runner.side), tool)
+            workspace.fresh_copy(runner.side, runner._owner())
+            caches.start_from(workspace.home(runner.side), tool, runner._owner())
             note_cache_state(runner, tool)
             error = build_unmeasured(runner, f"initial build for the {race.spec.scenario} runs")
     except CacheError as exc:
@@ -111,10 +111,10 @@ def before_run(runner, number):
     scenario = race.spec.scenario
     workspace = race.workspace
     if scenario == CLEAN:
-        workspace.fresh_copy(runner.side)
+        workspace.fresh_copy(runner.side, runner._owner())
         tool = side_cache_tool(runner)
         try:
-            race.caches.start_from(workspace.home(runner.side), tool)
+            race.caches.start_from(workspace.home(runner.side), tool, runner._owner())
         except CacheError as exc:
             return str(exc)
         note_cache_state(runner, tool)

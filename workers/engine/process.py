@@ -4,9 +4,14 @@ Timing uses the monotonic clock and a pidfd, so the end of a build is seen the m
 process exits (no polling delay in the measurement). Output (stdout and stderr merged in
 order through one pipe) is handed to a callback chunk by chunk as it arrives.
 
-Stopping (timeout or cancel) sends SIGTERM to the process group and every descendant, then
-SIGKILL after a short grace, so a child that ignores SIGTERM dies too. Inside the sandbox the
-build also lives in its own PID namespace that dies with bubblewrap.
+A launch may carry a watch (a check run every few seconds in a thread of its own, such as the
+disk quota) and a run may cap its output: either stops the command like a timeout, with a
+message saying why. The watch never runs in the supervising thread, so it cannot delay the
+moment the end of a build is seen.
+
+Stopping (timeout, cancel, watch or output cap) sends SIGTERM to the process group and every
+descendant, then SIGKILL after a short grace, so a child that ignores SIGTERM dies too. Inside
+the sandbox the build also lives in its own PID namespace that dies with bubblewrap.
 """
 
 import contextlib
@@ -14,6 +19,7 @@ import os
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -41,6 +47,9 @@ class Launch:
     # True when the command waits for `on_spawn` (timing then starts after it returns).
     blocks: bool = False
     notes: list = field(default_factory=list)
+    # (seconds, check): check() is called every `seconds` while the command runs; a non-empty
+    # message it returns stops the command and becomes the outcome's error.
+    watch: tuple | None = None
 
 
 @dataclass
@@ -53,11 +62,42 @@ class ProcessOutcome:
 
     @property
     def ok(self):
-        return self.exit_code == 0 and not self.timed_out and not self.cancelled
+        return self.exit_code == 0 and not (self.timed_out or self.cancelled or self.error)
 
 
-def run_process(launch, *, timeout, on_output, cancel=None, kill_grace=1.0):
-    """Run `launch` to its end or until `timeout` seconds pass or `cancel` (an Event) is set."""
+class _Stop:
+    """Why a command is being stopped early (watch or output cap): set once, read by _supervise."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.reason = ""
+
+    def set(self, reason):
+        if not self.event.is_set():
+            self.reason = reason
+            self.event.set()
+
+
+def _start_watch(launch, stop, done):
+    if launch.watch is None:
+        return None
+    interval, check = launch.watch
+
+    def watch():
+        while not done.wait(interval):
+            message = check()
+            if message:
+                stop.set(message)
+                return
+
+    thread = threading.Thread(target=watch, name="arena-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def run_process(launch, *, timeout, on_output, cancel=None, kill_grace=1.0, max_output=None):
+    """Run `launch` to its end or until `timeout` seconds pass, `cancel` (an Event) is set,
+    its watch objects or it writes more than `max_output` bytes (the rest is not read)."""
     started_ns = time.monotonic_ns()
     try:
         proc = subprocess.Popen(
@@ -73,17 +113,24 @@ def run_process(launch, *, timeout, on_output, cancel=None, kill_grace=1.0):
     except OSError as exc:
         _close(launch)
         return ProcessOutcome(None, 0, error=f"could not start {launch.argv[0]}: {exc.strerror}")
+    stop, done = _Stop(), threading.Event()
+    watch = None
     try:
         if launch.on_spawn is not None:
             launch.on_spawn(proc)
         if launch.blocks:
             started_ns = time.monotonic_ns()
-        return _supervise(proc, started_ns, timeout, on_output, cancel, kill_grace)
+        watch = _start_watch(launch, stop, done)
+        limits = (cancel, stop, max_output)
+        return _supervise(proc, started_ns, timeout, on_output, limits, kill_grace)
     except LaunchError as exc:
         _kill_tree(proc, signal.SIGKILL)
         proc.wait()
         return ProcessOutcome(None, 0, error=str(exc))
     finally:
+        done.set()
+        if watch is not None:
+            watch.join()
         if proc.poll() is None:
             _kill_tree(proc, signal.SIGKILL)
             proc.wait()
@@ -97,7 +144,9 @@ def _close(launch):
         launch.on_close()
 
 
-def _supervise(proc, started_ns, timeout, on_output, cancel, kill_grace):
+def _supervise(proc, started_ns, timeout, on_output, limits, kill_grace):
+    cancel, stop, max_output = limits
+    received = 0
     out_fd = proc.stdout.fileno()
     os.set_blocking(out_fd, False)
     pidfd = os.pidfd_open(proc.pid)
@@ -118,7 +167,7 @@ def _supervise(proc, started_ns, timeout, on_output, cancel, kill_grace):
                     timed_out = True
                 elif cancel is not None and cancel.is_set():
                     cancelled = True
-                if timed_out or cancelled:
+                if timed_out or cancelled or stop.event.is_set():
                     doomed |= _kill_tree(proc, signal.SIGTERM)
                     kill_at = now + int(kill_grace * 1e9)
             if kill_at is not None and now >= kill_at:
@@ -136,7 +185,14 @@ def _supervise(proc, started_ns, timeout, on_output, cancel, kill_grace):
                 except BlockingIOError:
                     continue
                 if data:
-                    on_output(data)
+                    if max_output is not None and received + len(data) > max_output:
+                        data = data[: max_output - received]
+                        stop.set(f"stopped after {max_output:,} bytes of output")
+                        eof = True  # the rest is never read: the pipe is closed below
+                        selector.unregister(out_fd)
+                    received += len(data)
+                    if data:
+                        on_output(data)
                 else:
                     eof = True
                     selector.unregister(out_fd)
@@ -148,7 +204,8 @@ def _supervise(proc, started_ns, timeout, on_output, cancel, kill_grace):
     returncode = proc.wait()
     exit_code = 128 - returncode if returncode < 0 else returncode
     elapsed_ms = round((exit_ns - started_ns) / 1e6)
-    return ProcessOutcome(exit_code, elapsed_ms, timed_out=timed_out, cancelled=cancelled)
+    error = "" if timed_out or cancelled else stop.reason
+    return ProcessOutcome(exit_code, elapsed_ms, timed_out, cancelled, error=error)
 
 
 def _kill_tree(proc, sig, also=()):

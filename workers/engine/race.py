@@ -6,6 +6,7 @@ mode runs both at once, each pinned to its own half of the CPUs. Every measured 
 side in sequential mode, both sides in parallel mode) holds the host-wide measurement lock.
 """
 
+import logging
 import re
 import threading
 import time
@@ -18,7 +19,16 @@ from workers.engine.phases import prepare_phase
 from workers.engine.sandbox import Sandbox
 from workers.engine.scenarios import CLEAN, INCREMENTAL, SCENARIOS, find_edit
 from workers.engine.side import FAILURE, SUCCESS, SideRunner
-from workers.engine.workspace import CloneError, Workspace, clone, remove_abandoned
+from workers.engine.workspace import (
+    CloneError,
+    RepositoryTooLarge,
+    Workspace,
+    check_repository_size,
+    clone,
+    remove_abandoned,
+)
+
+logger = logging.getLogger(__name__)
 
 SIDES = ("standard", "elide")
 SEQUENTIAL = "sequential"
@@ -98,16 +108,26 @@ class Race:
         return round((time.monotonic_ns() - self.origin_ns) / 1e6)
 
     def run(self):
-        self.config.workspace_root.mkdir(parents=True, exist_ok=True)
-        remove_abandoned(self.config.workspace_root)
+        root = self.config.workspace_root
+        if not root.exists():
+            root.mkdir(parents=True)
+            root.chmod(0o711)  # the build account reaches its own directories, lists nothing
+        remove_abandoned(root)
         self.workspace.create()
         try:
             return self._run()
         finally:
+            self._clean_up()
+
+    def _clean_up(self):
+        """Remove (or keep) the workspace; a failure is logged, never the race's outcome."""
+        try:
             if self.config.keep_workspaces:
                 self.workspace.keep()
             else:
                 self.workspace.remove()
+        except Exception:
+            logger.exception("could not remove workspace %s", self.workspace.root)
 
     def _run(self):
         for side in SIDES:
@@ -121,10 +141,15 @@ class Race:
                 timeout=self.config.clone_timeout,
                 cancel=self.cancel,
             )
+            self.workspace.checkout.chmod(0o700)
+            check_repository_size(
+                self.workspace.checkout, self.config.max_repo_files, self.config.max_repo_depth
+            )
         except CloneError as exc:
             if self.cancel.is_set():
                 return RaceOutcome(CANCELLED, error="cancelled")
-            return RaceOutcome(FAILED, error=f"git clone failed: {exc}")
+            prefix = "" if isinstance(exc, RepositoryTooLarge) else "git clone failed: "
+            return RaceOutcome(FAILED, error=f"{prefix}{exc}")
         clone_ms = round((time.monotonic() - clone_started) * 1000)
         self.listener.on_commit(sha)
         if self.spec.scenario == INCREMENTAL:
@@ -155,6 +180,7 @@ class Race:
                     f"cloned {self.spec.repository_url} at {sha} in {clone_ms} ms; "
                     f"cache {self.spec.cache}, scenario {self.spec.scenario}"
                 )
+                runner.note(self.sandbox.limits_report())
                 # Version probes and prepare builds start JVMs: not while another race is
                 # being measured.
                 with self._lock([runner]):
@@ -198,7 +224,7 @@ class Race:
             for runner in runners:
                 self.listener.on_state(runner.side, "waiting for the measurement lock")
 
-        return measurement_lock(self.config.measure_lock, cancel=self.cancel, on_wait=on_wait)
+        return measurement_lock(self.config.measure_lock_path, cancel=self.cancel, on_wait=on_wait)
 
     def _run_sequential(self):
         for index in range(self._total_runs()):

@@ -35,6 +35,8 @@ class Recipe:
     # Host paths the sandbox must show read-only (a toolchain installed outside /usr).
     ro_paths: list = field(default_factory=list)
     error: str = ""
+    # The repository's wrapper (./mvnw, ./gradlew) the commands run, if any.
+    wrapper: str = ""
 
 
 def detect_build_system(src):
@@ -92,7 +94,7 @@ def standard_recipe(src, config):
         args = ["build", "-x", "test", *config.gradle_args]
         version_args = ["-v"]
     command = _wrapper(src, wrapper_name) if config.use_wrappers else None
-    ro_paths = []
+    ro_paths, wrapper = [], f"./{wrapper_name}" if command else ""
     if command is None:
         path, error = resolve_executable(executable)
         if error:
@@ -103,6 +105,7 @@ def standard_recipe(src, config):
         steps=[Step([*command, *args])],
         version_argv=[*command, *version_args],
         ro_paths=ro_paths,
+        wrapper=wrapper,
     )
 
 

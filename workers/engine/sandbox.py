@@ -1,33 +1,55 @@
-"""The sandbox every build runs in: bubblewrap, a private network, rlimits, a scrubbed environment.
+"""The sandbox every build runs in: bubblewrap as an unprivileged account, seccomp, limits.
 
 Inside bubblewrap a build sees a read-only system (/usr and the few /etc files toolchains
-need), its own workspace and home (writable), a private /tmp, its own PID, IPC, UTS, user and
-network namespaces, and nothing of the arena: not the project directory, the database file,
-the settings or the other side's workspace. bubblewrap dies with its parent and takes the
-PID namespace (so every process of the build) with it.
+need), its source at /build/src and its home at /build/home (both writable, nosuid, nodev),
+a private size-limited /tmp, its own PID, IPC, UTS, cgroup, user and network namespaces, and
+nothing of the arena: not the project directory, the database, the settings or the other
+side's workspace. Both sides see exactly the same paths, user, environment and limits, so
+nothing inside tells one side from the other. bubblewrap dies with its parent and takes the
+PID namespace (every process of the build) with it.
 
-Network `on` gives the build a separate network namespace wired to the outside by
-`slirp4netns --disable-host-loopback`: outside hosts are reachable, the host's 127.0.0.1
-(database, web app) is not. Network `off` leaves it with loopback only.
+Kernel surface: the user namespace belongs to the build account (identity.py), never to root;
+/proc/sys is read-only; a seccomp filter (seccomp_filter.py, compiled by libseccomp) denies
+mount, every new namespace (nested user namespaces included: bubblewrap's --disable-userns
+would nest a second user namespace that slirp4netns cannot join to reach the network
+namespace), ptrace, keyrings, BPF, perf, kexec, reboot and module loading. Network `on` is
+slirp4netns behind prohibit routes (network.py); `off` leaves loopback only.
 
 Limits are rlimits applied by `prlimit` (address space, processes, file size, no core dumps),
-CPU pinning by `taskset`; both exec the sandbox, so nothing runs in a forked Python child.
+the /tmp size, a disk quota on the side's source and home watched while it builds, and CPU
+pinning by `taskset`; each of them execs the next, so nothing runs in a forked Python child.
+
+Fails closed: without bubblewrap, seccomp bindings or a way to drop root, no build runs and
+the side fails naming what is missing. Only an explicit ARENA_SANDBOX=none runs builds
+unsandboxed (still never as root).
 """
 
 import contextlib
-import json
+import functools
 import os
-import select
 import shutil
-import signal
 import subprocess
-import time
+import threading
 from pathlib import Path
 
+from workers.engine.identity import build_identity, reachable_by
+from workers.engine.network import (
+    NEEDS_ROOT,
+    apply_route_policy,
+    describe_blocked,
+    read_info,
+    start_slirp,
+    stop_slirp,
+    wait_for_loopback,
+)
 from workers.engine.process import Launch, LaunchError
 
 BUILD_UID = 1000
 BUILD_USER = "builder"
+# The same paths on both sides: nothing inside tells standard from elide.
+SANDBOX_SRC = "/build/src"
+SANDBOX_HOME = "/build/home"
+SANDBOX_TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the sandbox)
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Top-level system paths: mirrored as symlinks (merged /usr) or bound read-only.
 SYSTEM_ROOTS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -54,37 +76,98 @@ ETC_ENTRIES = (
 )
 # Environment passed from the arena to builds: nothing else (no SECRET_KEY, DATABASE_URL...).
 ENV_ALLOW = ("LANG", "LC_ALL", "TZ", "MAVEN_OPTS", "GRADLE_OPTS", "JAVA_OPTS")
-SLIRP_READY_TIMEOUT = 10.0
+# The system's Python, where Debian's python3-seccomp lives (the project's venv may differ).
+SECCOMP_PYTHON = "/usr/bin/python3"
+SECCOMP_SCRIPT = Path(__file__).with_name("seccomp_filter.py")
+
+
+@functools.cache
+def seccomp_program():
+    """The compiled BPF of seccomp_filter.py, or raises LaunchError saying what is missing.
+
+    Built by the system's Python, where Debian packages libseccomp's bindings; computed once
+    per worker process."""
+    try:
+        result = subprocess.run(
+            [SECCOMP_PYTHON, str(SECCOMP_SCRIPT)], capture_output=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise LaunchError(f"cannot build the seccomp filter with {SECCOMP_PYTHON}: {exc}") from None
+    if result.returncode != 0 or not result.stdout:
+        reason = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
+        raise LaunchError(
+            "cannot build the seccomp filter (Debian's python3-seccomp for "
+            f"{SECCOMP_PYTHON}; install it with bin/install-system-deps): {reason[0]}"
+        )
+    return result.stdout
+
+
+def _data_fd(data):
+    """A memory file holding `data`, for bubblewrap's --ro-bind-data and --seccomp."""
+    fd = os.memfd_create("arena-sandbox", os.MFD_CLOEXEC)
+    os.write(fd, data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def cgroup_v2_delegated():
+    """True when this process's cgroup v2 directory lets it create children with memory and
+    pids controllers (a delegated subtree). Not the case on cgroup v1/hybrid hosts."""
+    if not Path("/sys/fs/cgroup/cgroup.controllers").exists():
+        return False
+    try:
+        rows = Path("/proc/self/cgroup").read_text().splitlines()
+        line = next(row for row in rows if row.startswith("0::"))
+        directory = Path("/sys/fs/cgroup") / line[3:].lstrip("/")
+        controllers = (directory / "cgroup.subtree_control").read_text().split()
+    except (OSError, StopIteration):
+        return False
+    return {"memory", "pids"} <= set(controllers) and os.access(directory, os.W_OK)
 
 
 class Sandbox:
-    """Decides how builds run (bubblewrap or not) and turns commands into `Launch`es."""
+    """Decides how builds run (bubblewrap or not, as whom) and turns commands into Launches."""
 
     def __init__(self, config):
         self.config = config
-        self.bwrap = shutil.which(config.bwrap) if config.sandbox != "none" else None
-        self.slirp = shutil.which(config.slirp4netns) if config.network == "on" else None
         self.error = ""
         self.warnings = []
+        self.bwrap = None
+        self.slirp = None
+        self.seccomp = b""
+        self.identity, identity_error = build_identity(config.build_user)
         if config.sandbox == "none":
             if config.require_sandbox:
                 self.error = "ARENA_SANDBOX=none but ARENA_REQUIRE_SANDBOX=1: refusing to build"
             else:
                 self.warnings.append("WARNING: sandbox disabled (ARENA_SANDBOX=none)")
-        elif not self.bwrap:
-            if config.sandbox == "bwrap" or config.require_sandbox:
-                self.error = (
-                    f"bubblewrap ({config.bwrap}) is not installed and a sandbox is required; "
-                    "refusing to build without it"
-                )
-            else:
-                self.warnings.append(
-                    "WARNING: bubblewrap is not installed; this build runs WITHOUT a sandbox"
-                )
-        if self.bwrap and config.network == "on" and not self.slirp:
-            self.warnings.append(
-                "WARNING: slirp4netns is not installed; this build runs with no network"
+        else:
+            self.error = self._find_sandbox()
+        self.error = self.error or identity_error
+
+    def _find_sandbox(self):
+        config = self.config
+        self.bwrap = shutil.which(config.bwrap)
+        if not self.bwrap:
+            return (
+                f"bubblewrap ({config.bwrap}) is not installed and every build needs the "
+                "sandbox; refusing to build (install it with bin/install-system-deps, or set "
+                "ARENA_BWRAP to its path)"
             )
+        if config.network == "on":
+            if os.geteuid() != 0:
+                return NEEDS_ROOT
+            self.slirp = shutil.which(config.slirp4netns)
+            if not self.slirp:
+                return (
+                    f"slirp4netns ({config.slirp4netns}) is not installed and the build "
+                    "network is on; refusing to build (install it, or set ARENA_BUILD_NETWORK=off)"
+                )
+        try:
+            self.seccomp = seccomp_program()
+        except LaunchError as exc:
+            return str(exc)
+        return ""
 
     @property
     def sandboxed(self):
@@ -95,6 +178,46 @@ class Sandbox:
             return "none"
         network = "slirp4netns" if self.slirp else "off"
         return f"bubblewrap, network {network}"
+
+    def workspace_error(self, path):
+        """Why the build account cannot reach `path` (bubblewrap opens it as that user)."""
+        if self.identity is None:
+            return ""
+        blocked = reachable_by(path, self.identity)
+        if blocked is None:
+            return ""
+        return (
+            f"the build account {self.identity.describe()} cannot reach the workspace: "
+            f"{blocked} is not searchable by it (give it o+x, or choose another "
+            "ARENA_WORKSPACE_ROOT)"
+        )
+
+    def limits_report(self):
+        """One line saying which limits are in force (identical for both sides)."""
+        config = self.config
+
+        def mb(value):
+            return f"{value} MB" if value else "unlimited"
+
+        parts = [
+            f"as {self.identity.describe()}" if self.identity else "",
+            f"processes {config.max_processes or 'unlimited'} (RLIMIT_NPROC of that account)",
+            f"address space {mb(config.max_address_space_mb)}",
+            f"file size {mb(config.max_file_size_mb)}",
+            f"disk {mb(config.max_disk_mb)} (source and home, watched)",
+        ]
+        if self.bwrap:
+            parts.append(f"{SANDBOX_TMP} {mb(config.tmp_size_mb)}")
+            parts.append("seccomp filter, no nested user namespaces, /proc/sys read-only")
+        if cgroup_v2_delegated():
+            parts.append("cgroup v2: delegated but not used by this engine")
+        else:
+            parts.append("cgroup v2 memory/pids: not in force (not delegated on this host)")
+        if self.slirp:
+            parts.append(f"network: blocked {describe_blocked(config.allow_private_nets)}")
+        elif self.bwrap:
+            parts.append("network: off")
+        return "limits: " + "; ".join(part for part in parts if part)
 
     def environment(self, home, tmp_dir, java_home=None):
         """The build's whole environment: an allow-list plus what the arena sets itself."""
@@ -120,50 +243,67 @@ class Sandbox:
         env.setdefault("LANG", "C.UTF-8")
         return env
 
-    def launch(self, argv, *, workdir, home, side_dir, cpus=None, ro_paths=(), java_home=None):
-        """A Launch of `argv` in `workdir`; `side_dir` holds private files (etc, tmp).
-        `java_home` (the race's chosen JDK) is shown read-only and set as JAVA_HOME."""
-        side_dir = Path(side_dir)
-        prefix = self._limits_prefix(cpus)
-        if not self.bwrap:
-            tmp_dir = side_dir / "tmp"
-            tmp_dir.mkdir(parents=True, exist_ok=True)
-            env = self.environment(home, tmp_dir, java_home)
-            return Launch([*prefix, *argv], cwd=str(workdir), env=env)
-        env = self.environment(home, "/tmp", java_home)  # noqa: S108 (a private tmpfs)
-        etc_dir = self._write_etc(side_dir, home)
+    def launch(
+        self, argv, *, workdir, home, side_dir, cpus=None, ro_paths=(), watch=None, java_home=None
+    ):
+        """A Launch of `argv` in `workdir`; `side_dir` holds the side's private files.
+        `java_home` (the JDK chosen for the project) is shown read-only and is JAVA_HOME."""
         ro_paths = [*ro_paths, java_home] if java_home else ro_paths
-        info_r, info_w = os.pipe()
-        block_r, block_w = os.pipe()
+        if self.identity is None:
+            raise LaunchError(self.error)
+        drop = list(self.identity.drop)
+        prefix = [*drop, *self._limits_prefix(cpus)]
+        if not self.bwrap:
+            tmp_dir = Path(side_dir) / "tmp"
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            os.chown(tmp_dir, self.identity.uid, self.identity.gid)
+            env = self.environment(home, tmp_dir, java_home)
+            return Launch([*prefix, *argv], cwd=str(workdir), env=env, watch=watch)
+        env = self.environment(SANDBOX_HOME, SANDBOX_TMP, java_home)
+        fds = {}
+        data_args = []
+        for name, data in self._etc_files().items():
+            fds[name] = _data_fd(data)
+            data_args += ["--ro-bind-data", str(fds[name]), f"/etc/{name}"]
+        fds["seccomp"] = _data_fd(self.seccomp)
+        fds["info_r"], fds["info_w"] = os.pipe()
+        fds["block_r"], fds["block_w"] = os.pipe()
         bwrap_argv = [
             self.bwrap,
-            *self._bwrap_args(workdir, home, etc_dir, ro_paths),
+            *self._bwrap_args(workdir, home, ro_paths),
+            *data_args,
+            "--seccomp",
+            str(fds["seccomp"]),
             "--info-fd",
-            str(info_w),
+            str(fds["info_w"]),
             "--block-fd",
-            str(block_r),
+            str(fds["block_r"]),
             "--",
             *argv,
         ]
-        fds = {"info_r": info_r, "info_w": info_w, "block_r": block_r, "block_w": block_w}
+        child_fds = tuple(fd for name, fd in fds.items() if name not in ("info_r", "block_w"))
         state = {"slirp": None}
+        lock = threading.Lock()
 
         def close_fd(name):
-            fd = fds.pop(name, None)
+            with lock:
+                fd = fds.pop(name, None)
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
 
         def on_spawn(proc):
-            close_fd("info_w")
-            close_fd("block_r")
+            for name in list(fds):
+                if name not in ("info_r", "block_w"):
+                    close_fd(name)
             if self.slirp:
-                info = _read_info(fds["info_r"])
+                info = read_info(fds["info_r"])
                 if info is None:
                     return  # bubblewrap failed; its message arrives on the output pipe
-                if not _wait_for_loopback(info["child-pid"]):
+                if not wait_for_loopback(info["child-pid"]):
                     return  # the sandbox died during its setup; its message is on the output
-                state["slirp"], fds["exit_w"] = self._start_slirp(info["child-pid"])
+                state["slirp"], fds["exit_w"] = start_slirp(self.slirp, info["child-pid"])
+                apply_route_policy(info["child-pid"], self.config.allow_private_nets)
             with contextlib.suppress(BrokenPipeError):  # it died: its message is on the output
                 os.write(fds["block_w"], b"1")
             close_fd("block_w")
@@ -171,24 +311,18 @@ class Sandbox:
         def on_close():
             for name in list(fds):
                 close_fd(name)
-            slirp = state["slirp"]
-            if slirp is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    slirp.send_signal(signal.SIGTERM)
-                try:
-                    slirp.wait(timeout=2)
-                except subprocess.TimeoutExpired:
-                    slirp.kill()
-                    slirp.wait()
+            if state["slirp"] is not None:
+                stop_slirp(state["slirp"])
 
         return Launch(
             [*prefix, *bwrap_argv],
             cwd=str(workdir),
             env=env,
-            pass_fds=(info_w, block_r),
+            pass_fds=child_fds,
             on_spawn=on_spawn,
             on_close=on_close,
             blocks=True,
+            watch=watch,
         )
 
     def _limits_prefix(self, cpus):
@@ -205,7 +339,7 @@ class Sandbox:
         prefix += ["prlimit", "--core=0", *limits, "--"]
         return prefix
 
-    def _bwrap_args(self, workdir, home, etc_dir, ro_paths):
+    def _bwrap_args(self, workdir, home, ro_paths):
         args = [
             "--unshare-all",
             "--unshare-user",
@@ -226,8 +360,11 @@ class Sandbox:
                 args += ["--symlink", os.readlink(path), root]
             elif path.is_dir():
                 args += ["--ro-bind", root, root]
-        # Private, empty temporary directories (tmpfs inside the sandbox only).
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]  # noqa: S108
+        # bubblewrap mounts /proc/sys (and sysrq-trigger, irq, bus) read-only over its /proc.
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        tmp_size = str(self.config.tmp_size_mb * 1024 * 1024)
+        args += ["--size", tmp_size, "--tmpfs", SANDBOX_TMP]
+        args += ["--dir", "/var", "--symlink", "../tmp", "/var/tmp"]  # noqa: S108
         args += ["--dir", "/etc"]
         etc_names = list(ETC_ENTRIES) + sorted(
             entry.name for entry in Path("/etc").glob("java*") if entry.exists()
@@ -235,116 +372,27 @@ class Sandbox:
         for name in etc_names:
             if os.path.lexists(f"/etc/{name}"):
                 args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-        for name in ("passwd", "group", "resolv.conf"):
-            if (etc_dir / name).exists():
-                args += ["--ro-bind", str(etc_dir / name), f"/etc/{name}"]
         extra = [self.config.java_home, *self.config.extra_ro_binds, *ro_paths]
         for path in dict.fromkeys(str(p) for p in extra if p):
             if os.path.exists(path) and not _under_system(path):
                 args += ["--ro-bind", path, path]
-        args += ["--bind", str(home), str(home)]
-        if not Path(workdir).is_relative_to(home):
-            args += ["--bind", str(workdir), str(workdir)]
-        args += ["--chdir", str(workdir)]
+        # Binds are nosuid,nodev: a setuid file a build makes is inert, in and out.
+        args += ["--bind", str(home), SANDBOX_HOME, "--bind", str(workdir), SANDBOX_SRC]
+        args += ["--chdir", SANDBOX_SRC]
         return args
 
-    def _write_etc(self, side_dir, home):
-        etc_dir = side_dir / "etc"
-        etc_dir.mkdir(parents=True, exist_ok=True)
-        (etc_dir / "passwd").write_text(
-            f"{BUILD_USER}:x:{BUILD_UID}:{BUILD_UID}:Build:{home}:/bin/sh\n"
-            "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
-        )
-        (etc_dir / "group").write_text(f"{BUILD_USER}:x:{BUILD_UID}:\nnogroup:x:65534:\n")
+    def _etc_files(self):
+        files = {
+            "passwd": (
+                f"{BUILD_USER}:x:{BUILD_UID}:{BUILD_UID}:Build:{SANDBOX_HOME}:/bin/sh\n"
+                "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+            ),
+            "group": f"{BUILD_USER}:x:{BUILD_UID}:\nnogroup:x:65534:\n",
+        }
         if self.slirp:
             # slirp4netns answers DNS on 10.0.2.3 and forwards to the host's resolver.
-            (etc_dir / "resolv.conf").write_text("nameserver 10.0.2.3\n")
-        return etc_dir
-
-    def _start_slirp(self, child_pid):
-        ready_r, ready_w = os.pipe()
-        exit_r, exit_w = os.pipe()
-        try:
-            slirp = subprocess.Popen(
-                [
-                    self.slirp,
-                    "--configure",
-                    "--mtu=65520",
-                    "--disable-host-loopback",
-                    "--ready-fd",
-                    str(ready_w),
-                    "--exit-fd",
-                    str(exit_r),
-                    *_slirp_target(child_pid),
-                    "tap0",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                pass_fds=(ready_w, exit_r),
-                start_new_session=True,
-            )
-        finally:
-            os.close(ready_w)
-            os.close(exit_r)
-        try:
-            ready, _, _ = select.select([ready_r], [], [], SLIRP_READY_TIMEOUT)
-            if not ready or os.read(ready_r, 1) != b"1":
-                slirp.kill()
-                slirp.wait()
-                os.close(exit_w)
-                raise LaunchError("could not set up the build's network (slirp4netns failed)")
-        finally:
-            os.close(ready_r)
-        return slirp, exit_w
-
-
-def _read_info(fd):
-    """bubblewrap's --info-fd JSON ({"child-pid": ...}), or None when it exited first."""
-    data = b""
-    while True:
-        ready, _, _ = select.select([fd], [], [], SLIRP_READY_TIMEOUT)
-        if not ready:
-            raise LaunchError("bubblewrap did not start in time")
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            return None
-        data += chunk
-        with contextlib.suppress(ValueError):
-            return json.loads(data)
-
-
-def _wait_for_loopback(child_pid, timeout=SLIRP_READY_TIMEOUT):
-    """Wait until bubblewrap has brought up the sandbox's loopback device.
-
-    bubblewrap configures `lo` right after writing --info-fd; slirp4netns configuring tap0 in
-    the same namespace at that moment makes bubblewrap's netlink request fail now and then
-    ("loopback: Failed RTM_NEWADDR"). The local route of 127.0.0.1 exists once lo is up.
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{child_pid}/net/fib_trie") as trie:
-                if "127.0.0.1" in trie.read():
-                    return True
-        except OSError:
-            return False
-        time.sleep(0.001)
-    raise LaunchError("the sandbox did not set up its network in time")
-
-
-def _slirp_target(child_pid):
-    """How slirp4netns finds the build's network namespace.
-
-    bubblewrap run by root creates the network namespace in the initial user namespace and
-    the build's user namespace afterwards, so slirp4netns must enter the network namespace by
-    path (joining the build's user namespace would leave it without rights over the network).
-    Run by another user, everything belongs to the build's user namespace, which slirp4netns
-    joins when given the PID.
-    """
-    if os.geteuid() == 0:
-        return ["--netns-type=path", f"/proc/{child_pid}/ns/net"]
-    return [str(child_pid)]
+            files["resolv.conf"] = "nameserver 10.0.2.3\n"
+        return {name: text.encode() for name, text in files.items()}
 
 
 def _under_system(path):

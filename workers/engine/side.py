@@ -14,6 +14,10 @@ from workers.engine.recipes import parse_version, recipe_for
 
 SUCCESS = "success"
 FAILURE = "failure"
+# A version probe keeps at most this much output (a hostile wrapper may print gigabytes).
+VERSION_OUTPUT_LIMIT = 64 * 1024
+# Seconds between two checks of a side's disk usage while it builds.
+DISK_CHECK_INTERVAL = 2.0
 
 
 def utcnow():
@@ -94,7 +98,28 @@ class SideRunner:
 
         return on_bytes
 
-    def _run(self, argv, *, timeout, cpus=None, bell=None, collect=None):
+    def _owner(self):
+        identity = self.race.sandbox.identity
+        return (identity.uid, identity.gid) if identity else None
+
+    def _disk_watch(self):
+        limit_mb = self.config.max_disk_mb
+        if not limit_mb:
+            return None
+        workspace = self.race.workspace
+
+        def check():
+            used = workspace.disk_usage(self.side)
+            if used > limit_mb * 1024 * 1024:
+                return (
+                    f"the build used more than {limit_mb} MB of disk (its source copy and home; "
+                    "ARENA_BUILD_MAX_DISK_MB) and was stopped"
+                )
+            return ""
+
+        return (DISK_CHECK_INTERVAL, check)
+
+    def _run(self, argv, *, timeout, cpus=None, bell=None, collect=None, max_output=None):
         decoder = TextDecoder()
         on_bytes = self._stream(decoder, bell)
         if collect is not None:
@@ -112,6 +137,7 @@ class SideRunner:
             side_dir=workspace.side_dir(self.side),
             cpus=cpus,
             ro_paths=self.recipe.ro_paths if self.recipe else (),
+            watch=self._disk_watch(),
             java_home=self.java_home,
         )
         self.say(f"{self._newline()}$ {shlex.join(argv)}\n")
@@ -122,6 +148,7 @@ class SideRunner:
             on_output=on_bytes,
             cancel=self.race.cancel,
             kill_grace=self.config.kill_grace,
+            max_output=max_output,
         )
         rest = decoder.flush()
         if bell is not None:
@@ -134,15 +161,17 @@ class SideRunner:
         """Pick the recipe and probe the toolchain version; a side that cannot build ends here."""
         self.result.started_at = utcnow()
         self.race.listener.on_state(self.side, "preparing")
-        self.race.workspace.fresh_copy(self.side)
         sandbox = self.race.sandbox
+        src = self.race.workspace.fresh_copy(self.side, self._owner())
         for warning in sandbox.warnings:
             self.say(warning + "\n")
         self.recipe = recipe_for(
             self.side, self.race.workspace.src(self.side), self.config, self.custom_argv
         )
         self.result.tool = self.recipe.tool
-        error = sandbox.error or self.recipe.error or choose_jdk(self)
+        error = (
+            sandbox.error or sandbox.workspace_error(src) or self.recipe.error or choose_jdk(self)
+        )
         if error:
             self.race.listener.on_side_started(self.side, self.result.tool, "")
             self.note(error)
@@ -151,14 +180,24 @@ class SideRunner:
         if self.recipe.version_argv:
             output = []
             outcome = self._run(
-                self.recipe.version_argv, timeout=self.config.version_timeout, collect=output
+                self.recipe.version_argv,
+                timeout=self.config.version_timeout,
+                collect=output,
+                max_output=VERSION_OUTPUT_LIMIT,
             )
             if outcome.cancelled:
                 raise Cancelled()
-            if outcome.exit_code == 0:
-                self.result.tool_version = parse_version(
+            if outcome.timed_out or outcome.error:
+                reason = "timed out" if outcome.timed_out else outcome.error
+                self.note(f"version probe {reason}; the version is unknown")
+            elif outcome.exit_code == 0:
+                version = parse_version(
                     b"".join(output).decode("utf-8", "replace"), self.recipe.tool
                 )
+                if version and self.recipe.wrapper:
+                    # The repository's own script said so: shown as its claim, not as fact.
+                    version = f"{version} (reported by {self.recipe.wrapper})"
+                self.result.tool_version = version
         self.race.listener.on_side_started(self.side, self.result.tool, self.result.tool_version)
 
     def run_once(self, index, cpus=None):

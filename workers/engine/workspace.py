@@ -2,11 +2,17 @@
 
 Layout under ARENA_WORKSPACE_ROOT/<race id>/:
     checkout/          the clone (never built in)
-    <side>/src/        a fresh copy of checkout for each build run
+    <side>/src/        a fresh copy of checkout for each build run (owned by the build account)
     <side>/home/       the side's HOME (dependency caches survive between its runs)
-    <side>/etc, tmp/   private files of the sandbox
+    <side>/tmp/        TMPDIR of an unsandboxed build (ARENA_SANDBOX=none)
+
+The root and race directories are mode 0711 (the build account must reach its src and home,
+bubblewrap opens them as that account, but lists nothing), the checkout 0700. Removal is
+iterative and never follows a symlink (trees.py), and housekeeping never fails a race: every
+error is logged and the next race tries again.
 """
 
+import logging
 import os
 import re
 import shutil
@@ -16,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workers.engine.process import Launch, process_start_time, run_process
+from workers.engine.trees import chown_tree, remove_tree, tree_usage
+
+logger = logging.getLogger(__name__)
 
 GIT_ENV_BASE = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -33,6 +42,26 @@ _HEX_RE = re.compile(r"^[0-9a-fA-F]{7,40}$")
 
 class CloneError(Exception):
     """git could not clone or check out; the message is git's own, made readable."""
+
+
+class RepositoryTooLarge(CloneError):
+    """The checkout has more files or directory levels than the configured caps."""
+
+
+def check_repository_size(checkout, max_files, max_depth):
+    """Refuse (RepositoryTooLarge) a checkout past ARENA_MAX_REPO_FILES/ARENA_MAX_REPO_DEPTH;
+    copying or building such a tree would only serve to exhaust the host."""
+    usage = tree_usage(checkout, max_files=max_files, max_depth=max_depth)
+    if usage.files > max_files:
+        raise RepositoryTooLarge(
+            f"the repository has more than {max_files:,} files (ARENA_MAX_REPO_FILES); "
+            "refusing to build it"
+        )
+    if usage.depth > max_depth:
+        raise RepositoryTooLarge(
+            f"the repository nests directories more than {max_depth} levels deep "
+            "(ARENA_MAX_REPO_DEPTH); refusing to build it"
+        )
 
 
 @dataclass
@@ -54,6 +83,7 @@ class Workspace:
 
     def create(self):
         self.root.mkdir(parents=True, exist_ok=False)
+        self.root.chmod(0o711)
         # Who owns it: a later race removes it if this process died without cleaning up.
         self._write_owner(_process_identity(os.getpid()) or "")
         return self
@@ -65,14 +95,25 @@ class Workspace:
         partial.write_text(owner)
         os.replace(partial, self.root / OWNER_FILE)
 
-    def fresh_copy(self, side):
-        """A clean copy of the checkout for one build run of `side` (the old one removed)."""
+    def fresh_copy(self, side, owner=None):
+        """A clean copy of the checkout for one build run of `side` (the old one removed),
+        given with the side's home to `owner` ((uid, gid) of the build account) if set."""
         src = self.src(side)
-        if src.exists():
+        if os.path.lexists(src):
             remove_tree(src)
+        self.side_dir(side).mkdir(mode=0o711, exist_ok=True)
+        self.side_dir(side).chmod(0o711)
         shutil.copytree(self.checkout, src, symlinks=True)
-        self.home(side).mkdir(parents=True, exist_ok=True)
+        home = self.home(side)
+        home.mkdir(exist_ok=True)
+        if owner is not None and owner != (os.geteuid(), os.getegid()):
+            chown_tree(src, *owner)
+            os.chown(home, *owner)
         return src
+
+    def disk_usage(self, side):
+        """Bytes of the side's source copy and home (its disk quota)."""
+        return tree_usage(self.src(side)).bytes + tree_usage(self.home(side)).bytes
 
     def remove(self):
         remove_tree(self.root)
@@ -87,61 +128,44 @@ def remove_abandoned(workspace_root, min_age_seconds=3600):
     cannot clean up). A directory without an owner file is removed only once it is older
     than `min_age_seconds`. Returns how many were removed."""
     root = Path(workspace_root)
-    if not root.is_dir():
+    try:
+        entries = [entry for entry in root.iterdir() if not entry.name.startswith(".")]
+    except OSError:
         return 0
     removed = 0
-    for entry in root.iterdir():
-        if not entry.is_dir() or entry.is_symlink():
-            continue
+    for entry in entries:
         try:
-            owner = (entry / OWNER_FILE).read_text().strip()
-        except FileNotFoundError:
-            owner = None
-        except OSError:
-            continue
-        if not owner:  # none yet (being created), or unreadable: judged by age
-            try:
-                abandoned = time.time() - entry.stat().st_mtime > min_age_seconds
-            except OSError:
-                continue
-        elif owner == KEPT:
-            continue
-        else:
-            pid = owner.split(" ", 1)[0]
-            abandoned = not pid.isdigit() or _process_identity(int(pid)) != owner
-        if abandoned:
-            try:
-                remove_tree(entry)
-            except OSError:
-                continue  # housekeeping: never the reason a race fails; the next one retries
-            removed += 1
+            removed += _remove_if_abandoned(entry, min_age_seconds)
+        except Exception:
+            # Housekeeping is never the reason a race fails: log it, the next race retries.
+            logger.exception("could not remove abandoned workspace %s", entry)
     return removed
+
+
+def _remove_if_abandoned(entry, min_age_seconds):
+    if not entry.is_dir() or entry.is_symlink():
+        return 0
+    try:
+        owner = (entry / OWNER_FILE).read_text().strip()
+    except FileNotFoundError:
+        owner = None
+    if not owner:  # none yet (being created): judged by age
+        abandoned = time.time() - entry.stat().st_mtime > min_age_seconds
+    elif owner == KEPT:
+        return 0
+    else:
+        pid = owner.split(" ", 1)[0]
+        abandoned = not pid.isdigit() or _process_identity(int(pid)) != owner
+    if not abandoned:
+        return 0
+    remove_tree(entry)
+    return 1
 
 
 def _process_identity(pid):
     """ "<pid> <start time>" of a live process (the start time tells a recycled PID), or None."""
     started = process_start_time(pid)
     return None if started is None else f"{pid} {started}"
-
-
-def remove_tree(path):
-    """Remove a tree even when a build left read-only directories in it."""
-
-    def make_writable_and_retry(function, failed_path, exc_info):
-        if isinstance(exc_info[1], FileNotFoundError):
-            return  # removed meanwhile: another race cleaning the same abandoned workspace
-        try:
-            parent = Path(failed_path).parent
-            parent.chmod(0o700)
-            if Path(failed_path).is_dir() and not Path(failed_path).is_symlink():
-                Path(failed_path).chmod(0o700)
-            function(failed_path)
-        except FileNotFoundError:
-            pass
-
-    if Path(path).exists():
-        # onerror: Python 3.11 has no onexc yet.
-        shutil.rmtree(path, onerror=make_writable_and_retry)
 
 
 def clone(url, ref, dest, *, timeout, cancel=None, on_output=None):
