@@ -36,6 +36,22 @@ Exception in thread "main" java.net.UnknownHostException: services.gradle.org
             "the project requires a newer Maven than the one used: Detected Maven Version: "
             "3.8.7 is not in the allowed range [3.9.0,).",
         ),
+        (
+            "[ERROR] Failed to execute goal io.github.ascopes:protobuf-maven-plugin:5.1.7:"
+            "generate-test (default) on project proto: The plugin "
+            "io.github.ascopes:protobuf-maven-plugin:5.1.7 requires Maven version 3.9.6 -> "
+            "[Help 1]\n",
+            "the project's plugin io.github.ascopes:protobuf-maven-plugin:5.1.7 requires Maven "
+            "3.9.6 or newer",
+        ),
+        (
+            "[ERROR] Rule 1: org.apache.maven.enforcer.rules.version.RequireJavaVersion failed "
+            "with message:\n[ERROR] Detected JDK /usr/lib/jvm/temurin-25-jdk-amd64 is version "
+            "25.0.3 which is not in the allowed range [17,22).\n",
+            "the project's enforcer rule refuses this JDK: Detected JDK "
+            "/usr/lib/jvm/temurin-25-jdk-amd64 is version 25.0.3 which is not in the allowed "
+            "range [17,22).",
+        ),
         ("[ERROR] COMPILATION ERROR : cannot find symbol\n", ""),
         ("Downloading from central: https://repo.maven.apache.org/a.pom\nBUILD FAILURE\n", ""),
     ],

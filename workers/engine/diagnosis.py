@@ -23,6 +23,16 @@ _RULES = (
         lambda m: ("", m.group(1).strip()[:200]),
     ),
     (
+        re.compile(r"The plugin (\S+) requires Maven version (\S+)"),
+        "the project's plugin {1} requires Maven {2} or newer",
+        lambda m: ("", m.group(1), m.group(2)),
+    ),
+    (
+        re.compile(r"Rule \d+: \S*RequireJavaVersion failed[^\n]*\n?(?:\[ERROR\] )?([^\n]*)"),
+        "the project's enforcer rule refuses this JDK: {1}",
+        lambda m: ("", m.group(1).strip()[:200]),
+    ),
+    (
         re.compile(
             r"((?:Source|Target) option \S+ is no longer supported[^\n]*"
             r"|invalid (?:target|source) release: \S+"
