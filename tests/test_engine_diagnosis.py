@@ -58,16 +58,3 @@ Exception in thread "main" java.net.UnknownHostException: services.gradle.org
 )
 def test_known_failures_are_named_and_others_left_alone(output, cause):
     assert explain(output) == cause
-
-
-def test_the_version_line_is_the_one_naming_the_tool_not_a_wrappers_download():
-    from workers.engine.recipes import parse_version
-
-    probe = (
-        "--2026-12-03 06:19:07--  https://repo.maven.apache.org/maven2/org/apache/maven/"
-        "wrapper/maven-wrapper/3.3.2/maven-wrapper-3.3.2.jar\n"
-        "Apache Maven 3.9.9 (8e8579a9e76f7d015ee5ec7bfcdc97d260186937)\nMaven home: /x\n"
-    )
-    assert parse_version(probe, "maven") == (
-        "Apache Maven 3.9.9 (8e8579a9e76f7d015ee5ec7bfcdc97d260186937)"
-    )
