@@ -14,9 +14,9 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from benchmarks.buildlogs import maven_log
+from jobs.buildlogs import maven_log
+from jobs.compression import compress_text, compress_timing
 from jobs.models import BuildResult, Job
-from jobs.outputs import compress_text, compress_timing
 from jobs.repositories import SUGGESTED_REPOSITORIES
 
 SUGGESTED = [name for names in SUGGESTED_REPOSITORIES.values() for name in names]

@@ -1,9 +1,10 @@
-"""URL routes: the admin, then the pages and the JSON API (jobs.urls)."""
+"""URL routes: the admin, the worker pool (workers.urls), the pages and the API (jobs.urls)."""
 
 from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("workers.urls")),
     path("", include("jobs.urls")),
 ]

@@ -9,15 +9,21 @@ The operator-only fields (custom build commands, iterations, mode...) are edited
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 from django.urls import reverse
 from django.utils.html import format_html
 
 from jobs import services
 from jobs.admin_support import CappedCountPaginator, format_ms, output_tail_html
-from jobs.models import BuildResult, BuildStatus, BuildType, Job, percent_faster
-from workers.models import WorkerAssignment
+from jobs.models import (
+    BuildResult,
+    BuildStatus,
+    BuildType,
+    Job,
+    Winner,
+    measured_ms_expression,
+    percent_faster,
+)
 
 admin.site.site_header = "Build Arena administration"
 admin.site.site_title = "Build Arena admin"
@@ -35,7 +41,7 @@ def side_duration_ms(build_type):
         .annotate(
             ms=Case(
                 When(status=BuildStatus.PENDING, then=Value(None)),
-                default=Coalesce(F("duration_ms"), F("duration") * 1000),
+                default=measured_ms_expression(),
                 output_field=IntegerField(),
             )
         )
@@ -130,14 +136,6 @@ class BuildResultInline(ReadOnlyInlineMixin, admin.StackedInline):
         return output_tail_html(obj.full_output)
 
 
-class WorkerAssignmentInline(ReadOnlyInlineMixin, admin.TabularInline):
-    model = WorkerAssignment
-    fields = ["worker", "assigned_at", "completed_at", "outcome"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("worker")
-
-
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     form = JobAdminForm
@@ -166,8 +164,8 @@ class JobAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
-    inlines = [BuildResultInline, WorkerAssignmentInline]
-    actions = ["cancel_selected", "requeue_selected"]
+    inlines = [BuildResultInline]
+    actions = ["cancel_selected"]
     fieldsets = [
         (None, {"fields": ["repository_url", "repository_name", "ref", "status", "error"]}),
         (
@@ -245,7 +243,7 @@ class JobAdmin(admin.ModelAdmin):
         if not obj.winner:
             return "-"
         percent = percent_faster(obj.speedup)
-        if percent is None or obj.winner == "tie":
+        if percent is None or obj.winner == Winner.TIE:
             return obj.get_winner_display()
         word = "faster" if percent >= 0 else "slower"
         return f"{obj.get_winner_display()} (elide {abs(percent):.1f}% {word})"
@@ -263,23 +261,6 @@ class JobAdmin(admin.ModelAdmin):
                 f"{len(ids) - cancelled} job(s) were already finished and left as they were.",
                 messages.WARNING,
             )
-
-    @admin.action(
-        description="Requeue selected jobs (finished or stuck; old results are deleted)",
-        permissions=["change"],
-    )
-    def requeue_selected(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        requeued, refusals = 0, []
-        for job_id in ids:
-            try:
-                if services.requeue_job(job_id) is not None:
-                    requeued += 1
-            except services.RequeueRefused as refused:
-                refusals.append(str(refused))
-        self.message_user(request, f"Requeued {requeued} job(s).", messages.SUCCESS)
-        for reason in refusals[:20]:
-            self.message_user(request, reason, messages.WARNING)
 
 
 @admin.register(BuildResult)

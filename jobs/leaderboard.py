@@ -1,7 +1,7 @@
 """Leaderboard queries: the ranking, the totals and the speedup histogram, all in SQL.
 
 Everything here is a fixed number of queries whatever the number of races: the ranking pages
-through `jobs` with the partial index jobs_completed_speedup_idx (WHERE status = 'completed'
+through `jobs` with the partial index jobs_ranking_idx (WHERE status = 'completed'
 ORDER BY speedup DESC), the two sides' times come from one join per side (FilteredRelation on
 the unique (job_id, build_type) index), and totals are one aggregate.
 """
@@ -9,11 +9,19 @@ the unique (job_id, build_type) index), and totals are one aggregate.
 import datetime
 
 from django.db import connection
-from django.db.models import CharField, Count, F, FilteredRelation, IntegerField, Max, Q
+from django.db.models import CharField, Count, F, FilteredRelation, Max, Q
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 
-from jobs.models import BuildResult, BuildType, Job, JobStatus, Winner, percent_faster
+from jobs.models import (
+    BuildResult,
+    BuildType,
+    Job,
+    JobStatus,
+    Winner,
+    measured_ms_expression,
+    percent_faster,
+)
+from jobs.vocabulary import measured_ms
 
 # Histogram bins of the speedup chart: (lower bound inclusive, upper bound exclusive, label).
 SPEEDUP_BINS = (
@@ -85,9 +93,7 @@ def _day_start(day):
 
 def side_time(alias):
     """Milliseconds of a joined side: duration_ms, or the seed's whole seconds."""
-    return Coalesce(
-        F(f"{alias}__duration_ms"), F(f"{alias}__duration") * 1000, output_field=IntegerField()
-    )
+    return measured_ms_expression(f"{alias}__")
 
 
 def with_side_times(queryset):
@@ -203,8 +209,7 @@ def attach_side_times(jobs):
     )
     for job_id, build_type, status, duration_ms, duration in rows:
         job = by_id[job_id]
-        milliseconds = duration_ms if duration_ms is not None else duration * 1000
-        setattr(job, f"{build_type}_ms", milliseconds)
+        setattr(job, f"{build_type}_ms", measured_ms(duration_ms, duration))
         setattr(job, f"{build_type}_status", status)
     return jobs
 
@@ -217,10 +222,7 @@ def totals(filters=None):
         for index, (low, high, _) in enumerate(SPEEDUP_BINS)
     }
     figures = queryset.aggregate(
-        races=Count("pk"),
-        elide_wins=Count("pk", filter=Q(winner=Winner.ELIDE)),
-        standard_wins=Count("pk", filter=Q(winner=Winner.STANDARD)),
-        ties=Count("pk", filter=Q(winner=Winner.TIE)),
+        **win_counts(),
         with_speedup=Count("speedup"),
         best_speedup=Max("speedup"),
         **bins,
@@ -229,11 +231,27 @@ def totals(filters=None):
         {"label": label, "low": low, "high": high, "count": figures.pop(f"bin{index}")}
         for index, (low, high, label) in enumerate(SPEEDUP_BINS)
     ]
-    figures["win_rate"] = figures["elide_wins"] / figures["races"] if figures["races"] else None
+    figures["win_rate"] = win_rate(figures)
     figures["median_speedup"] = median_speedup(queryset, figures["with_speedup"])
     figures["median_percent_faster"] = percent_faster(figures["median_speedup"])
     figures["best_percent_faster"] = percent_faster(figures["best_speedup"])
     return figures
+
+
+def win_counts():
+    """Races, wins per side and ties as aggregates, for the totals and for each repository
+    (COUNT ... FILTER over jobs_leaderboard_stats_idx)."""
+    return {
+        "races": Count("pk"),
+        "elide_wins": Count("pk", filter=Q(winner=Winner.ELIDE)),
+        "standard_wins": Count("pk", filter=Q(winner=Winner.STANDARD)),
+        "ties": Count("pk", filter=Q(winner=Winner.TIE)),
+    }
+
+
+def win_rate(figures):
+    """Elide's share of the races counted by win_counts (None when there are none)."""
+    return figures["elide_wins"] / figures["races"] if figures["races"] else None
 
 
 def _bin_condition(low, high):

@@ -23,6 +23,7 @@ from django.db import transaction
 from jobs.fields import from_unix_seconds
 from jobs.models import (
     FINISHED_JOB_STATUSES,
+    SEED_JOB_COLUMNS,
     BuildResult,
     BuildStatus,
     BuildType,
@@ -33,16 +34,7 @@ from jobs.models import (
 )
 
 REQUIRED_COLUMNS = {
-    "jobs": {
-        "id",
-        "repository_url",
-        "repository_name",
-        "status",
-        "created_at",
-        "started_at",
-        "completed_at",
-        "worker_id",
-    },
+    "jobs": set(SEED_JOB_COLUMNS),
     "build_results": {
         "id",
         "job_id",
@@ -56,13 +48,7 @@ REQUIRED_COLUMNS = {
 }
 COUNTED_TABLES = ("build_cache", "race_statistics", "workers", "worker_assignments")
 JOB_FIELDS = (
-    "repository_url",
-    "repository_name",
-    "status",
-    "created_at",
-    "started_at",
-    "completed_at",
-    "worker_id",
+    *SEED_JOB_COLUMNS[1:],  # all but the primary key
     "error",
     "winner",
     "speedup",

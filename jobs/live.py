@@ -24,13 +24,13 @@ from django.utils import timezone
 
 from jobs.models import BuildResult, BuildType, JobStatus
 from jobs.terminal import complete_prefix_length
+from jobs.vocabulary import SIDES
 
 # Characters of output sent per side per poll; the rest follows on the next polls.
 MAX_CHUNK_CHARS = 65_536
 # Characters of output rendered into the page itself (the tail; the full text is a link).
 PAGE_OUTPUT_CHARS = 400_000
 ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
-SIDES = (BuildType.ELIDE, BuildType.STANDARD)
 TOOL_NAMES = {"maven": "Maven", "gradle": "Gradle", "elide": "Elide", "custom": "Custom command"}
 
 

@@ -9,8 +9,12 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, IntegerField
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from jobs import vocabulary
+from jobs.compression import joined_text, joined_timing
 from jobs.fields import UnixTimestampField
 from jobs.indexes import NullsLastDescIndex
 
@@ -22,9 +26,9 @@ def new_job_id():
 class JobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    COMPLETED = vocabulary.COMPLETED, "Completed"
+    FAILED = vocabulary.FAILED, "Failed"
+    CANCELLED = vocabulary.CANCELLED, "Cancelled"
 
 
 FINISHED_JOB_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
@@ -47,9 +51,22 @@ class Scenario(models.TextChoices):
 
 
 class Winner(models.TextChoices):
-    ELIDE = "elide", "Elide"
-    STANDARD = "standard", "Standard"
-    TIE = "tie", "Tie"
+    ELIDE = vocabulary.ELIDE, "Elide"
+    STANDARD = vocabulary.STANDARD, "Standard"
+    TIE = vocabulary.TIE, "Tie"
+
+
+# The seed's columns, in its order: the contract the original's tools and the legacy import read.
+SEED_JOB_COLUMNS = (
+    "id",
+    "repository_url",
+    "repository_name",
+    "status",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "worker_id",
+)
 
 
 class Job(models.Model):
@@ -208,16 +225,16 @@ class Job(models.Model):
 
 
 class BuildType(models.TextChoices):
-    ELIDE = "elide", "Elide"
-    STANDARD = "standard", "Standard"
+    ELIDE = vocabulary.ELIDE, "Elide"
+    STANDARD = vocabulary.STANDARD, "Standard"
 
 
 class BuildStatus(models.TextChoices):
-    SUCCESS = "success", "Success"
-    FAILURE = "failure", "Failure"
+    SUCCESS = vocabulary.SUCCESS, "Success"
+    FAILURE = vocabulary.FAILURE, "Failure"
     # Not in the seed's comment but used by the original app: the row exists (and its
     # output grows) from the start of the race; it turns success/failure when the side ends.
-    PENDING = "pending", "Pending"
+    PENDING = vocabulary.PENDING, "Pending"
 
 
 class BuildResult(models.Model):
@@ -258,9 +275,9 @@ class BuildResult(models.Model):
     # {"clone_ms": int, "prepare_ms": int, "runs_ms": [int, ...]}: the race's clone, the side's
     # unmeasured prepare phase (cache warming, initial build) and its measured runs.
     phases = models.JSONField(default=dict, blank=True, null=True)
-    # A finished side's log, zlib-compressed (jobs/outputs.py): `output` is then NULL and
-    # `output_timing` empty, so 100,000 races fit in a small database. Read the log through
-    # `full_output` / `full_output_timing`, which work on both forms.
+    # A finished side's log, LZMA-compressed (jobs/compression.py; jobs/outputs.py compacts):
+    # `output` is then NULL and `output_timing` empty, so 100,000 races fit in a small
+    # database. Read the log through `full_output` / `full_output_timing` (both forms).
     output_compressed = models.BinaryField(null=True, blank=True, editable=False)
     output_timing_compressed = models.BinaryField(null=True, blank=True, editable=False)
 
@@ -295,23 +312,24 @@ class BuildResult(models.Model):
     @property
     def full_output(self):
         """The side's whole log, compacted or not (text appended after compaction included)."""
-        from jobs.outputs import joined_text
-
         return joined_text(self.output_compressed, self.output)
 
     @property
     def full_output_timing(self):
         """The replay timing lines, compacted or not."""
-        from jobs.outputs import joined_timing
-
         return joined_timing(self.output_timing_compressed, self.output_timing)
 
     @property
     def best_duration_ms(self):
         """Milliseconds when measured, else the seed's whole seconds."""
-        if self.duration_ms is not None:
-            return self.duration_ms
-        return self.duration * 1000
+        return vocabulary.measured_ms(self.duration_ms, self.duration)
+
+
+def measured_ms_expression(path=""):
+    """`best_duration_ms` in SQL; `path` reaches a joined result (e.g. "elide_side__")."""
+    return Coalesce(
+        F(f"{path}duration_ms"), F(f"{path}duration") * 1000, output_field=IntegerField()
+    )
 
 
 def decide_winner(elide, standard):

@@ -2,8 +2,8 @@
 
 `output_timing` holds one line "<character offset> <elapsed ms>" per appended chunk: the chunk
 starting at that offset appeared that many milliseconds after the side started. The pieces are
-rendered to safe HTML here (the same escaping as the live page), so replay.js only appends
-markup the server produced and never interprets build output itself.
+rendered to safe HTML here (the same escaping as the live page), so the replay player
+(static/js/race.js) only appends markup the server produced and never interprets build output.
 """
 
 from jobs.live import SIDES

@@ -8,10 +8,11 @@ the filtered races (each side joined once), instead of a table that must be kept
 import csv
 import json
 
-from django.db.models import Avg, Count, Max, Min, Q
+from django.db.models import Avg, Max, Min
 
-from jobs.leaderboard import completed_races, ranking_with_times
-from jobs.models import Winner, percent_faster
+from jobs.leaderboard import completed_races, ranking_with_times, win_counts, win_rate
+from jobs.models import percent_faster
+from jobs.vocabulary import ELIDE, STANDARD, TIE
 
 REPOSITORIES_SHOWN = 50
 
@@ -26,10 +27,7 @@ def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
         completed_races(filters)
         .values("repository_name")
         .annotate(
-            races=Count("pk"),
-            elide_wins=Count("pk", filter=Q(winner=Winner.ELIDE)),
-            standard_wins=Count("pk", filter=Q(winner=Winner.STANDARD)),
-            ties=Count("pk", filter=Q(winner=Winner.TIE)),
+            **win_counts(),
             avg_elide_ms=Avg("elide_success_ms"),
             avg_standard_ms=Avg("standard_success_ms"),
             best_elide_ms=Min("elide_success_ms"),
@@ -43,7 +41,7 @@ def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
         rows = rows[:limit]
     result = []
     for row in rows:
-        row["win_rate"] = row["elide_wins"] / row["races"] if row["races"] else None
+        row["win_rate"] = win_rate(row)
         for key in ("avg_elide_ms", "avg_standard_ms"):
             if row[key] is not None:
                 row[key] = round(row[key])
@@ -61,11 +59,11 @@ def chart_geometry(histogram, *, width=640, height=220, padding=28):
     for index, item in enumerate(histogram):
         bar_height = plot_height * item["count"] / peak
         low, high = item["low"], item["high"]
-        side = "tie"
+        side = TIE
         if low >= 1.05:
-            side = "elide"
+            side = ELIDE
         elif high is not None and high <= 0.95:
-            side = "standard"
+            side = STANDARD
         bars.append(
             {
                 **item,

@@ -17,13 +17,11 @@ urlpatterns = [
         views.race_output_text,
         name="race_output_text",
     ),
-    path("workers/", views.worker_list, name="worker_list"),
     path("leaderboard/", views.leaderboard, name="leaderboard"),
     path("leaderboard.csv", views.leaderboard_csv, name="leaderboard_csv"),
     path("leaderboard.json", views.leaderboard_json, name="leaderboard_json"),
     # JSON API
     path("health", api.health, name="api_health"),
-    path("api/status", api.service_status, name="api_status"),
     path("api/jobs", api.jobs_collection, name="api_jobs"),
     path("api/jobs/recent/results", api.recent_results, name="api_recent_results"),
     path("api/jobs/<str:job_id>", api.job_detail, name="api_job"),

@@ -10,11 +10,24 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.repos import make_git_repo, maven_project_files
+from tests.support import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 STRICT = os.environ.get("ARENA_STRICT_TESTS") == "1"
+
+# One hypothesis profile for every property test: no deadline (a shared 2-core machine makes
+# timings noisy), no example database written into the tree, and function-scoped fixtures
+# (settings, db) allowed because each example resets what it touches. A test sets only how
+# many examples it draws.
+settings.register_profile(
+    "arena",
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile("arena")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -127,11 +140,3 @@ def allow_local_repos(settings):
 def maven_repo(tmp_path):
     """A git repository holding a small Maven project that builds offline."""
     return make_git_repo(tmp_path / "hello-maven", maven_project_files())
-
-
-def require_tool(path_or_name, why=""):
-    """Skip (fail under ARENA_STRICT_TESTS) when a tool the test needs is missing."""
-    import shutil
-
-    if shutil.which(path_or_name) is None and not Path(path_or_name).exists():
-        pytest.skip(f"{path_or_name} is not installed{': ' + why if why else ''}")

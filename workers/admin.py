@@ -2,7 +2,8 @@
 
 Workers register themselves (no "add" here); an operator changes capacity, or puts a worker in
 maintenance (it finishes its races and takes no new ones) and back. Assignments are browsable
-and read-only: the scheduler writes them.
+and read-only: the scheduler writes them. A job's page adds what the pool knows of it: its
+assignments and the requeue action (PoolJobAdmin extends jobs.admin.JobAdmin).
 """
 
 from django.conf import settings
@@ -11,7 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from jobs.admin import JobAdmin, ReadOnlyInlineMixin
 from jobs.admin_support import CappedCountPaginator
+from jobs.models import Job
+from workers import scheduler
 from workers.models import Worker, WorkerAssignment, WorkerStatus
 
 
@@ -142,3 +146,39 @@ class WorkerAssignmentAdmin(admin.ModelAdmin):
     def job_link(self, obj):
         url = reverse("admin:jobs_job_change", args=[obj.job_id])
         return format_html('<a href="{}">{}</a>', url, obj.job.repository_name)
+
+
+class WorkerAssignmentInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = WorkerAssignment
+    fields = ["worker", "assigned_at", "completed_at", "outcome"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("worker")
+
+
+class PoolJobAdmin(JobAdmin):
+    """The job admin with what the pool adds: the job's assignments and the requeue action."""
+
+    inlines = [*JobAdmin.inlines, WorkerAssignmentInline]
+    actions = [*JobAdmin.actions, "requeue_selected"]
+
+    @admin.action(
+        description="Requeue selected jobs (finished or stuck; old results are deleted)",
+        permissions=["change"],
+    )
+    def requeue_selected(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        requeued, refusals = 0, []
+        for job_id in ids:
+            try:
+                if scheduler.requeue_job(job_id) is not None:
+                    requeued += 1
+            except scheduler.RequeueRefused as refused:
+                refusals.append(str(refused))
+        self.message_user(request, f"Requeued {requeued} job(s).", messages.SUCCESS)
+        for reason in refusals[:20]:
+            self.message_user(request, reason, messages.WARNING)
+
+
+admin.site.unregister(Job)
+admin.site.register(Job, PoolJobAdmin)

@@ -2,7 +2,7 @@
 
 The database is the only coordination point between the web and the workers, so these rows
 are the truth about who runs what: `current_load` counts open assignments, and a worker whose
-`last_heartbeat` is too old is presumed dead (see workers/scheduler.py).
+`last_heartbeat` is too old is presumed dead (see workers/scheduler/).
 """
 
 import datetime

@@ -22,19 +22,15 @@ from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from jobs.models import BuildResult, BuildStatus, BuildType, Job, JobStatus
+from jobs.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED, INTERRUPTED
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 
 logger = logging.getLogger(__name__)
 
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELLED = "cancelled"
-INTERRUPTED = "interrupted"
 FLUSH_INTERVAL = 0.3
 STATUS_CHECK_INTERVAL = 1.0
 # Chunks closer together than this share one replay timing line.
 TIMING_RESOLUTION_MS = 100
-SIDES = (BuildType.STANDARD.value, BuildType.ELIDE.value)
 
 
 def run_job(job_id, *, stop=None, log=None, progress=None):
@@ -62,12 +58,12 @@ class Recorder(RaceListener):
         self.progress = progress
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._chunks = {side: [] for side in SIDES}
+        self._chunks = {side: [] for side in BASELINE_FIRST}
         self._started = {}
         self._finished = {}
         self._commit_sha = None
-        self._offsets = dict.fromkeys(SIDES, 0)
-        self._last_timing_ms = dict.fromkeys(SIDES, None)
+        self._offsets = dict.fromkeys(BASELINE_FIRST, 0)
+        self._last_timing_ms = dict.fromkeys(BASELINE_FIRST, None)
 
     # --- engine events (any thread) -------------------------------------------------------
     def on_commit(self, sha):
@@ -104,14 +100,14 @@ class Recorder(RaceListener):
         """Append buffered output, then record what happened since the last write."""
         with self._write_lock:
             with self._lock:
-                chunks = {side: self._chunks[side] for side in SIDES}
-                self._chunks = {side: [] for side in SIDES}
+                chunks = {side: self._chunks[side] for side in BASELINE_FIRST}
+                self._chunks = {side: [] for side in BASELINE_FIRST}
                 started, self._started = self._started, {}
                 finished, self._finished = self._finished, {}
                 sha, self._commit_sha = self._commit_sha, None
             if sha:
                 Job.objects.filter(pk=self.job_id).update(commit_sha=sha)
-            for side in SIDES:
+            for side in BASELINE_FIRST:
                 if chunks[side]:
                     self._append(side, chunks[side])
             for side, (tool, version) in started.items():
@@ -248,7 +244,7 @@ class JobRun:
                         output="",
                         started_at=now,
                     )
-                    for side in SIDES
+                    for side in BASELINE_FIRST
                 ]
             )
         return {row.build_type: row.pk for row in rows}

@@ -44,7 +44,9 @@ UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 @dataclass
-class Race:
+class RaceThread:
+    """A race this worker runs: its job, its thread, the event that stops it, its outcome."""
+
     job_id: str
     thread: threading.Thread
     stop: threading.Event = field(default_factory=threading.Event)
@@ -57,7 +59,9 @@ def default_run_job(job_id, *, stop=None, log=None):
     return run_job(job_id, stop=stop, log=log)
 
 
-class Worker:
+class WorkerLoop:
+    """The worker process's loop (the database row is workers.models.Worker)."""
+
     def __init__(
         self,
         worker_id,
@@ -83,7 +87,7 @@ class Worker:
         self.poll_interval = settings.ARENA_WORKER_POLL_INTERVAL
         self.grace_period = settings.ARENA_WORKER_GRACE_PERIOD
 
-        self.races = {}  # job id -> Race, guarded by self.lock
+        self.races = {}  # job id -> RaceThread, guarded by self.lock
         self.lock = threading.Lock()
         self.wake = threading.Event()  # set by a race thread when it ends
         self._write = write
@@ -233,7 +237,7 @@ class Worker:
         return True
 
     def start_race(self, job_id):
-        race = Race(job_id=job_id, thread=None)
+        race = RaceThread(job_id=job_id, thread=None)
         race.thread = threading.Thread(
             target=self._run_race, args=(race,), name=f"race-{job_id}", daemon=True
         )

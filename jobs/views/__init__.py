@@ -1,8 +1,8 @@
-"""The pages: home, race page (live and replay), job list, workers, leaderboard."""
+"""The pages: home, race page (live and replay), job list, leaderboard (pool: workers.views)."""
 
 from jobs.views.home import home, validate_repository
 from jobs.views.leaderboard import leaderboard, leaderboard_csv, leaderboard_json
-from jobs.views.lists import job_list, worker_list
+from jobs.views.lists import job_list
 from jobs.views.race import (
     race_cancel,
     race_detail,
@@ -23,5 +23,4 @@ __all__ = [
     "race_poll",
     "race_replay",
     "validate_repository",
-    "worker_list",
 ]

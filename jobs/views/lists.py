@@ -1,16 +1,12 @@
-"""The job list and the worker pool pages."""
+"""The job list page."""
 
-from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from jobs.forms import JobFilterForm
 from jobs.models import BuildResult, Job
 from jobs.views.partials import render_page_or_partial
-from workers.models import Worker
-from workers.scheduler import pool_health
 
 JOBS_PER_PAGE = 25
 _RESULT_COLUMNS = ("job_id", "build_type", "status", "duration", "duration_ms", "bell_rung")
@@ -33,19 +29,3 @@ def job_list(request):
     page.object_list = list(with_result_times(page.object_list))
     context = {"form": form, "page": page, "jobs": page.object_list}
     return render_page_or_partial(request, "jobs/list.html", "partials/job_table.html", context)
-
-
-@require_GET
-def worker_list(request):
-    now = timezone.now()
-    alive_ids = set(Worker.objects.alive(now).values_list("id", flat=True))
-    workers = list(Worker.objects.order_by("id"))
-    for worker in workers:
-        worker.is_alive = worker.pk in alive_ids
-    context = {
-        "workers": workers,
-        "alive_count": sum(1 for worker in workers if worker.is_alive),
-        "pool": pool_health(now=now),
-        "dead_after": settings.ARENA_WORKER_DEAD_AFTER,
-    }
-    return render_page_or_partial(request, "workers.html", "partials/worker_table.html", context)

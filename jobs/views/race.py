@@ -7,23 +7,16 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from jobs import pool
 from jobs.forms import RaceForm
 from jobs.live import PAGE_OUTPUT_CHARS, SIDES, race_state, read_sides
-from jobs.models import BuildResult, BuildType, Job, JobStatus
+from jobs.models import SEED_JOB_COLUMNS, BuildResult, BuildType, Job, JobStatus
 from jobs.replay import replay_data
 from jobs.services import cancel_job
-from workers.scheduler import pool_health
 
 # Columns the race page header needs; the operator commands stay out of every page.
 _JOB_COLUMNS = (
-    "id",
-    "repository_url",
-    "repository_name",
-    "status",
-    "created_at",
-    "started_at",
-    "completed_at",
-    "worker_id",
+    *SEED_JOB_COLUMNS,
     "ref",
     "commit_sha",
     "mode",
@@ -56,7 +49,7 @@ def _pool_message(job):
     """Why a queued race does not start (no live worker), or ""."""
     if job.status != JobStatus.QUEUED:
         return ""
-    return pool_health().waiting_message
+    return pool.waiting_message()
 
 
 def _offsets(request):
@@ -173,7 +166,7 @@ def race_output_text(request, job_id, build_type):
 
 @require_GET
 def race_replay(request, job_id):
-    """Both sides' output cut at the recorded moments, rendered safe, for replay.js."""
+    """Both sides' output cut at the recorded moments, rendered safe, for static/js/race.js."""
     job = _job_or_404(job_id)
     if not job.is_finished:
         return JsonResponse({"error": "The race has not ended yet."}, status=409)

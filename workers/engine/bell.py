@@ -1,17 +1,18 @@
 """The bell: how a build says it is done, detected on a stream that arrives in chunks.
 
-Rules (REFERENCE.md): the canonical block `🔔 BUILD COMPLETE 🔔` followed by `Status: SUCCESS`
-or `Status: FAILURE` (case-insensitive, space optional); without it, Maven's and Gradle's own
-`BUILD SUCCESS(FUL)` / `BUILD FAILURE` / `BUILD FAILED`; a lone BEL character rings too, with
-no status. A canonical status outranks the fallbacks; any fallback failure outranks a fallback
-success. The bell alone never makes a side successful: see `BellDetector.reported_failure`.
+Rules (docs/ENGINE.md, "The bell"): the canonical block `🔔 BUILD COMPLETE 🔔` followed by
+`Status: SUCCESS` or `Status: FAILURE` (case-insensitive, space optional); without it, Maven's
+and Gradle's own `BUILD SUCCESS(FUL)` / `BUILD FAILURE` / `BUILD FAILED`; a lone BEL character
+rings too, with no status. A canonical status outranks the fallbacks; any fallback failure
+outranks a fallback success. The bell alone never makes a side successful: see
+`BellDetector.reported_failure`.
 """
 
 import re
 
+from jobs.vocabulary import FAILURE, SUCCESS
+
 MARKER = "🔔 BUILD COMPLETE 🔔"
-SUCCESS = "success"
-FAILURE = "failure"
 UNKNOWN = "unknown"
 
 _PATTERN = re.compile(

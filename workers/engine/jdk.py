@@ -11,7 +11,8 @@ The request is read from the project's own files, first found wins:
 parsed with defusedxml (no entities, no external references).
 
 Installed JDKs are the homes listed in ARENA_JDKS (comma-separated), or else every JDK found
-under /usr/lib/jvm (a directory with bin/java and a `release` file naming JAVA_VERSION).
+under /usr/lib/jvm (a directory with java and javac in its bin directory and a `release`
+file naming JAVA_VERSION).
 
 The rule: the lowest installed JDK whose major version is at least the requested one (a newer
 javac compiles for an older release; the lowest keeps closest to what the project tested).
@@ -94,7 +95,7 @@ def major_version(text):
 
 # --- installed JDKs ---------------------------------------------------------------------------
 def probe_jdk(home):
-    """A Jdk for a JDK home directory (bin/java and a release file), or None."""
+    """A Jdk for a JDK home (java and javac in its bin directory, a release file), or None."""
     home = Path(home)
     if not (home / "bin" / "java").is_file() or not (home / "bin" / "javac").is_file():
         return None

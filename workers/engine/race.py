@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from jobs.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED
 from workers.engine.cache import WARM, HostCache, RaceCaches
 from workers.engine.measure import Cancelled, measurement_lock, speedup, split_cpus
 from workers.engine.phases import prepare_phase
@@ -30,12 +31,8 @@ from workers.engine.workspace import (
 
 logger = logging.getLogger(__name__)
 
-SIDES = ("standard", "elide")
 SEQUENTIAL = "sequential"
 PARALLEL = "parallel"
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELLED = "cancelled"
 
 
 @dataclass
@@ -130,7 +127,7 @@ class Race:
             logger.exception("could not remove workspace %s", self.workspace.root)
 
     def _run(self):
-        for side in SIDES:
+        for side in BASELINE_FIRST:
             self.listener.on_state(side, "cloning")
         clone_started = time.monotonic()
         try:
@@ -171,7 +168,7 @@ class Race:
         self.sandbox = Sandbox(self.config)
         customs = {"standard": self.spec.standard_cmd, "elide": self.spec.elide_cmd}
         self.runners = {
-            side: SideRunner(side, race=self, custom_argv=customs[side]) for side in SIDES
+            side: SideRunner(side, race=self, custom_argv=customs[side]) for side in BASELINE_FIRST
         }
         try:
             for runner in self.runners.values():
@@ -228,7 +225,7 @@ class Race:
 
     def _run_sequential(self):
         for index in range(self._total_runs()):
-            order = SIDES if index % 2 == 0 else tuple(reversed(SIDES))
+            order = BASELINE_FIRST if index % 2 == 0 else tuple(reversed(BASELINE_FIRST))
             for side in order:
                 runner = self.runners[side]
                 if runner.done:
@@ -239,7 +236,7 @@ class Race:
                     runner.run_once(index)
 
     def _run_parallel(self):
-        cpu_sets = dict(zip(SIDES, split_cpus(), strict=True))
+        cpu_sets = dict(zip(BASELINE_FIRST, split_cpus(), strict=True))
         if cpu_sets["standard"] is None:
             for runner in self.runners.values():
                 runner.note("only one CPU: the parallel builds share it")

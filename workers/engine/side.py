@@ -4,6 +4,7 @@ import datetime
 import shlex
 from dataclasses import dataclass, field
 
+from jobs.vocabulary import FAILURE, PENDING, SUCCESS
 from workers.engine import diagnosis
 from workers.engine.bell import BellDetector
 from workers.engine.measure import Cancelled, run_stats
@@ -12,8 +13,6 @@ from workers.engine.phases import before_run, choose_jdk
 from workers.engine.process import run_process
 from workers.engine.recipes import parse_version, recipe_for
 
-SUCCESS = "success"
-FAILURE = "failure"
 # A version probe keeps at most this much output (a hostile wrapper may print gigabytes).
 VERSION_OUTPUT_LIMIT = 64 * 1024
 # Seconds between two checks of a side's disk usage while it builds.
@@ -27,7 +26,7 @@ def utcnow():
 @dataclass
 class SideResult:
     side: str
-    status: str = "pending"
+    status: str = PENDING
     tool: str = ""
     tool_version: str = ""
     run_times_ms: list = field(default_factory=list)

@@ -32,6 +32,7 @@ from workers.scheduler.registry import (
     running_elsewhere,
     set_worker_status,
 )
+from workers.scheduler.requeue import RequeueRefused, requeue_job
 
 __all__ = [
     "LIVE_STATUSES",
@@ -39,6 +40,7 @@ __all__ = [
     "Maintenance",
     "Outcome",
     "PoolHealth",
+    "RequeueRefused",
     "claim_defer_window",
     "claim_job",
     "dead_before",
@@ -52,6 +54,7 @@ __all__ = [
     "reap_dead_workers",
     "register_worker",
     "release_job",
+    "requeue_job",
     "retire_worker",
     "retry_when_busy",
     "running_elsewhere",

@@ -10,6 +10,7 @@ from django.db import OperationalError
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
+from jobs import vocabulary
 from jobs.models import BuildResult, BuildStatus, Job, JobStatus
 from workers.models import Worker, WorkerAssignment, WorkerStatus
 
@@ -19,10 +20,12 @@ logger = logging.getLogger(__name__)
 class Outcome:
     """How an assignment ended (worker_assignments.outcome)."""
 
-    COMPLETED = "completed"  # run_job's own results: the job row says the rest
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"  # the worker stopped the race; the job went back to the queue
+    COMPLETED = vocabulary.COMPLETED  # run_job's own results: the job row says the rest
+    FAILED = vocabulary.FAILED
+    CANCELLED = vocabulary.CANCELLED
+    INTERRUPTED = (
+        vocabulary.INTERRUPTED
+    )  # the worker stopped the race; the job went back to the queue
     ERROR = "error"  # run_job raised: the job is failed with the error
     LOST = "lost"  # the worker died (no heartbeat) or restarted while running it
 

@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from jobs.models import BuildResult, CacheMode, JobStatus, RaceMode, Scenario, percent_faster
 from jobs.services import QueueFull, cancel_job, create_job
+from jobs.vocabulary import BASELINE_FIRST, FAILURE, SUCCESS
 from workers.engine.measure import run_stats, speedup
 from workers.recording import run_job
 
-SIDES = ("standard", "elide")
 REDRAW_SECONDS = 0.5
 # Without a terminal, a running side's progress line is repeated this often.
 PLAIN_PROGRESS_SECONDS = 5.0
@@ -65,17 +65,17 @@ class Progress:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.state = dict.fromkeys(SIDES, "waiting")
-        self.since = dict.fromkeys(SIDES, time.monotonic())
-        self.last_line = dict.fromkeys(SIDES, "")
-        self.partial = dict.fromkeys(SIDES, "")
+        self.state = dict.fromkeys(BASELINE_FIRST, "waiting")
+        self.since = dict.fromkeys(BASELINE_FIRST, time.monotonic())
+        self.last_line = dict.fromkeys(BASELINE_FIRST, "")
+        self.partial = dict.fromkeys(BASELINE_FIRST, "")
         self.events = []  # lines to print now (state changes, finished sides)
         self.output = []  # (side, line) of build output, for --verbosity 2
 
     def __call__(self, kind, side, value):
         with self.lock:
             if kind == "state":
-                if value != self.state[side] and value not in ("success", "failure"):
+                if value != self.state[side] and value not in (SUCCESS, FAILURE):
                     self.state[side] = value
                     self.events.append(f"{side}: {value}")
             elif kind == "started":
@@ -105,7 +105,7 @@ class Progress:
         now = time.monotonic()
         with self.lock:
             rows = []
-            for side in SIDES:
+            for side in BASELINE_FIRST:
                 elapsed = now - self.since[side]
                 row = f"{side:<9} {self.state[side]:<28} {elapsed:7.1f}s  {self.last_line[side]}"
                 rows.append(row[:width])
@@ -243,11 +243,11 @@ class Command(BaseCommand):
         write = self.stdout.write
         write("")
         write(f"{'side':<9} {'status':<8} {'median':>10} {'runs':>5}  {'min..max':<19} bell  tool")
-        for side in SIDES:
+        for side in BASELINE_FIRST:
             result = results.get(side)
             if result is None:
                 continue
-            stats = run_stats(result.run_times_ms) if result.status == "success" else None
+            stats = run_stats(result.run_times_ms) if result.status == SUCCESS else None
             median = f"{stats.median_ms / 1000:.3f} s" if stats else "-"
             span = f"{stats.min_ms / 1000:.3f}..{stats.max_ms / 1000:.3f} s" if stats else ""
             runs = len(result.run_times_ms)
@@ -263,7 +263,7 @@ class Command(BaseCommand):
             f"{'side':<9} {'clone':>9} {'prepare':>9}  measured runs ({job.cache} cache, "
             f"{job.scenario})  jdk"
         )
-        for side in SIDES:
+        for side in BASELINE_FIRST:
             result = results.get(side)
             if result is None:
                 continue

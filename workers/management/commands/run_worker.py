@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from workers import scheduler
-from workers.worker import Worker
+from workers.worker import WorkerLoop
 
 
 def positive_int(value):
@@ -63,7 +63,7 @@ class Command(BaseCommand):
                 f"Worker {worker_id} is already running on {other.hostname} (pid {other.pid}); "
                 "give this one its own --worker-id."
             )
-        worker = Worker(
+        worker = WorkerLoop(
             worker_id,
             hostname=hostname,
             capacity=capacity,

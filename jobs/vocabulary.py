@@ -1,0 +1,33 @@
+"""The two sides of a race and the names of how a side, a race and an assignment end.
+
+Defined once, as plain strings with no Django import, so that the engine (workers/engine,
+which has no ORM) shares them with the models, the recorder, the scheduler and the pages.
+"""
+
+ELIDE = "elide"
+STANDARD = "standard"
+# The sides as the pages, the live poll and the exports list them: Elide first.
+SIDES = (ELIDE, STANDARD)
+# The same sides with the baseline (the standard build) first: the side a sequential race
+# starts its first iteration with, and the order `manage.py race` and the recorder use.
+BASELINE_FIRST = (STANDARD, ELIDE)
+
+# How a side ends (build_results.status); it is PENDING until then.
+SUCCESS = "success"
+FAILURE = "failure"
+PENDING = "pending"
+
+# How a race ends: the job's final status, and what the engine and run_job report.
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELLED = "cancelled"
+# The worker stopped the race (shutdown) and the job went back to the queue.
+INTERRUPTED = "interrupted"
+
+# The winner when neither side is clearly faster (jobs.winner holds a side's name or this).
+TIE = "tie"
+
+
+def measured_ms(duration_ms, duration):
+    """A side's time in milliseconds: the measured median, else the seed's whole seconds."""
+    return duration_ms if duration_ms is not None else duration * 1000

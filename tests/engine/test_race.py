@@ -1,0 +1,232 @@
+"""Races through the engine with real toolchains: Maven, Gradle, a stand-in for Elide, git."""
+
+import time
+
+import pytest
+
+from tests.repos import git, gradle_project_files, head_sha, make_git_repo, maven_project_files
+from tests.support import require_tool
+from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
+from workers.engine.recipes import NO_BUILD_FILE
+
+FAKE_ELIDE = """#!/bin/sh
+# Stands in for the elide binary: says what it was asked, builds nothing.
+case "$1" in
+  --version) echo "Elide 1.0.0-test (fake)";;
+  adopt) echo "elide-fake: adopt $2"; echo "adopted" > elide.pkl;;
+  build) test -f elide.pkl || {{ echo "not adopted"; exit 2; }}
+         echo "elide-fake: build $*"; {bell};;
+  *) echo "unknown command $1"; exit 64;;
+esac
+"""
+
+
+class Collect(RaceListener):
+    def __init__(self):
+        self.output = {}
+        self.states = []
+        self.started = {}
+
+    def on_output(self, side, text, elapsed_ms):
+        self.output[side] = self.output.get(side, "") + text
+
+    def on_state(self, side, state):
+        self.states.append((side, state))
+
+    def on_side_started(self, side, tool, tool_version):
+        self.started[side] = (tool, tool_version)
+
+
+@pytest.fixture
+def config(tmp_path):
+    require_tool("bwrap", "builds run in the sandbox")
+    return EngineConfig(
+        workspace_root=tmp_path / "workspaces",
+        maven_args=("-o", "-Dmaven.repo.local=/usr/share/maven-repo"),
+        gradle_args=("--offline",),
+        elide=str(tmp_path / "no-elide-here" / "elide"),
+    )
+
+
+def fake_elide(tmp_path, bell='echo "BUILD SUCCESS"'):
+    path = tmp_path / "elide-install" / "elide"
+    path.parent.mkdir(parents=True)
+    path.write_text(FAKE_ELIDE.format(bell=bell))
+    path.chmod(0o755)
+    return str(path)
+
+
+def race(config, repo, **spec):
+    listener = Collect()
+    spec.setdefault("cache", "cold")  # no prepare build: these tests are about the runs
+    outcome = run_race(RaceSpec(str(repo), **spec), config, listener)
+    return outcome, listener
+
+
+def test_maven_project_races_for_real_and_missing_elide_fails_fast(config, tmp_path):
+    require_tool("mvn", "the standard side builds with Maven")
+    repo = make_git_repo(tmp_path / "hello-maven", maven_project_files())
+    outcome, seen = race(config.with_changes(elide="elide-missing-here"), repo)
+    assert outcome.status == "completed"
+    assert outcome.commit_sha == head_sha(repo)
+    standard, elide = outcome.sides["standard"], outcome.sides["elide"]
+    assert standard.status == "success", seen.output["standard"][-3000:]
+    assert standard.tool == "maven" and standard.tool_version.startswith("Apache Maven 3")
+    assert standard.bell_rung and standard.exit_code == 0
+    assert standard.duration_ms == standard.run_times_ms[0] > 0
+    assert "$ /usr/bin/mvn -B package -DskipTests -o" in seen.output["standard"]
+    assert "BUILD SUCCESS" in seen.output["standard"]
+    assert elide.status == "failure"
+    assert elide.error == "elide-missing-here not found on PATH"
+    assert elide.run_times_ms == [] and elide.tool == "elide"
+    assert "[arena] elide-missing-here not found on PATH" in seen.output["elide"]
+    assert outcome.speedup is None
+    # Workspaces removed afterwards (.locks holds the measurement lock).
+    assert [p.name for p in config.workspace_root.iterdir()] == [".locks"]
+
+
+def test_elide_recipe_adopts_then_builds_with_the_configured_executable(config, tmp_path):
+    repo = make_git_repo(tmp_path / "hello-maven", maven_project_files())
+    config = config.with_changes(elide=fake_elide(tmp_path), elide_build_args=("--fast",))
+    outcome, seen = race(config, repo, standard_cmd=["sh", "-c", "echo BUILD SUCCESS"])
+    elide = outcome.sides["elide"]
+    assert elide.status == "success", seen.output["elide"]
+    assert elide.tool == "elide" and elide.tool_version == "Elide 1.0.0-test (fake)"
+    output = seen.output["elide"]
+    assert output.index("elide-fake: adopt maven") < output.index("elide-fake: build build --fast")
+    assert elide.bell_rung
+
+
+def test_elide_bell_reporting_failure_fails_the_side(config, tmp_path):
+    repo = make_git_repo(tmp_path / "hello-gradle", gradle_project_files())
+    bell = r"printf '\360\237\224\224 BUILD COMPLETE \360\237\224\224\nStatus: FAILURE\n'"
+    config = config.with_changes(elide=fake_elide(tmp_path, bell=bell))
+    outcome, seen = race(config, repo, standard_cmd=["true"])
+    elide = outcome.sides["elide"]
+    assert "elide-fake: adopt gradle" in seen.output["elide"]
+    assert elide.exit_code == 0 and elide.bell_rung
+    assert elide.status == "failure"
+
+
+def test_gradle_project_is_detected_and_built_with_gradle(config, tmp_path):
+    require_tool("gradle", "the standard side builds with Gradle")
+    repo = make_git_repo(tmp_path / "hello-gradle", gradle_project_files())
+    outcome, seen = race(config, repo, elide_cmd=["true"])
+    standard = outcome.sides["standard"]
+    assert standard.status == "success", seen.output["standard"][-3000:]
+    assert standard.tool == "gradle" and standard.tool_version.startswith("Gradle ")
+    assert "$ /usr/bin/gradle build -x test --offline" in seen.output["standard"]
+    assert "BUILD SUCCESSFUL" in seen.output["standard"] and standard.bell_rung
+
+
+def test_wrapper_is_preferred_when_the_project_has_one(config, tmp_path):
+    files = {**maven_project_files(), "mvnw": "#!/bin/sh\necho wrapper $*\n"}
+    repo = make_git_repo(tmp_path / "wrapped", files, executable=("mvnw",))
+    outcome, seen = race(config, repo, elide_cmd=["true"])
+    assert "wrapper -B package -DskipTests -o" in seen.output["standard"]
+    assert outcome.sides["standard"].status == "success"
+
+
+def test_no_build_file_fails_both_sides_clearly(config, tmp_path):
+    repo = make_git_repo(tmp_path / "empty", {"README.md": "nothing to build\n"})
+    outcome, seen = race(config.with_changes(elide=fake_elide(tmp_path)), repo)
+    assert outcome.status == "completed"
+    for side in ("standard", "elide"):
+        assert outcome.sides[side].status == "failure"
+        assert outcome.sides[side].error == NO_BUILD_FILE == "no pom.xml or build.gradle found"
+        assert NO_BUILD_FILE in seen.output[side]
+
+
+def test_clone_of_a_missing_repository_fails_the_race_with_gits_message(config, tmp_path):
+    outcome, _ = race(config, tmp_path / "does-not-exist")
+    assert outcome.status == "failed"
+    assert outcome.error.startswith("git clone failed: ")
+    assert "does not exist" in outcome.error or "not appear to be a git repository" in outcome.error
+    assert outcome.sides == {}
+
+
+def test_ref_branch_tag_and_commit_are_honoured(config, tmp_path):
+    repo = make_git_repo(tmp_path / "refs", {"pom.xml": "v1\n"})
+    first = head_sha(repo)
+    git(repo, "tag", "v1")
+    (repo / "pom.xml").write_text("v2\n")
+    git(repo, "commit", "-qam", "second")
+    git(repo, "branch", "feature")
+    (repo / "pom.xml").write_text("v3\n")
+    git(repo, "commit", "-qam", "third")
+    cat = ["cat", "pom.xml"]
+    for ref, expected in (("", "v3"), ("feature", "v2"), ("v1", "v1"), (first, "v1")):
+        outcome, seen = race(config, repo, ref=ref, standard_cmd=cat, elide_cmd=cat)
+        assert outcome.status == "completed", (ref, outcome.error)
+        assert f"\n{expected}\n" in seen.output["standard"], ref
+    outcome, _ = race(config, repo, ref="no-such-branch", standard_cmd=cat, elide_cmd=cat)
+    assert outcome.status == "failed" and "no-such-branch" in outcome.error
+
+
+def test_timeout_kills_the_sandboxed_tree_within_seconds(config, tmp_path):
+    repo = make_git_repo(tmp_path / "slow", maven_project_files())
+    stubborn = ["sh", "-c", "sh -c 'trap \"\" TERM; sleep 60' & trap '' TERM; sleep 60"]
+    started = time.monotonic()
+    outcome, _ = race(config, repo, timeout_seconds=1, standard_cmd=stubborn, elide_cmd=["true"])
+    assert time.monotonic() - started < 10
+    standard = outcome.sides["standard"]
+    assert standard.status == "failure" and "timed out after 1 s" in standard.error
+    assert outcome.sides["elide"].status == "success"
+
+
+def test_output_cap_applies_per_side(config, tmp_path):
+    repo = make_git_repo(tmp_path / "noisy", maven_project_files())
+    noisy = ["sh", "-c", "seq 1 200000; echo BUILD SUCCESS"]
+    config = config.with_changes(output_cap_chars=20_000, output_tail_chars=5_000)
+    outcome, seen = race(config, repo, standard_cmd=noisy, elide_cmd=["echo", "short"])
+    output = seen.output["standard"]
+    assert len(output) < 21_000
+    assert "characters cut here" in output
+    assert output.rstrip().endswith("200000\nBUILD SUCCESS")
+    assert outcome.sides["standard"].status == "success"  # the bell is read before the cap
+    assert outcome.sides["standard"].bell_rung
+    assert "cut" not in seen.output["elide"]
+
+
+def test_readable_git_errors():
+    from workers.engine.workspace import readable_git_error
+
+    prompt = (
+        "Cloning into 'checkout'...\n"
+        "fatal: could not read Username for 'https://github.com': terminal prompts disabled\n"
+    )
+    assert readable_git_error(prompt) == (
+        "the repository does not exist or is not public (git asked for credentials)"
+    )
+    assert readable_git_error(
+        "Cloning into 'x'...\nfatal: repository '/nope' does not exist\n"
+    ) == ("fatal: repository '/nope' does not exist")
+    assert readable_git_error("something odd\nlast words\n") == "last words"
+
+
+def test_workspaces_left_by_a_dead_process_are_removed(tmp_path):
+    import os
+    import subprocess
+
+    from workers.engine.workspace import OWNER_FILE, Workspace, remove_abandoned
+
+    root = tmp_path / "workspaces"
+    mine = Workspace(root / "alive-race").create()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (root / "dead-race").mkdir()
+    with open(f"/proc/{os.getpid()}/stat") as stat:  # a dead pid with a live-looking owner
+        start = stat.read().rsplit(")", 1)[1].split()[19]
+    (root / "dead-race" / OWNER_FILE).write_text(f"{dead.pid} {start}")
+    (root / "recycled-pid").mkdir()
+    (root / "recycled-pid" / OWNER_FILE).write_text(f"{os.getpid()} 1")
+    (root / "old-without-owner").mkdir()
+    os.utime(root / "old-without-owner", (0, 0))
+    (root / "new-without-owner").mkdir()
+    kept = Workspace(root / "kept-for-debugging").create()
+    kept.keep()
+    assert remove_abandoned(root) == 3
+    assert sorted(p.name for p in root.iterdir()) == [
+        "alive-race", "kept-for-debugging", "new-without-owner"
+    ]  # fmt: skip
+    assert mine.checkout.parent.exists()

@@ -1,0 +1,239 @@
+"""The sandbox: scrubbed environment, private filesystem, network on/off, hostile builds."""
+
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.repos import make_git_repo, maven_project_files
+from tests.support import PROJECT_DIR, require_tool
+from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
+from workers.engine.process import run_process
+from workers.engine.sandbox import Sandbox
+
+HOSTILE_MVNW = Path(__file__).with_name("hostile_mvnw.sh")
+
+
+@pytest.fixture
+def config(tmp_path):
+    require_tool("bwrap", "the sandbox tests run builds in bubblewrap")
+    require_tool("slirp4netns", "network mode on uses slirp4netns")
+    return EngineConfig(
+        workspace_root=tmp_path / "workspaces",
+        maven_args=("-o", "-Dmaven.repo.local=/usr/share/maven-repo"),
+    )
+
+
+@pytest.fixture
+def side(tmp_path):
+    side_dir = tmp_path / "workspaces" / "race" / "standard"
+    (side_dir / "src").mkdir(parents=True)
+    (side_dir / "home").mkdir()
+    return side_dir
+
+
+def run_in_sandbox(config, side_dir, argv, timeout=30):
+    chunks = []
+    launch = Sandbox(config).launch(
+        argv, workdir=side_dir / "src", home=side_dir / "home", side_dir=side_dir
+    )
+    outcome = run_process(launch, timeout=timeout, on_output=chunks.append)
+    return outcome, b"".join(chunks).decode()
+
+
+class Listener:
+    """TCP listeners on the host: one on loopback, one on a non-loopback address."""
+
+    def __init__(self, host):
+        self.sock = socket.create_server((host, 0))
+        self.host, self.port = host, self.sock.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.sendall(b"hello from the host\n")
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def outside_address():
+    """This host's address on its network (not loopback), or None."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.123", 9))  # no packet is sent for a UDP connect
+        address = probe.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        probe.close()
+    return None if address.startswith("127.") else address
+
+
+CONNECT = (
+    "import socket,sys\n"
+    "for target in sys.argv[1:]:\n"
+    "    host, port = target.rsplit(':', 1)\n"
+    "    try:\n"
+    "        s = socket.create_connection((host, int(port)), timeout=3)\n"
+    "        print('CONNECTED', target, s.recv(100).decode().strip())\n"
+    "    except OSError as exc:\n"
+    "        print('REFUSED', target, type(exc).__name__)\n"
+)
+
+
+@pytest.fixture
+def listeners():
+    address = outside_address()
+    if address is None:
+        pytest.skip("this host has no non-loopback address to act as an outside host")
+    local, outside = Listener("127.0.0.1"), Listener(address)
+    yield local, outside
+    local.close()
+    outside.close()
+
+
+def targets(local, outside):
+    return [
+        f"127.0.0.1:{local.port}",
+        f"10.0.2.2:{local.port}",  # slirp4netns' alias for the host's loopback
+        f"{outside.host}:{outside.port}",
+    ]
+
+
+def test_network_on_reaches_outside_hosts_but_not_the_hosts_loopback(config, side, listeners):
+    local, outside = listeners
+    outcome, output = run_in_sandbox(
+        config, side, ["python3", "-c", CONNECT, *targets(local, outside)]
+    )
+    assert outcome.exit_code == 0, output
+    assert f"CONNECTED {outside.host}:{outside.port} hello from the host" in output
+    assert f"REFUSED 127.0.0.1:{local.port}" in output
+    assert f"REFUSED 10.0.2.2:{local.port}" in output
+    assert local.accepted == 0 and outside.accepted == 1
+
+
+def test_network_off_reaches_nothing(config, side, listeners):
+    local, outside = listeners
+    outcome, output = run_in_sandbox(
+        config.with_changes(network="off"),
+        side,
+        ["python3", "-c", CONNECT, *targets(local, outside)],
+    )
+    assert outcome.exit_code == 0, output
+    assert "CONNECTED" not in output
+    assert output.count("REFUSED") == 3
+    assert local.accepted == 0 and outside.accepted == 0
+
+
+def test_environment_is_an_allow_list(config, side, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s3cr3t-key-value")
+    monkeypatch.setenv("DATABASE_URL", "postgres://user:pw@db/arena")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-secret")
+    monkeypatch.setenv("MAVEN_OPTS", "-Xmx512m")
+    outcome, output = run_in_sandbox(config, side, ["env"])
+    assert outcome.exit_code == 0
+    env = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+    assert "s3cr3t" not in output and "aws-secret" not in output and "pw@db" not in output
+    assert {"SECRET_KEY", "DATABASE_URL", "AWS_SECRET_ACCESS_KEY"}.isdisjoint(env)
+    assert env["HOME"] == str(side / "home")
+    assert env["MAVEN_OPTS"].startswith("-Xmx512m")
+    assert set(env) <= {
+        "PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "TERM", "LANG", "LC_ALL", "TZ",
+        "JAVA_HOME", "MAVEN_OPTS", "GRADLE_OPTS", "JAVA_OPTS", "GRADLE_USER_HOME", "PWD",
+    }  # fmt: skip
+
+
+def test_filesystem_shows_the_workspace_only(config, side):
+    script = (
+        f"ls {PROJECT_DIR} 2>&1; ls {side.parent.parent} 2>&1; "
+        "touch /usr/pwned 2>&1; touch /etc/pwned 2>&1; echo ok > built.txt; "
+        "echo tmp > /tmp/x && cat /tmp/x; id -u; ls /proc | grep -c '^[0-9]'"
+    )
+    outcome, output = run_in_sandbox(config, side, ["sh", "-c", script])
+    assert outcome.exit_code == 0, output
+    lines = output.splitlines()
+    assert "manage.py" not in output and "build-arena" not in output
+    assert "Read-only file system" in output or "Permission denied" in output
+    assert (side / "src" / "built.txt").read_text() == "ok\n"
+    assert not Path("/usr/pwned").exists() and not Path("/etc/pwned").exists()
+    assert "tmp" in lines and "1000" in lines
+    assert int(lines[-1]) <= 5  # its own PID namespace: only the build's processes
+
+
+def test_missing_bubblewrap_warns_or_fails_as_configured(config, tmp_path):
+    repo = make_git_repo(tmp_path / "repo", maven_project_files())
+    cmd = ["sh", "-c", "echo BUILD SUCCESS"]
+    spec = RaceSpec(str(repo), standard_cmd=cmd, elide_cmd=cmd)
+    missing = config.with_changes(bwrap="/nonexistent/bwrap")
+
+    collected = {}
+
+    class Collect(RaceListener):
+        def on_output(self, side, text, elapsed_ms):
+            collected[side] = collected.get(side, "") + text
+
+    outcome = run_race(spec, missing, Collect())
+    assert outcome.status == "completed"
+    assert all(result.status == "success" for result in outcome.sides.values())
+    assert "runs WITHOUT a sandbox" in collected["standard"]
+
+    collected.clear()
+    outcome = run_race(spec, missing.with_changes(require_sandbox=True), Collect())
+    assert outcome.status == "completed"
+    for result in outcome.sides.values():
+        assert result.status == "failure"
+        assert "bubblewrap" in result.error and "not installed" in result.error
+    assert "BUILD SUCCESS\n" not in collected["standard"]
+
+
+def test_hostile_repository_is_contained_and_the_race_completes(
+    config, tmp_path, monkeypatch, listeners
+):
+    """Its wrapper script hunts for secrets, the database, the host and the network."""
+    local, _ = listeners
+    monkeypatch.setenv("SECRET_KEY", "the-arena-secret-key")
+    monkeypatch.setenv("DATABASE_URL", "postgres://arena:hunter2@127.0.0.1/arena")
+    database = tmp_path / "build-arena.db"
+    database.write_text("SQLite format 3 ... every race")
+    outside = tmp_path / "outside.txt"
+    mvnw = HOSTILE_MVNW.read_text().format(
+        database=database,
+        project_db=PROJECT_DIR / "build-arena.db",
+        settings=PROJECT_DIR / "buildarena" / "settings.py",
+        outside=outside,
+        project_file=PROJECT_DIR / "pwned.txt",
+        port=local.port,
+    )
+    files = {**maven_project_files(), "mvnw": mvnw}
+    repo = make_git_repo(tmp_path / "hostile", files, executable=("mvnw",))
+    collected = {}
+
+    class Collect(RaceListener):
+        def on_output(self, side, text, elapsed_ms):
+            collected[side] = collected.get(side, "") + text
+
+    spec = RaceSpec(str(repo), elide_cmd=["sh", "-c", "echo BUILD SUCCESS"])
+    outcome = run_race(spec, config, Collect())
+    output = collected["standard"]
+    assert outcome.status == "completed"
+    assert "$ ./mvnw -B package -DskipTests" in output
+    assert "LEAK" not in output
+    for attack in ("env", "proc-environ", "database", "project-db", "settings", "outside",
+                   "project-file", "loopback", "host-alias"):  # fmt: skip
+        assert f"blocked: {attack}" in output, attack
+    assert "the-arena-secret-key" not in output and "hunter2" not in output
+    assert not outside.exists()
+    assert not (PROJECT_DIR / "pwned.txt").exists()
+    assert database.read_text() == "SQLite format 3 ... every race"
+    assert local.accepted == 0
+    assert outcome.sides["standard"].status == "success"
+    assert outcome.sides["elide"].status == "success"

@@ -1,0 +1,169 @@
+"""jobs/services.py: URL validation with its messages, and fixed query counts per call."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from jobs import services
+from jobs.models import BuildResult, Job
+from workers import scheduler
+from workers.models import Worker, WorkerAssignment
+
+GOOD_URLS = [
+    ("https://github.com/spring-projects/spring-petclinic",
+     "https://github.com/spring-projects/spring-petclinic", "spring-projects/spring-petclinic"),
+    ("https://github.com/google/guava.git", "https://github.com/google/guava", "google/guava"),
+    ("https://github.com/square/okhttp/", "https://github.com/square/okhttp", "square/okhttp"),
+    ("https://gitlab.com/group/my.project.git/", "https://gitlab.com/group/my.project",
+     "group/my.project"),
+    ("  https://GitHub.com/apache/commons-lang  ", "https://github.com/apache/commons-lang",
+     "apache/commons-lang"),
+]  # fmt: skip
+
+BAD_URLS = [
+    ("", "Enter a repository URL."),
+    ("http://github.com/a/b", "Only https:// repository URLs are accepted"),
+    ("ssh://git@github.com/a/b", "Only https:// repository URLs are accepted"),
+    ("git@github.com:a/b.git", "Only https:// repository URLs are accepted"),
+    ("ssh://github.com/a/b", "Only https:// repository URLs are accepted"),
+    ("git://github.com/a/b", "Only https:// repository URLs are accepted"),
+    ("https://user:token@github.com/a/b", "Credentials in the repository URL are not allowed"),
+    ("https://github.com:8443/a/b", "A port in the repository URL is not allowed"),
+    ("https://bitbucket.org/a/b", "Repositories on bitbucket.org are not accepted"),
+    ("https://github.com/a", "Expected https://github.com/OWNER/REPO"),
+    ("https://github.com/a/b/tree/main", "Expected https://github.com/OWNER/REPO"),
+    ("https://github.com/a/b?x=1", "characters that are not allowed: '?'"),
+    ("https://github.com/a/b c", "characters that are not allowed: ' '"),
+    ("https://github.com/a/b;rm -rf ~", "characters that are not allowed"),
+    ("https://github.com/a/$(id)", "characters that are not allowed"),
+    ("https://github.com/a/`id`", "characters that are not allowed"),
+    ("https://github.com/a/b\nx", "control characters"),
+    ("https://github.com/" + "a" * 300 + "/" + "b" * 300, "too long"),
+    ("/srv/repos/project", "Local paths and file:// URLs are not accepted"),
+    ("file:///srv/repos/project", "Local paths and file:// URLs are not accepted"),
+    ("https://github.com/../etc", "Expected https://github.com/OWNER/REPO"),
+]
+
+
+@pytest.mark.parametrize(("url", "normalized", "name"), GOOD_URLS)
+def test_good_urls(url, normalized, name):
+    assert services.validate_repository_url(url) == (normalized, name)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("url", "message"), BAD_URLS)
+def test_bad_urls_are_refused_with_a_message_and_nothing_is_written(url, message):
+    with pytest.raises(ValidationError) as refused:
+        services.create_job(url)
+    assert message in " ".join(refused.value.messages)
+    assert not Job.objects.exists()
+
+
+def test_extra_hosts_come_from_settings(settings):
+    settings.ARENA_EXTRA_GIT_HOSTS = ["git.example.com"]
+    assert services.validate_repository_url("https://git.example.com/team/app")[1] == "team/app"
+
+
+@pytest.mark.django_db
+def test_local_repositories_only_when_allowed(settings, tmp_path):
+    repo = tmp_path / "hello-maven"
+    repo.mkdir()
+    settings.ARENA_ALLOW_LOCAL_REPOS = True
+    job = services.create_job(str(repo))
+    assert job.repository_name == "hello-maven"
+    assert services.create_job(f"file://{repo}").repository_name == "hello-maven"
+    with pytest.raises(ValidationError, match="No such directory"):
+        services.create_job(str(tmp_path / "missing"))
+    with pytest.raises(ValidationError, match="absolute path"):
+        services.validate_repository_url("file://relative/path")
+
+
+@pytest.mark.django_db
+def test_create_job_refuses_when_the_queue_is_full(settings):
+    settings.ARENA_MAX_QUEUED_JOBS = 2
+    services.create_job("https://github.com/a/one")
+    services.create_job("https://github.com/a/two")
+    with pytest.raises(services.QueueFull):
+        services.create_job("https://github.com/a/three")
+    assert Job.objects.count() == 2
+
+
+CREATE_QUERIES = 4
+REQUEUE_QUERIES = 7
+
+
+def make_jobs(n, *, worker=None):
+    now = timezone.now()
+    for i in range(n):
+        job = Job.objects.create(
+            repository_url=f"https://github.com/o/r{i}",
+            repository_name=f"o/r{i}",
+            status="completed" if i % 3 else "queued",
+            created_at=now - datetime.timedelta(seconds=i),
+        )
+        if job.status == "completed":
+            BuildResult.objects.create(job=job, build_type="elide", status="success",
+                                       duration=1, output="x")  # fmt: skip
+            BuildResult.objects.create(job=job, build_type="standard", status="success",
+                                       duration=2, output="y")  # fmt: skip
+        if worker:
+            WorkerAssignment.objects.create(job=job, worker=worker)
+    return job
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rows", [3, 30])
+def test_query_counts_do_not_depend_on_rows(rows, django_assert_num_queries, settings):
+    settings.ARENA_MAX_QUEUED_JOBS = 1000
+    last = make_jobs(rows)
+    with django_assert_num_queries(2):
+        assert services.get_job(last.pk).pk == last.pk
+    with django_assert_num_queries(2):
+        job = services.get_job(last.pk, with_output=True)
+        assert [r.output for r in job.results.all()] in ([], ["x", "y"])
+    with django_assert_num_queries(2):
+        jobs = services.list_jobs()
+        # Results come prefetched: no query per job.
+        assert all(job.elide_result or job.status == "queued" for job in jobs)
+    assert len(jobs) == Job.objects.count()
+    with django_assert_num_queries(2):
+        recent = services.get_recent_results(limit=20)
+        assert all(job.elide_result and job.standard_result for job in recent)
+    with django_assert_num_queries(1):
+        assert services.get_job("missing") is None
+    with django_assert_num_queries(1):
+        services.find_finished_race("https://github.com/o/r1")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rows", [3, 30])
+def test_write_query_counts_do_not_depend_on_rows(rows, django_assert_num_queries, settings):
+    settings.ARENA_MAX_QUEUED_JOBS = 1000
+    worker = Worker.objects.create(id="w", hostname="h", last_heartbeat=timezone.now())
+    make_jobs(rows, worker=worker)
+    # Inside the test's transaction each atomic block adds SAVEPOINT and RELEASE.
+    # create_job: queue count, INSERT; requeue_job: read, UPDATE, DELETE results, close
+    # assignments, re-read (plus the worker liveness check when the job was running).
+    with django_assert_num_queries(CREATE_QUERIES):
+        job = services.create_job("https://github.com/a/new")
+    with django_assert_num_queries(2):
+        services.cancel_job(job.pk)
+    with django_assert_num_queries(REQUEUE_QUERIES):
+        scheduler.requeue_job(job.pk)
+
+
+@pytest.mark.django_db
+def test_get_recent_results_only_completed_races_with_both_sides():
+    now = timezone.now()
+    both = Job.objects.create(repository_url="u", repository_name="both", status="completed")
+    BuildResult.objects.create(job=both, build_type="elide", status="success", duration=1)
+    BuildResult.objects.create(job=both, build_type="standard", status="failure", duration=1)
+    one = Job.objects.create(repository_url="u", repository_name="one", status="completed")
+    BuildResult.objects.create(job=one, build_type="elide", status="success", duration=1)
+    pending = Job.objects.create(repository_url="u", repository_name="p", status="completed")
+    BuildResult.objects.create(job=pending, build_type="elide", status="success", duration=1)
+    BuildResult.objects.create(job=pending, build_type="standard", duration=1)
+    Job.objects.create(repository_url="u", repository_name="q", created_at=now)
+    assert [job.repository_name for job in services.get_recent_results()] == ["both"]

@@ -1,0 +1,115 @@
+"""The database settings: SQLite file and pragmas on a real connection, DATABASE_URL."""
+
+import re
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.support import PROJECT_DIR, sqlite_env
+
+# Runs in a child process: opens the configured database as the app does and reports.
+PROBE = """
+import sqlite3, sys
+from django.db import connection, transaction
+cursor = connection.cursor()
+print("vendor", connection.vendor, connection.settings_dict["NAME"])
+if connection.vendor == "sqlite":
+    for pragma in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys"):
+        print(pragma, cursor.execute(f"PRAGMA {pragma}").fetchone()[0])
+    with transaction.atomic():
+        # IMMEDIATE: the write lock is taken when the transaction begins, before any write.
+        other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0)
+        try:
+            other.execute("CREATE TABLE probe (x)")
+            print("write_lock_at_begin no")
+        except sqlite3.OperationalError as error:
+            print("write_lock_at_begin", "yes" if "locked" in str(error) else error)
+        other.close()
+"""
+
+
+def probe(env_overrides=(), drop=("DATABASE_URL", "DATABASE_PATH"), path=None):
+    env = sqlite_env(path or "unused")
+    for name in drop:
+        env.pop(name, None)
+    env.update(env_overrides)
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "manage.py"), "shell", "-v", "0", "-c", PROBE],
+        env=env, capture_output=True, text=True, timeout=60, cwd=PROJECT_DIR,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return dict(line.split(" ", 1) for line in result.stdout.strip().splitlines())
+
+
+def test_pragmas_in_effect_on_a_real_file(tmp_path):
+    path = tmp_path / "arena.db"
+    values = probe({"DATABASE_PATH": str(path)})
+    assert values["journal_mode"] == "wal"
+    assert values["synchronous"] == "2"  # FULL
+    assert values["busy_timeout"] == "20000"
+    assert values["foreign_keys"] == "1"
+    assert values["vendor"] == f"sqlite {path}"
+    assert values["write_lock_at_begin"] == "yes"
+    assert path.exists()
+    # WAL is recorded in the file itself: any other client (the sqlite3 CLI) sees it too.
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_busy_timeout_is_configurable(tmp_path):
+    values = probe(
+        {"DATABASE_PATH": str(tmp_path / "a.db"), "ARENA_SQLITE_BUSY_TIMEOUT_MS": "1234"}
+    )
+    assert values["busy_timeout"] == "1234"
+
+
+def test_a_sqlite_database_url_gets_the_same_pragmas(tmp_path):
+    path = tmp_path / "from-url.db"
+    values = probe({"DATABASE_URL": f"sqlite:///{path}"})
+    assert values["vendor"] == f"sqlite {path}"
+    assert (values["journal_mode"], values["synchronous"], values["foreign_keys"]) == (
+        "wal", "2", "1",
+    )  # fmt: skip
+
+
+def test_default_database_is_build_arena_db_beside_manage_py():
+    env = sqlite_env("unused")
+    env.pop("DATABASE_PATH")
+    code = "from django.conf import settings; print(settings.DATABASES['default']['NAME'])"
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "manage.py"), "shell", "-v", "0", "-c", code],
+        env=env, capture_output=True, text=True, timeout=60, cwd=PROJECT_DIR, check=True,
+    )  # fmt: skip
+    assert result.stdout.strip() == str(PROJECT_DIR / "build-arena.db")
+
+
+def test_database_url_switches_to_postgresql():
+    values = probe({"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test"})
+    assert values["vendor"] == "postgresql test"
+
+
+@pytest.mark.django_db
+def test_the_test_connection_uses_the_configured_engine():
+    if connection.vendor == "sqlite":
+        options = settings.DATABASES["default"]["OPTIONS"]
+        assert options["transaction_mode"] == "IMMEDIATE"
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            assert cursor.fetchone()[0] == "wal"
+    else:
+        assert connection.vendor == "postgresql"
+        assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+def test_every_environment_variable_is_documented_in_the_readme():
+    """README's configuration table has a row for each variable settings.py reads."""
+    settings_source = (PROJECT_DIR / "buildarena" / "settings.py").read_text()
+    readme = (PROJECT_DIR / "README.md").read_text()
+    names = set(re.findall(r'env_(?:str|bool|int|float|list)\(\s*"([A-Z0-9_]+)"', settings_source))
+    assert {"DATABASE_PATH", "DATABASE_URL", "SECRET_KEY", "DEBUG"} <= names
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    undocumented = sorted(name for name in names if not any(f"`{name}`" in r for r in rows))
+    assert undocumented == [], f"add a row to README's configuration table for {undocumented}"

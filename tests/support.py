@@ -1,0 +1,48 @@
+"""Helpers the tests share: the project's directory, tools a test needs, waiting, child processes.
+
+Kept out of conftest.py so that test modules import them like any other module.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def require_tool(path_or_name, why=""):
+    """Skip (fail under ARENA_STRICT_TESTS) when a tool the test needs is missing."""
+    if shutil.which(path_or_name) is None and not Path(path_or_name).exists():
+        pytest.skip(f"{path_or_name} is not installed{': ' + why if why else ''}")
+
+
+def wait_until(predicate, timeout=5, interval=0.02):
+    """Poll `predicate` until it is true or `timeout` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def sqlite_env(path):
+    """A child process on its own SQLite file, whatever database the tests use."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.pop("DATABASE_URL", None)
+    env.update(DATABASE_PATH=str(path), DEBUG="1", DJANGO_SETTINGS_MODULE="buildarena.settings")
+    return env
+
+
+def manage_py(path, *args, env=None):
+    """Run `manage.py ARGS` on the SQLite file `path` (plus `env`); its standard output."""
+    return subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "manage.py"), *args],
+        env={**sqlite_env(path), **(env or {})}, capture_output=True, text=True, timeout=120,
+        cwd=PROJECT_DIR, check=True,
+    ).stdout  # fmt: skip

@@ -1,0 +1,357 @@
+"""The JSON API: the original's paths and shapes, incremental output, clear 4xx errors."""
+
+import datetime
+import json
+
+import pytest
+from django.utils import timezone
+
+from jobs import ratelimit
+from jobs.models import Job, RateLimitCounter
+from tests.factories import make_race, make_running_race
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limit(settings):
+    settings.ARENA_JOB_RATE_LIMIT = 0
+
+
+def post_json(client, url, data, **extra):
+    body = data if isinstance(data, (str, bytes)) else json.dumps(data)
+    return client.post(url, body, content_type="application/json", **extra)
+
+
+def test_create_job(client):
+    response = post_json(client, "/api/jobs", {"repositoryUrl": "https://github.com/google/gson"})
+    assert response.status_code == 201
+    data = response.json()
+    assert data["message"] == "Job created successfully"
+    job = Job.objects.get(pk=data["jobId"])
+    assert job.repository_name == "google/gson" and job.status == "queued"
+
+
+def test_create_job_with_a_ref(client):
+    response = post_json(
+        client, "/api/jobs", {"repositoryUrl": "https://gitlab.com/a/b.git", "ref": "v1.2"}
+    )
+    assert response.status_code == 201
+    assert Job.objects.get().ref == "v1.2"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ("{not json", 400, "not valid JSON"),
+        ("[1, 2]", 400, "must be a JSON object"),
+        ({"repositoryUrl": 5}, 400, "must be a string"),
+        ({}, 400, "repositoryUrl is required"),
+        ({"repositoryUrl": "https://github.com/a/b", "ref": 3}, 400, "ref must be a string"),
+        ({"repositoryUrl": "https://github.com/a/b", "force": "yes"}, 400, "force must be"),
+        ({"repositoryUrl": "https://evil.example/a/b"}, 400, "not accepted"),
+        ({"repositoryUrl": "https://github.com/a/b", "ref": "--upload-pack=x"}, 400, "ref"),
+        (
+            {"repositoryUrl": "https://github.com/a/b", "standardCmd": ["sh"]},
+            400,
+            "Unknown fields: standardCmd",
+        ),
+    ],
+)
+def test_bad_create_requests_are_clear_400s_and_create_nothing(client, body, status, fragment):
+    response = post_json(client, "/api/jobs", body)
+    assert response.status_code == status
+    data = response.json()
+    assert data["error"] == "Invalid request"
+    assert fragment in " ".join(data["details"])
+    assert not Job.objects.exists()
+
+
+def test_wrong_content_type_and_oversized_body(client):
+    form = client.post("/api/jobs", {"repositoryUrl": "https://github.com/a/b"})
+    assert form.status_code == 415 and "application/json" in form.json()["error"]
+    huge = json.dumps({"repositoryUrl": "https://github.com/a/b", "pad": "x" * 40_000})
+    response = post_json(client, "/api/jobs", huge)
+    assert response.status_code == 413 and "too large" in response.json()["error"]
+    assert not Job.objects.exists()
+
+
+def test_cross_site_post_is_refused(client):
+    response = post_json(
+        client,
+        "/api/jobs",
+        {"repositoryUrl": "https://github.com/a/b"},
+        HTTP_ORIGIN="https://attacker.example",
+    )
+    assert response.status_code == 403
+    same = post_json(
+        client,
+        "/api/jobs",
+        {"repositoryUrl": "https://github.com/a/b"},
+        HTTP_ORIGIN="http://testserver",
+    )
+    assert same.status_code == 201
+
+
+def test_queue_full_is_503_with_retry_after(client, settings):
+    settings.ARENA_MAX_QUEUED_JOBS = 1
+    post_json(client, "/api/jobs", {"repositoryUrl": "https://github.com/a/one"})
+    response = post_json(client, "/api/jobs", {"repositoryUrl": "https://github.com/a/two"})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "60"
+    assert "queue is full" in response.json()["error"]
+
+
+def test_finished_race_is_reused_unless_forced(client):
+    finished = make_race("google/guava")
+    reused = post_json(client, "/api/jobs", {"repositoryUrl": "https://github.com/google/guava"})
+    assert reused.status_code == 200
+    assert reused.json()["jobId"] == finished.pk and reused.json()["reused"] is True
+    forced = post_json(
+        client, "/api/jobs", {"repositoryUrl": "https://github.com/google/guava", "force": True}
+    )
+    assert forced.status_code == 201 and forced.json()["jobId"] != finished.pk
+
+
+def test_rate_limit_gives_429_with_retry_after(client, settings):
+    settings.ARENA_JOB_RATE_LIMIT = 3
+    settings.ARENA_JOB_RATE_WINDOW = 600
+    codes = [
+        post_json(client, "/api/jobs", {"repositoryUrl": f"https://github.com/a/r{i}"}).status_code
+        for i in range(4)
+    ]
+    assert codes == [201, 201, 201, 429]
+    limited = post_json(client, "/api/jobs", {"repositoryUrl": "https://github.com/a/x"})
+    assert 1 <= int(limited["Retry-After"]) <= 600
+    assert "Too many races" in limited.json()["error"]
+    assert Job.objects.count() == 3
+    # Another client is not affected.
+    other = post_json(
+        client, "/api/jobs", {"repositoryUrl": "https://github.com/a/y"}, REMOTE_ADDR="10.9.9.9"
+    )
+    assert other.status_code == 201
+
+
+def test_rate_limit_windows_with_a_controlled_clock(settings):
+    start = 1_800_000_000  # a window boundary for a 600 s window
+    results = [ratelimit.hit("k", limit=2, window=600, now=start + 10 * i) for i in range(3)]
+    assert [r.allowed for r in results] == [True, True, False]
+    assert results[2].retry_after == 600 - 20
+    # The next window starts afresh and deletes windows that no longer matter.
+    later = ratelimit.hit("k", limit=2, window=600, now=start + 600)
+    assert later.allowed and later.hits == 1
+    assert list(RateLimitCounter.objects.values_list("window_start", flat=True)) == [start + 600]
+
+
+def test_client_key_uses_the_last_proxy_hop_only_when_configured(rf, settings):
+    request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 5.6.7.8")
+    settings.ARENA_CLIENT_IP_HEADER = ""
+    assert ratelimit.client_key(request) == "10.0.0.1"
+    settings.ARENA_CLIENT_IP_HEADER = "X-Forwarded-For"
+    assert ratelimit.client_key(request) == "5.6.7.8"
+    v6 = rf.get("/", REMOTE_ADDR="2001:db8::1")
+    settings.ARENA_CLIENT_IP_HEADER = ""
+    assert ratelimit.client_key(v6) == "2001:db8::/64"
+
+
+def test_get_job_shape(client):
+    job = make_race("apache/commons-lang", elide_ms=32_000, standard_ms=55_000)
+    data = client.get(f"/api/jobs/{job.pk}").json()["job"]
+    assert data["id"] == job.pk
+    assert data["repositoryUrl"] == "https://github.com/apache/commons-lang"
+    assert data["repositoryName"] == "apache/commons-lang"
+    assert data["status"] == "completed"
+    assert datetime.datetime.fromisoformat(data["createdAt"]).tzinfo is not None
+    assert data["winner"] == "elide"
+    assert data["percentFaster"] == pytest.approx((55 - 32) / 55 * 100)
+    elide = data["elideResult"]
+    assert elide["tool"] == "elide" and elide["status"] == "success"
+    assert elide["duration"] == 32_000 and elide["exitCode"] == 0
+    assert data["standardResult"]["duration"] == 55_000
+    datetime.datetime.fromisoformat(elide["startTime"])
+
+
+def test_unknown_job_is_404_json(client):
+    for url in ("/api/jobs/missing", "/api/jobs/missing/output?build_type=elide"):
+        response = client.get(url)
+        assert response.status_code == 404 and response.json() == {"error": "Job not found"}
+    assert client.get("/api/nothing/here").json() == {"error": "Not found"}
+
+
+def test_list_jobs_newest_first_with_limit_and_status(client):
+    old = make_race("a/old", created_at=timezone.now() - datetime.timedelta(days=1))
+    new = make_race("a/new", created_at=timezone.now() - datetime.timedelta(hours=1))
+    running = make_running_race("a/run")
+    ids = [job["id"] for job in client.get("/api/jobs").json()["jobs"]]
+    assert ids == [running.pk, new.pk, old.pk]
+    assert len(client.get("/api/jobs?limit=1").json()["jobs"]) == 1
+    assert [j["id"] for j in client.get("/api/jobs?status=running").json()["jobs"]] == [running.pk]
+    assert client.get("/api/jobs?limit=abc").status_code == 400
+    assert client.get("/api/jobs?limit=0").status_code == 400
+    assert client.get("/api/jobs?status=bogus").status_code == 400
+
+
+def test_recent_results_only_completed_with_both_results(client):
+    done = make_race("a/done")
+    make_running_race("a/running")
+    data = client.get("/api/jobs/recent/results?limit=5").json()
+    assert [job["id"] for job in data["jobs"]] == [done.pk]
+    assert client.get("/api/jobs/recent/results?limit=-1").status_code == 400
+
+
+def test_cancel(client):
+    job = make_running_race()
+    response = client.post(f"/api/jobs/{job.pk}/cancel")
+    assert response.status_code == 200
+    assert response.json() == {"message": "Job cancelled successfully"}
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    assert client.post(f"/api/jobs/{job.pk}/cancel").status_code == 404
+    assert client.get(f"/api/jobs/{job.pk}/cancel").status_code == 405
+
+
+def test_incremental_output(client):
+    job = make_running_race(output="hello \x1b[32mworld\x1b[0m\n")
+    base = f"/api/jobs/{job.pk}/output"
+    first = client.get(base, {"build_type": "elide"}).json()
+    assert first["output"] == "hello \x1b[32mworld\x1b[0m\n"
+    assert first["offset"] == 0 and first["nextOffset"] == first["length"] == 21
+    assert first["complete"] is False and first["jobStatus"] == "running"
+    rest = client.get(base, {"build_type": "elide", "offset": 6}).json()
+    assert rest["output"] == "\x1b[32mworld\x1b[0m\n"
+    beyond = client.get(base, {"build_type": "elide", "offset": 999}).json()
+    assert beyond["output"] == "" and beyond["offset"] == 21
+    far = client.get(base, {"build_type": "elide", "offset": 2**31 - 2})
+    assert far.status_code == 200 and far.json()["output"] == ""
+    for params in (
+        {"build_type": "maven"},
+        {"build_type": "elide", "offset": "-1"},
+        {"build_type": "elide", "offset": str(2**31)},
+        {"build_type": "elide", "offset": "1.5"},
+        {},
+    ):
+        response = client.get(base, params)
+        assert response.status_code == 400 and "error" in response.json()
+
+
+def test_health_and_status(client):
+    from workers.models import Worker
+
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and "timestamp" in health
+    make_race()
+    down = client.get("/api/status")
+    assert down.status_code == 503
+    data = down.json()
+    assert data["checks"]["database"]["status"] == "healthy"
+    assert data["checks"]["database"]["jobs"]["completed"] == 1
+    assert len(data["checks"]["database"]["recentJobs"]) == 1
+    assert data["checks"]["workers"]["status"] == "unhealthy"
+    Worker.objects.create(id="w1", hostname="h", last_heartbeat=timezone.now())
+    up = client.get("/api/status")
+    assert up.status_code == 200 and up.json()["checks"]["workers"]["alive"] == 1
+
+
+def test_seed_endpoint_only_in_debug(client, settings):
+    settings.DEBUG = False
+    assert client.post("/api/dev/seed-mock-data").status_code == 404
+    assert not Job.objects.exists()
+    settings.DEBUG = True
+    response = client.post("/api/dev/seed-mock-data")
+    assert response.status_code == 201
+    assert "5 added" in response.json()["details"]
+    names = set(Job.objects.filter(is_mock=True).values_list("repository_name", flat=True))
+    assert "spring-projects/spring-petclinic" in names and len(names) == 5
+
+
+def test_methods_not_allowed_are_json(client):
+    response = client.delete("/api/jobs")
+    assert response.status_code == 405 and "not allowed" in response.json()["error"]
+    assert client.get("/api/dev/seed-mock-data").status_code == 405
+
+
+def test_api_does_not_grow_queries_with_jobs(client, django_assert_max_num_queries):
+    for index in range(3):
+        make_race(f"q/r{index}")
+    with django_assert_max_num_queries(2):
+        client.get("/api/jobs")
+    for index in range(30):
+        make_race(f"q/more{index}")
+    with django_assert_max_num_queries(2):
+        client.get("/api/jobs")
+    with django_assert_max_num_queries(2):
+        client.get("/api/jobs/recent/results")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rate_limit_is_shared_between_processes(manage):
+    """Two other processes (as two gunicorn workers would) and this one count together."""
+    script = (
+        "from jobs import ratelimit; "
+        "print(ratelimit.hit('jobs:192.0.2.1', limit=3, window=3600, now=1_800_000_100).hits)"
+    )
+    counts = [manage("shell", "-v", "0", "-c", script, check=True).stdout.split()[-1] for _ in "ab"]
+    assert counts == ["1", "2"]
+    third = ratelimit.hit("jobs:192.0.2.1", limit=3, window=3600, now=1_800_000_200)
+    fourth = ratelimit.hit("jobs:192.0.2.1", limit=3, window=3600, now=1_800_000_300)
+    assert (third.allowed, fourth.allowed) == (True, False)
+    assert fourth.retry_after == 3300  # the window began at 1_800_000_000
+
+
+def test_cache_and_scenario_are_chosen_per_race_and_reported(client):
+    default = post_json(client, "/api/jobs", {"repositoryUrl": "https://github.com/a/b"})
+    chosen = post_json(
+        client,
+        "/api/jobs",
+        {"repositoryUrl": "https://github.com/a/c", "cache": "cold", "scenario": "incremental"},
+    )
+    assert default.status_code == chosen.status_code == 201
+    job = client.get(f"/api/jobs/{default.json()['jobId']}").json()["job"]
+    assert (job["cache"], job["scenario"]) == ("warm", "clean")
+    job = client.get(f"/api/jobs/{chosen.json()['jobId']}").json()["job"]
+    assert (job["cache"], job["scenario"]) == ("cold", "incremental")
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ({"cache": "lukewarm"}, "cache must be one of: cold, warm."),
+        ({"cache": ["cold"]}, "cache must be one of: cold, warm."),
+        ({"scenario": "dirty"}, "scenario must be one of: clean, noop, incremental."),
+        ({"scenario": 1}, "scenario must be one of: clean, noop, incremental."),
+    ],
+)
+def test_bad_cache_or_scenario_is_a_400_that_creates_nothing(client, extra, fragment):
+    response = post_json(client, "/api/jobs", {"repositoryUrl": "https://github.com/a/b", **extra})
+    assert response.status_code == 400
+    assert fragment in response.json()["details"]
+    assert not Job.objects.exists()
+
+
+def test_reuse_only_matches_a_race_of_the_same_cache_and_scenario(client):
+    finished = make_race("google/guava", cache="cold", scenario="noop")
+    url = "https://github.com/google/guava"
+    same = post_json(
+        client, "/api/jobs", {"repositoryUrl": url, "cache": "cold", "scenario": "noop"}
+    )
+    assert same.status_code == 200 and same.json()["jobId"] == finished.pk
+    other = post_json(client, "/api/jobs", {"repositoryUrl": url, "cache": "cold"})
+    assert other.status_code == 201
+
+
+def test_each_side_reports_its_phases_and_jdk(client):
+    job = make_race("apache/commons-io")
+    job.results.filter(build_type="elide").update(
+        jdk="17 (/usr/lib/jvm/java-17-openjdk-amd64)",
+        phases={"clone_ms": 120, "prepare_ms": 15_000, "runs_ms": [30_000]},
+    )
+    data = client.get(f"/api/jobs/{job.pk}").json()["job"]
+    assert data["elideResult"]["phases"] == {
+        "clone_ms": 120,
+        "prepare_ms": 15_000,
+        "runs_ms": [30_000],
+    }
+    assert data["elideResult"]["jdk"] == "17 (/usr/lib/jvm/java-17-openjdk-amd64)"
+    # Races recorded before phases existed answer with the same shape.
+    assert data["standardResult"]["phases"] == {"clone_ms": None, "prepare_ms": None, "runs_ms": []}
+    assert data["standardResult"]["jdk"] is None

@@ -1,0 +1,241 @@
+"""Leaderboard: ranking, totals, per-repository statistics, chart, filters, exports."""
+
+import csv
+import datetime
+import io
+import json
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from jobs.leaderboard import attach_side_times, completed_races, ranking, totals
+from jobs.statistics import chart_geometry, repository_statistics
+from tests.factories import make_race, make_running_race
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_cache(settings):
+    settings.ARENA_LEADERBOARD_CACHE_SECONDS = 0
+
+
+@pytest.fixture
+def races():
+    now = timezone.now()
+    return {
+        "fast": make_race("spring/petclinic", elide_ms=20_000, standard_ms=80_000),  # 4x
+        "good": make_race("spring/petclinic", elide_ms=30_000, standard_ms=60_000),  # 2x
+        "slow": make_race("google/guava", elide_ms=60_000, standard_ms=30_000),  # 0.5x
+        "tie": make_race("google/guava", elide_ms=30_000, standard_ms=30_100),  # tie
+        "broken": make_race(
+            "square/okhttp", elide_ms=10_000, standard_ms=50_000, standard_status="failure"
+        ),
+        "old_mock": make_race(
+            "apache/commons-lang",
+            elide_ms=32_000,
+            standard_ms=55_000,
+            is_mock=True,
+            created_at=now - datetime.timedelta(days=40),
+        ),
+        "running": make_running_race("square/okio"),
+    }
+
+
+def test_ranking_orders_by_speedup_with_unranked_races_last(races):
+    order = [job.pk for job in ranking()]
+    expected = ["fast", "good", "old_mock", "tie", "slow", "broken"]
+    assert order == [races[name].pk for name in expected]
+    first = attach_side_times(ranking()[:1])[0]
+    assert first.elide_ms == 20_000 and first.standard_ms == 80_000
+
+
+def test_totals(races):
+    figures = totals()
+    assert figures["races"] == 6
+    assert figures["elide_wins"] == 4  # fast, good, old_mock, broken (standard failed)
+    assert figures["standard_wins"] == 1 and figures["ties"] == 1
+    assert figures["win_rate"] == pytest.approx(4 / 6)
+    assert figures["best_speedup"] == pytest.approx(4.0)
+    speedups = sorted([4.0, 2.0, 0.5, 30_100 / 30_000, 55 / 32])
+    assert figures["median_speedup"] == pytest.approx(speedups[2])
+    counts = {item["label"]: item["count"] for item in figures["histogram"]}
+    assert sum(counts.values()) == 5
+    assert counts["3\u20135\u00d7"] == 1 and counts["<0.8\u00d7"] == 1
+
+
+def test_median_of_an_even_count():
+    for elide_ms in (10_000, 20_000, 40_000, 50_000):
+        make_race("x/y", elide_ms=elide_ms, standard_ms=100_000)
+    assert totals()["median_speedup"] == pytest.approx((100 / 40 + 100 / 20) / 2)
+
+
+def test_empty_leaderboard(client):
+    figures = totals()
+    assert figures["races"] == 0 and figures["median_speedup"] is None
+    content = client.get(reverse("leaderboard")).content.decode()
+    assert "No completed race matches" in content
+
+
+def test_filters(races):
+    assert {j.pk for j in completed_races({"q": "PETCLINIC"})} == {
+        races["fast"].pk,
+        races["good"].pk,
+    }
+    assert races["broken"].pk not in {j.pk for j in completed_races({"successful": True})}
+    assert races["old_mock"].pk not in {j.pk for j in completed_races({"hide_mock": True})}
+    since = (timezone.now() - datetime.timedelta(days=2)).date()
+    assert races["old_mock"].pk not in {j.pk for j in completed_races({"since": since})}
+    until = (timezone.now() - datetime.timedelta(days=30)).date()
+    assert [j.pk for j in completed_races({"until": until})] == [races["old_mock"].pk]
+
+
+def test_repository_statistics(races):
+    stats = {row["repository_name"]: row for row in repository_statistics()}
+    petclinic = stats["spring/petclinic"]
+    assert petclinic["races"] == 2 and petclinic["elide_wins"] == 2
+    assert petclinic["avg_elide_ms"] == 25_000 and petclinic["avg_standard_ms"] == 70_000
+    assert petclinic["best_elide_ms"] == 20_000 and petclinic["best_standard_ms"] == 60_000
+    assert petclinic["win_rate"] == 1.0
+    guava = stats["google/guava"]
+    assert (guava["elide_wins"], guava["standard_wins"], guava["ties"]) == (0, 1, 1)
+    okhttp = stats["square/okhttp"]
+    # A failed side's time is not averaged.
+    assert okhttp["avg_elide_ms"] == 10_000 and okhttp["avg_standard_ms"] is None
+    assert "square/okio" not in stats  # still running
+
+
+def test_chart_geometry_scales_bars_to_the_tallest():
+    histogram = [
+        {"label": "a", "low": 0.0, "high": 0.8, "count": 1},
+        {"label": "b", "low": 0.95, "high": 1.05, "count": 0},
+        {"label": "c", "low": 2.0, "high": 3.0, "count": 4},
+    ]
+    chart = chart_geometry(histogram, width=300, height=200, padding=20)
+    bars = chart["bars"]
+    assert bars[2]["height"] == 160 and bars[0]["height"] == 40 and bars[1]["height"] == 0
+    assert [bar["side"] for bar in bars] == ["standard", "tie", "elide"]
+    assert all(bar["y"] + bar["height"] == 180 for bar in bars)
+
+
+def test_leaderboard_page_shows_totals_chart_and_repositories(client, races):
+    content = client.get(reverse("leaderboard")).content.decode()
+    assert '<svg class="chart"' in content and content.count("<rect") == 9
+    assert "spring/petclinic" in content and "By repository" in content
+    assert "4.00\u00d7" in content  # best speedup
+    assert "+75.0%" in content  # the fast race's % faster
+    assert "<script" not in content.split("<main")[1]
+
+
+def test_leaderboard_filters_via_query_and_htmx_partial(client, races):
+    content = client.get(reverse("leaderboard"), {"q": "guava"}).content.decode()
+    ranking_table = content.split('class="ranking-table"')[1].split("</table>")[0]
+    assert "google/guava" in ranking_table and "petclinic" not in ranking_table
+    partial = client.get(
+        reverse("leaderboard"), {"hide_mock": "on"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert partial.startswith('<div id="leaderboard-body">') and "<html" not in partial
+    assert "apache/commons-lang" not in partial
+
+
+def test_bad_filter_values_are_shown_not_crashing(client, races):
+    response = client.get(reverse("leaderboard"), {"since": "2024-13-45", "page": "x"})
+    assert response.status_code == 200
+    assert "Enter a valid date" in response.content.decode()
+    reversed_range = client.get(
+        reverse("leaderboard"), {"since": "2025-02-01", "until": "2025-01-01"}
+    )
+    assert "must not be after" in reversed_range.content.decode()
+
+
+def test_pagination(client):
+    for index in range(30):
+        make_race(f"many/r{index}", elide_ms=1000 + index * 100, standard_ms=10_000)
+    first = client.get(reverse("leaderboard")).content.decode()
+    assert "Page 1 of 2" in first
+    second = client.get(reverse("leaderboard"), {"page": 2}).content.decode()
+    ranks = re.findall(r'<td class="num">(\d+)</td>\s*<td class="repo"><a href="/jobs/', second)
+    assert ranks[0] == "26" and ranks[-1] == "30"
+
+
+def test_csv_export_follows_the_filters(client, races):
+    response = client.get(reverse("leaderboard_csv"), {"q": "petclinic"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [row["job_id"] for row in rows] == [races["fast"].pk, races["good"].pk]
+    assert rows[0]["rank"] == "1" and rows[0]["elide_ms"] == "20000"
+    assert rows[0]["winner"] == "elide" and float(rows[0]["percent_faster"]) == 75.0
+
+
+def test_csv_export_neutralises_formulas(client):
+    make_race("=cmd/evil")
+    response = client.get(reverse("leaderboard_csv"))
+    text = b"".join(response.streaming_content).decode()
+    assert ",'=cmd/evil," in text
+
+
+def test_json_export(client, races):
+    response = client.get(reverse("leaderboard_json"), {"hide_mock": "on"})
+    data = json.loads(b"".join(response.streaming_content))
+    assert data["filters"] == {"hide_mock": "True"}
+    assert data["totals"]["races"] == 5
+    repos = {row["repository_name"]: row for row in data["repositories"]}
+    assert repos["spring/petclinic"]["races"] == 2 and "apache/commons-lang" not in repos
+    assert len(data["races"]) == 5 and data["races"][0]["job_id"] == races["fast"].pk
+    assert all(not race["is_mock"] for race in data["races"])
+
+
+def test_pages_across_the_seam_between_ranked_and_unranked_races(client):
+    now = timezone.now()
+    ranked = [
+        make_race(f"seam/ok{index}", elide_ms=1000 + index * 100, standard_ms=10_000)
+        for index in range(20)
+    ]
+    unranked = [
+        make_race(
+            f"seam/failed{index}",
+            standard_status="failure",
+            created_at=now - datetime.timedelta(minutes=index),
+        )
+        for index in range(10)
+    ]
+    expected = [job.pk for job in ranked] + [job.pk for job in unranked]
+    shown = []
+    for page in (1, 2):
+        content = client.get(reverse("leaderboard"), {"page": page}).content.decode()
+        table = content.split('class="ranking-table"')[1]
+        shown += re.findall(r'<td class="repo"><a href="/jobs/([^/]+)/"', table)
+    assert shown == expected
+
+
+def test_figures_are_cached_per_process_and_the_ranking_is_not(client, settings):
+    from django.core.cache import cache
+
+    settings.ARENA_LEADERBOARD_CACHE_SECONDS = 60
+    cache.clear()
+    make_race("cache/first")
+    first = client.get(reverse("leaderboard")).content.decode()
+    assert re.search(r'stat-value">1</span><span class="stat-label">races', first)
+    make_race("cache/second", elide_ms=1000, standard_ms=90_000)
+    second = client.get(reverse("leaderboard")).content.decode()
+    assert re.search(r'stat-value">1</span><span class="stat-label">races', second)
+    assert "cache/second" in second.split('class="ranking-table"')[1]  # rows read live
+    cache.clear()
+    third = client.get(reverse("leaderboard")).content.decode()
+    assert re.search(r'stat-value">2</span><span class="stat-label">races', third)
+    assert "cache/second" in third.split('class="ranking-table"')[1]
+
+
+def test_the_leaderboard_filters_by_scenario_and_cache(client):
+    clean_warm = make_race("a/one")
+    noop_cold = make_race("a/two", scenario="noop", cache="cold")
+    assert [j.pk for j in completed_races({"scenario": "noop"})] == [noop_cold.pk]
+    assert [j.pk for j in completed_races({"cache": "warm"})] == [clean_warm.pk]
+    page = client.get("/leaderboard/", {"scenario": "noop", "cache": "cold"})
+    assert page.status_code == 200
+    assert "a/two" in page.content.decode() and "a/one" not in page.content.decode()
+    assert 'option value="noop" selected' in page.content.decode()
+    bad = client.get("/leaderboard/", {"scenario": "dirty"})
+    assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()

@@ -1,0 +1,432 @@
+"""Pages: status codes, the race page and its poll endpoint, escaping, reuse, cancel."""
+
+import re
+
+import pytest
+from django.db.models import TextField, Value
+from django.db.models.functions import Concat
+from django.urls import reverse
+
+from jobs.models import BuildResult, Job
+from tests.factories import make_race, make_running_race
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = (
+    '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    "\x1b[31mred\x1b[0m \x1b]0;title\x07 \x1b[1;32mgreen bold\x1b[0m\x07 done &amp;\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limit(settings):
+    settings.ARENA_JOB_RATE_LIMIT = 0
+    settings.ARENA_LEADERBOARD_CACHE_SECONDS = 0
+
+
+def append_output(job, build_type, text):
+    BuildResult.objects.filter(job=job, build_type=build_type).update(
+        output=Concat("output", Value(text), output_field=TextField())
+    )
+
+
+@pytest.mark.parametrize("name", ["home", "job_list", "worker_list", "leaderboard"])
+def test_pages_render(client, name):
+    make_race()
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    assert b"Build Arena" in response.content
+
+
+def test_home_offers_two_small_two_medium_one_large_suggestion(client):
+    content = client.get("/").content.decode()
+    sizes = re.findall(r'class="suggestion size-(\w+)"', content)
+    assert sorted(sizes) == ["large", "medium", "medium", "small", "small"]
+    # Without JS a suggestion link reloads the form with the URL filled in.
+    link = re.search(r'href="(/\?repository_url=[^"]+)"', content).group(1)
+    filled = client.get(link.replace("&amp;", "&")).content.decode()
+    assert 'value="https://github.com/' in filled
+
+
+def test_home_lists_latest_races(client):
+    make_race("octo/first")
+    make_race("octo/second")
+    content = client.get("/").content.decode()
+    assert "octo/first" in content and "octo/second" in content
+
+
+def test_submitting_creates_a_job_and_redirects_to_its_race(client):
+    response = client.post("/", {"repository_url": "https://github.com/square/okio"})
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("race_detail", args=[job.pk])
+    assert job.repository_name == "square/okio" and job.status == "queued"
+    assert job.standard_cmd is None and job.elide_cmd is None
+
+
+def test_the_form_never_accepts_operator_fields(client):
+    client.post(
+        "/",
+        {
+            "repository_url": "https://github.com/square/okio",
+            "standard_cmd": '["sh", "-c", "id"]',
+            "iterations": "50",
+        },
+    )
+    job = Job.objects.get()
+    assert job.standard_cmd is None and job.iterations == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("", "Enter a repository URL."),
+        ("http://github.com/a/b", "Only https://"),
+        ("https://evil.example/a/b", "are not accepted"),
+        ("https://github.com/a/b;rm -rf", "not allowed"),
+    ],
+)
+def test_invalid_submissions_show_a_form_error_and_create_nothing(client, url, message):
+    response = client.post("/", {"repository_url": url})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert 'aria-invalid="true"' in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_inline_validation_endpoint(client):
+    bad = client.get(reverse("validate_repository"), {"repository_url": "ftp://x"})
+    assert "Only https://" in bad.content.decode()
+    good = client.get(reverse("validate_repository"), {"repository_url": "https://github.com/a/b"})
+    assert "<p>" not in good.content.decode()
+
+
+def test_queue_full_is_a_form_error(client, settings):
+    settings.ARENA_MAX_QUEUED_JOBS = 1
+    client.post("/", {"repository_url": "https://github.com/a/one"})
+    response = client.post("/", {"repository_url": "https://github.com/a/two"})
+    assert response.status_code == 503
+    assert "queue is full" in response.content.decode()
+    assert Job.objects.count() == 1
+
+
+def test_a_finished_race_is_shown_instead_of_building_again(client):
+    finished = make_race("spring-projects/spring-petclinic")
+    response = client.post(
+        "/", {"repository_url": "https://github.com/spring-projects/spring-petclinic.git"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("race_detail", args=[finished.pk]) + "?reused=1"
+    page = client.get(response["Location"]).content.decode()
+    assert "Race again" in page and "already raced" in page
+    assert Job.objects.count() == 1
+    # "Race again" forces a fresh build.
+    again = client.post(
+        "/",
+        {"repository_url": finished.repository_url, "force": "on"},
+    )
+    assert Job.objects.count() == 2
+    fresh = Job.objects.exclude(pk=finished.pk).get()
+    assert again["Location"] == reverse("race_detail", args=[fresh.pk])
+
+
+def test_rate_limit_on_the_form(client, settings):
+    settings.ARENA_JOB_RATE_LIMIT = 2
+    for index in range(2):
+        assert (
+            client.post("/", {"repository_url": f"https://github.com/a/r{index}"}).status_code
+            == 302
+        )
+    response = client.post("/", {"repository_url": "https://github.com/a/r9"})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert "Too many races" in response.content.decode()
+    assert Job.objects.count() == 2
+
+
+def test_race_page_shows_a_finished_race(client):
+    job = make_race(elide_ms=12_340, standard_ms=29_616, iterations=3, commit_sha="a" * 40)
+    content = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert "12.34 s" in content and "29.62 s" in content
+    assert "Elide wins" in content and "2.40\u00d7" in content
+    assert "+58.3% faster" in content  # the original's (standard - elide) / standard
+    assert "Each run" in content and "12.24 s" in content  # per-run table (3 iterations)
+    assert "3.8.7" in content and "1.0.0" in content  # toolchain versions
+    assert "aaaaaaaaaaaa" in content
+    assert 'id="race-poller"' not in content  # a finished race does not poll
+    assert 'id="replay"' in content
+
+
+def test_race_page_of_a_standard_win_and_a_tie(client):
+    lost = make_race("a/lost", elide_ms=40_000, standard_ms=20_000)
+    content = client.get(reverse("race_detail", args=[lost.pk])).content.decode()
+    assert "Maven wins" in content and "2.00\u00d7" in content
+    tie = make_race("a/tie", elide_ms=20_000, standard_ms=20_050)
+    assert "Dead heat" in client.get(reverse("race_detail", args=[tie.pk])).content.decode()
+
+
+def test_race_page_escapes_hostile_output(client):
+    job = make_race(output=HOSTILE)
+    content = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert "<script>alert" not in content and "<img src=x" not in content
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in content
+    assert '<span class="ansi-fg1">red</span>' in content
+    assert '<span class="ansi-bold ansi-fg2">green bold</span>' in content
+    assert (
+        "\x1b" not in content
+        and "\x07" not in content
+        and "title" not in content.split("ansi-fg1")[1][:40]
+    )
+    assert "done &amp;amp;" in content
+
+
+def test_unknown_race_is_404(client):
+    assert client.get(reverse("race_detail", args=["nope"])).status_code == 404
+    assert client.get(reverse("race_poll", args=["nope"])).status_code == 404
+    # An open page whose race was deleted stops polling instead of asking forever.
+    assert (
+        client.get(reverse("race_poll", args=["nope"]), HTTP_HX_REQUEST="true").status_code == 286
+    )
+
+
+def test_poll_sends_only_new_output_and_stops_when_the_race_ends(client):
+    job = make_running_race(output="line one\n")
+    page = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert "line one" in page
+    poll_url = re.search(r'hx-get="([^"]+/poll\?[^"]+)"', page).group(1).replace("&amp;", "&")
+    assert "elide=9" in poll_url and "standard=9" in poll_url
+
+    append_output(job, "elide", "line two <b>\n")
+    response = client.get(poll_url, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "line two &lt;b&gt;" in body and "line one" not in body
+    assert 'hx-swap-oob="beforeend:#output-elide"' in body
+    assert 'hx-swap-oob="beforeend:#output-standard"' not in body
+    # Only the output changed: the headers are not sent again.
+    assert 'id="side-head-elide"' not in body and 'id="race-head"' not in body
+    next_url = re.search(r'hx-get="([^"]+/poll\?[^"]+)"', body).group(1).replace("&amp;", "&")
+    assert "elide=22" in next_url
+
+    # Nothing new: 204 without a body (htmx swaps nothing and keeps polling), one query.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        quiet = client.get(next_url)
+    assert quiet.status_code == 204 and quiet.content == b""
+    assert len(captured.captured_queries) == 1
+    # A change other than output (the side's status) is sent even without new output.
+    BuildResult.objects.filter(job=job, build_type="elide").update(bell_rung=True)
+    changed = client.get(next_url)
+    assert changed.status_code == 200 and 'class="bell rung"' in changed.content.decode()
+    next_url = re.search(r'hx-get="([^"]+/poll\?[^"]+)"', changed.content.decode()).group(1)
+    next_url = next_url.replace("&amp;", "&")
+
+    append_output(job, "standard", "BUILD SUCCESS\n")
+    BuildResult.objects.filter(job=job).update(status="success", duration_ms=1500, bell_rung=True)
+    Job.objects.filter(pk=job.pk).update(status="completed", winner="tie", speedup=1.0)
+    final = client.get(next_url)
+    assert final.status_code == 286  # htmx: stop polling
+    body = final.content.decode()
+    assert "BUILD SUCCESS" in body
+    assert 'id="race-summary" hx-swap-oob="true"' in body
+    assert "hx-trigger" not in body.split('id="race-poller"')[1].split(">")[0]
+    assert 'class="bell rung"' in body
+
+
+def test_poll_keeps_going_until_all_output_is_sent(client, monkeypatch):
+    monkeypatch.setattr("jobs.live.MAX_CHUNK_CHARS", 10)
+    job = make_race(output="0123456789abcdefghijKLMNO")
+    url = reverse("race_poll", args=[job.pk])
+    received, offset, statuses = "", 0, []
+    for _ in range(5):
+        response = client.get(url, {"elide": offset, "standard": 25}, HTTP_HX_REQUEST="true")
+        statuses.append(response.status_code)
+        body = response.content.decode()
+        chunk = re.search(r'beforeend:#output-elide">([^<]*)</div>', body)
+        received += chunk.group(1) if chunk else ""
+        offset = (
+            int(re.search(r"elide=(\d+)", body).group(1)) if response.status_code == 200 else offset
+        )
+        if response.status_code == 286:
+            break
+    assert statuses == [200, 200, 286]
+    assert received == "0123456789abcdefghijKLMNO"
+
+
+def test_poll_does_not_cut_an_escape_sequence(client):
+    job = make_running_race(output="ok \x1b[3")
+    body = client.get(reverse("race_poll", args=[job.pk])).content.decode()
+    assert "ok " in body and "[3" not in body
+    assert "elide=3" in body
+    append_output(job, "elide", "1mred\x1b[0m\n")
+    body = client.get(reverse("race_poll", args=[job.pk]), {"elide": 3}).content.decode()
+    assert '<span class="ansi-fg1">red</span>' in body
+
+
+def test_running_race_shows_a_timer_and_a_cancel_button(client):
+    job = make_running_race(output="compiling\n")
+    content = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert 'class="timer" data-elapsed-ms=' in content
+    assert "Cancel race" in content
+    assert '<noscript><meta http-equiv="refresh"' in content  # reload without JS
+
+
+def test_cancel_button_cancels_and_needs_post_and_csrf(client):
+    job = make_running_race()
+    url = reverse("race_cancel", args=[job.pk])
+    assert client.get(url).status_code == 405
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(url).status_code == 403
+    response = client.post(url, follow=True)
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    assert "Race cancelled" in response.content.decode()
+    # A second cancel changes nothing and says so.
+    again = client.post(url, follow=True)
+    assert "already ended" in again.content.decode()
+
+
+def test_full_log_is_plain_text(client):
+    job = make_race(output=HOSTILE)
+    response = client.get(reverse("race_output_text", args=[job.pk, "elide"]))
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content.decode() == HOSTILE
+    assert client.get(reverse("race_output_text", args=[job.pk, "bogus"])).status_code == 404
+
+
+def test_compacted_output_is_shown_and_polled(client):
+    from jobs.outputs import compact_result
+
+    job = make_race(output="compressed log line\n")
+    for result in job.results.all():
+        compact_result(result.pk)
+    content = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert "compressed log line" in content
+    body = client.get(
+        reverse("race_poll", args=[job.pk]), {"elide": 11, "standard": 20}
+    ).content.decode()
+    assert "log line" in body and "compressed log" not in body
+
+
+def test_job_list_filters_by_status_and_paginates(client):
+    for index in range(30):
+        make_race(f"bulk/r{index}")
+    make_running_race("only/running")
+    content = client.get(reverse("job_list"), {"status": "running"}).content.decode()
+    assert "only/running" in content and "bulk/r1" not in content
+    first = client.get(reverse("job_list")).content.decode()
+    assert "Page 1 of 2" in first
+    second = client.get(reverse("job_list"), {"page": 2}).content.decode()
+    assert "Page 2 of 2" in second
+    # htmx requests get the table only.
+    partial = client.get(reverse("job_list"), HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in partial and 'id="job-table"' in partial
+
+
+def test_workers_page_shows_load_and_heartbeat_age(client):
+    import datetime
+
+    from django.utils import timezone
+
+    from workers.models import Worker
+
+    Worker.objects.create(
+        id="w-alive", hostname="box1", capacity=2, current_load=1, last_heartbeat=timezone.now()
+    )
+    Worker.objects.create(
+        id="w-dead",
+        hostname="box2",
+        last_heartbeat=timezone.now() - datetime.timedelta(minutes=10),
+    )
+    content = client.get(reverse("worker_list")).content.decode()
+    assert "w-alive" in content and "1/2" in content
+    assert "10 min ago" in content and "no heartbeat" in content
+    assert ">1</span> of 2 workers alive" in content
+
+
+def test_admin_link_only_for_staff_and_admin_requires_login(client, django_user_model):
+    assert "/admin/" not in client.get("/").content.decode()
+    assert client.get("/admin/").status_code == 302
+    staff = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    client.force_login(staff)
+    assert 'href="/admin/"' in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize(
+    "url_name", ["home", "job_list", "leaderboard", "leaderboard_csv", "leaderboard_json"]
+)
+def test_query_counts_do_not_grow_with_the_number_of_jobs(client, url_name):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count():
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse(url_name))
+            if response.streaming:
+                b"".join(response.streaming_content)
+        assert response.status_code == 200
+        return len(captured.captured_queries)
+
+    for index in range(3):
+        make_race(f"few/r{index}", elide_ms=1000 + index, standard_ms=5000)
+    few = count()
+    for index in range(40):
+        make_race(f"many/r{index % 7}", elide_ms=1000 + index, standard_ms=3000 + index * 10)
+    assert count() == few
+
+
+def test_race_page_and_poll_use_a_fixed_number_of_queries(client, django_assert_max_num_queries):
+    job = make_race(output="x" * 1000, iterations=3)
+    with django_assert_max_num_queries(4):
+        client.get(reverse("race_detail", args=[job.pk]))
+    running = make_running_race(output="y" * 100)
+    with django_assert_max_num_queries(3):
+        client.get(reverse("race_poll", args=[running.pk]), {"elide": 5, "standard": 5})
+
+
+def test_htmx_history_restore_gets_the_whole_page(client):
+    make_race()
+    restore = client.get(
+        reverse("job_list"), HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert b"<html" in restore.content
+    assert "HX-Request" in restore["Vary"]
+
+
+def test_a_queued_race_says_when_no_worker_will_take_it(client):
+    from django.utils import timezone
+
+    from workers.models import Worker
+
+    job = Job.objects.create(repository_url="https://github.com/a/b", repository_name="a/b")
+    page = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert "No worker is running right now" in page
+    Worker.objects.create(id="w1", hostname="h", last_heartbeat=timezone.now())
+    page = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert "No worker is running" not in page
+    workers = client.get(reverse("worker_list")).content.decode()
+    assert "1 queued" in workers and "running 0 of 2 races" in workers
+
+
+@pytest.mark.parametrize("offset", ["-5", "abc", "9" * 30, "1e9"])
+def test_odd_poll_offsets_are_harmless(client, offset):
+    job = make_running_race(output="hello\n")
+    response = client.get(reverse("race_poll", args=[job.pk]), {"elide": offset, "standard": 0})
+    assert response.status_code == 200
+
+
+def test_race_page_shows_cache_scenario_jdk_and_each_sides_phases(client):
+    job = make_race("apache/commons-io", cache="cold", scenario="incremental")
+    job.results.filter(build_type="standard").update(
+        jdk="17 (/usr/lib/jvm/java-17-openjdk-amd64)",
+        phases={"clone_ms": 160, "prepare_ms": 14_200, "runs_ms": [2_310, 2_250]},
+    )
+    page = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert "cold: downloads are part of the measured time" in page
+    assert "Incremental rebuild after a one-line change" in page
+    assert ", JDK 17 (/usr/lib/jvm/java-17-openjdk-amd64)" in page
+    assert "clone 0.16 s · prepare 14.20 s (not measured) · measured 2.31 s 2.25 s" in page

@@ -1,0 +1,64 @@
+"""/api/status: the health of the database and of the worker pool, in the original's shape.
+
+Routed by workers/urls.py ahead of the jobs app's API routes (the pool is this app's to report).
+"""
+
+from django.db import DatabaseError
+from django.db.models import Count
+from django.http import JsonResponse
+from django.utils import timezone
+
+from jobs.api import _iso, api_view
+from jobs.models import Job
+from workers.models import Worker
+from workers.scheduler import pool_health
+
+
+@api_view("GET")
+def service_status(request):
+    """Per-component health: database (counts, latest jobs) and workers. 503 unless all ok."""
+    checks = {}
+    try:
+        counts = dict(
+            Job.objects.order_by()
+            .values_list("status")
+            .annotate(count=Count("pk"))
+            .values_list("status", "count")
+        )
+        recent = [
+            {
+                "id": j.pk,
+                "repositoryName": j.repository_name,
+                "status": j.status,
+                "createdAt": _iso(j.created_at),
+            }
+            for j in Job.objects.only("id", "repository_name", "status", "created_at")[:5]
+        ]
+        checks["database"] = {
+            "status": "healthy",
+            "jobs": {"total": sum(counts.values()), **counts},
+            "recentJobs": recent,
+        }
+        pool = pool_health()
+        checks["workers"] = {
+            "status": "healthy" if pool.has_live_workers else "unhealthy",
+            "alive": pool.alive,
+            "accepting": pool.accepting,
+            "capacity": pool.capacity,
+            "load": pool.load,
+            "queued": pool.queued,
+            "total": Worker.objects.count(),
+            "message": pool.waiting_message or None,
+        }
+    except DatabaseError as failure:
+        checks["database"] = {"status": "unhealthy", "message": str(failure)[:300]}
+        checks.setdefault("workers", {"status": "unknown"})
+    healthy = all(check["status"] == "healthy" for check in checks.values())
+    return JsonResponse(
+        {
+            "status": "healthy" if healthy else "unhealthy",
+            "timestamp": timezone.now().isoformat(),
+            "checks": checks,
+        },
+        status=200 if healthy else 503,
+    )
