@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_DIR, require_tool, searchable
+from tests.conftest import searchable
 from tests.repos import make_git_repo, maven_project_files
+from tests.support import PROJECT_DIR, require_tool
 
 HOSTILE_BUILD = Path(__file__).with_name("hostile_build.sh")
 ATTACKS = ("uid-map-root", "sysctl", "nested-userns", "setuid-root", "processes")
