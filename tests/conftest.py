@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.repos import make_git_repo, maven_project_files
-from tests.support import PROJECT_DIR
+from tests.support import PROJECT_DIR, searchable
 
 STRICT = os.environ.get("ARENA_STRICT_TESTS") == "1"
 
@@ -65,14 +65,6 @@ def pytest_unconfigure(config):
         from workers.engine.trees import remove_tree
 
         remove_tree(_OWN_BASETEMP)
-
-
-def searchable(path):
-    """Make `path` and its parent searchable (o+x, not listable) by the build account."""
-    for directory in (path, path.parent):
-        if directory.stat().st_uid == os.geteuid():
-            directory.chmod(directory.stat().st_mode | 0o001)
-    return path
 
 
 @pytest.fixture

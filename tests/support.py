@@ -46,3 +46,11 @@ def manage_py(path, *args, env=None):
         env={**sqlite_env(path), **(env or {})}, capture_output=True, text=True, timeout=120,
         cwd=PROJECT_DIR, check=True,
     ).stdout  # fmt: skip
+
+
+def searchable(path):
+    """Make `path` and its parent searchable (o+x, not listable) by the build account."""
+    for directory in (path, path.parent):
+        if directory.stat().st_uid == os.geteuid():
+            directory.chmod(directory.stat().st_mode | 0o001)
+    return path

@@ -6,9 +6,8 @@ import re
 import pytest
 
 from jobs.models import BuildResult, Job, JobStatus
-from tests.conftest import searchable
 from tests.repos import central_project_files, make_git_repo
-from tests.support import require_tool
+from tests.support import require_tool, searchable
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 
 CENTRAL = "Downloading from central: https://repo.maven.apache.org/maven2/"

@@ -120,11 +120,15 @@ def test_gradle_project_is_detected_and_built_with_gradle(config, tmp_path):
 
 
 def test_wrapper_is_preferred_when_the_project_has_one(config, tmp_path):
-    files = {**maven_project_files(), "mvnw": "#!/bin/sh\necho wrapper $*\n"}
+    files = {**maven_project_files(), "mvnw": "#!/bin/sh\necho Apache Maven 9.9.9 wrapper $*\n"}
     repo = make_git_repo(tmp_path / "wrapped", files, executable=("mvnw",))
     outcome, seen = race(config, repo, elide_cmd=["true"])
     assert "wrapper -B package -DskipTests -o" in seen.output["standard"]
     assert outcome.sides["standard"].status == "success"
+    # The repository's own script claims a version: shown as its claim, not as fact.
+    assert outcome.sides["standard"].tool_version == (
+        "Apache Maven 9.9.9 wrapper -v (reported by ./mvnw)"
+    )
 
 
 def test_no_build_file_fails_both_sides_clearly(config, tmp_path):

@@ -1,5 +1,6 @@
 """The sandbox: scrubbed environment, private filesystem, network on/off, hostile builds."""
 
+import os
 import socket
 import threading
 from pathlib import Path
@@ -35,7 +36,11 @@ def side(tmp_path):
 
 def run_in_sandbox(config, side_dir, argv, timeout=30):
     chunks = []
-    launch = Sandbox(config).launch(
+    sandbox = Sandbox(config)
+    assert not sandbox.error, sandbox.error
+    for directory in (side_dir / "src", side_dir / "home"):  # as Workspace.fresh_copy does
+        os.chown(directory, sandbox.identity.uid, sandbox.identity.gid)
+    launch = sandbox.launch(
         argv, workdir=side_dir / "src", home=side_dir / "home", side_dir=side_dir
     )
     outcome = run_process(launch, timeout=timeout, on_output=chunks.append)
@@ -105,20 +110,42 @@ def targets(local, outside):
     return [
         f"127.0.0.1:{local.port}",
         f"10.0.2.2:{local.port}",  # slirp4netns' alias for the host's loopback
-        f"{outside.host}:{outside.port}",
+        f"{outside.host}:{outside.port}",  # the host's own address on its network
     ]
 
 
-def test_network_on_reaches_outside_hosts_but_not_the_hosts_loopback(config, side, listeners):
+# Refused by the build's own routes before any packet leaves it (no machine is contacted).
+NEIGHBOURHOOD = ["169.254.169.254:80", "10.1.2.3:80", "172.16.5.5:80", "192.168.1.1:80"]
+
+
+def test_network_on_blocks_the_host_link_local_and_private_ranges(config, side, listeners):
+    """Outside hosts stay reachable (tests/engine/test_sandbox_network.py downloads from Maven
+    Central); the host itself, through any of its addresses, and its neighbourhood do not."""
     local, outside = listeners
     outcome, output = run_in_sandbox(
-        config, side, ["python3", "-c", CONNECT, *targets(local, outside)]
+        config, side, ["python3", "-c", CONNECT, *targets(local, outside), *NEIGHBOURHOOD]
     )
     assert outcome.exit_code == 0, output
-    assert f"CONNECTED {outside.host}:{outside.port} hello from the host" in output
     assert f"REFUSED 127.0.0.1:{local.port}" in output
     assert f"REFUSED 10.0.2.2:{local.port}" in output
-    assert local.accepted == 0 and outside.accepted == 1
+    assert f"REFUSED {outside.host}:{outside.port} PermissionError" in output
+    for target in NEIGHBOURHOOD:
+        assert f"REFUSED {target} PermissionError" in output
+    assert local.accepted == 0 and outside.accepted == 0
+
+
+def test_private_ranges_open_only_when_allowed(config, side):
+    script = "ip route show type prohibit"
+    _, blocked = run_in_sandbox(config, side, ["sh", "-c", script])
+    _, allowed = run_in_sandbox(
+        config.with_changes(allow_private_nets=True), side, ["sh", "-c", script]
+    )
+    for network in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"):
+        assert f"prohibit {network}" in blocked
+    assert "prohibit 169.254.0.0/16" in allowed
+    assert "10.0.0.0/8" not in allowed and "192.168.0.0/16" not in allowed
+    own = outside_address()
+    assert own is None or f"prohibit {own}" in allowed  # the host stays closed either way
 
 
 def test_network_off_reaches_nothing(config, side, listeners):
@@ -144,7 +171,7 @@ def test_environment_is_an_allow_list(config, side, monkeypatch):
     env = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
     assert "s3cr3t" not in output and "aws-secret" not in output and "pw@db" not in output
     assert {"SECRET_KEY", "DATABASE_URL", "AWS_SECRET_ACCESS_KEY"}.isdisjoint(env)
-    assert env["HOME"] == str(side / "home")
+    assert env["HOME"] == "/build/home"
     assert env["MAVEN_OPTS"].startswith("-Xmx512m")
     assert set(env) <= {
         "PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "TERM", "LANG", "LC_ALL", "TZ",
@@ -167,32 +194,6 @@ def test_filesystem_shows_the_workspace_only(config, side):
     assert not Path("/usr/pwned").exists() and not Path("/etc/pwned").exists()
     assert "tmp" in lines and "1000" in lines
     assert int(lines[-1]) <= 5  # its own PID namespace: only the build's processes
-
-
-def test_missing_bubblewrap_warns_or_fails_as_configured(config, tmp_path):
-    repo = make_git_repo(tmp_path / "repo", maven_project_files())
-    cmd = ["sh", "-c", "echo BUILD SUCCESS"]
-    spec = RaceSpec(str(repo), standard_cmd=cmd, elide_cmd=cmd)
-    missing = config.with_changes(bwrap="/nonexistent/bwrap")
-
-    collected = {}
-
-    class Collect(RaceListener):
-        def on_output(self, side, text, elapsed_ms):
-            collected[side] = collected.get(side, "") + text
-
-    outcome = run_race(spec, missing, Collect())
-    assert outcome.status == "completed"
-    assert all(result.status == "success" for result in outcome.sides.values())
-    assert "runs WITHOUT a sandbox" in collected["standard"]
-
-    collected.clear()
-    outcome = run_race(spec, missing.with_changes(require_sandbox=True), Collect())
-    assert outcome.status == "completed"
-    for result in outcome.sides.values():
-        assert result.status == "failure"
-        assert "bubblewrap" in result.error and "not installed" in result.error
-    assert "BUILD SUCCESS\n" not in collected["standard"]
 
 
 def test_hostile_repository_is_contained_and_the_race_completes(

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import searchable
 from tests.repos import make_git_repo, maven_project_files
-from tests.support import PROJECT_DIR, require_tool
+from tests.support import PROJECT_DIR, require_tool, searchable
 
 HOSTILE_BUILD = Path(__file__).with_name("hostile_build.sh")
 ATTACKS = ("uid-map-root", "sysctl", "nested-userns", "setuid-root", "processes")
