@@ -52,6 +52,11 @@ Exception in thread "main" java.net.UnknownHostException: services.gradle.org
             "/usr/lib/jvm/temurin-25-jdk-amd64 is version 25.0.3 which is not in the allowed "
             "range [17,22).",
         ),
+        (
+            "[ERROR] error: Error fetching URL: https://commons.apache.org/proper/commons-io/"
+            "apidocs/ (java.net.UnknownHostException: commons.apache.org)\n",
+            "the build needs commons.apache.org, which is not reachable from this machine",
+        ),
         ("[ERROR] COMPILATION ERROR : cannot find symbol\n", ""),
         ("Downloading from central: https://repo.maven.apache.org/a.pom\nBUILD FAILURE\n", ""),
     ],

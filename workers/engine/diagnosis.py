@@ -47,6 +47,11 @@ _RULES = (
         "a dependency could not be downloaded: {1}",
         lambda m: ("", m.group(1).strip()[:300]),
     ),
+    (
+        re.compile(r"java\.net\.UnknownHostException: ([A-Za-z0-9.-]{1,200})"),
+        "the build needs {1}, which is not reachable from this machine",
+        lambda m: ("", m.group(1)),
+    ),
 )
 
 
