@@ -29,6 +29,12 @@ def parse_args():
     parser.add_argument("--log-kb", type=int, default=32, help="Output per finished side.")
     parser.add_argument("--populate", choices=["own", "seed"], default="own")
     parser.add_argument("--samples", type=int, default=300, help="Samples per point query.")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="Time the workload this many times at each size; figures are medians of rounds.",
+    )
     parser.add_argument("--sqlite-path", default="/tmp/arena-bench/bench.db")  # noqa: S108
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/arena_bench")
     parser.add_argument("--plans", action="store_true", help="Print every query plan in full.")
@@ -134,12 +140,13 @@ def grow_to(size, current, args):
 
     start = time.monotonic()
     if args.populate == "seed":
+        # Timed right after the seed, which refreshes the planner's statistics itself (its
+        # logs are short plain text: nothing to compact, no manual ANALYZE).
         call_command("seed_mock_data", "--jobs", str(size - current), "--seed", str(size))
-        call_command("compact_outputs")
         added = None
     else:
         added = populate(size - current, log_kb=args.log_kb, seed=size, compact=True)
-    analyze()
+        analyze()
     elapsed = time.monotonic() - start
     if added is None:
         added = Job.objects.filter(status="completed").count()
@@ -196,11 +203,18 @@ def measure(args):
         print(f"\n== {connection.vendor}: {total} jobs ({completed} completed), "
               f"populated in {seconds:.1f} s ==", flush=True)  # fmt: skip
         figures = {"jobs": total, "completed": completed}
-        for name, function, samples in queries.workload(args.samples):
-            figures[name] = summary(timed(function, samples))
-            print(f"{name:24} p50 {figures[name]['p50']:8.3f} ms   "
-                  f"p95 {figures[name]['p95']:8.3f} ms", flush=True)  # fmt: skip
-        queries.cleanup()
+        rounds = []
+        for number in range(1, args.rounds + 1):
+            timings = {}
+            for name, function, samples in queries.workload(args.samples):
+                timings[name] = summary(timed(function, samples))
+                print(f"{name:24} p50 {timings[name]['p50']:8.3f} ms   "
+                      f"p95 {timings[name]['p95']:8.3f} ms", flush=True)  # fmt: skip
+            queries.cleanup()
+            ratios = service_ratios(timings)
+            print(f"round {number}: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()))
+            rounds.append((timings, ratios))
+        figures.update(median_of_rounds(rounds))
         size_bytes = database_size_bytes()
         per_thousand = size_bytes / max(total, 1) * 1000 / 1024 / 1024
         figures["size_mb"] = size_bytes / 1024 / 1024
@@ -213,13 +227,46 @@ def measure(args):
     return rows
 
 
+SERVICE_FLOORS = {
+    "create_job / INSERT": ("insert (create_job)", "insert (one INSERT)"),
+    "get_job / pk select": ("select by id (get_job)", "select by id (pk only)"),
+}
+
+
+def service_ratios(timings):
+    """Each service's p50 over the p50 of the single query it wraps, from the same round."""
+    return {
+        label: timings[service]["p50"] / timings[floor]["p50"]
+        for label, (service, floor) in SERVICE_FLOORS.items()
+    }
+
+
+def median_of_rounds(rounds):
+    figures = {}
+    for name in rounds[0][0]:
+        figures[name] = {
+            key: statistics.median(timings[name][key] for timings, _ in rounds)
+            for key in ("p50", "p95")
+        }
+    figures["ratios"] = {
+        label: statistics.median(ratios[label] for _, ratios in rounds) for label in SERVICE_FLOORS
+    }
+    if len(rounds) > 1:
+        print("medians of rounds: "
+              + ", ".join(f"{k} {v:.2f}x" for k, v in figures["ratios"].items()))  # fmt: skip
+    return figures
+
+
 def print_table(rows, engine):
-    names = [k for k in rows[0] if isinstance(rows[0][k], dict)]
+    names = [k for k in rows[0] if isinstance(rows[0][k], dict) and k != "ratios"]
     print(f"\n| {engine} | " + " | ".join(f"{r['jobs']:,} jobs" for r in rows) + " |")
     print("| --- |" + " --- |" * len(rows))
     for name in names:
         cells = " | ".join(f"{r[name]['p50']:.2f} ms (p95 {r[name]['p95']:.2f})" for r in rows)
         print(f"| {name} p50 | {cells} |")
+    for label in SERVICE_FLOORS:
+        print(f"| {label} (p50 ratio) | "
+              + " | ".join(f"{r['ratios'][label]:.2f}x" for r in rows) + " |")  # fmt: skip
     print("| MB per 1,000 races | "
           + " | ".join(f"{r['mb_per_1000']:.2f}" for r in rows) + " |")  # fmt: skip
     print("| full scans in hot queries | "

@@ -4,7 +4,9 @@ Builds a SQLite database in a temporary directory (migrate + seed_mock_data --jo
 running race with 60 KB of output, starts gunicorn on 127.0.0.1 and drives each endpoint with
 several client processes for a fixed time. The trivial view is GET /health (a JsonResponse
 through the same middleware) measured in the same run on the same server: the ratio of each
-endpoint's requests per second to it is the figure that matters.
+endpoint's requests per second to it is the figure that matters. On a shared machine, where
+requests per second follow everyone else's load, the server's CPU time per request (gunicorn
+workers' user + system time over the requests served) gives the same ratio without the noise.
 
     flock /tmp/arena-bench.lock .venv/bin/python benchmarks/web_bench.py [--jobs 100000]
     ... benchmarks/web_bench.py --postgres postgres://postgres@127.0.0.1:5432/arena_web_bench
@@ -74,19 +76,8 @@ def shell_output(env, script):
 def prepare_database(env, jobs):
     started = time.monotonic()
     manage(env, "migrate", "--noinput")
+    # Measured right after the seed, which refreshes the planner's statistics itself.
     manage(env, "seed_mock_data", "--jobs", str(jobs), "--seed", "1")
-    if env.get("DATABASE_URL"):
-        # What autovacuum does soon after a bulk load; without statistics PostgreSQL plans
-        # the freshly filled tables as if they were empty. (SQLite is measured without
-        # ANALYZE: the pages must not depend on it there.)
-        manage(
-            env,
-            "shell",
-            "-v",
-            "0",
-            "-c",
-            "from django.db import connection; connection.cursor().execute('ANALYZE')",
-        )
     print(f"database: {jobs} races seeded in {time.monotonic() - started:.0f} s")
     script = """
 from django.utils import timezone
@@ -136,7 +127,26 @@ def client(port, path, duration, queue):
     queue.put(latencies)
 
 
-def measure(port, path, duration, clients):
+def server_cpu_seconds(server_pid):
+    """CPU time (user + system) used so far by gunicorn's worker processes.
+
+    On a shared machine requests per second follow the load of everything else; the CPU
+    time the server spends per request does not, so it is reported too.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    total = 0
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def measure(port, path, duration, clients, server_pid=None):
+    cpu_before = server_cpu_seconds(server_pid) if server_pid else None
     queue = multiprocessing.Queue()
     procs = [
         multiprocessing.Process(target=client, args=(port, path, duration, queue))
@@ -156,10 +166,12 @@ def measure(port, path, duration, clients):
     if errors:
         raise SystemExit(errors[0])
     latencies.sort()
+    cpu = server_cpu_seconds(server_pid) - cpu_before if server_pid else 0.0
     return {
         "rps": len(latencies) / duration,
         "p50": statistics.median(latencies),
         "p95": latencies[int(len(latencies) * 0.95) - 1],
+        "cpu_ms": cpu * 1000 / max(len(latencies), 1),
     }
 
 
@@ -193,6 +205,9 @@ def main():
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes.")
     parser.add_argument("--postgres", default="", help="Use (and recreate) this database URL.")
+    parser.add_argument(
+        "--only-polls", action="store_true", help="The trivial view and the polls only."
+    )
     args = parser.parse_args()
     if args.postgres:
         recreate_postgres_database(args.postgres)
@@ -236,15 +251,21 @@ def main():
                 ("race page (running, 2x60 KB output)", f"/jobs/{live_id}/"),
                 ("output poll (running, nothing new: 204)", unchanged_poll),
                 (
+                    # As the page polls: its version (headers unchanged), 1 KB behind per side.
                     "output poll (running, 1 KB new per side)",
-                    f"/jobs/{live_id}/poll?elide={output_length - 1000}"
-                    f"&standard={output_length - 1000}",
+                    re.sub(
+                        r"elide=\d+&standard=\d+",
+                        f"elide={output_length - 1000}&standard={output_length - 1000}",
+                        unchanged_poll,
+                    ),
                 ),
                 (
                     "API output (JSON, nothing new)",
                     f"/api/jobs/{live_id}/output?build_type=elide&offset={output_length}",
                 ),
             ]
+            if args.only_polls:
+                endpoints = [e for e in endpoints if e[1] == "/health" or "poll" in e[1]]
             for _, path in endpoints:  # warm caches and connections
                 measure(port, path, 0.5, 1)
             print(
@@ -253,7 +274,10 @@ def main():
                 f"in {args.rounds} rounds, "
                 f"{args.jobs} races"
             )
-            print(f"{'endpoint':45} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'vs trivial':>10}")
+            print(
+                f"{'endpoint':45} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'vs trivial':>10}"
+                f" {'server CPU ms/req':>18} {'CPU vs trivial':>15}"
+            )
             # Rounds through all endpoints, so that load from elsewhere on the machine falls on
             # every endpoint alike; each figure is the median over the rounds, and the ratio
             # is taken within each round (endpoint vs the trivial view just before it).
@@ -261,19 +285,24 @@ def main():
             for _ in range(args.rounds):
                 for label, path in endpoints:
                     rounds[label].append(
-                        measure(port, path, args.duration / args.rounds, args.clients)
+                        measure(port, path, args.duration / args.rounds, args.clients, server.pid)
                     )
             for label, _ in endpoints:
                 results = rounds[label]
-                ratios = [
-                    r["rps"] / t["rps"]
-                    for r, t in zip(results, rounds[endpoints[0][0]], strict=True)
+                trivial = rounds[endpoints[0][0]]
+                ratios = [r["rps"] / t["rps"] for r, t in zip(results, trivial, strict=True)]
+                # Throughput ratio from server CPU: trivial's CPU per request over this one's.
+                cpu_ratios = [
+                    t["cpu_ms"] / r["cpu_ms"] if r["cpu_ms"] else 0.0
+                    for r, t in zip(results, trivial, strict=True)
                 ]
                 print(
                     f"{label:45} {statistics.median(r['rps'] for r in results):8.0f}"
                     f" {statistics.median(r['p50'] for r in results):8.1f}"
                     f" {statistics.median(r['p95'] for r in results):8.1f}"
                     f" {statistics.median(ratios):10.2f}"
+                    f" {statistics.median(r['cpu_ms'] for r in results):18.3f}"
+                    f" {statistics.median(cpu_ratios):15.2f}"
                 )
         finally:
             server.terminate()

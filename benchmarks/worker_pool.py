@@ -7,7 +7,9 @@ On a fresh database (a file under /tmp, or the PostgreSQL database `arena_bench_
 dropped and created afresh) with a local git repository and real `run_worker` processes:
 
 1. dispatch latency: idle workers, one job at a time; the time from create_job's commit to
-   the job being seen `running` (the benchmark polls every 2 ms), p50/p95/max;
+   the job being seen `running` (the benchmark polls every 2 ms), p50/p95/max; on
+   PostgreSQL the workers are woken by NOTIFY, on SQLite they poll (--only-dispatch stops
+   here);
 2. throughput: --jobs races with a trivial recipe (`true` on both sides) queued at once
    through 4 workers of capacity 2; races per second from the first claim to the last
    assignment closed (clone, two sandboxed builds and all the bookkeeping included);
@@ -41,6 +43,9 @@ def parse_args():
     parser.add_argument("--samples", type=int, default=40, help="Dispatch latency samples.")
     parser.add_argument("--jobs", type=int, default=100, help="Races for the throughput run.")
     parser.add_argument("--poll", type=float, default=0.5, help="ARENA_WORKER_POLL_INTERVAL.")
+    parser.add_argument(
+        "--only-dispatch", action="store_true", help="Measure the dispatch latency only."
+    )
     parser.add_argument("--sqlite-path", default="/tmp/arena-bench-workers/bench.db")  # noqa: S108
     parser.add_argument(
         "--postgres-url", default="postgres://postgres@127.0.0.1:5432/arena_bench_workers"
@@ -288,6 +293,8 @@ def main():
         )
 
         print(f"[{time.perf_counter() - begun:.1f} s] dispatch measured", file=sys.stderr)
+        if args.only_dispatch:
+            return
         procs = start_workers(4, 2, tmp)
         print(f"[{time.perf_counter() - begun:.1f} s] workers up", file=sys.stderr)
         try:

@@ -140,6 +140,23 @@ if env_str("DATABASE_URL"):
         )
     }
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}{TEST_DB_SUFFIX}"}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A client that vanished mid-transaction (its host lost its link) must not hold its
+        # row locks until TCP gives up hours later, freezing every worker that reaps it: the
+        # server ends a session idle in a transaction, or whose replies go unacknowledged, for
+        # as long as a worker may be silent before the pool presumes it dead.
+        _silent_ms = env_int("ARENA_WORKER_DEAD_AFTER", 30) * 1000
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _options["options"] = " ".join(
+            filter(
+                None,
+                [
+                    _options.get("options", ""),
+                    f"-c idle_in_transaction_session_timeout={_silent_ms}",
+                    f"-c tcp_user_timeout={_silent_ms}",
+                ],
+            )
+        )
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # A sqlite:///path URL: the test database is a file beside it, with the same pragmas.
         _sqlite_path = Path(DATABASES["default"]["NAME"])

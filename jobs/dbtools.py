@@ -2,7 +2,8 @@
 
 `database_stats` gives the seed's "Query Database Stats" figures (total jobs, completed jobs,
 total results) plus the database's size; `backup_sqlite` makes a consistent copy of a live
-SQLite database with SQLite's online backup API while workers keep writing.
+SQLite database with SQLite's online backup API while workers keep writing;
+`refresh_planner_statistics` is the last step of every bulk load.
 """
 
 import datetime
@@ -36,6 +37,33 @@ def database_stats(using="default"):
     }
     stats.update(database_size(using))
     return stats
+
+
+BULK_LOADED_TABLES = ("jobs", "build_results")
+
+
+def refresh_planner_statistics(using="default"):
+    """Give the query planner fresh statistics after a bulk load; returns the statement run.
+
+    Without them the planner guesses: right after 100,000 races were inserted, PostgreSQL
+    took 870 ms for the recent 20 (a plan for an empty table) until autovacuum came by, and
+    SQLite has no statistics at all until someone runs ANALYZE. PostgreSQL also gets VACUUM
+    when not inside a transaction, which sets the visibility map that index-only scans need
+    (autovacuum's steady state) and returns the space of rewritten rows.
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        tables = ", ".join(connection.ops.quote_name(t) for t in BULK_LOADED_TABLES)
+        statement = f"ANALYZE {tables}"
+        if not connection.in_atomic_block:
+            statement = f"VACUUM (ANALYZE) {tables}"
+    elif connection.vendor == "sqlite":
+        statement = "ANALYZE"
+    else:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+    return statement
 
 
 def database_size(using="default"):

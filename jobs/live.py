@@ -155,13 +155,23 @@ def read_sides(job, offsets=None, *, limit=None, tail=None):
     side whose log was compacted. With `tail`, each side's text is its last `tail` characters
     instead (the page's first view).
     """
-    offsets = {side: max(0, int((offsets or {}).get(side, 0))) for side in SIDES}
+    offsets = clamp_offsets(offsets)
     limit = limit or MAX_CHUNK_CHARS
     if tail is not None:
         queryset = _tail_query(job.pk, tail)
     else:
         queryset = _chunk_query(job.pk, offsets, limit)
-    results = {result.build_type: result for result in queryset}
+    return sides_from_results(job, list(queryset), offsets, limit=limit, tail=tail)
+
+
+def clamp_offsets(offsets):
+    return {side: max(0, int((offsets or {}).get(side, 0))) for side in SIDES}
+
+
+def sides_from_results(job, results, offsets, *, limit, tail=None):
+    """The two Sides from result rows that carry output_length, compacted and chunk (and
+    chunk_start with `tail`)."""
+    results = {result.build_type: result for result in results}
     full_texts = _compacted_outputs([r.pk for r in results.values() if r.compacted])
     sides = []
     for build_type in SIDES:
@@ -192,12 +202,14 @@ def read_sides(job, offsets=None, *, limit=None, tail=None):
 # The poll's first step, run on every poll of every open race page: one indexed query that
 # tells whether anything the page shows has changed. Plain SQL because the ORM's query
 # building costs more than the query itself here; it runs unchanged on SQLite and PostgreSQL.
-_STATE_SQL = (
-    "SELECT j.status, j.worker_id, j.commit_sha, r.build_type, r.status, r.bell_rung,"
+_STATE_COLUMNS = (
+    "j.status, j.worker_id, j.commit_sha, r.build_type, r.status, r.bell_rung,"
     " r.started_at, r.duration_ms, r.tool, r.tool_version, LENGTH(r.output),"
     " CASE WHEN r.output_compressed IS NULL THEN 0 ELSE 1 END"
-    " FROM jobs j LEFT JOIN build_results r ON r.job_id = j.id WHERE j.id = %s"
 )
+_STATE_WIDTH = 12
+_STATE_FROM = " FROM jobs j LEFT JOIN build_results r ON r.job_id = j.id WHERE j.id = %s"
+_STATE_SQL = "SELECT " + _STATE_COLUMNS + _STATE_FROM
 # What the version covers: the race header, then each side's header (never the output).
 VERSION_PARTS = ("head", *SIDES)
 
@@ -230,10 +242,14 @@ class RaceState:
 
 
 def race_state(job_id):
-    """The race's version and output lengths, in one indexed query (a poll's first step)."""
+    """The race's version and output lengths, in one indexed query."""
     with connection.cursor() as cursor:
         cursor.execute(_STATE_SQL, [str(job_id)])
         rows = cursor.fetchall()
+    return _state_from_rows(rows)
+
+
+def _state_from_rows(rows):
     if not rows:
         return RaceState(exists=False)
     head = rows[0][:3]
@@ -243,3 +259,80 @@ def race_state(job_id):
         (row[3], None if row[11] else (row[10] or 0)) for row in rows if row[3] is not None
     )
     return RaceState(True, version, lengths)
+
+
+# The poll: the state above, the job's header columns and each side with its output from the
+# client's offsets, in one query (one round trip, which is what counts on PostgreSQL).
+POLL_JOB_FIELDS = (
+    "id", "repository_url", "repository_name", "status", "created_at", "started_at",
+    "completed_at", "worker_id", "ref", "commit_sha", "mode", "iterations", "error",
+    "is_mock", "winner", "speedup",
+)  # fmt: skip
+POLL_RESULT_FIELDS = (
+    "id", "job_id", "build_type", "status", "duration", "bell_rung", "created_at",
+    "duration_ms", "run_times_ms", "exit_code", "tool", "tool_version", "started_at",
+    "finished_at", "error",
+)  # fmt: skip
+_POLL_SQL = (
+    "SELECT "
+    + _STATE_COLUMNS
+    + ", "
+    + ", ".join(f"j.{name}" for name in POLL_JOB_FIELDS)
+    + ", "
+    + ", ".join(f"r.{name}" for name in POLL_RESULT_FIELDS)
+    + ", CASE WHEN r.build_type = %s"
+    "  THEN SUBSTR(COALESCE(r.output, ''), CAST(%s AS INTEGER), CAST(%s AS INTEGER))"
+    "  ELSE SUBSTR(COALESCE(r.output, ''), CAST(%s AS INTEGER), CAST(%s AS INTEGER)) END"
+    + _STATE_FROM
+)
+
+
+@dataclass
+class PollSnapshot:
+    """The poll's single query: `state` decides a 204; `read()` builds the job and both
+    sides from the same rows only when there is something to send."""
+
+    state: RaceState
+    rows: list
+    offsets: dict
+    limit: int
+
+    def read(self):
+        from jobs.models import Job
+        from jobs.round_trips import model_reader
+
+        db = connection.alias
+        job_end = _STATE_WIDTH + len(POLL_JOB_FIELDS)
+        read_job = model_reader(Job, POLL_JOB_FIELDS, connection)
+        read_result = model_reader(BuildResult, POLL_RESULT_FIELDS, connection)
+        job = read_job(self.rows[0][_STATE_WIDTH:job_end], db, connection)
+        results = []
+        for row in self.rows:
+            if row[3] is None:  # no result row (LEFT JOIN)
+                continue
+            result = read_result(row[job_end:-1], db, connection)
+            result.output_length = row[10] or 0
+            result.compacted = bool(row[11])
+            result.chunk = row[-1]
+            results.append(result)
+        return job, sides_from_results(job, results, self.offsets, limit=self.limit)
+
+
+def poll_snapshot(job_id, offsets, *, limit=None):
+    """Everything a poll answers with, from one query: the state (to answer 204 when nothing
+    changed) and the rows the job and both sides' output after `offsets` are read from."""
+    offsets = clamp_offsets(offsets)
+    limit = limit or MAX_CHUNK_CHARS
+    params = [
+        BuildType.ELIDE,
+        offsets[BuildType.ELIDE] + 1,
+        limit,
+        offsets[BuildType.STANDARD] + 1,
+        limit,
+        str(job_id),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_POLL_SQL, params)
+        rows = cursor.fetchall()
+    state = _state_from_rows([row[:_STATE_WIDTH] for row in rows])
+    return PollSnapshot(state, rows, offsets, limit)

@@ -14,6 +14,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
+from jobs.bulk_insert import insert_instances
 from jobs.models import BuildResult, BuildStatus, BuildType, Job, JobStatus
 from jobs.repositories import SUGGESTED_REPOSITORIES
 
@@ -268,11 +269,12 @@ def random_race(rng, now, spread_days=90):
     return job, [standard, elide]
 
 
-def seed_random_races(count, *, seed=None, now=None, batch_size=2000, progress=None):
+def seed_random_races(count, *, seed=None, now=None, batch_size=10000, progress=None):
     """Insert `count` random completed races in batches; returns how many were added.
 
     With the same `seed` the same races (ids included) are generated, so running it twice adds
-    nothing the second time. Each batch is one transaction of two bulk INSERTs.
+    nothing the second time. Each batch is one transaction with two bulk loads (COPY on
+    PostgreSQL, executemany on SQLite: jobs/bulk_insert.py).
     """
     rng = random.Random(seed)  # noqa: S311 (demo data, not security)
     now = now or timezone.now()
@@ -286,8 +288,8 @@ def seed_random_races(count, *, seed=None, now=None, batch_size=2000, progress=N
             ids = [job.pk for job, _ in races]
             taken = set(Job.objects.filter(pk__in=ids).values_list("pk", flat=True))
             new = [(job, results) for job, results in races if job.pk not in taken]
-            Job.objects.bulk_create([job for job, _ in new])
-            BuildResult.objects.bulk_create([result for _, results in new for result in results])
+            insert_instances(Job, [job for job, _ in new])
+            insert_instances(BuildResult, [result for _, results in new for result in results])
         added += len(new)
         if progress:
             progress(count - remaining, added)

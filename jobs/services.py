@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db import IntegrityError
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from jobs.models import (
@@ -22,6 +22,7 @@ from jobs.models import (
     Job,
     JobStatus,
 )
+from jobs.round_trips import JobsWithSides, insert_job_within_limit
 
 MAX_URL_LENGTH = 500
 DEFAULT_GIT_HOSTS = ("github.com", "gitlab.com")
@@ -149,14 +150,14 @@ def create_job(repository_url, *, ref="", **extra):
     # The CHECK constraints are left to the database: Django's validate_constraints runs one
     # query per constraint, which would more than double the cost of a submission.
     job.full_clean(exclude=["id"], validate_constraints=False)
+    # One statement, no transaction of its own (jobs/round_trips.py).
     limit = settings.ARENA_MAX_QUEUED_JOBS
     try:
-        with transaction.atomic():
-            if limit and Job.objects.filter(status=JobStatus.QUEUED).count() >= limit:
-                raise QueueFull(limit)
-            job.save(force_insert=True)
+        inserted = insert_job_within_limit(job, limit)
     except IntegrityError as error:
         raise _constraint_error(error) from None
+    if not inserted:
+        raise QueueFull(limit)
     return job
 
 
@@ -169,15 +170,6 @@ def _constraint_error(error):
     return ValidationError({NON_FIELD_ERRORS: [ValidationError(message, code="constraint")]})
 
 
-LOG_COLUMNS = ("output", "output_timing", "output_compressed", "output_timing_compressed")
-
-
-def _with_results(queryset):
-    return queryset.prefetch_related(
-        Prefetch("results", queryset=BuildResult.objects.defer(*LOG_COLUMNS))
-    )
-
-
 def storable_job_id(job_id):
     """The id as text, or None when no job can have it (too long, or a NUL character,
     which PostgreSQL refuses in text): callers answer "not found" without asking."""
@@ -188,32 +180,40 @@ def storable_job_id(job_id):
 
 
 def get_job(job_id, *, with_output=False):
-    """The job with both results prefetched, or None. Two queries."""
+    """The job with both results attached, or None. One query (jobs/round_trips.py)."""
     job_id = storable_job_id(job_id)
     if job_id is None:
         return None
-    queryset = (
-        Job.objects.prefetch_related("results") if with_output else _with_results(Job.objects)
-    )
-    return queryset.filter(pk=job_id).first()
+    jobs = _job_by_id(job_id, with_output=with_output)
+    return jobs[0] if jobs else None
+
+
+_job_by_id = JobsWithSides(lambda job_id: Job.objects.filter(pk=job_id))
+_newest_jobs = JobsWithSides(lambda: Job.objects.order_by("-created_at", "-id"))
+_newest_jobs_with_status = JobsWithSides(
+    lambda status: Job.objects.filter(status=status).order_by("-created_at", "-id")
+)
 
 
 def list_jobs(*, status=None, limit=100):
-    """Newest jobs first with their results (output deferred). Two queries."""
-    queryset = Job.objects.order_by("-created_at", "-id")
+    """Newest jobs first with their results (output deferred). One query."""
     if status:
-        queryset = queryset.filter(status=status)
-    return list(_with_results(queryset)[:limit])
+        return _newest_jobs_with_status(status, limit=limit)
+    return _newest_jobs(limit=limit)
 
 
 def get_recent_results(limit=20):
-    """Completed races that have both results, newest first. Two queries.
+    """Completed races that have both results, newest first. One query.
 
     Walks jobs_status_created_idx newest first and probes each side through the
     (job, build_type) unique index, so it reads about `limit` jobs, not every completed one.
     """
+    return _completed_with_both_sides(limit=limit)
+
+
+def _completed_with_both_sides_queryset():
     finished = BuildResult.objects.filter(job=OuterRef("pk")).exclude(status=BuildStatus.PENDING)
-    queryset = (
+    return (
         Job.objects.filter(status=JobStatus.COMPLETED)
         .filter(
             Exists(finished.filter(build_type=BuildType.ELIDE)),
@@ -221,7 +221,9 @@ def get_recent_results(limit=20):
         )
         .order_by("-created_at", "-id")
     )
-    return list(_with_results(queryset)[:limit])
+
+
+_completed_with_both_sides = JobsWithSides(_completed_with_both_sides_queryset)
 
 
 def find_finished_race(repository_url, ref="", **options):

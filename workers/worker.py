@@ -74,6 +74,7 @@ class WorkerLoop:
         write=print,
         pid=None,
         clock=time.monotonic,
+        listen=None,
     ):
         self.worker_id = worker_id
         self.hostname = hostname
@@ -83,6 +84,10 @@ class WorkerLoop:
         self.run_job = run_job
         self.pid = pid
         self.clock = clock
+        # listen(wake, log) -> a listener with stop(), or None: what wakes an idle loop the
+        # moment a job is queued (workers/queue_listener.py); polling is the fallback.
+        self.listen = listen
+        self.listener = None
         self.heartbeat_interval = settings.ARENA_HEARTBEAT_INTERVAL
         self.poll_interval = settings.ARENA_WORKER_POLL_INTERVAL
         self.grace_period = settings.ARENA_WORKER_GRACE_PERIOD
@@ -161,6 +166,8 @@ class WorkerLoop:
         )
         self.status = worker.status
         self.next_heartbeat = self.clock() + self.heartbeat_interval
+        if self.listen is not None:
+            self.listener = self.listen(self.wake, self.log)
         note = " (in maintenance: takes no jobs until activated)" if self.in_maintenance else ""
         self.log(f"registered on {self.hostname}, capacity {self.capacity}{note}")
         self.housekeeping()
@@ -336,11 +343,14 @@ class WorkerLoop:
                 scheduler.release_job(self.worker_id, job_id, scheduler.Outcome.INTERRUPTED)
 
     def shutdown(self):
+        if self.listener is not None:
+            self.listener.stop()
         scheduler.retire_worker(self.worker_id)
         self.log(f"stopped after {self.finished} race(s): marked inactive")
 
     def sleep(self):
-        """Wait up to one poll interval; wake early when a race ends or a signal arrives."""
+        """Wait up to one poll interval; wake early when a race ends, a job is queued
+        (notification) or a signal arrives."""
         deadline = self.clock() + self.poll_interval
         flags = (self.stop_requested, self.kill_requested)
         while self.clock() < deadline and flags == (self.stop_requested, self.kill_requested):

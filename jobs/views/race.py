@@ -9,7 +9,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from jobs import pool
 from jobs.forms import RaceForm
-from jobs.live import PAGE_OUTPUT_CHARS, SIDES, race_state, read_sides
+from jobs.live import PAGE_OUTPUT_CHARS, SIDES, poll_snapshot, race_state, read_sides
 from jobs.models import SEED_JOB_COLUMNS, BuildResult, BuildType, Job, JobStatus
 from jobs.replay import replay_data
 from jobs.services import cancel_job
@@ -110,20 +110,21 @@ def race_detail(request, job_id):
 def race_poll(request, job_id):
     """New output since the client's offsets, and the state of both sides.
 
-    Answers 204 (htmx: nothing to swap, keep polling) when nothing changed since the client's
-    version and offsets, the common case, after a single query; and 286 (htmx: stop polling)
+    One query either way (jobs.live.poll_snapshot). Answers 204 (htmx: nothing to swap, keep
+    polling) when nothing changed since the client's version and offsets, the common case;
+    and 286 (htmx: stop polling)
     once the race has ended and all output has been sent.
     """
     offsets = _offsets(request)
-    state = race_state(str(job_id)[:64])
+    snapshot = poll_snapshot(str(job_id)[:64], offsets)
+    state = snapshot.state
     if not state.exists:
         if request.htmx:  # the race was deleted while its page was open: stop polling
             return HttpResponseStopPolling('<div id="race-poller"></div>')
         raise Http404("No race with that id.")
     if state.unchanged_for(request.GET.get("v", ""), offsets):
         return HttpResponse(status=204)
-    job = _job_or_404(job_id)
-    sides = read_sides(job, offsets)
+    job, sides = snapshot.read()
     context = _race_context(job, sides, version=state.version)
     context["pool_message"] = _pool_message(job)
     # Headers are sent only when they changed (or the race ended); output when it grew.

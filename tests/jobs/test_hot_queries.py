@@ -44,7 +44,7 @@ def test_recent_results_lists_completed_races_with_both_sides_newest_first():
 
     assert [job.pk for job in recent] == [newest.pk, older.pk]
     assert sides == [("success", "failure"), ("success", "success")]
-    assert len(queries) == 2
+    assert len(queries) == 1
     loaded = recent[0].elide_result.get_deferred_fields()
     assert {"output", "output_timing", "output_compressed", "output_timing_compressed"} <= loaded
 
@@ -68,3 +68,21 @@ def test_create_job_refuses_a_check_constraint_violation_with_a_message():
     assert "jobs_iterations_positive" in str(refused.value)
     assert refused.typename == "ValidationError"
     assert Job.objects.count() == 0
+
+
+def test_get_job_is_one_query_whose_arguments_change_from_call_to_call(
+    django_assert_num_queries,
+):
+    first, second = race("first", 2), race("second", 1, status="running", sides=("success",))
+    queued = race("queued", 0, status="queued", sides=())
+    for job in (first, second, queued, first):
+        with django_assert_num_queries(1):
+            loaded = get_job(job.pk)
+            sides = [(r.build_type, r.job.pk) for r in loaded.results.all()]
+            assert (loaded.elide_result is None) == (job is queued)
+            assert loaded.standard_result is None or job is first
+        assert loaded.pk == job.pk and loaded.repository_name == job.repository_name
+        assert loaded.created_at == job.created_at.replace(microsecond=0)
+        assert sides == [(b, job.pk) for b in ("elide", "standard")][: len(sides)]
+    assert len(get_job(first.pk).results.all()) == 2
+    assert get_job("no-such-job") is None

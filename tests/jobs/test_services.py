@@ -90,7 +90,7 @@ def test_create_job_refuses_when_the_queue_is_full(settings):
     assert Job.objects.count() == 2
 
 
-CREATE_QUERIES = 4
+CREATE_QUERIES = 3
 REQUEUE_QUERIES = 7
 
 
@@ -118,17 +118,17 @@ def make_jobs(n, *, worker=None):
 def test_query_counts_do_not_depend_on_rows(rows, django_assert_num_queries, settings):
     settings.ARENA_MAX_QUEUED_JOBS = 1000
     last = make_jobs(rows)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         assert services.get_job(last.pk).pk == last.pk
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         job = services.get_job(last.pk, with_output=True)
         assert [r.output for r in job.results.all()] in ([], ["x", "y"])
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         jobs = services.list_jobs()
         # Results come prefetched: no query per job.
         assert all(job.elide_result or job.status == "queued" for job in jobs)
     assert len(jobs) == Job.objects.count()
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         recent = services.get_recent_results(limit=20)
         assert all(job.elide_result and job.standard_result for job in recent)
     with django_assert_num_queries(1):
@@ -144,8 +144,9 @@ def test_write_query_counts_do_not_depend_on_rows(rows, django_assert_num_querie
     worker = Worker.objects.create(id="w", hostname="h", last_heartbeat=timezone.now())
     make_jobs(rows, worker=worker)
     # Inside the test's transaction each atomic block adds SAVEPOINT and RELEASE.
-    # create_job: queue count, INSERT; requeue_job: read, UPDATE, DELETE results, close
-    # assignments, re-read (plus the worker liveness check when the job was running).
+    # create_job: one INSERT carrying the queue limit; requeue_job: read, UPDATE, DELETE
+    # results, close assignments, re-read (plus the worker liveness check when the job was
+    # running).
     with django_assert_num_queries(CREATE_QUERIES):
         job = services.create_job("https://github.com/a/new")
     with django_assert_num_queries(2):
@@ -167,3 +168,38 @@ def test_get_recent_results_only_completed_races_with_both_sides():
     BuildResult.objects.create(job=pending, build_type="standard", duration=1)
     Job.objects.create(repository_url="u", repository_name="q", created_at=now)
     assert [job.repository_name for job in services.get_recent_results()] == ["both"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("limit", [0, 5])
+def test_create_job_is_one_statement_that_commits_itself(limit, settings):
+    """In autocommit (as in a request), create_job sends its INSERT and nothing else: no
+    BEGIN/COMMIT of a transaction, no savepoint, no count of the queue before it."""
+    from django.db import connection
+
+    settings.ARENA_MAX_QUEUED_JOBS = limit
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append((sql, connection.in_atomic_block, connection.get_autocommit()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        job = services.create_job("https://github.com/a/one-trip")
+    assert len(statements) == 1
+    sql, in_transaction, autocommit = statements[0]
+    assert sql.startswith("INSERT INTO") and (" WHERE " in sql) == bool(limit)
+    assert (in_transaction, autocommit) == (False, True)
+    assert Job.objects.get(pk=job.pk).status == "queued"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_queue_is_refused_by_the_insert_itself(settings):
+    settings.ARENA_MAX_QUEUED_JOBS = 2
+    for n in range(2):
+        services.create_job(f"https://github.com/a/r{n}")
+    with pytest.raises(services.QueueFull):
+        services.create_job("https://github.com/a/refused")
+    assert Job.objects.count() == 2
+    Job.objects.filter(repository_name="a/r0").update(status="running")
+    assert services.create_job("https://github.com/a/accepted").repository_name == "a/accepted"

@@ -17,6 +17,10 @@ import sqlite3, sys
 from django.db import connection, transaction
 cursor = connection.cursor()
 print("vendor", connection.vendor, connection.settings_dict["NAME"])
+if connection.vendor == "postgresql":
+    for name in ("idle_in_transaction_session_timeout", "tcp_user_timeout"):
+        cursor.execute(f"SHOW {name}")
+        print(name, cursor.fetchone()[0])
 if connection.vendor == "sqlite":
     for pragma in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys"):
         print(pragma, cursor.execute(f"PRAGMA {pragma}").fetchone()[0])
@@ -89,6 +93,16 @@ def test_default_database_is_build_arena_db_beside_manage_py():
 def test_database_url_switches_to_postgresql():
     values = probe({"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test"})
     assert values["vendor"] == "postgresql test"
+
+
+def test_postgresql_ends_sessions_of_clients_that_vanished_mid_transaction():
+    """A host that lost its link must not hold row locks until TCP gives up: the server ends
+    its session after ARENA_WORKER_DEAD_AFTER (scripts/netns_drill.py found the pool frozen)."""
+    values = probe(
+        {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test", "ARENA_WORKER_DEAD_AFTER": "7"}
+    )
+    assert values["idle_in_transaction_session_timeout"] == "7s"
+    assert values["tcp_user_timeout"] == "7000"
 
 
 @pytest.mark.django_db

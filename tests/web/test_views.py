@@ -384,8 +384,10 @@ def test_race_page_and_poll_use_a_fixed_number_of_queries(client, django_assert_
     with django_assert_max_num_queries(4):
         client.get(reverse("race_detail", args=[job.pk]))
     running = make_running_race(output="y" * 100)
-    with django_assert_max_num_queries(3):
-        client.get(reverse("race_poll", args=[running.pk]), {"elide": 5, "standard": 5})
+    # A poll with new output: one query (state, job and both sides' new text together).
+    with django_assert_max_num_queries(1):
+        news = client.get(reverse("race_poll", args=[running.pk]), {"elide": 5, "standard": 5})
+    assert news.status_code == 200 and "y" * 95 in news.content.decode()
 
 
 def test_htmx_history_restore_gets_the_whole_page(client):

@@ -31,6 +31,24 @@ class Outcome:
 
 
 LIVE_STATUSES = (WorkerStatus.ACTIVE, WorkerStatus.MAINTENANCE)
+# Worker ids of `manage.py race` commands ("race@<host>:<pid>"). Such a race may run an
+# operator's custom commands, so the pool never runs it again: when the command's process is
+# gone, its job fails with the reason instead of going back to the queue.
+FOREGROUND_PREFIX = "race@"
+
+
+def is_foreground(worker_id):
+    """Whether this id belongs to a `manage.py race` command, not to a pool worker."""
+    return bool(worker_id) and worker_id.startswith(FOREGROUND_PREFIX)
+
+
+def foreground_reason(reason):
+    return (
+        f"the `manage.py race` command running it is gone ({reason}); "
+        "a foreground race is never rerun by the pool"
+    )
+
+
 BUSY_RETRIES = 5
 
 
@@ -119,6 +137,11 @@ def recover_jobs_of(worker_id, reason, now):
 
 def recover_running(jobs, reason, now):
     running = jobs.filter(status=JobStatus.RUNNING)
+    foreground = running.filter(worker_id__startswith=FOREGROUND_PREFIX)
+    foreground_ids = list(foreground.values_list("pk", flat=True))
+    if foreground_ids:
+        fail_running(foreground, foreground_reason(reason), now)
+        running = running.exclude(pk__in=foreground_ids)
     limit = settings.ARENA_JOB_MAX_ATTEMPTS
     retry = running.filter(attempts__lt=limit)
     give_up = running.filter(attempts__gte=limit)
@@ -131,4 +154,4 @@ def recover_running(jobs, reason, now):
             now,
         )
     requeue_running(Job.objects.filter(pk__in=requeued, status=JobStatus.RUNNING))
-    return requeued, failed
+    return requeued, failed + foreground_ids

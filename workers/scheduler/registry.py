@@ -10,6 +10,9 @@ from workers.models import Worker, WorkerAssignment, WorkerStatus
 from workers.scheduler.base import (
     LIVE_STATUSES,
     Outcome,
+    fail_running,
+    foreground_reason,
+    is_foreground,
     lock_worker,
     recover_jobs_of,
     requeue_running,
@@ -25,6 +28,8 @@ def register_worker(worker_id, *, hostname, capacity=2, pid=None, now=None):
     left running is handed back to the queue (or failed after too many attempts) exactly as if
     that process had been reaped. A worker in maintenance stays in maintenance (an operator
     lifts it with `manage.py workers --activate ID`); an inactive one becomes active.
+    A `manage.py race` command (is_foreground) registers in maintenance: it heartbeats, so
+    that the pool can tell when its process is gone, but never takes a queued job.
     """
     now = now or timezone.now()
     if capacity < 1:
@@ -37,7 +42,11 @@ def register_worker(worker_id, *, hostname, capacity=2, pid=None, now=None):
                     return Worker.objects.create(
                         id=worker_id,
                         hostname=hostname,
-                        status=WorkerStatus.ACTIVE,
+                        status=(
+                            WorkerStatus.MAINTENANCE
+                            if is_foreground(worker_id)
+                            else WorkerStatus.ACTIVE
+                        ),
                         capacity=capacity,
                         current_load=0,
                         last_heartbeat=now,
@@ -50,7 +59,7 @@ def register_worker(worker_id, *, hostname, capacity=2, pid=None, now=None):
         recover_jobs_of(worker_id, f"worker {worker_id} restarted while running it", now)
         status = (
             WorkerStatus.MAINTENANCE
-            if worker.status == WorkerStatus.MAINTENANCE
+            if worker.status == WorkerStatus.MAINTENANCE or is_foreground(worker_id)
             else WorkerStatus.ACTIVE
         )
         Worker.objects.filter(pk=worker_id).update(
@@ -115,6 +124,8 @@ def set_worker_status(worker_id, status, *, now=None):
         worker = lock_worker(worker_id)
         if worker is None:
             return None
+        if is_foreground(worker_id) and status == WorkerStatus.ACTIVE:
+            raise ValueError(f"{worker_id} is a `manage.py race` command; it takes no jobs")
         if worker.status == WorkerStatus.INACTIVE:
             raise ValueError(
                 f"worker {worker_id} is inactive (not running); start it with "
@@ -132,7 +143,10 @@ def retire_worker(worker_id, *, now=None):
         if lock_worker(worker_id) is None:
             return
         running = Job.objects.filter(worker_id=worker_id, status=JobStatus.RUNNING)
-        requeue_running(running)
+        if is_foreground(worker_id):
+            fail_running(running, foreground_reason("it exited before the race ended"), now)
+        else:
+            requeue_running(running)
         WorkerAssignment.objects.filter(worker_id=worker_id, completed_at__isnull=True).update(
             completed_at=now, outcome=Outcome.INTERRUPTED
         )

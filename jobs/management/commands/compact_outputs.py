@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from jobs.dbtools import refresh_planner_statistics
 from jobs.outputs import compact_some
 
 
@@ -17,4 +18,5 @@ class Command(BaseCommand):
         total = 0
         while compacted := compact_some(limit=max(batch_size, 1)):
             total += compacted
+        refresh_planner_statistics()
         self.stdout.write(f"Compacted {total} build result(s).")

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from jobs.dbtools import refresh_planner_statistics
 from jobs.legacy_import import LegacyImportError, import_legacy_database
 
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
             report = import_legacy_database(path)
         except LegacyImportError as error:
             raise CommandError(str(error)) from error
+        refresh_planner_statistics()
         self.stdout.write(
             f"Jobs: {report.jobs_created} created, {report.jobs_updated} updated, "
             f"{report.jobs_unchanged} unchanged, {report.jobs_skipped} skipped."

@@ -4,6 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from jobs.dbtools import refresh_planner_statistics
 from jobs.mock_data import MOCK_RACES, seed_original_mock_jobs, seed_random_races
 
 
@@ -21,7 +22,7 @@ class Command(BaseCommand):
             "--seed", type=int, default=None, help="Random seed, for reproducible races."
         )
         parser.add_argument(
-            "--batch-size", type=int, default=2000, help="Races per INSERT transaction."
+            "--batch-size", type=int, default=10000, help="Races per bulk-load transaction."
         )
 
     def handle(self, *args, jobs, seed, batch_size, **options):
@@ -32,6 +33,7 @@ class Command(BaseCommand):
         added = seed_original_mock_jobs()
         self.stdout.write(f"Mock races: {added} added, {len(MOCK_RACES) - added} already present.")
         if not jobs:
+            refresh_planner_statistics()
             return
         started = time.monotonic()
 
@@ -40,6 +42,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {done}/{jobs} generated, {inserted} inserted")
 
         inserted = seed_random_races(jobs, seed=seed, batch_size=batch_size, progress=progress)
+        refresh_planner_statistics()
         elapsed = time.monotonic() - started
         self.stdout.write(
             f"Random races: {inserted} added ({jobs - inserted} already present) "

@@ -1,27 +1,35 @@
 """`manage.py race SOURCE`: run one race in the foreground, no worker needed.
 
-The job is created directly in status `running` (worker_id "race@<host>") so no worker claims
-it, then `workers.recording.run_job` runs and records it like any race. The terminal shows each
+The command registers in the pool as "race@<host>:<pid>" (in maintenance: it heartbeats but
+takes no queued job) and creates its job directly in status `running` under that id, so no
+worker claims it; then `workers.recording.run_job` runs and records it like any race. If the
+command's process dies, its heartbeats stop and the pool fails the job with the reason: a race
+that may run an operator's custom commands is never rerun by a pool worker. The terminal shows each
 side's state, elapsed time and last output line while it runs, then a table of the results.
 Exit status 0 when the race ran (even if a side failed); 1 with one line when it could not.
 """
 
 import argparse
+import os
 import shlex
 import signal
 import socket
 import threading
 import time
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils import timezone
 
 from jobs.models import BuildResult, CacheMode, JobStatus, RaceMode, Scenario, percent_faster
 from jobs.services import QueueFull, cancel_job, create_job
 from jobs.vocabulary import BASELINE_FIRST, FAILURE, SUCCESS
+from workers import scheduler
 from workers.engine.measure import run_stats, speedup
 from workers.recording import run_job
+from workers.scheduler.base import FOREGROUND_PREFIX
 
 REDRAW_SECONDS = 0.5
 # Without a terminal, a running side's progress line is repeated this often.
@@ -142,13 +150,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         self.verbosity = options["verbosity"]
-        job = self.create_job(options)
-        self.stdout.write(
-            f"race {job.pk}: {job.repository_name}{f' @ {job.ref}' if job.ref else ''} "
-            f"({job.mode}, cache {job.cache}, scenario {job.scenario}, "
-            f"{job.iterations} run(s), {job.warmups} warm-up(s))"
-        )
-        outcome = self.run(job)
+        hostname = socket.gethostname()
+        self.worker_id = f"{FOREGROUND_PREFIX}{hostname}:{os.getpid()}"
+        scheduler.register_worker(self.worker_id, hostname=hostname, capacity=1, pid=os.getpid())
+        try:
+            job = self.create_job(options)
+            self.stdout.write(
+                f"race {job.pk}: {job.repository_name}{f' @ {job.ref}' if job.ref else ''} "
+                f"({job.mode}, cache {job.cache}, scenario {job.scenario}, "
+                f"{job.iterations} run(s), {job.warmups} warm-up(s))"
+            )
+            outcome = self.run(job)
+        finally:
+            scheduler.retire_worker(self.worker_id)
         job.refresh_from_db()
         self.print_table(job)
         if outcome == "failed":
@@ -172,7 +186,7 @@ class Command(BaseCommand):
                 options["source"],
                 ref=options["ref"],
                 status=JobStatus.RUNNING,
-                worker_id=f"race@{socket.gethostname()}",
+                worker_id=self.worker_id,
                 started_at=timezone.now(),
                 attempts=1,
                 **fields,
@@ -208,9 +222,13 @@ class Command(BaseCommand):
         verbose = self.verbosity >= 2
         drawn = 0
         last_plain = time.monotonic()
+        next_heartbeat = time.monotonic() + settings.ARENA_HEARTBEAT_INTERVAL
         cancelled = False
         while thread.is_alive():
             thread.join(REDRAW_SECONDS)
+            if time.monotonic() >= next_heartbeat:
+                next_heartbeat = time.monotonic() + settings.ARENA_HEARTBEAT_INTERVAL
+                self.beat()
             if interrupted.is_set() and not cancelled:
                 cancelled = True
                 cancel_job(job.pk)
@@ -235,6 +253,14 @@ class Command(BaseCommand):
             self.stdout.flush()
         if tty and drawn:
             self.stdout.write(f"\x1b[{drawn}F\x1b[J", ending="")
+
+    def beat(self):
+        """Tell the pool this command is alive; a database hiccup only skips one beat."""
+        try:
+            if scheduler.heartbeat(self.worker_id) is None:
+                self.stdout.write("the pool presumed this command dead and failed its race")
+        except DatabaseError as exc:
+            self.stdout.write(f"heartbeat failed ({exc}); retrying")
 
     def print_table(self, job):
         results = {r.build_type: r for r in BuildResult.objects.filter(job_id=job.pk)}

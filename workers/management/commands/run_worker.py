@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from workers import scheduler
+from workers.queue_listener import start_queue_listener
+from workers.scheduler.base import FOREGROUND_PREFIX, is_foreground
 from workers.worker import WorkerLoop
 
 
@@ -53,6 +55,11 @@ class Command(BaseCommand):
         worker_id = worker_id.strip() or hostname
         if len(worker_id) > 128:
             raise CommandError("--worker-id must be at most 128 characters.")
+        if is_foreground(worker_id):
+            raise CommandError(
+                f"--worker-id must not start with {FOREGROUND_PREFIX!r}: "
+                "such ids belong to `manage.py race` commands."
+            )
         pid = os.getpid()
         try:
             other = scheduler.running_elsewhere(worker_id, hostname=hostname, pid=pid)
@@ -71,6 +78,7 @@ class Command(BaseCommand):
             once=once,
             pid=pid,
             write=self.stdout.write,
+            listen=start_queue_listener,
         )
         worker.install_signal_handlers()
         try:

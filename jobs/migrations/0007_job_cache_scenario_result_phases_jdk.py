@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0005_ranking_index_nulls_last_without_duplicate_indexes'),
+        ('jobs', '0006_notify_when_a_job_is_queued'),
     ]
 
     operations = [
