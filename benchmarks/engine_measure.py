@@ -4,8 +4,8 @@
 
 1. A/A: the same CPU-bound, sleep-free recipe on both sides, --races races per mode
    (sequential and parallel), each of --iterations measured runs after one warm-up; the
-   speedup of each race (standard median / elide median) and the median over the races,
-   which must be 1.00 ± 0.05.
+   speedup of each race (the engine's estimate, jobs/verdict.py) and the median
+   over the races, which must be 1.00 ± 0.05.
 2. A/B: the standard side does twice the work of the elide side; the median speedup over
    --races sequential races must be 2.0 ± 0.1.
 3. Harness overhead: the arena's measured time of one command (unsandboxed, and in bubblewrap
@@ -62,9 +62,11 @@ def ratios(config, repo, args, standard, elide, mode):
     for number in range(args.races):
         outcome = race(config, repo, standard, elide, mode=mode, iterations=args.iterations)
         s, e = outcome.sides["standard"], outcome.sides["elide"]
+        verdict = outcome.verdict
+        interval = "-".join(f"{v:.3f}" for v in verdict.ci95) if verdict.ci95 else "none"
         print(
-            f"  race {number + 1}: speedup {outcome.speedup:.3f} ± "
-            f"{outcome.speedup_uncertainty:.3f}  standard {s.run_times_ms}  elide {e.run_times_ms}"
+            f"  race {number + 1}: speedup {outcome.speedup:.3f} (CI {interval}, "
+            f"{verdict.verdict})  standard {s.run_times_ms}  elide {e.run_times_ms}"
         )
         values.append(outcome.speedup)
     return values

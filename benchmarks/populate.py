@@ -112,17 +112,11 @@ def _job_and_results(rng, created, pool, status=None):
         job.completed_at = job.started_at + datetime.timedelta(milliseconds=elide_ms + standard_ms)
     if status == "completed":
         job.results_cache = results
-        job.winner, job.speedup = _decide(results)
+        elide, standard = results
+        job.summarize(elide, standard)
     if status == "failed":
         job.error = "worker lost"
     return job, results
-
-
-def _decide(results):
-    elide, standard = results
-    from jobs.models import decide_winner
-
-    return decide_winner(elide, standard)
 
 
 def populate(

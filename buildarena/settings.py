@@ -233,6 +233,15 @@ ARENA_ALLOW_LOCAL_REPOS = env_bool("ARENA_ALLOW_LOCAL_REPOS", False)
 ARENA_MAX_QUEUED_JOBS = env_int("ARENA_MAX_QUEUED_JOBS", 100)
 # Relative difference in duration below which a race is a tie.
 ARENA_TIE_TOLERANCE = env_float("ARENA_TIE_TOLERANCE", 0.01)
+# Share of class names by which the two sides' jars may differ before a race is not comparable.
+ARENA_PARITY_TOLERANCE = env_float("ARENA_PARITY_TOLERANCE", 0.02)
+# A speedup above this (or below its inverse) is flagged for review and kept off the headline.
+ARENA_PLAUSIBLE_SPEEDUP = env_float("ARENA_PLAUSIBLE_SPEEDUP", 10.0)
+# Runs and warm-ups of a race started from the form or the API when none are given.
+ARENA_DEFAULT_RUNS = env_int("ARENA_DEFAULT_RUNS", 3)
+ARENA_DEFAULT_WARMUPS = env_int("ARENA_DEFAULT_WARMUPS", 1)
+# Seconds between a worker's probes of its toolchains (java, JDKs, mvn, gradle, elide).
+ARENA_TOOLCHAIN_PROBE_INTERVAL = env_float("ARENA_TOOLCHAIN_PROBE_INTERVAL", 300.0)
 
 # --- Build Arena: workers -----------------------------------------------------------------------
 # A worker whose heartbeat is older than this many seconds is presumed dead.

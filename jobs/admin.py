@@ -20,6 +20,7 @@ from jobs.models import (
     BuildStatus,
     BuildType,
     Job,
+    RaceExclusion,
     Winner,
     measured_ms_expression,
     percent_faster,
@@ -83,7 +84,11 @@ class JobAdminForm(forms.ModelForm):
             "timeout_seconds",
             "standard_cmd",
             "elide_cmd",
+            "excluded_reason",
         ]
+
+    def clean_excluded_reason(self):
+        return (self.cleaned_data.get("excluded_reason") or "").strip()[:2000]
 
     def clean_repository_url(self):
         url, self.repository_name = services.validate_repository_url(
@@ -126,7 +131,8 @@ class BuildResultInline(ReadOnlyInlineMixin, admin.StackedInline):
         ("tool", "tool_version", "jdk"),
         "phases",
         ("started_at", "finished_at"),
-        "error",
+        ("error", "error_kind"),
+        ("artifact_files", "artifact_bytes", "artifact_classes"),
         "output_display",
     ]
     readonly_fields = ["output_display"]
@@ -134,6 +140,16 @@ class BuildResultInline(ReadOnlyInlineMixin, admin.StackedInline):
     @admin.display(description="Output")
     def output_display(self, obj):
         return output_tail_html(obj.full_output)
+
+
+class RaceExclusionInline(ReadOnlyInlineMixin, admin.TabularInline):
+    """Who took this race off the leaderboard (or put it back), when and why."""
+
+    model = RaceExclusion
+    fields = ["changed_at", "excluded", "reason", "changed_by"]
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name = "leaderboard exclusion change"
 
 
 @admin.register(Job)
@@ -147,16 +163,19 @@ class JobAdmin(admin.ModelAdmin):
         "elide_time",
         "standard_time",
         "winner_display",
+        "verdict",
         "is_mock",
     ]
     list_display_links = ["short_id", "repository_name"]
     list_filter = [
         "status",
         ("created_at", admin.DateFieldListFilter),
+        "verdict",
         "winner",
         "scenario",
         "cache",
         "is_mock",
+        ("excluded_reason", admin.EmptyFieldListFilter),
     ]
     search_fields = ["repository_name", "repository_url", "=id"]
     ordering = ["-created_at", "-id"]
@@ -164,7 +183,7 @@ class JobAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
-    inlines = [BuildResultInline]
+    inlines = [BuildResultInline, RaceExclusionInline]
     actions = ["cancel_selected"]
     fieldsets = [
         (None, {"fields": ["repository_url", "repository_name", "ref", "status", "error"]}),
@@ -172,12 +191,24 @@ class JobAdmin(admin.ModelAdmin):
             "Outcome",
             {
                 "fields": [
-                    ("winner", "speedup"),
+                    ("verdict", "winner", "speedup"),
+                    ("speedup_ci_low", "speedup_ci_high", "speedup_ci_level"),
+                    "void_reason",
+                    "parity",
                     "commit_sha",
                     ("created_at", "started_at", "completed_at"),
                     ("worker_id", "attempts"),
                     "is_mock",
                 ]
+            },
+        ),
+        (
+            "Leaderboard",
+            {
+                "description": "A reason here keeps this race off the leaderboard and its "
+                "headline (empty it to restore the race). Every change is kept below with "
+                "who made it.",
+                "fields": ["excluded_reason"],
             },
         ),
         (
@@ -201,6 +232,12 @@ class JobAdmin(admin.ModelAdmin):
         "error",
         "winner",
         "speedup",
+        "verdict",
+        "speedup_ci_low",
+        "speedup_ci_high",
+        "speedup_ci_level",
+        "void_reason",
+        "parity",
         "commit_sha",
         "created_at",
         "started_at",
@@ -225,6 +262,21 @@ class JobAdmin(admin.ModelAdmin):
                 standard_ms=side_duration_ms(BuildType.STANDARD),
             )
         )
+
+    def save_model(self, request, obj, form, change):
+        """Record every change of the exclusion reason (kept, shown, auditable)."""
+        before = ""
+        if change and obj.pk:
+            before = Job.objects.filter(pk=obj.pk).values_list("excluded_reason", flat=True)
+            before = before.first() or ""
+        super().save_model(request, obj, form, change)
+        if obj.excluded_reason != before:
+            RaceExclusion.objects.create(
+                job=obj,
+                excluded=bool(obj.excluded_reason),
+                reason=obj.excluded_reason or f"restored (was: {before})",
+                changed_by=request.user.get_username(),
+            )
 
     @admin.display(description="ID", ordering="id")
     def short_id(self, obj):

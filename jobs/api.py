@@ -29,11 +29,12 @@ from jobs.services import (
     get_job,
     get_recent_results,
     list_jobs,
+    validate_runs,
 )
 
 API_MAX_BODY_BYTES = 16 * 1024
 MAX_LIST_LIMIT = 500
-CREATE_FIELDS = {"repositoryUrl", "ref", "force", "cache", "scenario"}
+CREATE_FIELDS = {"repositoryUrl", "ref", "force", "iterations", "warmups", "cache", "scenario"}
 
 
 def json_error(status, message, **extra):
@@ -85,6 +86,8 @@ def result_json(result):
         "toolVersion": result.tool_version or None,
         "finishedAt": _iso(result.finished_at),
         "error": result.error or None,
+        "errorKind": result.error_kind or None,
+        "artifacts": result.artifacts,
         "jdk": result.jdk or None,
         "phases": phases_json(result.phases),
     }
@@ -114,7 +117,15 @@ def job_json(job):
         "completedAt": _iso(job.completed_at),
         "workerId": job.worker_id,
         "winner": job.winner,
+        "verdict": job.verdict,
         "speedup": job.speedup,
+        "speedupCi95": job.speedup_ci95,
+        "speedupCiLevel": job.speedup_ci_level,
+        "voidReason": job.void_reason or None,
+        "parity": job.parity,
+        "excludedReason": job.excluded_reason or None,
+        "iterations": job.iterations,
+        "warmups": job.warmups,
         "percentFaster": percent_faster(job.speedup),
         "error": job.error or None,
         "isMock": job.is_mock,
@@ -189,7 +200,7 @@ def jobs_collection(request):
 
 def _validate_create(data):
     """(url, ref, force, options, details): details lists every problem found; options
-    holds the race's cache policy and scenario when given."""
+    holds the race's runs, warm-ups, cache policy and scenario."""
     details = []
     unknown = sorted(set(data) - CREATE_FIELDS)
     if unknown:
@@ -214,6 +225,12 @@ def _validate_create(data):
             details.append(f"{name} must be one of: {', '.join(choices.values)}.")
         else:
             options[name] = value
+    try:
+        options["iterations"], options["warmups"] = validate_runs(
+            data.get("iterations"), data.get("warmups")
+        )
+    except ValidationError as invalid:
+        details.extend(invalid.messages)
     return url, ref, force, options, details
 
 
@@ -225,7 +242,11 @@ def _create(request):
     if details:
         return json_error(400, "Invalid request", details=details)
     try:
-        finished = None if force else find_finished_race(url, ref, **options)
+        finished = (
+            None
+            if force
+            else find_finished_race(url, ref, cache=options["cache"], scenario=options["scenario"])
+        )
     except ValidationError as invalid:
         return json_error(400, "Invalid request", details=invalid.messages)
     if finished is not None:

@@ -1,7 +1,7 @@
 """Forms of the public pages: starting a race, filtering the job list and the leaderboard.
 
-The race form accepts a repository URL and a ref only; the operator fields of a job (commands,
-iterations, mode, timeout) are never taken from the public.
+The race form accepts a repository URL, a ref, the number of runs (1-10) and warm-ups (0-3);
+the operator fields of a job (commands, mode, timeout) are never taken from the public.
 """
 
 import datetime
@@ -10,7 +10,14 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from jobs.models import CacheMode, JobStatus, Scenario
-from jobs.services import MAX_URL_LENGTH, validate_ref, validate_repository_url
+from jobs.services import (
+    MAX_RUNS,
+    MAX_URL_LENGTH,
+    MAX_WARMUPS,
+    validate_ref,
+    validate_repository_url,
+    validate_runs,
+)
 
 
 class RaceForm(forms.Form):
@@ -33,8 +40,24 @@ class RaceForm(forms.Form):
         max_length=200,
         widget=forms.TextInput(attrs={"placeholder": "main", "spellcheck": "false"}),
     )
-    # "Race again": build even when a finished race of this repository exists.
-    force = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    iterations = forms.IntegerField(
+        label="Measured runs",
+        required=False,
+        min_value=1,
+        max_value=MAX_RUNS,
+        help_text=f"1 to {MAX_RUNS} per side; more runs give a narrower interval.",
+    )
+    warmups = forms.IntegerField(
+        label="Warm-up runs",
+        required=False,
+        min_value=0,
+        max_value=MAX_WARMUPS,
+        help_text=f"0 to {MAX_WARMUPS} per side, not measured.",
+    )
+    # Build even when a finished race of this repository exists ("race again" sends it too).
+    force = forms.BooleanField(
+        label="Force a fresh race (do not show an earlier result)", required=False
+    )
 
     def clean_repository_url(self):
         url, name = validate_repository_url(self.cleaned_data["repository_url"])
@@ -43,6 +66,12 @@ class RaceForm(forms.Form):
 
     def clean_ref(self):
         return validate_ref(self.cleaned_data.get("ref", ""))
+
+    def clean(self):
+        data = super().clean()
+        if "iterations" in data and "warmups" in data:
+            data["iterations"], data["warmups"] = validate_runs(data["iterations"], data["warmups"])
+        return data
 
 
 class JobFilterForm(forms.Form):
@@ -60,7 +89,7 @@ class LeaderboardFilterForm(forms.Form):
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     successful = forms.BooleanField(label="Only successful races", required=False)
-    hide_mock = forms.BooleanField(label="Hide demo data", required=False)
+    include_demo = forms.BooleanField(label="Include demo data", required=False)
     scenario = forms.ChoiceField(
         label="Scenario", required=False, choices=[("", "Any scenario"), *Scenario.choices]
     )

@@ -1,4 +1,12 @@
-"""Leaderboard queries: the ranking, the totals and the speedup histogram, all in SQL.
+"""Leaderboard queries: the headline, the ranking, the totals and the speedup histogram.
+
+Every leaderboard figure is computed here (and per-repository rows in jobs/statistics.py from
+the same `completed_races`), so a later summary table has one module to feed from.
+
+Which races count: completed, with a verdict the board counts (elide, standard, tie,
+inconclusive; never void or not comparable), not excluded by an admin, and real unless
+demo data is asked for (`include_demo`). The headline also leaves out races whose speedup
+is beyond ARENA_PLAUSIBLE_SPEEDUP (flagged for review) and races without a speedup.
 
 Everything here is a fixed number of queries whatever the number of races: the ranking pages
 through `jobs` with the partial index jobs_ranking_idx (WHERE status = 'completed'
@@ -7,21 +15,33 @@ the unique (job_id, build_type) index), and totals are one aggregate.
 """
 
 import datetime
+import math
+import statistics
+from collections import defaultdict
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import CharField, Count, F, FilteredRelation, Max, Q
 from django.db.models.expressions import RawSQL
 
 from jobs.models import (
+    COUNTED_VERDICTS,
     BuildResult,
     BuildType,
     Job,
     JobStatus,
+    Verdict,
     Winner,
     measured_ms_expression,
     percent_faster,
 )
+from jobs.verdict import bootstrap_interval
 from jobs.vocabulary import measured_ms
+
+HEADLINE_RESAMPLES = 2000
+# Above this many repositories the mean of log speedups is as good as normal (central limit),
+# and its normal interval replaces the bootstrap, whose cost grows with repositories x 2,000.
+HEADLINE_NORMAL_ABOVE = 200
 
 # Histogram bins of the speedup chart: (lower bound inclusive, upper bound exclusive, label).
 SPEEDUP_BINS = (
@@ -64,10 +84,10 @@ def using_ranking_index(queryset):
     return list(queryset.model.objects.raw(sql, params))
 
 
-def completed_races(filters=None):
-    """Completed races matching the leaderboard's filters (see LeaderboardFilterForm)."""
+def finished_races(filters=None):
+    """Completed races matching the filters, whatever their verdict (void ones included)."""
     filters = filters or {}
-    queryset = Job.objects.filter(status=COMPLETED_LITERAL)
+    queryset = Job.objects.filter(status=COMPLETED_LITERAL, excluded_reason="")
     if filters.get("q"):
         queryset = queryset.filter(repository_name__icontains=filters["q"])
     if filters.get("since"):
@@ -79,12 +99,73 @@ def completed_races(filters=None):
     if filters.get("successful"):
         # A speedup exists only when both sides succeeded.
         queryset = queryset.filter(speedup__isnull=False)
-    if filters.get("hide_mock"):
+    if not filters.get("include_demo"):
         queryset = queryset.filter(is_mock=False)
     for name in ("scenario", "cache"):
         if filters.get(name):
             queryset = queryset.filter(**{name: filters[name]})
     return queryset
+
+
+def completed_races(filters=None):
+    """The races the leaderboard counts, matching its filters (see LeaderboardFilterForm)."""
+    return finished_races(filters).filter(verdict__in=COUNTED_VERDICTS)
+
+
+def plausible(speedup):
+    bound = settings.ARENA_PLAUSIBLE_SPEEDUP
+    return 1 / bound <= speedup <= bound
+
+
+def flagged_condition():
+    """Races beyond the plausibility bound: kept on the board, marked, off the headline."""
+    bound = settings.ARENA_PLAUSIBLE_SPEEDUP
+    return Q(speedup__gt=bound) | Q(speedup__lt=1 / bound)
+
+
+def _mean(values):
+    return sum(values) / len(values)
+
+
+def headline(filters=None):
+    """{"speedup", "ci95", "races", "repositories", "includesDemo"}: the statement the board
+    leads with.
+
+    Each repository counts once, by the median speedup of its races (so one repository raced
+    200 times does not outvote 36 others); the headline is the geometric mean of those
+    medians, with a percentile bootstrap interval over repositories (2,000 resamples, a fixed
+    seed: the same races always give the same interval; above HEADLINE_NORMAL_ABOVE
+    repositories the normal interval of the mean log). Races without a speedup (forfeits) and
+    races beyond the plausibility bound are left out.
+    """
+    rows = (
+        completed_races(filters)
+        .filter(speedup__isnull=False)
+        .exclude(flagged_condition())
+        .values_list("repository_name", "speedup")
+    )
+    by_repository = defaultdict(list)
+    for name, speedup in rows.iterator(chunk_size=5000):
+        by_repository[name].append(speedup)
+    logs = [math.log(statistics.median(values)) for values in by_repository.values()]
+    result = {
+        "speedup": None,
+        "ci95": None,
+        "races": sum(len(values) for values in by_repository.values()),
+        "repositories": len(logs),
+        "includesDemo": bool((filters or {}).get("include_demo")),
+    }
+    if not logs:
+        return result
+    result["speedup"] = round(math.exp(_mean(logs)), 4)
+    if len(logs) > HEADLINE_NORMAL_ABOVE:
+        margin = 1.959963984540054 * statistics.stdev(logs) / math.sqrt(len(logs))
+        interval = (_mean(logs) - margin, _mean(logs) + margin)
+    else:
+        interval = bootstrap_interval(logs, _mean, resamples=HEADLINE_RESAMPLES, seed=len(logs))
+    if interval is not None:
+        result["ci95"] = [round(math.exp(interval[0]), 4), round(math.exp(interval[1]), 4)]
+    return result
 
 
 def _day_start(day):
@@ -121,6 +202,9 @@ RANKING_COLUMNS = (
     "winner",
     "speedup",
     "is_mock",
+    "verdict",
+    "speedup_ci_low",
+    "speedup_ci_high",
 )
 
 
@@ -200,10 +284,12 @@ def ranking_with_times(filters=None):
 
 
 def attach_side_times(jobs):
-    """Set elide_ms/standard_ms/elide_status/standard_status on a page of jobs; one query."""
+    """Set elide_ms/standard_ms/elide_status/standard_status (and `flagged`) on a page of
+    jobs; one query."""
     by_id = {job.pk: job for job in jobs}
     for job in jobs:
         job.elide_ms = job.standard_ms = job.elide_status = job.standard_status = None
+        job.flagged = job.speedup is not None and not plausible(job.speedup)
     rows = BuildResult.objects.filter(job_id__in=list(by_id)).values_list(
         "job_id", "build_type", "status", "duration_ms", "duration"
     )
@@ -215,7 +301,12 @@ def attach_side_times(jobs):
 
 
 def totals(filters=None):
-    """Races, wins per side, ties, win rate, best and median speedup. Two queries."""
+    """Races, wins per side, ties, win rate, best and median speedup, and what was left out.
+    Three queries.
+
+    The win rate counts races that both sides built (a forfeit, where one side's build
+    failed, is a win but not a measurement), never void or not comparable ones.
+    """
     queryset = completed_races(filters)
     bins = {
         f"bin{index}": Count("pk", filter=_bin_condition(low, high))
@@ -224,14 +315,26 @@ def totals(filters=None):
     figures = queryset.aggregate(
         **win_counts(),
         with_speedup=Count("speedup"),
+        flagged=Count("pk", filter=flagged_condition()),
         best_speedup=Max("speedup"),
         **bins,
     )
+    left_out = (
+        finished_races(filters)
+        .exclude(verdict__in=COUNTED_VERDICTS)
+        .aggregate(
+            void=Count("pk", filter=Q(verdict=Verdict.VOID)),
+            not_comparable=Count("pk", filter=Q(verdict=Verdict.NOT_COMPARABLE)),
+        )
+    )
+    figures.update(left_out)
     figures["histogram"] = [
         {"label": label, "low": low, "high": high, "count": figures.pop(f"bin{index}")}
         for index, (low, high, label) in enumerate(SPEEDUP_BINS)
     ]
     figures["win_rate"] = win_rate(figures)
+    figures["forfeits"] = figures["races"] - figures["measured"]
+    del figures["elide_measured_wins"]
     figures["median_speedup"] = median_speedup(queryset, figures["with_speedup"])
     figures["median_percent_faster"] = percent_faster(figures["median_speedup"])
     figures["best_percent_faster"] = percent_faster(figures["best_speedup"])
@@ -239,19 +342,25 @@ def totals(filters=None):
 
 
 def win_counts():
-    """Races, wins per side and ties as aggregates, for the totals and for each repository
-    (COUNT ... FILTER over jobs_leaderboard_stats_idx)."""
+    """Races, wins per side, ties and inconclusive races as aggregates, for the totals and
+    for each repository (COUNT ... FILTER over jobs_leaderboard_stats_idx); `measured` and
+    `elide_measured_wins` count only races both sides built (those with a speedup)."""
     return {
         "races": Count("pk"),
         "elide_wins": Count("pk", filter=Q(winner=Winner.ELIDE)),
         "standard_wins": Count("pk", filter=Q(winner=Winner.STANDARD)),
         "ties": Count("pk", filter=Q(winner=Winner.TIE)),
+        "inconclusive": Count("pk", filter=Q(verdict=Verdict.INCONCLUSIVE)),
+        "measured": Count("speedup"),
+        "elide_measured_wins": Count("pk", filter=Q(winner=Winner.ELIDE, speedup__isnull=False)),
     }
 
 
 def win_rate(figures):
-    """Elide's share of the races counted by win_counts (None when there are none)."""
-    return figures["elide_wins"] / figures["races"] if figures["races"] else None
+    """Elide's share of the measured races (a forfeit, where one side's build failed, is a
+    win but not a measurement; void races are never counted). None when there are none."""
+    measured = figures["measured"]
+    return figures["elide_measured_wins"] / measured if measured else None
 
 
 def _bin_condition(low, high):

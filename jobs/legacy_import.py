@@ -24,12 +24,13 @@ from jobs.fields import from_unix_seconds
 from jobs.models import (
     FINISHED_JOB_STATUSES,
     SEED_JOB_COLUMNS,
+    VERDICT_FIELDS,
     BuildResult,
     BuildStatus,
     BuildType,
     Job,
     JobStatus,
-    decide_winner,
+    judge_results,
     success_ms,
 )
 
@@ -50,8 +51,7 @@ COUNTED_TABLES = ("build_cache", "race_statistics", "workers", "worker_assignmen
 JOB_FIELDS = (
     *SEED_JOB_COLUMNS[1:],  # all but the primary key
     "error",
-    "winner",
-    "speedup",
+    *VERDICT_FIELDS,
     "elide_success_ms",
     "standard_success_ms",
     "is_mock",
@@ -262,9 +262,8 @@ def _import_batch(legacy, batch, report):
         finished = job_fields["status"] in FINISHED_JOB_STATUSES
         completed = finished and job_fields["status"] == JobStatus.COMPLETED
         elide, standard = sides.get(BuildType.ELIDE), sides.get(BuildType.STANDARD)
-        job_fields["winner"], job_fields["speedup"] = (
-            decide_winner(elide, standard) if completed else (None, None)
-        )
+        job.apply_verdict(judge_results(elide, standard) if completed else None)
+        job_fields.update(job.verdict_values())
         job_fields["elide_success_ms"] = success_ms(elide) if completed else None
         job_fields["standard_success_ms"] = success_ms(standard) if completed else None
         if job.pk in existing_jobs and all(

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.bulk_insert import insert_instances
-from jobs.models import BuildResult, BuildStatus, BuildType, Job, JobStatus
+from jobs.models import VERDICT_FIELDS, BuildResult, BuildStatus, BuildType, Job, JobStatus
 from jobs.repositories import SUGGESTED_REPOSITORIES
 
 BELL = "🔔 BUILD COMPLETE 🔔"
@@ -209,8 +209,7 @@ def seed_original_mock_jobs(now=None):
             job.save(
                 update_fields=[
                     "completed_at",
-                    "winner",
-                    "speedup",
+                    *VERDICT_FIELDS,
                     "elide_success_ms",
                     "standard_success_ms",
                 ]

@@ -6,6 +6,7 @@ admin, raw SQL) can store a value the pages do not understand.
 """
 
 import uuid
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import models
@@ -13,6 +14,7 @@ from django.db.models import F, IntegerField
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from jobs import verdict as verdicts
 from jobs import vocabulary
 from jobs.compression import joined_text, joined_timing
 from jobs.fields import UnixTimestampField
@@ -54,6 +56,25 @@ class Winner(models.TextChoices):
     ELIDE = vocabulary.ELIDE, "Elide"
     STANDARD = vocabulary.STANDARD, "Standard"
     TIE = vocabulary.TIE, "Tie"
+
+
+class Verdict(models.TextChoices):
+    """A finished race's verdict (jobs/verdict.py decides it)."""
+
+    ELIDE = vocabulary.ELIDE, "Elide faster"
+    STANDARD = vocabulary.STANDARD, "Standard faster"
+    TIE = vocabulary.TIE, "Tie"
+    INCONCLUSIVE = vocabulary.INCONCLUSIVE, "Too close to call"
+    VOID = vocabulary.VOID, "Could not run"
+    NOT_COMPARABLE = vocabulary.NOT_COMPARABLE, "Not comparable"
+
+
+COUNTED_VERDICTS = vocabulary.COUNTED_VERDICTS
+
+
+class ErrorKind(models.TextChoices):
+    INFRASTRUCTURE = vocabulary.INFRASTRUCTURE, "Could not run"
+    BUILD = vocabulary.BUILD, "Build failed"
 
 
 # The seed's columns, in its order: the contract the original's tools and the legacy import read.
@@ -126,6 +147,26 @@ class Job(models.Model):
     standard_success_ms = models.IntegerField(
         null=True, blank=True, help_text="The standard build's time in ms when it succeeded."
     )
+    # The engine's verdict of a finished race, stored as it returned it.
+    verdict = models.CharField(max_length=16, choices=Verdict, null=True, blank=True)  # noqa: DJ001
+    speedup_ci_low = models.FloatField(null=True, blank=True, help_text="95% interval, low end.")
+    speedup_ci_high = models.FloatField(null=True, blank=True, help_text="95% interval, high end.")
+    speedup_ci_level = models.FloatField(
+        null=True, blank=True, help_text="The interval's exact coverage (0.9 with 3 runs a side)."
+    )
+    void_reason = models.TextField(
+        blank=True, default="", db_default="", help_text="Why the race could not run."
+    )
+    parity = models.JSONField(
+        null=True, blank=True, help_text="How far the two sides' class names differ."
+    )
+    excluded_reason = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Why this race is kept off the leaderboard (empty: it counts). Every change "
+        "is kept in the race's exclusion history.",
+    )
 
     class Meta:
         db_table = "jobs"
@@ -143,6 +184,10 @@ class Job(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(iterations__gte=1), name="jobs_iterations_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(verdict__isnull=True) | models.Q(verdict__in=Verdict.values),
+                name="jobs_verdict_valid",
             ),
             models.CheckConstraint(
                 condition=models.Q(cache__in=CacheMode.values), name="jobs_cache_valid"
@@ -184,6 +229,11 @@ class Job(models.Model):
                     "created_at",
                     "elide_success_ms",
                     "standard_success_ms",
+                    # Which races count (verdict, demo data, admin exclusion): still read
+                    # from the index alone.
+                    "verdict",
+                    "is_mock",
+                    "excluded_reason",
                     "id",
                 ],
                 name="jobs_leaderboard_stats_idx",
@@ -213,15 +263,48 @@ class Job(models.Model):
     def standard_result(self):
         return self.result_for(BuildType.STANDARD)
 
+    @property
+    def speedup_ci95(self):
+        if self.speedup_ci_low is None or self.speedup_ci_high is None:
+            return None
+        return [self.speedup_ci_low, self.speedup_ci_high]
+
+    def apply_verdict(self, verdict):
+        """Copy an engine Verdict (or None: no verdict yet) onto the VERDICT_FIELDS."""
+        self.verdict = verdict.verdict if verdict else None
+        self.winner = verdict.winner if verdict else None
+        self.speedup = verdict.speedup if verdict else None
+        interval = verdict.ci95 if verdict else None
+        self.speedup_ci_low, self.speedup_ci_high = interval or (None, None)
+        self.speedup_ci_level = verdict.confidence if verdict else None
+        self.void_reason = verdict.void_reason if verdict else ""
+        self.parity = verdict.parity if verdict else None
+
+    def verdict_values(self):
+        return {name: getattr(self, name) for name in VERDICT_FIELDS}
+
     def summarize(self, elide=None, standard=None):
-        """Set winner, speedup and the sides' success times from the two results (call when
-        the race has ended). The results default to the job's own (prefetched or queried)."""
+        """Set the verdict fields and the sides' success times from the two stored results
+        (demo data, imports): the engine's judge on what the rows hold. The results default
+        to the job's own (prefetched or queried)."""
         elide = elide or self.elide_result
         standard = standard or self.standard_result
-        self.winner, self.speedup = decide_winner(elide, standard)
+        self.apply_verdict(judge_results(elide, standard))
         self.elide_success_ms = success_ms(elide)
         self.standard_success_ms = success_ms(standard)
         return self.winner, self.speedup
+
+
+VERDICT_FIELDS = (
+    "verdict",
+    "winner",
+    "speedup",
+    "speedup_ci_low",
+    "speedup_ci_high",
+    "speedup_ci_level",
+    "void_reason",
+    "parity",
+)
 
 
 class BuildType(models.TextChoices):
@@ -266,6 +349,12 @@ class BuildResult(models.Model):
     # Replay timing: one line "<character offset> <elapsed ms>" per appended chunk of output.
     output_timing = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="", help_text="Why the side failed, if known.")
+    # A failure's kind: the side could not run (infrastructure) or its build failed (build).
+    error_kind = models.CharField(max_length=16, choices=ErrorKind, null=True, blank=True)  # noqa: DJ001
+    # The jars the side produced (NULL: not looked for, e.g. it failed before the end).
+    artifact_files = models.IntegerField(null=True, blank=True)
+    artifact_bytes = models.BigIntegerField(null=True, blank=True)
+    artifact_classes = models.IntegerField(null=True, blank=True)
     jdk = models.TextField(
         blank=True,
         default="",
@@ -296,6 +385,11 @@ class BuildResult(models.Model):
             models.UniqueConstraint(
                 fields=["job", "build_type"], name="build_results_one_per_side"
             ),
+            models.CheckConstraint(
+                condition=models.Q(error_kind__isnull=True)
+                | models.Q(error_kind__in=ErrorKind.values),
+                name="build_results_error_kind_valid",
+            ),
         ]
 
     def __str__(self):
@@ -320,6 +414,16 @@ class BuildResult(models.Model):
         return joined_timing(self.output_timing_compressed, self.output_timing)
 
     @property
+    def artifacts(self):
+        if self.artifact_files is None:
+            return None
+        return {
+            "files": self.artifact_files,
+            "bytes": self.artifact_bytes,
+            "classes": self.artifact_classes,
+        }
+
+    @property
     def best_duration_ms(self):
         """Milliseconds when measured, else the seed's whole seconds."""
         return vocabulary.measured_ms(self.duration_ms, self.duration)
@@ -332,27 +436,31 @@ def measured_ms_expression(path=""):
     )
 
 
-def decide_winner(elide, standard):
-    """Return (winner, speedup) for two finished results.
+def judge_results(elide, standard):
+    """The engine's verdict for two stored results, None while either is missing or pending.
 
-    A side that failed cannot win against one that succeeded; when both succeeded the shorter
-    time wins, and times within ARENA_TIE_TOLERANCE of each other are a tie. Speedup is
-    standard time / elide time, given only when both sides succeeded.
+    Only for rows without an engine outcome (demo data, imports): races run by a worker store
+    the verdict the engine returned. A stored failure without a kind is a build failure.
     """
     if elide is None or standard is None or elide.is_pending or standard.is_pending:
-        return None, None
-    if elide.succeeded and not standard.succeeded:
-        return Winner.ELIDE, None
-    if standard.succeeded and not elide.succeeded:
-        return Winner.STANDARD, None
-    if not elide.succeeded:
-        return None, None
-    elide_ms = max(elide.best_duration_ms, 1)
-    standard_ms = max(standard.best_duration_ms, 1)
-    speedup = standard_ms / elide_ms
-    if abs(standard_ms - elide_ms) <= settings.ARENA_TIE_TOLERANCE * max(elide_ms, standard_ms):
-        return Winner.TIE, speedup
-    return (Winner.ELIDE if elide_ms < standard_ms else Winner.STANDARD), speedup
+        return None
+    return verdicts.judge(
+        _side_facts(standard),
+        _side_facts(elide),
+        tie_tolerance=settings.ARENA_TIE_TOLERANCE,
+        parity_tolerance=settings.ARENA_PARITY_TOLERANCE,
+    )
+
+
+def _side_facts(result):
+    return SimpleNamespace(
+        side=result.build_type,
+        status=result.status,
+        error_kind=result.error_kind or "",
+        error=result.error,
+        run_times_ms=list(result.run_times_ms or []) or [result.best_duration_ms],
+        class_names=None,
+    )
 
 
 def success_ms(result):
@@ -392,3 +500,25 @@ class RateLimitCounter(models.Model):
 
     def __str__(self):
         return f"{self.key} {self.window_start}: {self.hits}"
+
+
+class RaceExclusion(models.Model):
+    """One change of a race's place on the leaderboard: excluded (with why) or restored.
+
+    Written whenever an admin sets or clears `jobs.excluded_reason`, so the history of who
+    kept which race off the board, and why, survives later edits.
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="exclusions")
+    excluded = models.BooleanField(help_text="True: taken off the leaderboard; False: restored.")
+    reason = models.TextField(blank=True, default="")
+    changed_by = models.TextField(blank=True, default="", help_text="Who made the change.")
+    changed_at = UnixTimestampField(default=timezone.now)
+
+    class Meta:
+        db_table = "race_exclusions"
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self):
+        action = "excluded" if self.excluded else "restored"
+        return f"{self.job_id} {action} by {self.changed_by or 'unknown'}"

@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from jobs.models import (
+    COUNTED_VERDICTS,
     FINISHED_JOB_STATUSES,
     BuildResult,
     BuildStatus,
@@ -138,6 +139,27 @@ def validate_ref(ref):
     return ref
 
 
+MAX_RUNS = 10
+MAX_WARMUPS = 3
+
+
+def validate_runs(iterations, warmups):
+    """Runs (1-10) and warm-ups (0-3) of a public submission; None takes the default
+    (ARENA_DEFAULT_RUNS, ARENA_DEFAULT_WARMUPS). Returns both, or raises ValidationError."""
+    iterations = settings.ARENA_DEFAULT_RUNS if iterations is None else iterations
+    warmups = settings.ARENA_DEFAULT_WARMUPS if warmups is None else warmups
+    errors = []
+    for name, value, low, high in (
+        ("iterations", iterations, 1, MAX_RUNS),
+        ("warmups", warmups, 0, MAX_WARMUPS),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            errors.append(f"{name} must be a whole number from {low} to {high}.")
+    if errors:
+        raise ValidationError(errors, code="invalid_runs")
+    return iterations, warmups
+
+
 def create_job(repository_url, *, ref="", **extra):
     """Validate and queue a race. Raises ValidationError or QueueFull; writes nothing then.
 
@@ -226,17 +248,53 @@ def _completed_with_both_sides_queryset():
 _completed_with_both_sides = JobsWithSides(_completed_with_both_sides_queryset)
 
 
+def reusable_races(url, ref, **options):
+    """Real (never demo), completed, comparable races of this repository and ref (and
+    `cache`/`scenario` when given) that the leaderboard counts (a verdict it counts, not
+    excluded by an admin)."""
+    return Job.objects.filter(
+        repository_url=url,
+        ref=ref,
+        status=JobStatus.COMPLETED,
+        is_mock=False,
+        verdict__in=COUNTED_VERDICTS,
+        excluded_reason="",
+        **options,
+    ).order_by("-created_at", "-id")
+
+
 def find_finished_race(repository_url, ref="", **options):
-    """The newest completed race of this repository (and ref, and `cache`/`scenario` when
-    given), for reuse instead of rebuilding."""
+    """The newest race that a submission of this repository (and ref, cache, scenario) may
+    show instead of building again: see reusable_races."""
     url, _ = validate_repository_url(repository_url)
-    return (
+    return reusable_races(url, validate_ref(ref), **options).first()
+
+
+def expected_duration_ms(repository_url, ref="", *, iterations, warmups):
+    """How long a race of this repository should take, from its last real race's per-run
+    times of both sides (sequential: every run of both sides, warm-ups included); None when
+    it has not raced before. Never raises: a bad URL has no estimate."""
+    try:
+        url, _ = validate_repository_url(repository_url)
+        ref = validate_ref(ref)
+    except ValidationError:
+        return None
+    last = (
         Job.objects.filter(
-            repository_url=url, ref=validate_ref(ref), status=JobStatus.COMPLETED, **options
+            repository_url=url,
+            ref=ref,
+            status=JobStatus.COMPLETED,
+            is_mock=False,
+            elide_success_ms__isnull=False,
+            standard_success_ms__isnull=False,
         )
         .order_by("-created_at", "-id")
+        .values("elide_success_ms", "standard_success_ms")
         .first()
     )
+    if last is None:
+        return None
+    return (iterations + warmups) * (last["elide_success_ms"] + last["standard_success_ms"])
 
 
 def cancel_job(job_id):

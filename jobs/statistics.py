@@ -42,6 +42,7 @@ def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
     result = []
     for row in rows:
         row["win_rate"] = win_rate(row)
+        row.pop("elide_measured_wins")
         for key in ("avg_elide_ms", "avg_standard_ms"):
             if row[key] is not None:
                 row[key] = round(row[key])
@@ -100,7 +101,10 @@ EXPORT_FIELDS = (
     "elide_status",
     "standard_status",
     "winner",
+    "verdict",
     "speedup",
+    "speedup_ci_low",
+    "speedup_ci_high",
     "percent_faster",
     "is_mock",
 )
@@ -122,10 +126,17 @@ def export_rows(filters=None):
             "elide_status": job.elide_status,
             "standard_status": job.standard_status,
             "winner": job.winner,
+            "verdict": job.verdict,
             "speedup": round(job.speedup, 4) if job.speedup else None,
+            "speedup_ci_low": _rounded(job.speedup_ci_low),
+            "speedup_ci_high": _rounded(job.speedup_ci_high),
             "percent_faster": round(faster, 2) if faster is not None else None,
             "is_mock": job.is_mock,
         }
+
+
+def _rounded(value):
+    return round(value, 4) if value is not None else None
 
 
 class _Echo:
@@ -144,9 +155,11 @@ def csv_lines(filters=None):
         yield writer.writerow(row)
 
 
-def json_chunks(filters=None, totals=None, repositories=None):
-    """{"filters", "totals", "repositories", "races": [...]} streamed a race at a time."""
+def json_chunks(filters=None, totals=None, repositories=None, headline=None):
+    """{"headline", "filters", "totals", "repositories", "races": [...]} streamed a race at a
+    time."""
     head = {
+        "headline": headline,
         "filters": {k: str(v) for k, v in (filters or {}).items()},
         "totals": totals,
         "repositories": [

@@ -27,6 +27,19 @@ INTERRUPTED = "interrupted"
 # The winner when neither side is clearly faster (jobs.winner holds a side's name or this).
 TIE = "tie"
 
+# A finished race's verdict (jobs/verdict.py decides it): a side, TIE, or one of these.
+INCONCLUSIVE = "inconclusive"  # the interval straddles 1.0: too close to call
+VOID = "void"  # a side could not run (infrastructure error)
+NOT_COMPARABLE = "not_comparable"  # the two sides' class sets differ
+VERDICTS = (ELIDE, STANDARD, TIE, INCONCLUSIVE, VOID, NOT_COMPARABLE)
+# Verdicts of races the leaderboard counts (the other two never count).
+COUNTED_VERDICTS = (ELIDE, STANDARD, TIE, INCONCLUSIVE)
+WINNERS = (ELIDE, STANDARD, TIE)
+
+# How a failed side failed: it could not run at all, or its build ran and failed.
+INFRASTRUCTURE = "infrastructure"
+BUILD = "build"
+
 
 def measured_ms(duration_ms, duration):
     """A side's time in milliseconds: the measured median, else the seed's whole seconds."""

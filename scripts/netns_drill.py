@@ -317,6 +317,13 @@ def drive(args, hosts, cluster, workdir):
         if time.monotonic() > deadline:
             raise SystemExit("the workers did not register over their links")
         time.sleep(0.2)
+    # Heartbeats are stored in whole seconds: watch each link carry a few before any race, so
+    # that a host cut early in the races has still shown that its heartbeats crossed its link.
+    while min(len(heartbeats[host]) for host in HOSTS) < 3:
+        if time.monotonic() > deadline:
+            raise SystemExit("the workers' heartbeats did not come over their links")
+        watch()
+        time.sleep(0.2)
     job_ids = [
         create_job(str(repo), standard_cmd=RECIPE, elide_cmd=RECIPE).pk for _ in range(args.jobs)
     ]

@@ -21,6 +21,8 @@ def make_race(
     output="",
     timing="",
     iterations=1,
+    elide_error_kind=None,
+    elide_error="",
     **job_fields,
 ):
     """A race with both results; winner and speedup set as the engine sets them."""
@@ -52,6 +54,8 @@ def make_race(
             started_at=created_at,
             output=output,
             output_timing=timing,
+            error_kind=elide_error_kind if build_type == "elide" else None,
+            error=elide_error if build_type == "elide" else "",
         )
     if status == "completed":
         job.refresh_from_db()

@@ -55,10 +55,12 @@ class WorkerAdmin(admin.ModelAdmin):
         "status",
         "load",
         "heartbeat_age",
+        "runs_elide",
+        "toolchain_summary",
         "last_heartbeat",
         "created_at",
     ]
-    list_filter = ["status"]
+    list_filter = ["status", "runs_elide"]
     search_fields = ["id", "hostname"]
     ordering = ["id"]
     actions = ["put_in_maintenance", "activate"]
@@ -73,6 +75,9 @@ class WorkerAdmin(admin.ModelAdmin):
         "last_heartbeat",
         "created_at",
         "updated_at",
+        "runs_elide",
+        "toolchain_summary",
+        "toolchains_probed_at",
     ]
     readonly_fields = [
         "id",
@@ -82,6 +87,9 @@ class WorkerAdmin(admin.ModelAdmin):
         "last_heartbeat",
         "created_at",
         "updated_at",
+        "runs_elide",
+        "toolchain_summary",
+        "toolchains_probed_at",
     ]
 
     def has_add_permission(self, request):

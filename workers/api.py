@@ -1,4 +1,4 @@
-"""/api/status: the health of the database and of the worker pool, in the original's shape.
+"""/api/status: the health of the database, of the worker pool and of its toolchains.
 
 Routed by workers/urls.py ahead of the jobs app's API routes (the pool is this app's to report).
 """
@@ -50,15 +50,40 @@ def service_status(request):
             "total": Worker.objects.count(),
             "message": pool.waiting_message or None,
         }
+        checks["toolchains"] = toolchain_check()
     except DatabaseError as failure:
         checks["database"] = {"status": "unhealthy", "message": str(failure)[:300]}
         checks.setdefault("workers", {"status": "unknown"})
     healthy = all(check["status"] == "healthy" for check in checks.values())
+    broken = any(check["status"] == "unhealthy" for check in checks.values())
     return JsonResponse(
         {
-            "status": "healthy" if healthy else "unhealthy",
+            "status": "healthy" if healthy else "unhealthy" if broken else "degraded",
             "timestamp": timezone.now().isoformat(),
             "checks": checks,
         },
         status=200 if healthy else 503,
     )
+
+
+def toolchain_check():
+    """Degraded when no live worker can run an Elide side: races would all come out void."""
+    live = list(
+        Worker.objects.alive().values("id", "runs_elide", "toolchains", "toolchains_probed_at")
+    )
+    with_elide = [row["id"] for row in live if row["runs_elide"]]
+    check = {
+        "status": "healthy" if with_elide else "degraded",
+        "elideWorkers": with_elide,
+        "workers": {
+            row["id"]: {
+                "runsElide": row["runs_elide"],
+                "probedAt": _iso(row["toolchains_probed_at"]),
+                "toolchains": row["toolchains"],
+            }
+            for row in live
+        },
+    }
+    if not with_elide:
+        check["message"] = "No live worker can run an Elide side: races will be void."
+    return check

@@ -8,6 +8,7 @@ are the truth about who runs what: `current_load` counts open assignments, and a
 import datetime
 
 from django.conf import settings
+from django.contrib import admin
 from django.db import models
 from django.utils import timezone
 
@@ -44,6 +45,12 @@ class Worker(models.Model):
 
     # --- extra columns ---
     pid = models.IntegerField(null=True, blank=True, help_text="Process id on its host.")
+    # What the worker found when it last probed its host (workers/engine/toolchains.py):
+    # {"java": {...}, "jdks": [...], "mvn": {...}, "gradle": {...}, "elide": {...}}.
+    toolchains = models.JSONField(null=True, blank=True, default=dict)
+    toolchains_probed_at = UnixTimestampField(null=True, blank=True)
+    # Whether the last probe found a working elide: the scheduler prefers such workers.
+    runs_elide = models.BooleanField(default=False, db_default=False)
 
     objects = WorkerQuerySet.as_manager()
 
@@ -68,6 +75,13 @@ class Worker(models.Model):
 
     def __str__(self):
         return f"{self.id} on {self.hostname} ({self.status}, {self.current_load}/{self.capacity})"
+
+    @property
+    @admin.display(description="Toolchains")
+    def toolchain_summary(self):
+        from workers.engine.toolchains import summary
+
+        return summary(self.toolchains)
 
 
 class WorkerAssignment(models.Model):

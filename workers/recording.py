@@ -21,7 +21,16 @@ from django.db.models import F, TextField, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
-from jobs.models import BuildResult, BuildStatus, BuildType, Job, JobStatus
+from jobs.models import (
+    BuildResult,
+    BuildStatus,
+    BuildType,
+    ErrorKind,
+    Job,
+    JobStatus,
+    Verdict,
+    success_ms,
+)
 from jobs.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED, INTERRUPTED
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 
@@ -45,8 +54,9 @@ def run_job(job_id, *, stop=None, log=None, progress=None):
         connection.close()
 
 
-def engine_config():
-    return EngineConfig.from_settings(settings)
+def engine_config(worker_name=""):
+    config = EngineConfig.from_settings(settings)
+    return config.with_changes(worker_name=worker_name) if worker_name else config
 
 
 class Recorder(RaceListener):
@@ -152,7 +162,12 @@ def append_output(result_id, text, timing=""):
 def record_side(result_id, result):
     """Store a finished side (an engine SideResult)."""
     duration_ms = result.duration_ms
+    artifacts = result.artifacts or {}
     BuildResult.objects.filter(pk=result_id).update(
+        error_kind=result.error_kind or None,
+        artifact_files=artifacts.get("files"),
+        artifact_bytes=artifacts.get("bytes"),
+        artifact_classes=artifacts.get("classes"),
         status=result.status,
         duration=round(duration_ms / 1000) if duration_ms is not None else 0,
         duration_ms=duration_ms,
@@ -195,7 +210,8 @@ class JobRun:
         monitor = threading.Thread(target=self._monitor, name=f"monitor-{self.job_id}")
         monitor.start()
         try:
-            outcome = run_race(self._spec(job), engine_config(), self.recorder, self.cancel)
+            config = engine_config(job.worker_id or "")
+            outcome = run_race(self._spec(job), config, self.recorder, self.cancel)
         except Exception as exc:
             self.log(f"internal error: {exc!r}")
             logger.error("race %s failed:\n%s", self.job_id, traceback.format_exc())
@@ -207,7 +223,7 @@ class JobRun:
         monitor.join()
         self._flush()
         if outcome.status == COMPLETED:
-            return self._complete()
+            return self._complete(outcome.verdict)
         if outcome.status == FAILED:
             self.log(outcome.error)
             return self._fail(outcome.error)
@@ -300,38 +316,47 @@ class JobRun:
             pk__in=list(self.result_ids.values()), status=BuildStatus.PENDING
         )
 
-    def _close_pending(self, error):
+    def _close_pending(self, error, kind=None):
         for result_id in self._pending_results().values_list("pk", flat=True):
             append_output(result_id, f"[arena] {error}\n")
         self._pending_results().update(
-            status=BuildStatus.FAILURE, error=error[:2000], finished_at=timezone.now()
+            status=BuildStatus.FAILURE,
+            error=error[:2000],
+            error_kind=kind,
+            finished_at=timezone.now(),
         )
 
-    def _complete(self):
+    def _complete(self, verdict):
+        """Store the engine's verdict as it returned it (nothing is recomputed here)."""
         with transaction.atomic():
             job = Job.objects.get(pk=self.job_id)
             results = {r.build_type: r for r in BuildResult.objects.filter(job_id=self.job_id)}
-            job.summarize(results.get(BuildType.ELIDE), results.get(BuildType.STANDARD))
+            job.apply_verdict(verdict)
             updated = self._owned_job().update(
                 status=JobStatus.COMPLETED,
                 completed_at=timezone.now(),
-                winner=job.winner,
-                speedup=job.speedup,
-                elide_success_ms=job.elide_success_ms,
-                standard_success_ms=job.standard_success_ms,
+                elide_success_ms=success_ms(results.get(BuildType.ELIDE)),
+                standard_success_ms=success_ms(results.get(BuildType.STANDARD)),
+                **job.verdict_values(),
             )
         self._compact()
         if not updated:
             self.log("the job was cancelled as the race ended")
             return CANCELLED
         speedup = f", speedup {job.speedup:.3f}" if job.speedup else ""
-        self.log(f"job completed: winner {job.winner or 'none'}{speedup}")
+        reason = f" ({job.void_reason})" if job.void_reason else ""
+        self.log(f"job completed: verdict {job.verdict}{reason}{speedup}")
         return COMPLETED
 
     def _fail(self, error):
-        self._close_pending(error)
+        """The arena could not run the race: the job fails and its verdict is void."""
+        self._close_pending(error, ErrorKind.INFRASTRUCTURE)
         updated = self._owned_job().update(
-            status=JobStatus.FAILED, error=error[:2000], completed_at=timezone.now()
+            status=JobStatus.FAILED,
+            error=error[:2000],
+            completed_at=timezone.now(),
+            verdict=Verdict.VOID,
+            void_reason=error[:2000],
         )
         self._compact()
         if not updated:

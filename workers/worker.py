@@ -30,6 +30,7 @@ from django.db import (
 from django.utils import timezone
 
 from workers import scheduler
+from workers.engine.toolchains import summary as toolchain_summary
 from workers.models import WorkerStatus
 
 # How long the loop waits for race threads to stop once told to (their builds get killed).
@@ -75,6 +76,7 @@ class WorkerLoop:
         pid=None,
         clock=time.monotonic,
         listen=None,
+        probe=None,
     ):
         self.worker_id = worker_id
         self.hostname = hostname
@@ -88,6 +90,13 @@ class WorkerLoop:
         # moment a job is queued (workers/queue_listener.py); polling is the fallback.
         self.listen = listen
         self.listener = None
+        # Called with no arguments, returns the host's toolchains (run_worker passes the real
+        # probe, workers/engine/toolchains.py); None: this loop does not probe.
+        self.probe = probe
+        self.probe_interval = settings.ARENA_TOOLCHAIN_PROBE_INTERVAL
+        self.next_probe = 0.0
+        self.probe_thread = None
+        self._probe_found = []
         self.heartbeat_interval = settings.ARENA_HEARTBEAT_INTERVAL
         self.poll_interval = settings.ARENA_WORKER_POLL_INTERVAL
         self.grace_period = settings.ARENA_WORKER_GRACE_PERIOD
@@ -168,6 +177,7 @@ class WorkerLoop:
         self.next_heartbeat = self.clock() + self.heartbeat_interval
         if self.listen is not None:
             self.listener = self.listen(self.wake, self.log)
+        self.probe_toolchains()
         note = " (in maintenance: takes no jobs until activated)" if self.in_maintenance else ""
         self.log(f"registered on {self.hostname}, capacity {self.capacity}{note}")
         self.housekeeping()
@@ -181,12 +191,43 @@ class WorkerLoop:
         """One cycle of the loop. Returns True when more work may be waiting right now."""
         close_old_connections()
         self.beat_if_due()
+        self.probe_toolchains()
         if self.stop_requested:
             self.drain()
             return False
         if not self.accepting():
             return False
         return self.claim_one()
+
+    def probe_toolchains(self):
+        """Store a finished toolchain probe on this worker's row; start the next when due.
+
+        The probe runs in a thread of its own (it starts JVMs: seconds, more on a busy host)
+        so that it never delays heartbeats or claims; only this loop's thread writes the row.
+        Returns what a finished probe found, else None.
+        """
+        if self.probe is None or self.probe_interval <= 0:
+            return None
+        found = None
+        if self.probe_thread is not None and not self.probe_thread.is_alive():
+            self.probe_thread = None
+            found = self._probe_found.pop() if self._probe_found else None
+            if found is not None:
+                scheduler.record_toolchains(self.worker_id, found)
+                self.log(f"toolchains: {toolchain_summary(found)}")
+        if self.probe_thread is None and self.clock() >= self.next_probe:
+            self.next_probe = self.clock() + self.probe_interval
+            self.probe_thread = threading.Thread(
+                target=self._run_probe, name="toolchain-probe", daemon=True
+            )
+            self.probe_thread.start()
+        return found
+
+    def _run_probe(self):
+        try:
+            self._probe_found.append(self.probe())
+        except Exception as error:  # a probe problem must not stop the worker
+            self.log(f"toolchain probe failed: {error!r}")
 
     def beat_if_due(self):
         """Heartbeat and pool housekeeping, every ARENA_HEARTBEAT_INTERVAL."""

@@ -22,6 +22,21 @@ def seconds(milliseconds):
 
 
 @register.filter
+def duration(milliseconds):
+    """A longer span, rounded: 130000 -> "2 min 10 s", 7000 -> "7 s"."""
+    if milliseconds is None:
+        return DASH
+    seconds = round(int(milliseconds) / 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {seconds} s"
+    return f"{seconds} s"
+
+
+@register.filter
 def clock(milliseconds):
     """A running timer: 83456 -> "1:23.4"."""
     if milliseconds is None:
@@ -39,6 +54,33 @@ def times_faster(speedup):
     if speedup < 1:
         speedup = 1 / speedup
     return f"{speedup:.2f}{TIMES}" if speedup < 10 else f"{speedup:.1f}{TIMES}"
+
+
+@register.filter
+def times_value(speedup):
+    """The speedup itself in the one unit, x: 1.554 -> "1.55x" (no inversion)."""
+    if speedup is None or speedup == "":
+        return DASH
+    return f"{speedup:.2f}{TIMES}"
+
+
+@register.filter
+def time_saved(speedup):
+    """The secondary line: 1.55 -> "35% less build time" (or more, below 1)."""
+    value = percent_faster(speedup)
+    if value is None:
+        return ""
+    return f"{abs(value):.0f}% {'less' if value >= 0 else 'more'} build time"
+
+
+@register.filter
+def interval(job):
+    """ "95% CI 1.41-1.70x" (or "90% CI" with 3 runs a side); without an interval, why."""
+    low, high = getattr(job, "speedup_ci_low", None), getattr(job, "speedup_ci_high", None)
+    if low is None or high is None:
+        return "no interval (fewer than 3 runs a side)"
+    level = getattr(job, "speedup_ci_level", None) or 0.95
+    return f"{level * 100:.0f}% CI {low:.2f}{DASH}{high:.2f}{TIMES}"
 
 
 @register.filter

@@ -2,6 +2,7 @@
 
 import random
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,7 +11,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 from jobs import ratelimit
 from jobs.forms import RaceForm
 from jobs.repositories import SUGGESTED_REPOSITORIES
-from jobs.services import QueueFull, create_job, find_finished_race, list_jobs
+from jobs.services import (
+    QueueFull,
+    create_job,
+    expected_duration_ms,
+    find_finished_race,
+    list_jobs,
+    validate_runs,
+)
 
 SUGGESTION_COUNTS = {"small": 2, "medium": 2, "large": 1}
 LATEST_RACES = 10
@@ -25,9 +33,32 @@ def pick_suggestions(rng=random):
     return picks
 
 
+def _estimate(url, ref="", iterations=None, warmups=None):
+    """{"ms", "iterations", "warmups"} when this repository raced before, else None."""
+    try:
+        iterations, warmups = validate_runs(iterations, warmups)
+    except ValidationError:
+        return None
+    milliseconds = expected_duration_ms(url, ref, iterations=iterations, warmups=warmups)
+    if milliseconds is None:
+        return None
+    return {"ms": milliseconds, "iterations": iterations, "warmups": warmups}
+
+
+def _whole_number(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
 def _render_home(request, form, *, status=200):
+    url = form.data.get("repository_url") or form.initial.get("repository_url") or ""
     context = {
         "form": form,
+        "estimate": _estimate(url) if url else None,
+        "default_runs": settings.ARENA_DEFAULT_RUNS,
+        "default_warmups": settings.ARENA_DEFAULT_WARMUPS,
         "suggestions": pick_suggestions(),
         "latest": list_jobs(limit=LATEST_RACES),
     }
@@ -57,6 +88,7 @@ def home(request):
     if not form.is_valid():
         return _render_home(request, form, status=400)
     url, ref = form.cleaned_data["repository_url"], form.cleaned_data["ref"]
+    runs = {key: form.cleaned_data[key] for key in ("iterations", "warmups")}
     if not form.cleaned_data["force"]:
         finished = find_finished_race(url, ref)
         if finished is not None:
@@ -65,7 +97,7 @@ def home(request):
     if limited is not None:
         return limited
     try:
-        job = create_job(url, ref=ref)
+        job = create_job(url, ref=ref, **runs)
     except ValidationError as error:
         for message in error.messages:
             form.add_error("repository_url", message)
@@ -80,8 +112,17 @@ def home(request):
 
 @require_GET
 def validate_repository(request):
-    """Inline validation while typing (htmx): the URL field's errors, or nothing."""
-    form = RaceForm({"repository_url": request.GET.get("repository_url", "")})
+    """Inline validation while typing (htmx): the URL field's errors, or what a race of this
+    repository should take when it raced before."""
+    url = request.GET.get("repository_url", "")
+    form = RaceForm({"repository_url": url})
     form.is_valid()
-    errors = form.errors.get("repository_url", []) if request.GET.get("repository_url") else []
-    return render(request, "partials/url_errors.html", {"errors": errors})
+    errors = form.errors.get("repository_url", []) if url else []
+    estimate = None
+    if url and not errors:
+        estimate = _estimate(
+            url,
+            iterations=_whole_number(request.GET.get("iterations")),
+            warmups=_whole_number(request.GET.get("warmups")),
+        )
+    return render(request, "partials/url_errors.html", {"errors": errors, "estimate": estimate})

@@ -9,7 +9,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from jobs.forms import LeaderboardFilterForm
-from jobs.leaderboard import Ranking, attach_side_times, totals
+from jobs.leaderboard import Ranking, attach_side_times, headline, totals
 from jobs.statistics import chart_geometry, csv_lines, json_chunks, repository_statistics
 from jobs.views.partials import render_page_or_partial
 
@@ -27,12 +27,15 @@ def cached_figures(filters):
     def compute():
         figures = totals(filters)
         repositories = repository_statistics(filters)
+        statement = headline(filters)
         context = {
+            "headline": statement,
             "totals": figures,
             "repositories": repositories,
             "chart": chart_geometry(figures["histogram"]),
         }
         return {
+            "headline": statement,
             "totals": figures,
             "repositories": repositories,
             "figures_html": render_to_string("partials/leaderboard_figures.html", context),
@@ -84,7 +87,7 @@ def leaderboard_json(request):
     filters = LeaderboardFilterForm(request.GET).filters()
     figures = cached_figures(filters)
     response = StreamingHttpResponse(
-        json_chunks(filters, figures["totals"], figures["repositories"]),
+        json_chunks(filters, figures["totals"], figures["repositories"], figures["headline"]),
         content_type="application/json",
     )
     response["Content-Disposition"] = 'inline; filename="leaderboard.json"'

@@ -27,6 +27,14 @@ _JOB_COLUMNS = (
     "is_mock",
     "winner",
     "speedup",
+    "verdict",
+    "speedup_ci_low",
+    "speedup_ci_high",
+    "speedup_ci_level",
+    "void_reason",
+    "parity",
+    "excluded_reason",
+    "warmups",
 )
 
 

@@ -42,6 +42,8 @@ for _ in range(2500):
 open("bottom", "w").write("the bottom\n")
 print("made a 2500-deep tree")
 PY
+# A real build leaves a jar; this one does too, so that its side is judged like a build's.
+mkdir -p target && python3 -c "import zipfile; zipfile.ZipFile('target/hostile.jar', 'w').writestr('Hostile.class', b'')"
 echo "WORLD pwd=$(pwd) home=$HOME tmpdir=$TMPDIR user=$(id -un) uid=$(id -u) host=$(hostname)"
 echo "WORLD env=$(env | sort | tr '\n' ' ')"
 echo "WORLD limits=$(ulimit -a | tr '\n' ' ')"

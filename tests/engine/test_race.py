@@ -6,15 +6,17 @@ import pytest
 
 from tests.repos import git, gradle_project_files, head_sha, make_git_repo, maven_project_files
 from tests.support import require_tool
+from tests.toolchains import write_jar
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 from workers.engine.recipes import NO_BUILD_FILE
 
 FAKE_ELIDE = """#!/bin/sh
-# Stands in for the elide binary: says what it was asked, builds nothing.
+# Stands in for the elide binary: says what it was asked, "builds" the jar lying beside it.
 case "$1" in
   --version) echo "Elide 1.0.0-test (fake)";;
   adopt) echo "elide-fake: adopt $2"; echo "adopted" > elide.pkl;;
   build) test -f elide.pkl || {{ echo "not adopted"; exit 2; }}
+         mkdir -p .dev/artifacts && cp "$(dirname "$0")/app.jar" .dev/artifacts/
          echo "elide-fake: build $*"; {bell};;
   *) echo "unknown command $1"; exit 64;;
 esac
@@ -53,6 +55,7 @@ def fake_elide(tmp_path, bell='echo "BUILD SUCCESS"'):
     path.parent.mkdir(parents=True)
     path.write_text(FAKE_ELIDE.format(bell=bell))
     path.chmod(0o755)
+    write_jar(path.parent / "app.jar", ["dev/arena/test/Hello.class"])
     return str(path)
 
 
@@ -63,10 +66,11 @@ def race(config, repo, **spec):
     return outcome, listener
 
 
-def test_maven_project_races_for_real_and_missing_elide_fails_fast(config, tmp_path):
+def test_maven_project_races_for_real_and_missing_elide_makes_the_race_void(config, tmp_path):
     require_tool("mvn", "the standard side builds with Maven")
     repo = make_git_repo(tmp_path / "hello-maven", maven_project_files())
-    outcome, seen = race(config.with_changes(elide="elide-missing-here"), repo)
+    config = config.with_changes(elide="elide-missing-here", worker_name="build-2")
+    outcome, seen = race(config, repo)
     assert outcome.status == "completed"
     assert outcome.commit_sha == head_sha(repo)
     standard, elide = outcome.sides["standard"], outcome.sides["elide"]
@@ -76,11 +80,15 @@ def test_maven_project_races_for_real_and_missing_elide_fails_fast(config, tmp_p
     assert standard.duration_ms == standard.run_times_ms[0] > 0
     assert "$ /usr/bin/mvn -B package -DskipTests -o" in seen.output["standard"]
     assert "BUILD SUCCESS" in seen.output["standard"]
-    assert elide.status == "failure"
-    assert elide.error == "elide-missing-here not found on PATH"
+    assert standard.artifacts == {"files": 1, "bytes": standard.artifacts["bytes"], "classes": 1}
+    assert standard.class_names == {"dev/arena/test/Hello.class"}
+    reason = "elide is not installed on worker build-2 (looked for elide-missing-here)"
+    assert elide.status == "failure" and elide.error_kind == "infrastructure"
+    assert elide.error == reason
     assert elide.run_times_ms == [] and elide.tool == "elide"
-    assert "[arena] elide-missing-here not found on PATH" in seen.output["elide"]
-    assert outcome.speedup is None
+    assert f"[arena] {reason}" in seen.output["elide"]
+    assert outcome.verdict.verdict == "void" and outcome.verdict.void_reason == reason
+    assert outcome.speedup is None and outcome.verdict.winner is None
     # Workspaces removed afterwards (.locks holds the measurement lock).
     assert [p.name for p in config.workspace_root.iterdir()] == [".locks"]
 
@@ -119,16 +127,21 @@ def test_gradle_project_is_detected_and_built_with_gradle(config, tmp_path):
     assert "BUILD SUCCESSFUL" in seen.output["standard"] and standard.bell_rung
 
 
-def test_wrapper_is_preferred_when_the_project_has_one(config, tmp_path):
+def test_wrapper_is_preferred_and_a_build_that_exits_0_with_no_jar_fails(config, tmp_path):
     files = {**maven_project_files(), "mvnw": "#!/bin/sh\necho Apache Maven 9.9.9 wrapper $*\n"}
     repo = make_git_repo(tmp_path / "wrapped", files, executable=("mvnw",))
     outcome, seen = race(config, repo, elide_cmd=["true"])
     assert "wrapper -B package -DskipTests -o" in seen.output["standard"]
-    assert outcome.sides["standard"].status == "success"
+    standard = outcome.sides["standard"]
+    assert standard.exit_code == 0
     # The repository's own script claims a version: shown as its claim, not as fact.
-    assert outcome.sides["standard"].tool_version == (
-        "Apache Maven 9.9.9 wrapper -v (reported by ./mvnw)"
-    )
+    assert standard.tool_version == "Apache Maven 9.9.9 wrapper -v (reported by ./mvnw)"
+    assert standard.status == "failure" and standard.error == "no jar produced"
+    assert standard.error_kind == "build"
+    assert standard.artifacts == {"files": 0, "bytes": 0, "classes": 0}
+    assert "[arena] no jar produced" in seen.output["standard"]
+    # A build failure is a forfeit, not a void race: the custom elide side wins, no speedup.
+    assert outcome.verdict.verdict == "elide" and outcome.speedup is None
 
 
 def test_no_build_file_fails_both_sides_clearly(config, tmp_path):

@@ -236,5 +236,7 @@ def test_hostile_repository_is_contained_and_the_race_completes(
     assert not (PROJECT_DIR / "pwned.txt").exists()
     assert database.read_text() == "SQLite format 3 ... every race"
     assert local.accepted == 0
-    assert outcome.sides["standard"].status == "success"
+    standard = outcome.sides["standard"]
+    # It ran to its end (exit 0) but built nothing: the jar rule fails it.
+    assert standard.exit_code == 0 and standard.error == "no jar produced", standard
     assert outcome.sides["elide"].status == "success"

@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from jobs.models import BuildResult, Job, decide_winner, percent_faster
+from jobs.models import BuildResult, Job, judge_results, percent_faster
 from workers.models import Worker, WorkerAssignment
 
 NOW = 1_750_000_000
@@ -160,19 +160,26 @@ def test_deleting_a_job_removes_its_results_and_assignments():
     assert Worker.objects.filter(pk="w1").exists()
 
 
-def result(status="success", ms=1000):
-    return BuildResult(status=status, duration=ms // 1000, duration_ms=ms)
+def result(status="success", ms=1000, error_kind=None):
+    return BuildResult(status=status, duration=ms // 1000, duration_ms=ms, error_kind=error_kind)
 
 
-def test_winner_rule(settings):
+def outcome(elide, standard):
+    verdict = judge_results(elide, standard)
+    return (verdict.verdict, verdict.speedup) if verdict else None
+
+
+def test_stored_results_are_judged_by_the_engine(settings):
+    """Demo data and imports have no engine outcome: the engine's judge runs on the rows."""
     settings.ARENA_TIE_TOLERANCE = 0.01
-    assert decide_winner(result(ms=45_000), result(ms=78_000)) == ("elide", 78 / 45)
-    assert decide_winner(result(ms=80_000), result(ms=78_000))[0] == "standard"
-    assert decide_winner(result(ms=78_100), result(ms=78_000))[0] == "tie"
-    assert decide_winner(result("failure", 1), result(ms=78_000)) == ("standard", None)
-    assert decide_winner(result("pending"), result()) == (None, None)
+    assert outcome(result(ms=45_000), result(ms=78_000)) == ("elide", pytest.approx(78 / 45))
+    assert outcome(result(ms=80_000), result(ms=78_000))[0] == "standard"
+    assert outcome(result(ms=78_100), result(ms=78_000))[0] == "tie"
+    assert outcome(result("failure", 1), result(ms=78_000)) == ("standard", None)
+    assert outcome(result("failure", 1, "infrastructure"), result(ms=78_000)) == ("void", None)
+    assert outcome(result("pending"), result()) is None
     legacy = BuildResult(status="success", duration=45)  # seconds only, as in the seed
-    assert decide_winner(legacy, result(ms=78_000)) == ("elide", 78 / 45)
+    assert outcome(legacy, result(ms=78_000)) == ("elide", pytest.approx(78 / 45))
     assert percent_faster(78 / 45) == pytest.approx((78 - 45) / 78 * 100)
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from jobs.mock_data import MOCK_RACES, REPOSITORIES, seed_random_races
-from jobs.models import BuildResult, Job, decide_winner
+from jobs.models import BuildResult, Job, judge_results
 
 ORIGINAL = {
     "spring-projects/spring-petclinic": (45, 78),
@@ -74,7 +74,10 @@ def test_random_races_are_varied_realistic_and_reproducible(capsys):
         assert job.repository_name in all_repositories
         seen.add(job.repository_name)
         elide, standard = job.elide_result, job.standard_result
-        assert (job.winner, job.speedup) == decide_winner(elide, standard)
+        verdict = judge_results(elide, standard)
+        assert (job.verdict, job.winner, job.speedup) == (
+            verdict.verdict, verdict.winner, verdict.speedup,
+        )  # fmt: skip
         winners[job.winner] += 1
         failures += (elide.status == "failure") + (standard.status == "failure")
         assert elide.duration == max(round(elide.duration_ms / 1000), 1)

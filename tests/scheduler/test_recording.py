@@ -214,3 +214,34 @@ def test_parallel_races_in_threads_of_one_process(engine_settings, repo):
     for job in jobs:
         job.refresh_from_db()
         assert job.status == JobStatus.COMPLETED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_race_with_no_elide_binary_is_void_and_leaves_the_headline_and_win_counts(
+    engine_settings, repo, tmp_path
+):
+    from jobs.leaderboard import headline, totals
+    from tests.factories import make_race
+    from tests.toolchains import toolchain
+
+    make_race("acme/counted", elide_ms=20_000, standard_ms=40_000)
+    make_race("acme/other", elide_ms=30_000, standard_ms=33_000)
+    before = (headline(), totals())
+    engine_settings.ARENA_MVN = toolchain(tmp_path / "mvn-bin", "mvn", seconds=(0.05,))
+    engine_settings.ARENA_USE_WRAPPERS = False
+    engine_settings.ARENA_ELIDE = str(tmp_path / "nowhere" / "elide")
+    job = claimed_job(repo, iterations=1, warmups=0)
+    assert run_job(job.pk) == "completed"
+    job.refresh_from_db()
+    reason = f"elide is not installed on worker test-worker (looked for {tmp_path}/nowhere/elide)"
+    assert (job.verdict, job.void_reason, job.winner, job.speedup) == ("void", reason, None, None)
+    sides = results(job)
+    assert sides["standard"].status == "success" and sides["standard"].error_kind is None
+    assert sides["standard"].artifacts == {"files": 1, "bytes": sides["standard"].artifact_bytes,
+                                           "classes": 10}  # fmt: skip
+    assert sides["elide"].status == "failure" and sides["elide"].error_kind == "infrastructure"
+    after_headline, after_totals = headline(), totals()
+    assert after_headline == before[0]
+    assert after_totals == {**before[1], "void": 1}
+    for key in ("races", "elide_wins", "standard_wins", "ties", "win_rate"):
+        assert after_totals[key] == before[1][key]

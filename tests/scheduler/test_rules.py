@@ -450,3 +450,37 @@ def test_queue_overflow_refuses_and_writes_nothing(settings, allow_local_repos, 
     scheduler.register_worker("w1", hostname="h")
     assert scheduler.claim_job("w1", now=timezone.now())
     assert create_job("https://github.com/acme/three").status == JobStatus.QUEUED
+
+
+# --- toolchains -------------------------------------------------------------------------------
+
+WITH_ELIDE = {"elide": {"ok": True, "version": "Elide 1.0"}, "mvn": {"ok": True}}
+WITHOUT_ELIDE = {"elide": {"ok": False, "error": "elide not found on PATH"}, "mvn": {"ok": True}}
+
+
+def test_a_worker_with_elide_is_preferred_over_one_without():
+    register("plain", capacity=2, now=0)
+    register("elide", capacity=2, now=0)
+    scheduler.record_toolchains("plain", WITHOUT_ELIDE, now=at(0))
+    scheduler.record_toolchains("elide", WITH_ELIDE, now=at(0))
+    assert Worker.objects.get(pk="elide").runs_elide is True
+    assert Worker.objects.get(pk="plain").runs_elide is False
+    queue_job(created=0)
+    # Idle and equally loaded: the worker without elide leaves the job to the one with it.
+    assert scheduler.claim_job("plain", now=at(0)) is None
+    assert scheduler.claim_job("elide", now=at(0)).job.worker_id == "elide"
+    # The elide worker, now busier, still does not defer to a less-loaded worker without elide.
+    queue_job(created=0)
+    assert scheduler.claim_job("elide", now=at(0)) is not None
+
+
+def test_without_an_elide_worker_the_race_still_runs_after_the_window():
+    register("plain", capacity=2, now=0)
+    register("elide-but-full", capacity=1, now=0)
+    scheduler.record_toolchains("plain", WITHOUT_ELIDE, now=at(0))
+    scheduler.record_toolchains("elide-but-full", WITH_ELIDE, now=at(0))
+    queue_job(created=-100)
+    assert scheduler.claim_job("elide-but-full", now=at(0)) is not None
+    queue_job(created=0)
+    # The only elide worker is full: nothing to wait for, the plain worker takes it.
+    assert scheduler.claim_job("plain", now=at(0)) is not None

@@ -293,3 +293,32 @@ def test_a_real_race_through_the_worker(worker_settings, allow_local_repos, tmp_
     assert all("compiling" in r.full_output for r in results)
     assert any("standard finished" in line for line in lines)
     assert any(f"job {job.pk} finished (completed)" in line for line in lines)
+
+
+def test_toolchains_are_probed_at_start_and_again_when_due(worker_settings):
+    worker_settings.ARENA_TOOLCHAIN_PROBE_INTERVAL = 300
+    now = [1000.0]
+    probes = []
+
+    def probe():
+        probes.append(now[0])
+        return {"elide": {"ok": len(probes) > 1, "version": "Elide 1.0"}}
+
+    def finished_probe():
+        """The probe runs in its own thread: wait for it, then let the loop store it."""
+        worker.probe_thread.join(5)
+        return worker.probe_toolchains()
+
+    lines = []
+    worker = make_worker(HeldRun(), lines, probe=probe, clock=lambda: now[0])
+    assert finished_probe() == {"elide": {"ok": False, "version": "Elide 1.0"}}
+    assert probes == [1000.0] and row().runs_elide is False
+    assert row().toolchains == {"elide": {"ok": False, "version": "Elide 1.0"}}
+    assert any("toolchains:" in line and "no elide" in line for line in lines)
+    now[0] += 299
+    assert worker.probe_toolchains() is None and worker.probe_thread is None
+    assert probes == [1000.0]
+    now[0] += 2
+    worker.tick()  # starts the next probe
+    assert finished_probe() is not None
+    assert probes == [1000.0, 1301.0] and row().runs_elide is True

@@ -45,21 +45,25 @@ def test_race_with_custom_commands_records_and_prints_a_table(manage, race_env, 
     assert "standard: building (run 2/3)" in out
     table = out[out.index("side ") :]
     assert "standard  success" in table and "elide     success" in table
-    assert "speedup: " in table and "(elide " in table and "% faster)" in table
-    assert "winner: elide" in table
+    assert "speedup: " in table and "x (90% CI " in table and "% faster" in table
+    assert "verdict: elide" in table
 
 
 @pytest.mark.django_db(transaction=True)
-def test_race_with_real_maven_and_missing_elide_still_exits_zero(manage, race_env, repo):
+def test_race_with_real_maven_and_missing_elide_is_void_and_exits_zero(manage, race_env, repo):
     require_tool("mvn", "the standard side builds with Maven")
     done = manage("race", str(repo), env=race_env)
     assert done.returncode == 0, done.stderr
-    assert "elide: failure: elide-not-installed not found on PATH" in done.stdout
+    reason = "elide is not installed on worker race@"
+    assert f"elide: failure: {reason}" in done.stdout
     assert "standard  success" in done.stdout and "maven (Apache Maven 3" in done.stdout
-    assert "winner: standard" in done.stdout
+    assert f"could not run: {reason}" in done.stdout and "verdict: void" in done.stdout
     results = {r.build_type: r for r in BuildResult.objects.all()}
     assert results["standard"].bell_rung and results["standard"].tool_version
-    assert results["elide"].error == "elide-not-installed not found on PATH"
+    assert results["standard"].artifact_files == 1 and results["standard"].artifact_classes == 1
+    assert results["elide"].error.startswith(reason)
+    assert results["elide"].error.endswith("(looked for elide-not-installed)")
+    assert results["elide"].error_kind == "infrastructure"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -21,6 +21,8 @@ NO_INLINE_FORMS = {
     "results-INITIAL_FORMS": "0",
     "assignments-TOTAL_FORMS": "0",
     "assignments-INITIAL_FORMS": "0",
+    "exclusions-TOTAL_FORMS": "0",
+    "exclusions-INITIAL_FORMS": "0",
 }
 
 
@@ -172,6 +174,33 @@ def test_operator_commands_are_editable_on_an_existing_job(admin_client):
     assert (job.mode, job.iterations, job.warmups, job.timeout_seconds) == ("parallel", 3, 1, 600)
     assert job.elide_cmd == ["elide", "build"] and job.standard_cmd is None
     assert (job.cache, job.scenario) == ("cold", "noop")
+
+
+@pytest.mark.django_db
+def test_an_admin_excludes_a_race_from_the_leaderboard_with_a_reason_kept_in_history(
+    admin_client,
+):
+    from jobs.leaderboard import headline, totals
+    from jobs.models import RaceExclusion
+
+    job = make_numbered_race(4)
+    assert totals()["races"] == 1 and headline()["races"] == 1
+    url = reverse("admin:jobs_job_change", args=[job.pk])
+    form = {"mode": "sequential", "iterations": "1", "warmups": "0", "timeout_seconds": "",
+            "standard_cmd": "", "elide_cmd": "", **NO_INLINE_FORMS}  # fmt: skip
+    reason = "built on a laptop with a warm cache"
+    response = admin_client.post(url, {**form, "excluded_reason": f"  {reason} "})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert totals()["races"] == 0 and headline()["races"] == 0
+    page = admin_client.get(url).content.decode()
+    assert reason in page and "leaderboard exclusion change" in page.lower()
+    race_page = admin_client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert f"Excluded from the leaderboard: {reason}" in race_page
+    admin_client.post(url, {**form, "excluded_reason": ""})
+    assert totals()["races"] == 1
+    history = list(RaceExclusion.objects.filter(job=job).order_by("id"))
+    assert [(h.excluded, h.changed_by) for h in history] == [(True, "admin"), (False, "admin")]
+    assert history[0].reason == reason and reason in history[1].reason
 
 
 def run_action(client, changelist, action, ids):

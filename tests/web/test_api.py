@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from jobs import ratelimit
-from jobs.models import Job, RateLimitCounter
+from jobs.models import BuildResult, Job, RateLimitCounter
 from tests.factories import make_race, make_running_race
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +111,61 @@ def test_finished_race_is_reused_unless_forced(client):
         client, "/api/jobs", {"repositoryUrl": "https://github.com/google/guava", "force": True}
     )
     assert forced.status_code == 201 and forced.json()["jobId"] != finished.pk
+
+
+def test_reuse_never_returns_a_demo_void_or_excluded_race(client):
+    url = "https://github.com/google/gson"
+    make_race("google/gson", is_mock=True)
+    make_race("google/gson", elide_status="failure", elide_error_kind="infrastructure",
+              elide_error="elide is not installed on worker build-2")  # fmt: skip
+    make_race("google/gson", excluded_reason="measured on a laptop")
+    make_race("google/gson", ref="v2")
+    response = post_json(client, "/api/jobs", {"repositoryUrl": url})
+    assert response.status_code == 201, response.json()
+    fresh = Job.objects.get(pk=response.json()["jobId"])
+    assert not fresh.is_mock and fresh.status == "queued"
+    real = make_race("google/gson")
+    assert post_json(client, "/api/jobs", {"repositoryUrl": url}).json()["jobId"] == real.pk
+
+
+def test_runs_and_warmups_default_to_3_and_1_and_are_validated(client):
+    url = "https://github.com/acme/runs"
+    created = post_json(client, "/api/jobs", {"repositoryUrl": url, "force": True})
+    job = Job.objects.get(pk=created.json()["jobId"])
+    assert (job.iterations, job.warmups) == (3, 1)
+    created = post_json(
+        client, "/api/jobs", {"repositoryUrl": url, "force": True, "iterations": 10, "warmups": 0}
+    )
+    job = Job.objects.get(pk=created.json()["jobId"])
+    assert (job.iterations, job.warmups) == (10, 0)
+    count = Job.objects.count()
+    for bad in ({"iterations": 0}, {"iterations": 11}, {"warmups": 4}, {"warmups": -1},
+                {"iterations": "3"}, {"iterations": 2.5}, {"warmups": True}):  # fmt: skip
+        response = post_json(client, "/api/jobs", {"repositoryUrl": url, "force": True, **bad})
+        assert response.status_code == 400, bad
+        assert "must be a whole number" in " ".join(response.json()["details"])
+    assert Job.objects.count() == count
+
+
+def test_job_detail_has_verdict_interval_void_reason_artifacts_and_error_kind(client):
+    reason = "elide is not installed on worker build-2"
+    void = make_race("acme/void", elide_status="failure", elide_error_kind="infrastructure",
+                     elide_error=reason)  # fmt: skip
+    data = client.get(f"/api/jobs/{void.pk}").json()["job"]
+    assert (data["verdict"], data["voidReason"], data["speedupCi95"]) == ("void", reason, None)
+    assert data["winner"] is None and data["speedup"] is None
+    assert data["elideResult"]["errorKind"] == "infrastructure"
+    assert data["standardResult"]["errorKind"] is None
+    raced = make_race("acme/fast", elide_ms=30_000, standard_ms=60_000, iterations=3)
+    BuildResult.objects.filter(job=raced, build_type="elide").update(
+        artifact_files=2, artifact_bytes=4096, artifact_classes=17
+    )
+    data = client.get(f"/api/jobs/{raced.pk}").json()["job"]
+    assert data["verdict"] == "elide" and data["voidReason"] is None
+    low, high = data["speedupCi95"]
+    assert low < data["speedup"] < high and low > 1
+    assert data["elideResult"]["artifacts"] == {"files": 2, "bytes": 4096, "classes": 17}
+    assert data["standardResult"]["artifacts"] is None
 
 
 def test_rate_limit_gives_429_with_retry_after(client, settings):
@@ -248,8 +303,18 @@ def test_health_and_status(client):
     assert len(data["checks"]["database"]["recentJobs"]) == 1
     assert data["checks"]["workers"]["status"] == "unhealthy"
     Worker.objects.create(id="w1", hostname="h", last_heartbeat=timezone.now())
+    degraded = client.get("/api/status")
+    assert degraded.status_code == 503 and degraded.json()["status"] == "degraded"
+    toolchains = degraded.json()["checks"]["toolchains"]
+    assert toolchains["status"] == "degraded" and toolchains["elideWorkers"] == []
+    assert "No live worker can run an Elide side" in toolchains["message"]
+    Worker.objects.create(
+        id="w2", hostname="h", last_heartbeat=timezone.now(), runs_elide=True,
+        toolchains={"elide": {"ok": True, "version": "Elide 1.0"}},
+    )  # fmt: skip
     up = client.get("/api/status")
-    assert up.status_code == 200 and up.json()["checks"]["workers"]["alive"] == 1
+    assert up.status_code == 200 and up.json()["checks"]["workers"]["alive"] == 2
+    assert up.json()["checks"]["toolchains"]["workers"]["w2"]["toolchains"]["elide"]["ok"]
 
 
 def test_seed_endpoint_only_in_debug(client, settings):

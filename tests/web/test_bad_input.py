@@ -93,7 +93,8 @@ def test_create_job_bodies(client, body):
         assert Job.objects.count() == before + 1
         job = Job.objects.get(pk=json.loads(response.content)["jobId"])
         assert job.repository_url.startswith(("https://github.com/", "https://gitlab.com/"))
-        assert job.standard_cmd is None and job.elide_cmd is None and job.iterations == 1
+        assert job.standard_cmd is None and job.elide_cmd is None
+        assert job.iterations == body.get("iterations", 3) and 1 <= job.iterations <= 10
     else:
         assert Job.objects.count() == before
 

@@ -46,6 +46,9 @@ def races():
 
 def test_ranking_orders_by_speedup_with_unranked_races_last(races):
     order = [job.pk for job in ranking()]
+    expected = ["fast", "good", "tie", "slow", "broken"]  # demo data only when asked for
+    assert order == [races[name].pk for name in expected]
+    order = [job.pk for job in ranking({"include_demo": True})]
     expected = ["fast", "good", "old_mock", "tie", "slow", "broken"]
     assert order == [races[name].pk for name in expected]
     first = attach_side_times(ranking()[:1])[0]
@@ -53,17 +56,20 @@ def test_ranking_orders_by_speedup_with_unranked_races_last(races):
 
 
 def test_totals(races):
-    figures = totals()
+    figures = totals({"include_demo": True})
     assert figures["races"] == 6
     assert figures["elide_wins"] == 4  # fast, good, old_mock, broken (standard failed)
     assert figures["standard_wins"] == 1 and figures["ties"] == 1
-    assert figures["win_rate"] == pytest.approx(4 / 6)
+    # The win rate counts measured races only: broken was a forfeit.
+    assert figures["forfeits"] == 1 and figures["win_rate"] == pytest.approx(3 / 5)
     assert figures["best_speedup"] == pytest.approx(4.0)
     speedups = sorted([4.0, 2.0, 0.5, 30_100 / 30_000, 55 / 32])
     assert figures["median_speedup"] == pytest.approx(speedups[2])
     counts = {item["label"]: item["count"] for item in figures["histogram"]}
     assert sum(counts.values()) == 5
     assert counts["3\u20135\u00d7"] == 1 and counts["<0.8\u00d7"] == 1
+    real = totals()
+    assert real["races"] == 5 and real["win_rate"] == pytest.approx(2 / 4)
 
 
 def test_median_of_an_even_count():
@@ -85,11 +91,13 @@ def test_filters(races):
         races["good"].pk,
     }
     assert races["broken"].pk not in {j.pk for j in completed_races({"successful": True})}
-    assert races["old_mock"].pk not in {j.pk for j in completed_races({"hide_mock": True})}
+    assert races["old_mock"].pk not in {j.pk for j in completed_races()}
+    assert races["old_mock"].pk in {j.pk for j in completed_races({"include_demo": True})}
     since = (timezone.now() - datetime.timedelta(days=2)).date()
-    assert races["old_mock"].pk not in {j.pk for j in completed_races({"since": since})}
+    demo = {"include_demo": True}
+    assert races["old_mock"].pk not in {j.pk for j in completed_races({"since": since, **demo})}
     until = (timezone.now() - datetime.timedelta(days=30)).date()
-    assert [j.pk for j in completed_races({"until": until})] == [races["old_mock"].pk]
+    assert [j.pk for j in completed_races({"until": until, **demo})] == [races["old_mock"].pk]
 
 
 def test_repository_statistics(races):
@@ -125,7 +133,7 @@ def test_leaderboard_page_shows_totals_chart_and_repositories(client, races):
     assert '<svg class="chart"' in content and content.count("<rect") == 9
     assert "spring/petclinic" in content and "By repository" in content
     assert "4.00\u00d7" in content  # best speedup
-    assert "+75.0%" in content  # the fast race's % faster
+    assert "1 run: no interval" in content  # one unit (x); no percent column
     assert "<script" not in content.split("<main")[1]
 
 
@@ -133,11 +141,11 @@ def test_leaderboard_filters_via_query_and_htmx_partial(client, races):
     content = client.get(reverse("leaderboard"), {"q": "guava"}).content.decode()
     ranking_table = content.split('class="ranking-table"')[1].split("</table>")[0]
     assert "google/guava" in ranking_table and "petclinic" not in ranking_table
-    partial = client.get(
-        reverse("leaderboard"), {"hide_mock": "on"}, HTTP_HX_REQUEST="true"
-    ).content.decode()
+    partial = client.get(reverse("leaderboard"), HTTP_HX_REQUEST="true").content.decode()
     assert partial.startswith('<div id="leaderboard-body">') and "<html" not in partial
     assert "apache/commons-lang" not in partial
+    with_demo = client.get(reverse("leaderboard"), {"include_demo": "on"}).content.decode()
+    assert "apache/commons-lang" in with_demo and "Includes demo data" in with_demo
 
 
 def test_bad_filter_values_are_shown_not_crashing(client, races):
@@ -177,10 +185,14 @@ def test_csv_export_neutralises_formulas(client):
 
 
 def test_json_export(client, races):
-    response = client.get(reverse("leaderboard_json"), {"hide_mock": "on"})
+    response = client.get(reverse("leaderboard_json"))
     data = json.loads(b"".join(response.streaming_content))
-    assert data["filters"] == {"hide_mock": "True"}
+    assert data["filters"] == {}
     assert data["totals"]["races"] == 5
+    headline = data["headline"]
+    assert set(headline) == {"speedup", "ci95", "races", "repositories", "includesDemo"}
+    assert headline["races"] == 4 and headline["repositories"] == 2  # broken has no speedup
+    assert headline["includesDemo"] is False
     repos = {row["repository_name"]: row for row in data["repositories"]}
     assert repos["spring/petclinic"]["races"] == 2 and "apache/commons-lang" not in repos
     assert len(data["races"]) == 5 and data["races"][0]["job_id"] == races["fast"].pk
@@ -239,3 +251,54 @@ def test_the_leaderboard_filters_by_scenario_and_cache(client):
     assert 'option value="noop" selected' in page.content.decode()
     bad = client.get("/leaderboard/", {"scenario": "dirty"})
     assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()
+
+
+def test_headline_is_the_geometric_mean_of_each_repositorys_median(client, settings):
+    from jobs.leaderboard import headline
+
+    settings.ARENA_PLAUSIBLE_SPEEDUP = 10
+    for elide_ms in (10_000, 20_000, 25_000):  # medians: 100/20 = 5.0
+        make_race("a/many", elide_ms=elide_ms, standard_ms=100_000)
+    make_race("b/one", elide_ms=50_000, standard_ms=100_000)  # 2.0
+    make_race("c/slow", elide_ms=100_000, standard_ms=80_000)  # 0.8
+    make_race("d/outlier", elide_ms=1_000, standard_ms=100_000)  # 100x: flagged, left out
+    make_race("e/demo", elide_ms=10_000, standard_ms=90_000, is_mock=True)  # 9x, demo
+    make_race("f/forfeit", elide_ms=10_000, standard_status="failure")  # no speedup
+    statement = headline()
+    assert statement["speedup"] == pytest.approx((5.0 * 2.0 * 0.8) ** (1 / 3), abs=1e-4)
+    assert (statement["races"], statement["repositories"]) == (5, 3)
+    low, high = statement["ci95"]
+    assert 0.8 <= low < statement["speedup"] < high <= 5.0
+    assert statement == headline()  # a fixed seed: the same races, the same interval
+    with_demo = headline({"include_demo": True})
+    assert with_demo["includesDemo"] and with_demo["repositories"] == 4
+    assert totals()["flagged"] == 1
+    content = client.get(reverse("leaderboard")).content.decode()
+    assert "Elide builds 2.00\u00d7 faster" in content
+    assert f"(95% CI {low:.2f}\u00d7\u2013{high:.2f}\u00d7), 5 races of 3 repositories" in content
+    assert "50% less build time" in content and "Demo data excluded" in content
+    assert "flagged for review" in content
+
+
+def test_void_and_not_comparable_races_are_counted_apart_and_never_ranked(client):
+    counted = make_race("a/real")
+    void = make_race("a/void", elide_status="failure", elide_error_kind="infrastructure",
+                     elide_error="elide is not installed on worker w9")  # fmt: skip
+    assert void.verdict == "void"
+    figures = totals()
+    assert (figures["races"], figures["void"], figures["elide_wins"]) == (1, 1, 1)
+    assert [job.pk for job in ranking()] == [counted.pk]
+    content = client.get(reverse("leaderboard")).content.decode()
+    assert "Not counted: 1 void race" in content
+
+
+def test_headline_of_many_repositories_uses_the_normal_interval(settings):
+    from jobs.leaderboard import HEADLINE_NORMAL_ABOVE, headline
+
+    count = HEADLINE_NORMAL_ABOVE + 1
+    for index in range(count):
+        make_race(f"many/r{index}", elide_ms=50_000 - 100 * (index % 7), standard_ms=75_000)
+    statement = headline()
+    assert statement["repositories"] == count
+    low, high = statement["ci95"]
+    assert low < statement["speedup"] < high and high - low < 0.02

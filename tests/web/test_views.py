@@ -70,11 +70,57 @@ def test_the_form_never_accepts_operator_fields(client):
         {
             "repository_url": "https://github.com/square/okio",
             "standard_cmd": '["sh", "-c", "id"]',
-            "iterations": "50",
+            "mode": "parallel",
+            "iterations": "5",
         },
     )
     job = Job.objects.get()
-    assert job.standard_cmd is None and job.iterations == 1
+    assert job.standard_cmd is None and job.mode == "sequential"
+    assert (job.iterations, job.warmups) == (5, 1)
+
+
+@pytest.mark.parametrize(
+    ("runs", "message"),
+    [
+        ({"iterations": "0"}, "greater than or equal to 1"),
+        ({"iterations": "11"}, "less than or equal to 10"),
+        ({"warmups": "4"}, "less than or equal to 3"),
+        ({"warmups": "-1"}, "greater than or equal to 0"),
+        ({"iterations": "three"}, "Enter a whole number"),
+    ],
+)
+def test_bad_runs_or_warmups_are_a_form_error_and_create_nothing(client, runs, message):
+    response = client.post("/", {"repository_url": "https://github.com/square/okio", **runs})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_the_form_defaults_to_3_runs_and_1_warmup_and_estimates_a_known_repository(client):
+    page = client.get("/").content.decode()
+    assert 'name="iterations" id="id_iterations" value="3"' in page
+    assert 'name="warmups" id="id_warmups" value="1"' in page
+    assert 'name="force"' in page and "Force a fresh race" in page
+    make_race("square/okio", elide_ms=20_000, standard_ms=40_000)
+    estimate = client.get(
+        reverse("validate_repository"),
+        {"repository_url": "https://github.com/square/okio", "iterations": "2", "warmups": "0"},
+    ).content.decode()
+    assert "2 runs and 0 warm-ups a side should take about 2 min 0 s" in estimate
+    unknown = client.get(
+        reverse("validate_repository"), {"repository_url": "https://github.com/square/other"}
+    ).content.decode()
+    assert "raced before" not in unknown
+    prefilled = client.get("/", {"repository_url": "https://github.com/square/okio"})
+    assert "4 runs" not in prefilled.content.decode()
+    assert "3 runs and 1 warm-up a side should take about 4 min 0 s" in prefilled.content.decode()
+
+
+def test_force_a_fresh_race_on_the_form_skips_reuse(client):
+    finished = make_race("square/okio")
+    response = client.post("/", {"repository_url": "https://github.com/square/okio", "force": "on"})
+    fresh = Job.objects.exclude(pk=finished.pk).get()
+    assert response["Location"] == reverse("race_detail", args=[fresh.pk])
 
 
 @pytest.mark.parametrize(
@@ -149,12 +195,21 @@ def test_race_page_shows_a_finished_race(client):
     content = client.get(reverse("race_detail", args=[job.pk])).content.decode()
     assert "12.34 s" in content and "29.62 s" in content
     assert "Elide wins" in content and "2.40\u00d7" in content
-    assert "+58.3% faster" in content  # the original's (standard - elide) / standard
+    assert "58% less build time" in content  # percent only as the secondary line
+    assert "90% CI 2.37\u20132.43\u00d7" in content  # 3 runs a side: the 90% interval
     assert "Each run" in content and "12.24 s" in content  # per-run table (3 iterations)
     assert "3.8.7" in content and "1.0.0" in content  # toolchain versions
     assert "aaaaaaaaaaaa" in content
     assert 'id="race-poller"' not in content  # a finished race does not poll
     assert 'id="replay"' in content
+
+
+def test_race_page_shows_why_a_void_race_could_not_run(client):
+    reason = "elide is not installed on worker build-2"
+    job = make_race(elide_status="failure", elide_error_kind="infrastructure", elide_error=reason)
+    content = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert f"Could not run: {reason}" in content
+    assert "Elide wins" not in content and "wins:" not in content
 
 
 def test_race_page_of_a_standard_win_and_a_tie(client):

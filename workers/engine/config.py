@@ -5,7 +5,8 @@ and README's configuration table); tests and benchmarks build an EngineConfig di
 """
 
 import shlex
-from dataclasses import dataclass, replace
+import socket
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 SANDBOX_MODES = ("auto", "bwrap", "none")
@@ -68,6 +69,12 @@ class EngineConfig:
     extra_ro_binds: tuple[str, ...] = ()
     bwrap: str = "bwrap"
     slirp4netns: str = "slirp4netns"
+    # Names this worker in messages such as "elide is not installed on worker build-2".
+    worker_name: str = field(default_factory=socket.gethostname)
+    # Relative time difference under which a race is a tie (ARENA_TIE_TOLERANCE).
+    tie_tolerance: float = 0.01
+    # Share of class names the two sides may differ by and still be comparable.
+    parity_tolerance: float = 0.02
 
     def __post_init__(self):
         if self.sandbox not in SANDBOX_MODES:
@@ -141,4 +148,6 @@ class EngineConfig:
             cache_max_mb=int(get("ARENA_CACHE_MAX_MB", 4096)),
             env_allow=names("ARENA_BUILD_ENV_ALLOW"),
             extra_ro_binds=names("ARENA_SANDBOX_RO_BINDS"),
+            tie_tolerance=float(get("ARENA_TIE_TOLERANCE", 0.01)),
+            parity_tolerance=float(get("ARENA_PARITY_TOLERANCE", 0.02)),
         )

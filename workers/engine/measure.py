@@ -1,8 +1,6 @@
-"""Measurement: statistics over runs, the speedup with its uncertainty, CPUs and the host lock.
+"""Measurement: statistics over runs, CPUs and the host lock.
 
-The speedup is standard time / elide time from the medians; its uncertainty propagates each
-side's relative standard deviation the way hyperfine does for its "x ± y times faster":
-    sigma_ratio = ratio * sqrt((sd_a / mean_a)^2 + (sd_b / mean_b)^2)
+The speedup, its interval and the verdict are computed in jobs/verdict.py only.
 
 The host-wide measurement lock (flock on ARENA_MEASURE_LOCK) is held around every measured
 build run, so measured runs of different races on the same host never overlap: a 2-core
@@ -12,7 +10,6 @@ the arena's user can enter (mode 0700) and is itself mode 0600.
 """
 
 import fcntl
-import math
 import os
 import stat
 import statistics
@@ -57,16 +54,6 @@ def run_stats(times_ms):
         min_ms=min(times),
         max_ms=max(times),
     )
-
-
-def speedup(standard_ms, elide_ms):
-    """(ratio, uncertainty): standard median / elide median, hyperfine-style error propagation."""
-    standard, elide = run_stats(standard_ms), run_stats(elide_ms)
-    if standard is None or elide is None:
-        return None, None
-    ratio = max(standard.median_ms, 1.0) / max(elide.median_ms, 1.0)
-    uncertainty = ratio * math.sqrt(standard.relative_stdev**2 + elide.relative_stdev**2)
-    return ratio, uncertainty
 
 
 def split_cpus(cpus=None):

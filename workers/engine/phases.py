@@ -8,6 +8,7 @@ build; never measured) and its measured runs, so nobody mistakes a download for 
 
 import time
 
+from jobs.vocabulary import BUILD, INFRASTRUCTURE
 from workers.engine import diagnosis
 from workers.engine.cache import CacheError, cache_tool, tree_summary
 from workers.engine.jdk import jdk_for_project
@@ -36,7 +37,8 @@ def side_cache_tool(runner):
 
 
 def build_unmeasured(runner, label):
-    """Run every step of the side's recipe once, unmeasured; an error message or ""."""
+    """Run every step of the side's recipe once, unmeasured: (error message, error kind),
+    ("", "") when it built."""
     runner.say(f"{runner._newline()}=== {label} (not measured) ===\n")
     timeout = runner.race.timeout
     for step in runner.recipe.steps:
@@ -45,39 +47,46 @@ def build_unmeasured(runner, label):
             raise Cancelled()
         timeout = max(timeout - outcome.elapsed_ms / 1000, 0.001)
         if outcome.timed_out:
-            return f"{label}: timed out after {runner.race.timeout:g} s"
-        if outcome.error:
-            return f"{label}: {outcome.error}"
+            return f"{label}: timed out after {runner.race.timeout:g} s", BUILD
+        if outcome.error:  # the process could not be started: the arena's problem
+            return f"{label}: {outcome.error}", INFRASTRUCTURE
         if outcome.exit_code != 0:
             cause = diagnosis.explain(runner._tail)
             return f"{label}: the build exited with code {outcome.exit_code}" + (
                 f": {cause}" if cause else ""
-            )
-    return ""
+            ), BUILD
+    return "", ""
 
 
 def prepare_phase(runner):
-    """The side's unmeasured prepare phase; returns an error message or "" (timed into
-    phases["prepare_ms"])."""
+    """The side's unmeasured prepare phase (timed into phases["prepare_ms"]); returns (error
+    message, error kind): a build that fails here is the project's failure, a cache that
+    cannot be set up the arena's."""
     race = runner.race
     caches = race.caches
     start = time.monotonic()
-    error = ""
+    error, kind = "", ""
     tool = side_cache_tool(runner)
     workspace = race.workspace
     try:
         if caches.warm:
             race.listener.on_state(runner.side, "prepare: warming the cache (not measured)")
 
+            fill_kind = []
+
             def fill():
                 workspace.fresh_copy(runner.side, runner._owner())
                 caches.start_from(workspace.home(runner.side), None, runner._owner())
-                failure = build_unmeasured(runner, "prepare: one full build fills the cache")
+                failure, failure_kind = build_unmeasured(
+                    runner, "prepare: one full build fills the cache"
+                )
+                fill_kind.append(failure_kind)
                 return (None, failure) if failure else (workspace.home(runner.side), "")
 
             snapshot, how = caches.warm_state(tool, fill)
             if snapshot is None:
                 error = how
+                kind = fill_kind[-1] if fill_kind and fill_kind[-1] else INFRASTRUCTURE
             else:
                 runner.note(f"warm cache for {tool}: {how}")
         if not error and race.spec.scenario != CLEAN:
@@ -85,13 +94,15 @@ def prepare_phase(runner):
             workspace.fresh_copy(runner.side, runner._owner())
             caches.start_from(workspace.home(runner.side), tool, runner._owner())
             note_cache_state(runner, tool)
-            error = build_unmeasured(runner, f"initial build for the {race.spec.scenario} runs")
+            error, kind = build_unmeasured(
+                runner, f"initial build for the {race.spec.scenario} runs"
+            )
     except CacheError as exc:
-        error = str(exc)
+        error, kind = str(exc), INFRASTRUCTURE
     runner.result.phases["prepare_ms"] = _ms_since(start)
     if not error:
         runner.note(f"prepare phase: {runner.result.phases['prepare_ms']} ms (not measured)")
-    return error
+    return error, kind
 
 
 def note_cache_state(runner, tool):

@@ -13,9 +13,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from jobs.verdict import Verdict, judge, void
 from jobs.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED
 from workers.engine.cache import WARM, HostCache, RaceCaches
-from workers.engine.measure import Cancelled, measurement_lock, speedup, split_cpus
+from workers.engine.measure import Cancelled, measurement_lock, split_cpus
 from workers.engine.phases import prepare_phase
 from workers.engine.sandbox import Sandbox
 from workers.engine.scenarios import CLEAN, INCREMENTAL, SCENARIOS, find_edit
@@ -57,8 +58,12 @@ class RaceOutcome:
     error: str = ""
     commit_sha: str = ""
     sides: dict = field(default_factory=dict)
-    speedup: float | None = None
-    speedup_uncertainty: float | None = None
+    # The race's verdict, speedup and interval (jobs/verdict.py): stored as is.
+    verdict: Verdict | None = None
+
+    @property
+    def speedup(self):
+        return self.verdict.speedup if self.verdict else None
 
 
 class RaceListener:
@@ -146,18 +151,18 @@ class Race:
             if self.cancel.is_set():
                 return RaceOutcome(CANCELLED, error="cancelled")
             prefix = "" if isinstance(exc, RepositoryTooLarge) else "git clone failed: "
-            return RaceOutcome(FAILED, error=f"{prefix}{exc}")
+            error = f"{prefix}{exc}"
+            return RaceOutcome(FAILED, error=error, verdict=void(error))
         clone_ms = round((time.monotonic() - clone_started) * 1000)
         self.listener.on_commit(sha)
         if self.spec.scenario == INCREMENTAL:
             self.source_edit = find_edit(self.workspace.checkout)
             if self.source_edit is None:
-                return RaceOutcome(
-                    FAILED,
-                    commit_sha=sha,
-                    error="the incremental scenario needs a string literal inside a method "
-                    "body of a Java class under src/main/java; none was found",
+                error = (
+                    "the incremental scenario needs a string literal inside a method "
+                    "body of a Java class under src/main/java; none was found"
                 )
+                return RaceOutcome(FAILED, commit_sha=sha, error=error, verdict=void(error))
         self.caches = RaceCaches(
             self.spec.cache,
             host=HostCache(self.config.cache_dir, self.config.cache_max_mb * 1024 * 1024),
@@ -183,10 +188,10 @@ class Race:
                 with self._lock([runner]):
                     runner.prepare()
                     if not runner.done:
-                        error = prepare_phase(runner)
+                        error, kind = prepare_phase(runner)
                         if error:
                             runner.note(error)
-                            runner.finish(FAILURE, error)
+                            runner.finish(FAILURE, error, kind=kind)
             if self.spec.mode == PARALLEL:
                 self._run_parallel()
             else:
@@ -196,6 +201,7 @@ class Race:
                 runner.interrupt()
             return RaceOutcome(CANCELLED, error="cancelled", commit_sha=sha, sides=self._results())
         for runner in self.runners.values():
+            runner.verify_artifacts()
             runner.finish(SUCCESS)
         return self._outcome(sha)
 
@@ -204,14 +210,13 @@ class Race:
 
     def _outcome(self, sha):
         results = self._results()
-        ratio = uncertainty = None
-        if all(result.status == SUCCESS for result in results.values()):
-            ratio, uncertainty = speedup(
-                results["standard"].run_times_ms, results["elide"].run_times_ms
-            )
-        return RaceOutcome(
-            COMPLETED, commit_sha=sha, sides=results, speedup=ratio, speedup_uncertainty=uncertainty
+        verdict = judge(
+            results["standard"],
+            results["elide"],
+            tie_tolerance=self.config.tie_tolerance,
+            parity_tolerance=self.config.parity_tolerance,
         )
+        return RaceOutcome(COMPLETED, commit_sha=sha, sides=results, verdict=verdict)
 
     def _total_runs(self):
         return self.spec.warmups + self.spec.iterations

@@ -115,7 +115,7 @@ def elide_recipe(src, config):
         return Recipe(tool=ELIDE, error=NO_BUILD_FILE)
     path, error = resolve_executable(config.elide)
     if error:
-        return Recipe(tool=ELIDE, error=error)
+        return Recipe(tool=ELIDE, error=elide_missing(config.worker_name, config.elide))
     return Recipe(
         tool=ELIDE,
         steps=[
@@ -125,6 +125,13 @@ def elide_recipe(src, config):
         version_argv=[path, "--version"],
         ro_paths=_tool_ro_paths(path),
     )
+
+
+def elide_missing(worker_name, command="elide"):
+    """The reason a race is void when its worker has no elide (`command`: ARENA_ELIDE)."""
+    where = f" on worker {worker_name}" if worker_name else ""
+    looked_for = f" (looked for {command})" if command != ELIDE else ""
+    return f"elide is not installed{where}{looked_for}"
 
 
 def custom_recipe(argv):

@@ -4,14 +4,17 @@ import datetime
 import shlex
 from dataclasses import dataclass, field
 
-from jobs.vocabulary import FAILURE, PENDING, SUCCESS
+from jobs.vocabulary import BUILD, FAILURE, INFRASTRUCTURE, PENDING, SUCCESS
 from workers.engine import diagnosis
+from workers.engine.artifacts import side_artifacts
 from workers.engine.bell import BellDetector
 from workers.engine.measure import Cancelled, run_stats
 from workers.engine.output import OutputCap, TextDecoder
 from workers.engine.phases import before_run, choose_jdk
 from workers.engine.process import run_process
-from workers.engine.recipes import parse_version, recipe_for
+from workers.engine.recipes import CUSTOM, NO_BUILD_FILE, parse_version, recipe_for
+
+NO_JAR = "no jar produced"
 
 # A version probe keeps at most this much output (a hostile wrapper may print gigabytes).
 VERSION_OUTPUT_LIMIT = 64 * 1024
@@ -34,6 +37,12 @@ class SideResult:
     exit_code: int | None = None
     bell_rung: bool = False
     error: str = ""
+    # "infrastructure" (the side could not run), "build" (it ran and failed) or "".
+    error_kind: str = ""
+    # {"files", "bytes", "classes"} of the jars it produced (None before it finished).
+    artifacts: dict | None = None
+    # Class names in those jars, for the parity check (not stored).
+    class_names: set | None = None
     # The JDK the side built with: "17 (/usr/lib/jvm/java-17-openjdk-amd64)".
     jdk: str = ""
     # clone, the unmeasured prepare phase and the measured runs, in ms (phases.py).
@@ -174,7 +183,8 @@ class SideRunner:
         if error:
             self.race.listener.on_side_started(self.side, self.result.tool, "")
             self.note(error)
-            self.finish(FAILURE, error)
+            kind = BUILD if self.recipe.error == NO_BUILD_FILE else INFRASTRUCTURE
+            self.finish(FAILURE, error, kind=kind)
             return
         if self.recipe.version_argv:
             output = []
@@ -212,9 +222,9 @@ class SideRunner:
         if warmups + iterations > 1:
             self.say(f"\n=== {label}{' (not measured)' if warmup else ''} ===\n")
         error = before_run(self, index + 1)
-        if error:
+        if error:  # the cache or the source change could not be set up: the arena's problem
             self.note(error)
-            self.finish(FAILURE, error)
+            self.finish(FAILURE, error, kind=INFRASTRUCTURE)
             return
         bell = BellDetector()
         timeout = self.race.timeout
@@ -233,34 +243,60 @@ class SideRunner:
         self.result.exit_code = outcome.exit_code
         if not warmup:
             self.result.run_times_ms.append(measured_ms)
-        error = self._run_error(outcome, bell)
+        error, kind = self._run_error(outcome, bell)
         if error:
             self.note(error)
             if not self.result.run_times_ms:
                 self.result.run_times_ms.append(measured_ms)
-            self.finish(FAILURE, error)
+            self.finish(FAILURE, error, kind=kind)
 
     def _run_error(self, outcome, bell):
+        """(message, error kind) of a run that failed, ("", "") otherwise."""
         if outcome.timed_out:
-            return f"timed out after {self.race.timeout:g} s; the build's processes were killed"
-        if outcome.error:
-            return outcome.error
+            return (
+                f"timed out after {self.race.timeout:g} s; the build's processes were killed",
+                BUILD,
+            )
+        if outcome.error:  # the process could not be started: the arena's problem
+            return outcome.error, INFRASTRUCTURE
         if outcome.exit_code != 0:
             cause = diagnosis.explain(self._tail)
             return f"the build exited with code {outcome.exit_code}" + (
                 f": {cause}" if cause else ""
-            )
+            ), BUILD
         if bell.reported_failure:
-            return "the build exited 0 but its bell reported failure"
-        return ""
+            return "the build exited 0 but its bell reported failure", BUILD
+        return "", ""
 
-    def finish(self, status, error=""):
+    def verify_artifacts(self):
+        """After the last run: list the jars it left; a build that produced none failed.
+
+        Operator-defined custom commands are not held to the jar rule (their artifacts are
+        still recorded): they may race anything, not only jar builds.
+        """
+        if self.done:
+            return
+        found = side_artifacts(self.side, self.race.workspace.src(self.side))
+        self.result.artifacts = found.summary()
+        self.result.class_names = found.class_names
+        for note in found.notes[:5]:
+            self.note(f"artifact {note}")
+        if found.files:
+            self.note(
+                f"artifacts: {found.files} jar(s), {found.bytes} bytes, {found.classes} classes"
+            )
+        elif self.recipe is not None and self.recipe.tool != CUSTOM:
+            self.note(NO_JAR)
+            self.finish(FAILURE, NO_JAR, kind=BUILD)
+
+    def finish(self, status, error="", kind=""):
         if self.done:
             return
         self.done = True
         result = self.result
         result.status = status
         result.error = error
+        result.error_kind = kind if status == FAILURE else ""
         result.bell_rung = bool(self._bells) and all(self._bells)
         stats = result.stats
         result.duration_ms = round(stats.median_ms) if stats else None

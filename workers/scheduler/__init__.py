@@ -27,6 +27,7 @@ from workers.scheduler.recovery import (
 )
 from workers.scheduler.registry import (
     heartbeat,
+    record_toolchains,
     register_worker,
     retire_worker,
     running_elsewhere,
@@ -52,6 +53,7 @@ __all__ = [
     "no_live_workers",
     "pool_health",
     "reap_dead_workers",
+    "record_toolchains",
     "register_worker",
     "release_job",
     "requeue_job",

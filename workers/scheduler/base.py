@@ -11,7 +11,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from jobs import vocabulary
-from jobs.models import BuildResult, BuildStatus, Job, JobStatus
+from jobs.models import BuildResult, BuildStatus, ErrorKind, Job, JobStatus, Verdict
 from workers.models import Worker, WorkerAssignment, WorkerStatus
 
 logger = logging.getLogger(__name__)
@@ -117,9 +117,18 @@ def fail_running(jobs, reason, now):
     job_ids = list(jobs.values_list("pk", flat=True))
     if not job_ids:
         return 0
-    failed = jobs.update(status=JobStatus.FAILED, error=reason, completed_at=now)
+    failed = jobs.update(
+        status=JobStatus.FAILED,
+        error=reason,
+        completed_at=now,
+        verdict=Verdict.VOID,
+        void_reason=reason,
+    )
     BuildResult.objects.filter(job_id__in=job_ids, status=BuildStatus.PENDING).update(
-        status=BuildStatus.FAILURE, error=reason, finished_at=now
+        status=BuildStatus.FAILURE,
+        error=reason,
+        error_kind=ErrorKind.INFRASTRUCTURE,
+        finished_at=now,
     )
     return failed
 

@@ -38,24 +38,39 @@ def _may_take_jobs(worker, now):
     )
 
 
-def _less_loaded_peer_exists(worker, now):
-    """Is another live, active worker with spare capacity less loaded (load/capacity)?"""
+def _peers_with_room(worker, now):
     return (
         Worker.objects.alive(now)
         .filter(status=WorkerStatus.ACTIVE, current_load__lt=F("capacity"))
         .exclude(pk=worker.pk)
-        # other.load / other.capacity < mine, compared without division
-        .filter(LessThan(F("current_load") * worker.capacity, F("capacity") * worker.current_load))
-        .exists()
     )
+
+
+def _better_peer_exists(worker, now):
+    """Should this worker leave a young job to a peer?
+
+    A worker that cannot run Elide leaves it to any live, active peer with room that can (so
+    the race is not void for want of a toolchain). Among workers alike in that, the job goes
+    to the least loaded (load/capacity).
+    """
+    peers = _peers_with_room(worker, now)
+    if not worker.runs_elide and peers.filter(runs_elide=True).exists():
+        return True
+    if worker.runs_elide:
+        peers = peers.filter(runs_elide=True)
+    # other.load / other.capacity < mine, compared without division
+    return peers.filter(
+        LessThan(F("current_load") * worker.capacity, F("capacity") * worker.current_load)
+    ).exists()
 
 
 @retry_when_busy
 def claim_job(worker_id, *, now=None):
     """Take the oldest queued job for this worker, or return None.
 
-    The job goes to the least-loaded live worker: a worker that sees a less-loaded peer
-    leaves a young job to it (see claim_defer_window). Never two workers on one job (the job
+    The job goes to a live worker that can run both sides (one whose toolchain probe found
+    elide), the least loaded of those: a worker that sees a better peer leaves a young job
+    to it (see claim_defer_window). Never two workers on one job (the job
     row is locked, FOR UPDATE SKIP LOCKED on PostgreSQL, and updated only while still
     queued), never a worker above capacity (its own row is locked and checked in the same
     transaction).
@@ -77,7 +92,7 @@ def claim_job(worker_id, *, now=None):
         )
         if job is None:
             return None
-        if job.created_at > now - claim_defer_window() and _less_loaded_peer_exists(worker, now):
+        if job.created_at > now - claim_defer_window() and _better_peer_exists(worker, now):
             return None
         taken = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
             status=JobStatus.RUNNING,

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jobs.models import Job, JobStatus
+from workers.engine.toolchains import runs_elide
 from workers.models import Worker, WorkerAssignment, WorkerStatus
 from workers.scheduler.base import (
     LIVE_STATUSES,
@@ -153,3 +154,12 @@ def retire_worker(worker_id, *, now=None):
         Worker.objects.filter(pk=worker_id).update(
             status=WorkerStatus.INACTIVE, current_load=0, updated_at=now
         )
+
+
+@retry_when_busy
+def record_toolchains(worker_id, toolchains, *, now=None):
+    """Store what the worker's probe found; runs_elide follows from it. Returns rows updated."""
+    now = now or timezone.now()
+    return Worker.objects.filter(pk=worker_id).update(
+        toolchains=toolchains, runs_elide=runs_elide(toolchains), toolchains_probed_at=now
+    )

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.models import BuildResult, Job, JobStatus
+from jobs.models import VERDICT_FIELDS, BuildResult, Job, JobStatus
 from workers.models import Worker, WorkerAssignment
 
 
@@ -40,9 +40,8 @@ def requeue_job(job_id, *, now=None):
             completed_at=None,
             attempts=0,
             error="",
-            winner=None,
-            speedup=None,
             commit_sha="",
+            **{**dict.fromkeys(VERDICT_FIELDS), "void_reason": ""},
         )
         if not updated:
             raise RequeueRefused(f"Job {job.pk} changed while being requeued; try again.")

@@ -27,7 +27,7 @@ from jobs.models import BuildResult, CacheMode, JobStatus, RaceMode, Scenario, p
 from jobs.services import QueueFull, cancel_job, create_job
 from jobs.vocabulary import BASELINE_FIRST, FAILURE, SUCCESS
 from workers import scheduler
-from workers.engine.measure import run_stats, speedup
+from workers.engine.measure import run_stats
 from workers.recording import run_job
 from workers.scheduler.base import FOREGROUND_PREFIX
 
@@ -300,13 +300,16 @@ class Command(BaseCommand):
                 f"{seconds(phases.get('prepare_ms')):>9}  {runs}  {result.jdk or '-'}"
             )
         write("")
-        standard, elide = results.get("standard"), results.get("elide")
-        if job.speedup and standard and elide:
-            _, uncertainty = speedup(standard.run_times_ms, elide.run_times_ms)
+        if job.speedup:
+            interval = job.speedup_ci95
+            ci = (
+                f" ({job.speedup_ci_level:.0%} CI {interval[0]:.2f}x-{interval[1]:.2f}x)"
+                if interval
+                else " (no interval: fewer than 3 runs a side)"
+            )
             percent = percent_faster(job.speedup)
             direction = "faster" if percent >= 0 else "slower"
-            write(
-                f"speedup: {job.speedup:.3f} ± {uncertainty:.3f} "
-                f"(elide {abs(percent):.1f}% {direction})"
-            )
-        write(f"winner: {job.winner or 'none'}   status: {job.status}   commit: {job.commit_sha}")
+            write(f"speedup: {job.speedup:.2f}x{ci}   elide {abs(percent):.1f}% {direction}")
+        if job.void_reason:
+            write(f"could not run: {job.void_reason}")
+        write(f"verdict: {job.verdict or 'none'}   status: {job.status}   commit: {job.commit_sha}")

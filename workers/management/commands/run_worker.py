@@ -79,6 +79,7 @@ class Command(BaseCommand):
             pid=pid,
             write=self.stdout.write,
             listen=start_queue_listener,
+            probe=probe_host,
         )
         worker.install_signal_handlers()
         try:
@@ -87,3 +88,15 @@ class Command(BaseCommand):
             raise CommandError(f"Database error: {exc}") from exc
         if status:
             raise SystemExit(status)
+
+
+def probe_host():
+    """The toolchains this worker's races would use (the ARENA_* settings), probed under the
+    host's measurement lock: the probe starts JVMs, which must not slow a measured build."""
+    from workers.engine.measure import measurement_lock
+    from workers.engine.toolchains import probe
+    from workers.recording import engine_config
+
+    config = engine_config()
+    with measurement_lock(config.measure_lock):
+        return probe(config)

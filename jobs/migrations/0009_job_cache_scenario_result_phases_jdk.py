@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0006_notify_when_a_job_is_queued'),
+        ('jobs', '0008_leaderboard_index_covers_verdicts'),
     ]
 
     operations = [

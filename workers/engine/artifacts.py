@@ -1,0 +1,178 @@
+"""What a side built: its jars, their size and the class names inside, read safely.
+
+The standard side's jars are `target/*.jar` in every module (Maven) or `build/libs/*.jar`
+(Gradle); Elide's are under `.dev/artifacts/`. The workspace was written by a hostile build,
+so the host only ever reads it with care:
+- the walk never follows symbolic links and stops after `MAX_DIRECTORIES` directories;
+- a jar counts only when it is a regular file (opened with O_NOFOLLOW and O_NONBLOCK, so a
+  link or a FIFO named `x.jar` is skipped, not followed or waited on);
+- only the zip central directory is read (names and sizes; nothing is decompressed), and only
+  when the end-of-central-directory record declares at most `max_entries` entries in at most
+  `max_directory_bytes`; larger jars are counted with their bytes but no classes.
+"""
+
+import os
+import stat
+import struct
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_DIRECTORIES = 20_000
+MAX_JARS = 500
+MAX_ENTRIES = 200_000
+MAX_DIRECTORY_BYTES = 64 * 1024 * 1024
+EOCD_SIGNATURE = b"PK\x05\x06"
+ZIP64_LOCATOR_SIGNATURE = b"PK\x06\x07"
+ZIP64_EOCD_SIGNATURE = b"PK\x06\x06"
+SKIPPED_DIRECTORIES = {".git", "node_modules"}
+
+
+@dataclass
+class Artifacts:
+    files: int = 0
+    bytes: int = 0
+    classes: int = 0
+    class_names: set = field(default_factory=set)
+    notes: list = field(default_factory=list)
+
+    def summary(self):
+        return {"files": self.files, "bytes": self.bytes, "classes": self.classes}
+
+
+def _walk(root, wanted, *, max_directories=MAX_DIRECTORIES):
+    """Directories under `root` (links never followed) for which wanted(relative parts)."""
+    seen = 0
+    pending = [Path(root)]
+    while pending:
+        directory = pending.pop()
+        seen += 1
+        if seen > max_directories:
+            return
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        relative = directory.relative_to(root).parts
+        if wanted(relative):
+            yield directory
+        for entry in entries:
+            if entry.name in SKIPPED_DIRECTORIES:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+
+
+def standard_jar_directories(src):
+    """target/ of every Maven module and build/libs/ of every Gradle project."""
+
+    def wanted(parts):
+        return (parts and parts[-1] == "target") or parts[-2:] == ("build", "libs")
+
+    return _walk(src, wanted)
+
+
+def elide_jar_directories(src):
+    """.dev/artifacts/ and everything under it."""
+    return _walk(src, lambda parts: parts[:2] == (".dev", "artifacts"))
+
+
+def _central_directory_size(handle, size):
+    """(entries, central directory bytes) from the end records, or None when not a zip."""
+    tail_length = min(size, 65_557)  # EOCD (22) + the longest comment (65,535)
+    handle.seek(size - tail_length)
+    tail = handle.read(tail_length)
+    position = tail.rfind(EOCD_SIGNATURE)
+    if position < 0 or len(tail) - position < 22:
+        return None
+    _, _, _, _, entries, directory_bytes, _, _ = struct.unpack(
+        "<4sHHHHIIH", tail[position : position + 22]
+    )
+    if entries == 0xFFFF or directory_bytes == 0xFFFFFFFF:
+        locator = tail[position - 20 : position] if position >= 20 else b""
+        if locator[:4] != ZIP64_LOCATOR_SIGNATURE:
+            return None
+        (offset,) = struct.unpack("<Q", locator[8:16])
+        if offset + 56 > size:
+            return None
+        handle.seek(offset)
+        record = handle.read(56)
+        if record[:4] != ZIP64_EOCD_SIGNATURE:
+            return None
+        entries, directory_bytes = struct.unpack("<QQ", record[32:48])
+    return entries, directory_bytes
+
+
+def read_jar(path, *, max_entries=MAX_ENTRIES, max_directory_bytes=MAX_DIRECTORY_BYTES):
+    """(bytes, class names or None, note) for one jar; (None, None, note) when not a file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        return None, None, f"{Path(path).name}: not readable ({error.strerror})"
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None, None, f"{Path(path).name}: not a regular file"
+        size = info.st_size
+        try:
+            declared = _central_directory_size(handle, size)
+        except (OSError, struct.error):
+            declared = None
+        if declared is None:
+            return size, None, f"{Path(path).name}: not a zip archive"
+        entries, directory_bytes = declared
+        if entries > max_entries or directory_bytes > max_directory_bytes:
+            return size, None, f"{Path(path).name}: {entries} entries, too many to list"
+        try:
+            handle.seek(0)
+            with zipfile.ZipFile(handle) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
+            return size, None, f"{Path(path).name}: unreadable zip ({error})"[:200]
+    classes = {class_name(name) for name in names if name.endswith(".class")}
+    return size, classes, ""
+
+
+def class_name(entry):
+    """The class an entry holds, the same whichever Java release directory it sits in."""
+    if entry.startswith("META-INF/versions/"):
+        parts = entry.split("/", 3)
+        if len(parts) == 4:
+            return parts[3]
+    return entry
+
+
+def collect(directories, *, max_jars=MAX_JARS):
+    """Artifacts of the jars directly inside each directory (for elide: under it)."""
+    found = Artifacts()
+    seen = set()
+    for directory in directories:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.endswith(".jar") or entry.path in seen:
+                continue
+            if found.files >= max_jars:
+                found.notes.append(f"more than {max_jars} jars: the rest were not read")
+                return found
+            seen.add(entry.path)
+            size, classes, note = read_jar(entry.path)
+            if note:
+                found.notes.append(note)
+            if size is None:
+                continue
+            found.files += 1
+            found.bytes += size
+            if classes:
+                found.class_names |= classes
+    found.classes = len(found.class_names)
+    return found
+
+
+def side_artifacts(side, src):
+    """The jars one side produced in its source copy."""
+    if side == "elide":
+        return collect(elide_jar_directories(src))
+    return collect(standard_jar_directories(src))
