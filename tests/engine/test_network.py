@@ -95,6 +95,9 @@ def test_warm_races_prepare_unmeasured_and_start_every_run_from_the_same_state(p
     result = outcome.sides["standard"]
     assert result.phases["prepare_ms"] > 0 and result.phases["runs_ms"] == result.run_times_ms
     assert len(result.run_times_ms) == 2
+    # The verdict judges the measured runs only; the jars are those of the last measured run.
+    assert outcome.verdict.verdict not in ("void", "not_comparable"), outcome.verdict
+    assert result.artifacts["files"] >= 1 and result.artifacts["classes"] >= 1
 
 
 def test_a_noop_race_rebuilds_an_unchanged_tree(project):

@@ -186,8 +186,9 @@ def test_an_admin_excludes_a_race_from_the_leaderboard_with_a_reason_kept_in_his
     job = make_numbered_race(4)
     assert totals()["races"] == 1 and headline()["races"] == 1
     url = reverse("admin:jobs_job_change", args=[job.pk])
-    form = {"mode": "sequential", "iterations": "1", "warmups": "0", "timeout_seconds": "",
-            "standard_cmd": "", "elide_cmd": "", **NO_INLINE_FORMS}  # fmt: skip
+    form = {"mode": "sequential", "cache": "warm", "scenario": "clean", "iterations": "1",
+            "warmups": "0", "timeout_seconds": "", "standard_cmd": "", "elide_cmd": "",
+            **NO_INLINE_FORMS}  # fmt: skip
     reason = "built on a laptop with a warm cache"
     response = admin_client.post(url, {**form, "excluded_reason": f"  {reason} "})
     assert response.status_code == 302, response.content.decode()[:2000]

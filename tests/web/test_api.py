@@ -368,13 +368,21 @@ def test_cache_and_scenario_are_chosen_per_race_and_reported(client):
     chosen = post_json(
         client,
         "/api/jobs",
-        {"repositoryUrl": "https://github.com/a/c", "cache": "cold", "scenario": "incremental"},
+        {
+            "repositoryUrl": "https://github.com/a/c",
+            "cache": "cold",
+            "scenario": "incremental",
+            "iterations": 5,
+            "warmups": 0,
+        },
     )
     assert default.status_code == chosen.status_code == 201
     job = client.get(f"/api/jobs/{default.json()['jobId']}").json()["job"]
     assert (job["cache"], job["scenario"]) == ("warm", "clean")
     job = client.get(f"/api/jobs/{chosen.json()['jobId']}").json()["job"]
     assert (job["cache"], job["scenario"]) == ("cold", "incremental")
+    stored = Job.objects.get(pk=job["id"])
+    assert (stored.iterations, stored.warmups) == (5, 0)
 
 
 @pytest.mark.parametrize(
