@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# axe-core for the browser tests' accessibility checks, pinned by package-lock.json.
+NODE_STAMP := node_modules/.installed
 
 .PHONY: run test lint format system-deps clean-venv
 
@@ -12,11 +14,18 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $(NODE_STAMP)
+
 run: $(STAMP)
 	bin/run-dev
 
-test: $(STAMP) system-deps
-	@if [ -n "$$DATABASE_URL" ]; then bin/ensure-postgres "$$DATABASE_URL"; fi
+# The local PostgreSQL is set up on every run: the suite probes it even when it runs on SQLite.
+# Without root it must already be there; only a DATABASE_URL run stops when it is not.
+test: $(STAMP) system-deps $(NODE_STAMP)
+	@if [ -n "$$DATABASE_URL" ]; then bin/ensure-postgres "$$DATABASE_URL"; \
+	else bin/ensure-postgres || echo "Tests that need the local PostgreSQL will skip." >&2; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -54,7 +54,7 @@ def measure(tree, workload, network, runs):
                 (src / name).write_text(text)
             identity = getattr(sandbox, "identity", None)
             if identity is not None and identity.uid != os.geteuid():
-                for path in [side, *side.parent.parents][:3]:
+                for path in (side, side.parent, base):  # never above base (/tmp itself)
                     path.chmod(0o711)
                 subprocess.run(["chown", "-R", f"{identity.uid}:{identity.gid}", src, home])
             chunks = []

@@ -7,7 +7,8 @@ InterfaceError in whatever view was running. The answer is 503 with Retry-After.
 A value the database refuses (DataError: PostgreSQL rejects a NUL character in text, e.g. a
 job id taken from the URL): the answer is 400.
 
-The API answers JSON like its other errors; pages get a short HTML page; the error is logged.
+The API answers JSON like its other errors; pages get the site's styled error page (which
+touches no database); the error is logged.
 Other exceptions (bugs) are left alone.
 """
 
@@ -15,6 +16,7 @@ import logging
 
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 
 logger = logging.getLogger("buildarena.database")
 
@@ -60,6 +62,10 @@ class DatabaseErrorMiddleware:
     def answer(request, status, title, message):
         if is_api(request):
             return JsonResponse({"error": message}, status=status)
-        return HttpResponse(
-            page(title, message), status=status, content_type="text/html; charset=utf-8"
-        )
+        try:
+            # The styled error page needs no database (templates/errors/page.html).
+            html = render_to_string(f"{status}.html", {"message": message})
+        except Exception:  # a broken template must not hide the original answer
+            logger.exception("error page %s could not be rendered", status)
+            html = page(title, message)
+        return HttpResponse(html, status=status, content_type="text/html; charset=utf-8")

@@ -307,6 +307,21 @@ ARENA_JOB_RATE_WINDOW = max(1, env_int("ARENA_JOB_RATE_WINDOW", 600))
 ARENA_CLIENT_IP_HEADER = env_str("ARENA_CLIENT_IP_HEADER")
 # How long each web process keeps the leaderboard's totals, chart and per-repository figures.
 ARENA_LEADERBOARD_CACHE_SECONDS = env_int("ARENA_LEADERBOARD_CACHE_SECONDS", 15)
+# Races one client (address, or IPv6 /64) may have queued or running at once; 0: no limit.
+ARENA_MAX_JOBS_PER_CLIENT = env_int("ARENA_MAX_JOBS_PER_CLIENT", 3)
+# Leaderboard exports (/leaderboard.csv, /leaderboard.json): rows per page by default and at
+# most, requests per client per window, and how long a rendered page is kept.
+ARENA_EXPORT_PAGE_ROWS = env_int("ARENA_EXPORT_PAGE_ROWS", 1000)
+ARENA_EXPORT_MAX_ROWS = env_int("ARENA_EXPORT_MAX_ROWS", 10000)
+ARENA_EXPORT_RATE_LIMIT = env_int("ARENA_EXPORT_RATE_LIMIT", 30)
+ARENA_EXPORT_RATE_WINDOW = max(1, env_int("ARENA_EXPORT_RATE_WINDOW", 60))
+ARENA_EXPORT_CACHE_SECONDS = env_int("ARENA_EXPORT_CACHE_SECONDS", 60)
+# Where the share card finds DejaVu Sans (Debian: fonts-dejavu-core); without it Pillow's
+# built-in font is used.
+ARENA_CARD_FONT_DIR = env_str("ARENA_CARD_FONT_DIR") or "/usr/share/fonts/truetype/dejavu"
+# Booth mode (/kiosk/): seconds each slide shows, and how often the page asks for news.
+ARENA_KIOSK_SLIDE_SECONDS = env_int("ARENA_KIOSK_SLIDE_SECONDS", 10)
+ARENA_KIOSK_POLL_SECONDS = max(1, env_int("ARENA_KIOSK_POLL_SECONDS", 2))
 
 # --- Build Arena: build engine (workers/engine, docs/ENGINE.md) --------------------------------
 # Where races clone and build (one directory per race, removed afterwards unless kept).

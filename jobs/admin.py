@@ -6,15 +6,20 @@ count, and a paginator that stops counting exactly past a limit (jobs/admin_supp
 The operator-only fields (custom build commands, iterations, mode...) are edited here only.
 """
 
+from urllib.parse import quote
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from jobs import services
-from jobs.admin_support import CappedCountPaginator, format_ms, output_tail_html
+from jobs.admin_support import CappedCountPaginator, format_moment, format_ms, output_tail_html
 from jobs.models import (
     BuildResult,
     BuildStatus,
@@ -68,8 +73,22 @@ def clean_command(value):
     return value
 
 
+class CommandField(forms.JSONField):
+    """A custom command as JSON; an unset one shows as an empty box, not "null"."""
+
+    def prepare_value(self, value):
+        if value is None:
+            return ""
+        return super().prepare_value(value)
+
+
 class JobAdminForm(forms.ModelForm):
     """Validates the repository URL like the public form; fills repository_name from it."""
+
+    standard_cmd = CommandField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 80})
+    )
+    elide_cmd = CommandField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 80}))
 
     class Meta:
         model = Job
@@ -86,6 +105,11 @@ class JobAdminForm(forms.ModelForm):
             "elide_cmd",
             "excluded_reason",
         ]
+        # One line each: a URL and a ref are never multi-line.
+        widgets = {
+            "repository_url": forms.URLInput(attrs={"size": 80}),
+            "ref": forms.TextInput(attrs={"size": 40}),
+        }
 
     def clean_excluded_reason(self):
         return (self.cleaned_data.get("excluded_reason") or "").strip()[:2000]
@@ -109,6 +133,31 @@ class JobAdminForm(forms.ModelForm):
         if hasattr(self, "repository_name"):
             self.instance.repository_name = self.repository_name
         super()._post_clean()
+
+
+class ExclusionReasonForm(forms.Form):
+    """The reason asked for by the bulk action "exclude from the leaderboard"."""
+
+    reason = forms.CharField(
+        max_length=2000,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Shown on each race's page and kept in its exclusion history.",
+    )
+
+
+def exclude_races(queryset, reason, changed_by):
+    """Take these races off the leaderboard with `reason`, one race_exclusions row each (as
+    an edit of the reason in the change form records it). Races already excluded for the
+    same reason are left as they were. Returns how many changed."""
+    with transaction.atomic():
+        ids = list(queryset.exclude(excluded_reason=reason).values_list("pk", flat=True))
+        Job.objects.filter(pk__in=ids).update(excluded_reason=reason)
+        RaceExclusion.objects.bulk_create(
+            RaceExclusion(job_id=job_id, excluded=True, reason=reason, changed_by=changed_by)
+            for job_id in ids
+        )
+    return len(ids)
 
 
 class ReadOnlyInlineMixin:
@@ -158,12 +207,16 @@ class JobAdmin(admin.ModelAdmin):
     list_display = [
         "short_id",
         "repository_name",
+        "ref_display",
         "status",
-        "created_at",
+        "created",
         "elide_time",
         "standard_time",
         "winner_display",
+        "speedup_display",
         "verdict",
+        "worker_link",
+        "failure_reason",
         "is_mock",
     ]
     list_display_links = ["short_id", "repository_name"]
@@ -176,6 +229,7 @@ class JobAdmin(admin.ModelAdmin):
         "cache",
         "is_mock",
         ("excluded_reason", admin.EmptyFieldListFilter),
+        "worker_id",
     ]
     search_fields = ["repository_name", "repository_url", "=id"]
     ordering = ["-created_at", "-id"]
@@ -184,7 +238,7 @@ class JobAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
     inlines = [BuildResultInline, RaceExclusionInline]
-    actions = ["cancel_selected"]
+    actions = ["cancel_selected", "exclude_from_leaderboard", "mark_as_demo", "unmark_demo"]
     fieldsets = [
         (None, {"fields": ["repository_url", "repository_name", "ref", "status", "error"]}),
         (
@@ -282,6 +336,34 @@ class JobAdmin(admin.ModelAdmin):
     def short_id(self, obj):
         return obj.pk if len(obj.pk) <= 12 else f"{obj.pk[:8]}…"
 
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    @admin.display(description="Ref", ordering="ref")
+    def ref_display(self, obj):
+        return obj.ref or "-"
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj):
+        return format_moment(obj.created_at)
+
+    @admin.display(description="Speedup", ordering="speedup")
+    def speedup_display(self, obj):
+        return f"{obj.speedup:.2f}\u00d7" if obj.speedup else "-"
+
+    @admin.display(description="Worker", ordering="worker_id")
+    def worker_link(self, obj):
+        if not obj.worker_id:
+            return "-"
+        url = reverse("admin:jobs_job_changelist") + f"?worker_id={quote(obj.worker_id)}"
+        return format_html('<a href="{}">{}</a>', url, obj.worker_id)
+
+    @admin.display(description="Failure reason")
+    def failure_reason(self, obj):
+        if not obj.error:
+            return "-"
+        return obj.error if len(obj.error) <= 80 else obj.error[:79] + "\u2026"
+
     @admin.display(description="Elide", ordering="elide_ms")
     def elide_time(self, obj):
         return format_ms(obj.elide_ms)
@@ -313,6 +395,43 @@ class JobAdmin(admin.ModelAdmin):
                 f"{len(ids) - cancelled} job(s) were already finished and left as they were.",
                 messages.WARNING,
             )
+
+    @admin.action(
+        description="Exclude selected races from the leaderboard (with a reason)",
+        permissions=["change"],
+    )
+    def exclude_from_leaderboard(self, request, queryset):
+        """Asks for the reason first (an intermediate page), then records it per race."""
+        form = ExclusionReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            changed = exclude_races(
+                queryset, form.cleaned_data["reason"], request.user.get_username()
+            )
+            self.message_user(
+                request, f"Excluded {changed} race(s) from the leaderboard.", messages.SUCCESS
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Exclude races from the leaderboard",
+            "opts": self.model._meta,
+            "form": form,
+            "races": queryset.only("id", "repository_name", "ref", "verdict")[:100],
+            "count": queryset.count(),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/jobs/job/exclude_from_leaderboard.html", context)
+
+    @admin.action(description="Mark selected jobs as demo data", permissions=["change"])
+    def mark_as_demo(self, request, queryset):
+        updated = queryset.filter(is_mock=False).update(is_mock=True)
+        self.message_user(request, f"Marked {updated} job(s) as demo data.", messages.SUCCESS)
+
+    @admin.action(description="Mark selected jobs as real races (not demo)", permissions=["change"])
+    def unmark_demo(self, request, queryset):
+        updated = queryset.filter(is_mock=True).update(is_mock=False)
+        self.message_user(request, f"Marked {updated} job(s) as real races.", messages.SUCCESS)
 
 
 @admin.register(BuildResult)

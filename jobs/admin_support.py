@@ -14,6 +14,8 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
+from jobs.terminal import strip_ansi
+
 # Past this many matching rows the job list shows an estimate instead of an exact count.
 EXACT_COUNT_LIMIT = 10_000
 # The admin shows the end of a build's output; the job page has all of it.
@@ -60,24 +62,32 @@ def planner_row_estimate(queryset):
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+NBSP = "\u00a0"
+
+
 def format_ms(ms):
-    """45210 -> '45.21 s'; 78000 -> '1 min 18.00 s'; None -> '-'."""
+    """45210 -> '45.21 s'; 78000 -> '1 min 18.00 s'; None -> '-' (non-breaking spaces: a
+    duration never wraps in a list column)."""
     if ms is None:
         return "-"
     seconds = ms / 1000
     if seconds < 60:
-        return f"{seconds:.2f} s"
+        return f"{seconds:.2f}{NBSP}s"
     minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)} min {rest:05.2f} s"
+    return f"{int(minutes)}{NBSP}min{NBSP}{rest:05.2f}{NBSP}s"
+
+
+def format_moment(moment):
+    """A date and time on one line, to the second (no microseconds), in UTC."""
+    if moment is None:
+        return "-"
+    return moment.strftime("%Y-%m-%d") + NBSP + moment.strftime("%H:%M:%S")
 
 
 def output_tail_html(output):
-    """A build's output for a read-only admin field: escaped, in a scrolling <pre>."""
-    output = output or ""
+    """A build's output for a read-only admin field: ANSI escapes stripped, escaped, in a
+    scrolling <pre> (styled by static/css/admin.css: the CSP allows no inline style)."""
+    output = strip_ansi(output or "")
     hidden = max(len(output) - OUTPUT_TAIL_CHARS, 0)
     note = f"(first {hidden:,} characters not shown)\n" if hidden else ""
-    return format_html(
-        '<pre style="max-height:30em;overflow:auto;white-space:pre-wrap;margin:0">{}{}</pre>',
-        note,
-        output[hidden:],
-    )
+    return format_html('<pre class="build-output">{}{}</pre>', note, output[hidden:])

@@ -2,8 +2,8 @@
 
 Every error is a JSON object with an "error" message and a 4xx/5xx status; nothing a client
 sends can produce a traceback. POST bodies must be JSON objects of at most API_MAX_BODY_BYTES.
-The API has no session authentication, so CSRF tokens are not used; a browser POST from
-another site is refused by its Origin header instead (403).
+CSRF tokens are not used (API clients hold no session; staff sessions may cancel races); a
+browser POST from another site is refused by its Origin header instead (403).
 """
 
 import io
@@ -18,19 +18,22 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from jobs import ratelimit
 from jobs.live import read_sides
-from jobs.models import BuildType, CacheMode, Job, Scenario, percent_faster
+from jobs.models import BuildType, Job, percent_faster
+from jobs.ratelimit import client_key
 from jobs.services import (
+    ClientLimitReached,
     QueueFull,
+    RateLimited,
     cancel_job,
-    create_job,
-    find_finished_race,
     get_job,
     get_recent_results,
     list_jobs,
+    submit_race,
+    validate_build_options,
     validate_runs,
 )
+from jobs.views.cancel_tokens import viewer_may_cancel
 
 API_MAX_BODY_BYTES = 16 * 1024
 MAX_LIST_LIMIT = 500
@@ -164,7 +167,7 @@ def _read_json_object(request):
         )
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[...]]]]
         return None, json_error(400, "Invalid request", details=["The body is not valid JSON."])
     if not isinstance(data, dict):
         return None, json_error(400, "Invalid request", details=["The body must be a JSON object."])
@@ -216,21 +219,15 @@ def _validate_create(data):
     force = data.get("force", False)
     if not isinstance(force, bool):
         details.append("force must be true or false.")
-    options = {"cache": CacheMode.WARM.value, "scenario": Scenario.CLEAN.value}
-    for name, choices in (("cache", CacheMode), ("scenario", Scenario)):
-        value = data.get(name)
-        if value is None:
-            continue
-        if value not in choices.values:
-            details.append(f"{name} must be one of: {', '.join(choices.values)}.")
-        else:
-            options[name] = value
-    try:
-        options["iterations"], options["warmups"] = validate_runs(
-            data.get("iterations"), data.get("warmups")
-        )
-    except ValidationError as invalid:
-        details.extend(invalid.messages)
+    options = {}
+    for check, names in (
+        (validate_runs, ("iterations", "warmups")),
+        (validate_build_options, ("cache", "scenario")),
+    ):
+        try:
+            options.update(zip(names, check(*(data.get(name) for name in names)), strict=True))
+        except ValidationError as invalid:
+            details.extend(invalid.messages)
     return url, ref, force, options, details
 
 
@@ -242,35 +239,36 @@ def _create(request):
     if details:
         return json_error(400, "Invalid request", details=details)
     try:
-        finished = (
-            None
-            if force
-            else find_finished_race(url, ref, cache=options["cache"], scenario=options["scenario"])
+        submission = submit_race(
+            url,
+            ref=ref,
+            force=force,
+            client_key=client_key(request),
+            **options,
         )
     except ValidationError as invalid:
         return json_error(400, "Invalid request", details=invalid.messages)
-    if finished is not None:
+    except (RateLimited, ClientLimitReached, QueueFull) as refused:
+        status = 503 if isinstance(refused, QueueFull) else 429
+        response = json_error(status, str(refused))
+        response["Retry-After"] = str(getattr(refused, "retry_after", 60))
+        return response
+    if submission.reused:
         return JsonResponse(
             {
-                "jobId": finished.pk,
+                "jobId": submission.job.pk,
                 "message": "This repository has a finished race; send force=true to race again.",
                 "reused": True,
             }
         )
-    limited = ratelimit.hit_for_request(request)
-    if not limited.allowed:
-        response = json_error(429, f"Too many races started; try again in {limited.retry_after} s.")
-        response["Retry-After"] = str(limited.retry_after)
-        return response
-    try:
-        job = create_job(url, ref=ref, **options)
-    except ValidationError as invalid:
-        return json_error(400, "Invalid request", details=invalid.messages)
-    except QueueFull as full:
-        response = json_error(503, str(full))
-        response["Retry-After"] = "60"
-        return response
-    return JsonResponse({"jobId": job.pk, "message": "Job created successfully"}, status=201)
+    return JsonResponse(
+        {
+            "jobId": submission.job.pk,
+            "message": "Job created successfully",
+            "cancelToken": submission.cancel_token,
+        },
+        status=201,
+    )
 
 
 @api_view("GET")
@@ -291,7 +289,22 @@ def job_detail(request, job_id):
 
 @api_view("POST")
 def job_cancel(request, job_id):
-    if cancel_job(job_id[:64]) is None:
+    """Cancel with the race's cancel token (X-Cancel-Token header or a cancelToken field of a
+    JSON body) or as staff: 403 otherwise, 404 when the race is missing or has ended."""
+    job = get_job(job_id[:64])
+    if job is None:
+        return json_error(404, "Job not found or already finished")
+    token = request.headers.get("X-Cancel-Token")
+    if token is None and request.content_type == "application/json" and request.body:
+        data, error = _read_json_object(request)
+        if error:
+            return error
+        token = data.get("cancelToken")
+    if not viewer_may_cancel(request, job, token if isinstance(token, str) else None):
+        return json_error(
+            403, "Only the race's submitter (with its cancelToken) or staff may cancel it."
+        )
+    if cancel_job(job.pk) is None:
         return json_error(404, "Job not found or already finished")
     return JsonResponse({"message": "Job cancelled successfully"})
 

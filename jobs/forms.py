@@ -1,6 +1,7 @@
 """Forms of the public pages: starting a race, filtering the job list and the leaderboard.
 
-The race form accepts a repository URL, a ref, the number of runs (1-10) and warm-ups (0-3);
+The race form accepts a repository URL, a ref, the number of runs (1-10) and warm-ups (0-3),
+the cache policy and the scenario;
 the operator fields of a job (commands, mode, timeout) are never taken from the public.
 """
 
@@ -54,6 +55,16 @@ class RaceForm(forms.Form):
         max_value=MAX_WARMUPS,
         help_text=f"0 to {MAX_WARMUPS} per side, not measured.",
     )
+    cache = forms.ChoiceField(
+        label="Dependency cache",
+        choices=CacheMode.choices,
+        initial=CacheMode.WARM,
+        required=False,
+        help_text="Cold: downloads are part of the measured time.",
+    )
+    scenario = forms.ChoiceField(
+        label="Scenario", choices=Scenario.choices, initial=Scenario.CLEAN, required=False
+    )
     # Build even when a finished race of this repository exists ("race again" sends it too).
     force = forms.BooleanField(
         label="Force a fresh race (do not show an earlier result)", required=False
@@ -75,6 +86,7 @@ class RaceForm(forms.Form):
 
 
 class JobFilterForm(forms.Form):
+    q = forms.CharField(label="Repository", required=False, max_length=200)
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "All statuses"), *JobStatus.choices]
     )

@@ -194,6 +194,7 @@ def with_side_times(queryset):
 
 RANKING_COLUMNS = (
     "id",
+    "status",
     "repository_name",
     "repository_url",
     "ref",
@@ -277,10 +278,24 @@ def ranking(filters=None):
     return list(ranked_part(filters)) + list(unranked_part(filters))
 
 
-def ranking_with_times(filters=None):
-    """The ranked races with both sides' times joined in, streamed (exports)."""
-    for part in (ranked_part(filters), unranked_part(filters)):
-        yield from with_side_times(part).iterator(chunk_size=2000)
+def ranking_with_times(filters=None, *, start=0, stop=None, ranked_count=None):
+    """Ranked races [start:stop] with both sides' times joined in, streamed (exports).
+
+    `ranked_count` (races with a speedup, from the totals) says where the unranked part
+    begins; it is counted when not given.
+    """
+    if ranked_count is None:
+        ranked_count = ranked_part(filters).count()
+    ranked_stop = ranked_count if stop is None else min(stop, ranked_count)
+    if start < ranked_stop:
+        ranked = with_side_times(ranked_part(filters))[start:ranked_stop]
+        yield from ranked.iterator(chunk_size=2000)
+    if stop is not None and stop <= ranked_count:
+        return
+    unranked = with_side_times(unranked_part(filters))
+    first = max(0, start - ranked_count)
+    unranked = unranked[first:] if stop is None else unranked[first : stop - ranked_count]
+    yield from unranked.iterator(chunk_size=2000)
 
 
 def attach_side_times(jobs):

@@ -70,6 +70,25 @@ class Side:
         return "running" if result.started_at else "waiting"
 
     @property
+    def phase(self):
+        """What a running side is doing, in words for its header ("" when not running)."""
+        if self.state != "running":
+            return ""
+        phase = self.result.phase
+        if not phase:
+            return "Building…"  # rows from before phases were recorded
+        if phase == "ready":
+            return "Waiting for its turn"
+        return phase[0].upper() + phase[1:] + ("" if phase.startswith("waiting") else "…")
+
+    @property
+    def clock_running(self):
+        """Whether the header's clock counts build time now (not while cloning, preparing,
+        waiting for its turn or for the measurement lock)."""
+        phase = self.result.phase if self.result else ""
+        return self.state == "running" and (not phase or phase.startswith("building"))
+
+    @property
     def elapsed_ms(self):
         result = self.result
         if result is None or result.started_at is None:
@@ -100,7 +119,8 @@ def _chunk_query(job_id, offsets, limit):
     PostgreSQL), because building this query through the ORM cost more than running it."""
     sql = (
         "SELECT id, job_id, build_type, status, duration, bell_rung, created_at, duration_ms,"
-        " run_times_ms, exit_code, tool, tool_version, started_at, finished_at, error, jdk, phases,"
+        " run_times_ms, exit_code, tool, tool_version, started_at, finished_at, error, phase,"
+        " jdk, phases,"
         " COALESCE(LENGTH(output), 0) AS output_length,"
         " CASE WHEN build_type = %s"
         "  THEN SUBSTR(COALESCE(output, ''), CAST(%s AS INTEGER), CAST(%s AS INTEGER))"
@@ -109,14 +129,7 @@ def _chunk_query(job_id, offsets, limit):
         " CASE WHEN output_compressed IS NULL THEN 0 ELSE 1 END AS compacted"
         " FROM build_results WHERE job_id = %s"
     )
-    params = [
-        BuildType.ELIDE,
-        offsets[BuildType.ELIDE] + 1,
-        limit,
-        offsets[BuildType.STANDARD] + 1,
-        limit,
-        str(job_id),
-    ]
+    params = _chunk_params(job_id, offsets, limit)
     return BuildResult.objects.raw(sql, params)
 
 
@@ -204,10 +217,10 @@ def sides_from_results(job, results, offsets, *, limit, tail=None):
 # building costs more than the query itself here; it runs unchanged on SQLite and PostgreSQL.
 _STATE_COLUMNS = (
     "j.status, j.worker_id, j.commit_sha, r.build_type, r.status, r.bell_rung,"
-    " r.started_at, r.duration_ms, r.tool, r.tool_version, LENGTH(r.output),"
+    " r.started_at, r.duration_ms, r.tool, r.tool_version, r.phase, LENGTH(r.output),"
     " CASE WHEN r.output_compressed IS NULL THEN 0 ELSE 1 END"
 )
-_STATE_WIDTH = 12
+_STATE_WIDTH = 13
 _STATE_FROM = " FROM jobs j LEFT JOIN build_results r ON r.job_id = j.id WHERE j.id = %s"
 _STATE_SQL = "SELECT " + _STATE_COLUMNS + _STATE_FROM
 # What the version covers: the race header, then each side's header (never the output).
@@ -253,10 +266,10 @@ def _state_from_rows(rows):
     if not rows:
         return RaceState(exists=False)
     head = rows[0][:3]
-    sides = {row[3]: row[4:10] for row in rows if row[3] is not None}
+    sides = {row[3]: row[4:11] for row in rows if row[3] is not None}
     version = ".".join([_digest(head), *(_digest(sides.get(side)) for side in SIDES)])
     lengths = tuple(
-        (row[3], None if row[11] else (row[10] or 0)) for row in rows if row[3] is not None
+        (row[3], None if row[12] else (row[11] or 0)) for row in rows if row[3] is not None
     )
     return RaceState(True, version, lengths)
 
@@ -271,7 +284,7 @@ POLL_JOB_FIELDS = (
 POLL_RESULT_FIELDS = (
     "id", "job_id", "build_type", "status", "duration", "bell_rung", "created_at",
     "duration_ms", "run_times_ms", "exit_code", "tool", "tool_version", "started_at",
-    "finished_at", "error", "jdk", "phases",
+    "finished_at", "error", "phase", "jdk", "phases",
 )  # fmt: skip
 _POLL_SQL = (
     "SELECT "
@@ -311,19 +324,16 @@ class PollSnapshot:
             if row[3] is None:  # no result row (LEFT JOIN)
                 continue
             result = read_result(row[job_end:-1], db, connection)
-            result.output_length = row[10] or 0
-            result.compacted = bool(row[11])
+            result.output_length = row[11] or 0
+            result.compacted = bool(row[12])
             result.chunk = row[-1]
             results.append(result)
         return job, sides_from_results(job, results, self.offsets, limit=self.limit)
 
 
-def poll_snapshot(job_id, offsets, *, limit=None):
-    """Everything a poll answers with, from one query: the state (to answer 204 when nothing
-    changed) and the rows the job and both sides' output after `offsets` are read from."""
-    offsets = clamp_offsets(offsets)
-    limit = limit or MAX_CHUNK_CHARS
-    params = [
+def _chunk_params(job_id, offsets, limit):
+    """Parameters of the SQL that reads each side's output after its offset (1-based SUBSTR)."""
+    return [
         BuildType.ELIDE,
         offsets[BuildType.ELIDE] + 1,
         limit,
@@ -331,6 +341,14 @@ def poll_snapshot(job_id, offsets, *, limit=None):
         limit,
         str(job_id),
     ]
+
+
+def poll_snapshot(job_id, offsets, *, limit=None):
+    """Everything a poll answers with, from one query: the state (to answer 204 when nothing
+    changed) and the rows the job and both sides' output after `offsets` are read from."""
+    offsets = clamp_offsets(offsets)
+    limit = limit or MAX_CHUNK_CHARS
+    params = _chunk_params(job_id, offsets, limit)
     with connection.cursor() as cursor:
         cursor.execute(_POLL_SQL, params)
         rows = cursor.fetchall()

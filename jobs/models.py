@@ -133,6 +133,13 @@ class Job(models.Model):
     )
     error = models.TextField(blank=True, default="", help_text="Why the arena could not run it.")
     is_mock = models.BooleanField(default=False, help_text="Demo data, not a real race.")
+    # Who submitted it from the web (jobs.ratelimit.client_key); empty for operators' jobs.
+    # Bounds each client's queued+running races and orders the queue fairly across clients.
+    client_key = models.CharField(max_length=200, blank=True, default="", db_default="")
+    # SHA-256 of the cancel token handed to the submitter (the token itself is never stored).
+    cancel_token_hash = models.CharField(
+        max_length=64, blank=True, default="", db_default="", editable=False
+    )
     # Derived from the two results when the race ends; stored so the leaderboard can sort
     # 100,000 races by speedup with an index instead of computing it per row.
     winner = models.CharField(max_length=16, choices=Winner, null=True, blank=True)  # noqa: DJ001
@@ -239,6 +246,8 @@ class Job(models.Model):
                 name="jobs_leaderboard_stats_idx",
             ),
             models.Index(fields=["repository_name", "-created_at"], name="jobs_repo_created_idx"),
+            # Fair dispatch: MAX(started_at) WHERE client_key = %s (the client's last turn)
+            models.Index(fields=["client_key", "started_at"], name="jobs_client_started_idx"),
         ]
 
     def __str__(self):
@@ -349,6 +358,10 @@ class BuildResult(models.Model):
     # Replay timing: one line "<character offset> <elapsed ms>" per appended chunk of output.
     output_timing = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="", help_text="Why the side failed, if known.")
+    # What the side is doing while pending, as the engine reports it: "cloning", "preparing",
+    # "ready" (prepared, waiting for its turn), "waiting for the measurement lock",
+    # "building (run 2/3)"... Empty for rows written before phases were recorded.
+    phase = models.CharField(max_length=80, blank=True, default="", db_default="")
     # A failure's kind: the side could not run (infrastructure) or its build failed (build).
     error_kind = models.CharField(max_length=16, choices=ErrorKind, null=True, blank=True)  # noqa: DJ001
     # The jars the side produced (NULL: not looked for, e.g. it failed before the end).

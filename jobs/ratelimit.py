@@ -72,7 +72,3 @@ def hit(key, *, limit=None, window=None, now=None):
         hits = counters.values_list("hits", flat=True).get()
     retry_after = max(1, math.ceil(window_start + window - now))
     return RateLimitResult(hits <= limit, hits, limit, retry_after)
-
-
-def hit_for_request(request, **kwargs):
-    return hit("jobs:" + client_key(request), **kwargs)

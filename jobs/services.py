@@ -4,7 +4,11 @@ The Python counterpart of the original's DbJobManager: create_job, get_job, list
 get_recent_results, each running a fixed number of queries whatever the number of rows.
 """
 
+import hashlib
+import hmac
 import re
+import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,14 +18,17 @@ from django.db import IntegrityError
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from jobs import ratelimit
 from jobs.models import (
     COUNTED_VERDICTS,
     FINISHED_JOB_STATUSES,
     BuildResult,
     BuildStatus,
     BuildType,
+    CacheMode,
     Job,
     JobStatus,
+    Scenario,
 )
 from jobs.round_trips import JobsWithSides, insert_job_within_limit
 
@@ -43,6 +50,26 @@ class QueueFull(Exception):
         )
 
 
+class ClientLimitReached(Exception):
+    """This client already has ARENA_MAX_JOBS_PER_CLIENT races queued or running."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.retry_after = 60
+        super().__init__(
+            f"You already have {limit} races queued or running; "
+            "wait for one to finish before starting another."
+        )
+
+
+class RateLimited(Exception):
+    """This client started ARENA_JOB_RATE_LIMIT races within the current window."""
+
+    def __init__(self, retry_after):
+        self.retry_after = retry_after
+        super().__init__(f"Too many races started from your address; try again in {retry_after} s.")
+
+
 def validate_repository_url(url):
     """Return (normalized url, repository name) or raise ValidationError with a clear message.
 
@@ -62,6 +89,12 @@ def validate_repository_url(url):
         )
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise ValidationError("The repository URL contains control characters.", code="invalid")
+    if not url.isascii():
+        # Look-alike characters (U+FF0F FULLWIDTH SOLIDUS, ...) would be normalized into a
+        # different host or path than the one shown; no Git host we accept needs them.
+        raise ValidationError(
+            "The repository URL must contain only ASCII characters.", code="non_ascii"
+        )
 
     if url.startswith(("file://", "/")):
         return _validate_local(url)
@@ -73,7 +106,13 @@ def validate_repository_url(url):
             + " ".join(repr(ch) for ch in bad),
             code="invalid_characters",
         )
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for "github.com:abc" or a port above 65535
+    except ValueError:
+        raise ValidationError(
+            "The repository URL is malformed (check the host name and port).", code="invalid"
+        ) from None
     if parts.scheme != "https":
         raise ValidationError(
             "Only https:// repository URLs are accepted "
@@ -85,7 +124,7 @@ def validate_repository_url(url):
             "Credentials in the repository URL are not allowed; use a public repository.",
             code="credentials",
         )
-    if parts.port is not None:
+    if port is not None or parts.netloc.endswith(":"):
         raise ValidationError("A port in the repository URL is not allowed.", code="port")
     host = (parts.hostname or "").lower()
     allowed_hosts = set(DEFAULT_GIT_HOSTS) | {h.lower() for h in settings.ARENA_EXTRA_GIT_HOSTS}
@@ -103,7 +142,7 @@ def validate_repository_url(url):
     if path.endswith(".git"):
         path = path[: -len(".git")]
     segments = path.strip("/").split("/")
-    if len(segments) != 2 or not all(_NAME_RE.match(s) for s in segments):
+    if len(segments) != 2 or not all(_NAME_RE.fullmatch(s) for s in segments):
         raise ValidationError(
             f"Expected https://{host}/OWNER/REPO, got a path of {parts.path or '/'}.",
             code="invalid_path",
@@ -131,7 +170,7 @@ def _validate_local(url):
 def validate_ref(ref):
     """A branch, tag or commit name: returns it stripped, or raises ValidationError."""
     ref = (ref or "").strip()
-    if ref and not _REF_RE.match(ref):
+    if ref and not _REF_RE.fullmatch(ref):
         raise ValidationError(
             "The ref may contain letters, digits and . _ / + - only, and must not start with -.",
             code="invalid_ref",
@@ -160,27 +199,129 @@ def validate_runs(iterations, warmups):
     return iterations, warmups
 
 
-def create_job(repository_url, *, ref="", **extra):
-    """Validate and queue a race. Raises ValidationError or QueueFull; writes nothing then.
+def validate_build_options(cache, scenario):
+    """The cache policy (cold|warm, default warm) and scenario (clean|noop|incremental, default
+    clean) of a public submission; None takes the default. Returns both, or raises
+    ValidationError naming every value refused."""
+    chosen, errors = [], []
+    for name, value, choices, default in (
+        ("cache", cache, CacheMode, CacheMode.WARM),
+        ("scenario", scenario, Scenario, Scenario.CLEAN),
+    ):
+        if value is None or value == "":
+            value = default.value
+        if not isinstance(value, str) or value not in choices.values:
+            errors.append(f"{name} must be one of: {', '.join(choices.values)}.")
+        chosen.append(value)
+    if errors:
+        raise ValidationError(errors, code="invalid_build_options")
+    return tuple(chosen)
 
-    `extra` takes the operator-only fields (mode, iterations, warmups, timeout_seconds,
-    standard_cmd, elide_cmd); public entry points must not pass them through from users.
+
+def create_job(repository_url, *, ref="", client_key="", **extra):
+    """Validate and queue a race. Raises ValidationError, QueueFull or ClientLimitReached;
+    writes nothing then.
+
+    `client_key` names the submitting web client: it may have at most
+    ARENA_MAX_JOBS_PER_CLIENT races queued or running. `extra` takes the operator-only fields
+    (mode, iterations, warmups, timeout_seconds, standard_cmd, elide_cmd, cancel_token_hash);
+    public entry points must not pass them through from users.
     """
     url, name = validate_repository_url(repository_url)
     ref = validate_ref(ref)
-    job = Job(repository_url=url, repository_name=name, ref=ref, **extra)
+    job = Job(repository_url=url, repository_name=name, ref=ref, client_key=client_key, **extra)
     # The CHECK constraints are left to the database: Django's validate_constraints runs one
     # query per constraint, which would more than double the cost of a submission.
     job.full_clean(exclude=["id"], validate_constraints=False)
     # One statement, no transaction of its own (jobs/round_trips.py).
     limit = settings.ARENA_MAX_QUEUED_JOBS
+    per_client = settings.ARENA_MAX_JOBS_PER_CLIENT
     try:
+        # The client's own limit is read just before the insert (one indexed count).
+        if client_key and per_client and _active_races_of(client_key) >= per_client:
+            raise ClientLimitReached(per_client)
         inserted = insert_job_within_limit(job, limit)
     except IntegrityError as error:
         raise _constraint_error(error) from None
     if not inserted:
         raise QueueFull(limit)
     return job
+
+
+def _active_races_of(client_key):
+    # Filters on status first (jobs_status_created_idx): queued+running rows are few.
+    return Job.objects.filter(
+        status__in=(JobStatus.QUEUED, JobStatus.RUNNING), client_key=client_key
+    ).count()
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What submit_race did: `job` is new (with its `cancel_token`) or reused (token None)."""
+
+    job: Job
+    reused: bool
+    cancel_token: str | None
+
+
+def submit_race(
+    repository_url,
+    *,
+    ref="",
+    force=False,
+    client_key,
+    iterations=None,
+    warmups=None,
+    cache=None,
+    scenario=None,
+):
+    """The one way the public starts a race (the form and POST /api/jobs).
+
+    In order: validate (runs 1-10 and warm-ups 0-3: validate_runs; cache and scenario:
+    validate_build_options; None for the defaults); unless `force`, reuse the newest real,
+    comparable race of the repository, ref, cache and scenario that the leaderboard counts
+    (reusable_races: never demo data, never void or excluded); count the
+    submission against the client's rate limit; create the job with a fresh cancel token,
+    within the global queue limit and the client's own limit (create_job: one statement).
+    Raises ValidationError, RateLimited, QueueFull or ClientLimitReached; nothing is written
+    then except the rate-limit count.
+    """
+    url, _ = validate_repository_url(repository_url)
+    ref = validate_ref(ref)
+    iterations, warmups = validate_runs(iterations, warmups)
+    cache, scenario = validate_build_options(cache, scenario)
+    if not force:
+        finished = find_finished_race(url, ref, cache=cache, scenario=scenario)
+        if finished is not None:
+            return Submission(job=finished, reused=True, cancel_token=None)
+    allowed = ratelimit.hit("jobs:" + client_key)
+    if not allowed.allowed:
+        raise RateLimited(allowed.retry_after)
+    token = secrets.token_urlsafe(24)
+    job = create_job(
+        url,
+        ref=ref,
+        client_key=client_key,
+        iterations=iterations,
+        warmups=warmups,
+        cache=cache,
+        scenario=scenario,
+        cancel_token_hash=hash_cancel_token(token),
+    )
+    return Submission(job=job, reused=False, cancel_token=token)
+
+
+def hash_cancel_token(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def may_cancel(job, token, *, staff=False):
+    """Staff may cancel any race; anyone else needs the token handed out when it was created."""
+    if staff:
+        return True
+    if not isinstance(token, str) or not token or not job.cancel_token_hash or len(token) > 200:
+        return False
+    return hmac.compare_digest(hash_cancel_token(token), job.cancel_token_hash)
 
 
 def _constraint_error(error):

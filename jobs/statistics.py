@@ -50,11 +50,14 @@ def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
     return result
 
 
-def chart_geometry(histogram, *, width=640, height=220, padding=28):
+ROW_HEIGHT, ROW_LABEL_WIDTH, ROW_BAR_WIDTH = 28, 92, 210
+
+
+def chart_geometry(histogram, *, width=640, height=240, padding=28):
     """Bars of the speedup histogram in SVG coordinates (drawn by the template, no JS)."""
     count = len(histogram)
     peak = max((item["count"] for item in histogram), default=0) or 1
-    plot_height = height - 2 * padding
+    plot_height = height - 2 * padding - 12  # room below for the axis title
     slot = (width - 2 * padding) / max(count, 1)
     bars = []
     for index, item in enumerate(histogram):
@@ -75,6 +78,9 @@ def chart_geometry(histogram, *, width=640, height=220, padding=28):
                 "label_x": round(padding + index * slot + slot / 2, 1),
                 "count_y": round(max(14, height - padding - bar_height - 6), 1),
                 "side": side,
+                # The narrow (phone) variant: one horizontal bar per row.
+                "row_y": index * ROW_HEIGHT,
+                "row_width": round(ROW_BAR_WIDTH * item["count"] / peak, 1),
             }
         )
     return {
@@ -82,9 +88,14 @@ def chart_geometry(histogram, *, width=640, height=220, padding=28):
         "height": height,
         "baseline": height - padding,
         "label_y": height - padding + 16,
+        "x_title_y": height - 2,
+        "y_title_y": (height - padding) / 2,
         "left": padding,
         "right": width - padding,
         "bars": bars,
+        "rows_height": count * ROW_HEIGHT,
+        "row_bar_x": ROW_LABEL_WIDTH,
+        "rows_width": ROW_LABEL_WIDTH + ROW_BAR_WIDTH + 40,
         "peak": peak if peak > 1 or any(i["count"] for i in histogram) else 0,
     }
 
@@ -110,9 +121,10 @@ EXPORT_FIELDS = (
 )
 
 
-def export_rows(filters=None):
-    """The filtered ranking as plain dicts, streamed from the database."""
-    for rank, job in enumerate(ranking_with_times(filters), start=1):
+def export_rows(filters=None, *, start=0, stop=None, ranked_count=None):
+    """The filtered ranking [start:stop] as plain dicts, streamed from the database."""
+    races = ranking_with_times(filters, start=start, stop=stop, ranked_count=ranked_count)
+    for rank, job in enumerate(races, start=start + 1):
         faster = percent_faster(job.speedup)
         yield {
             "rank": rank,
@@ -144,10 +156,11 @@ class _Echo:
         return value
 
 
-def csv_lines(filters=None):
+def csv_lines(filters=None, **window):
+    """CSV lines of export_rows (`window`: start, stop, ranked_count)."""
     writer = csv.DictWriter(_Echo(), fieldnames=EXPORT_FIELDS)
     yield writer.writeheader()
-    for row in export_rows(filters):
+    for row in export_rows(filters, **window):
         # Spreadsheet formula injection: text cells never start with = + - @.
         for key in ("repository", "ref"):
             if str(row[key]).startswith(("=", "+", "-", "@")):
@@ -155,12 +168,15 @@ def csv_lines(filters=None):
         yield writer.writerow(row)
 
 
-def json_chunks(filters=None, totals=None, repositories=None, headline=None):
-    """{"headline", "filters", "totals", "repositories", "races": [...]} streamed a race at a
-    time."""
+def json_chunks(
+    filters=None, totals=None, repositories=None, headline=None, *, page=None, **window
+):
+    """{"headline", "filters", "page", "totals", "repositories", "races": [...]} streamed a
+    race at a time (`page`: the page's description; `window`: start, stop, ranked_count)."""
     head = {
         "headline": headline,
         "filters": {k: str(v) for k, v in (filters or {}).items()},
+        **({"page": page} if page else {}),
         "totals": totals,
         "repositories": [
             {**row, "last_race": row["last_race"].isoformat() if row["last_race"] else None}
@@ -168,6 +184,6 @@ def json_chunks(filters=None, totals=None, repositories=None, headline=None):
         ],
     }
     yield json.dumps(head)[:-1] + ', "races": ['
-    for index, row in enumerate(export_rows(filters)):
+    for index, row in enumerate(export_rows(filters, **window)):
         yield ("," if index else "") + json.dumps(row)
     yield "]}"

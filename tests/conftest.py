@@ -82,6 +82,14 @@ def _static_files_without_manifest(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: no figures or exports cached by another test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def subprocess_env(settings, django_db_blocker):
     """Environment for a child process (manage.py ...) that uses the test database."""

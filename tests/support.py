@@ -5,6 +5,7 @@ Kept out of conftest.py so that test modules import them like any other module.
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +20,19 @@ def require_tool(path_or_name, why=""):
     """Skip (fail under ARENA_STRICT_TESTS) when a tool the test needs is missing."""
     if shutil.which(path_or_name) is None and not Path(path_or_name).exists():
         pytest.skip(f"{path_or_name} is not installed{': ' + why if why else ''}")
+
+
+LOCAL_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test"
+
+
+def require_local_postgres():
+    """Skip (fail under ARENA_STRICT_TESTS) when the local PostgreSQL that `bin/ensure-postgres`
+    sets up is not listening: tests that probe it run on SQLite runs too."""
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
+    except OSError as error:
+        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432 ({error}); run bin/ensure-postgres as root")
+    return LOCAL_POSTGRES_URL
 
 
 def wait_until(predicate, timeout=5, interval=0.02):

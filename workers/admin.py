@@ -6,6 +6,8 @@ and read-only: the scheduler writes them. A job's page adds what the pool knows 
 assignments and the requeue action (PoolJobAdmin extends jobs.admin.JobAdmin).
 """
 
+from urllib.parse import quote
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.urls import reverse
@@ -13,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from jobs.admin import JobAdmin, ReadOnlyInlineMixin
-from jobs.admin_support import CappedCountPaginator
+from jobs.admin_support import CappedCountPaginator, format_moment
 from jobs.models import Job
 from workers import scheduler
 from workers.models import Worker, WorkerAssignment, WorkerStatus
@@ -55,10 +57,10 @@ class WorkerAdmin(admin.ModelAdmin):
         "status",
         "load",
         "heartbeat_age",
+        "heartbeat",
+        "races",
         "runs_elide",
         "toolchain_summary",
-        "last_heartbeat",
-        "created_at",
     ]
     list_filter = ["status", "runs_elide"]
     search_fields = ["id", "hostname"]
@@ -99,6 +101,18 @@ class WorkerAdmin(admin.ModelAdmin):
         obj.updated_at = timezone.now()
         super().save_model(request, obj, form, change)
 
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    @admin.display(description="Last heartbeat", ordering="last_heartbeat")
+    def heartbeat(self, obj):
+        return format_moment(obj.last_heartbeat)
+
+    @admin.display(description="Races")
+    def races(self, obj):
+        url = reverse("admin:jobs_job_changelist") + f"?worker_id={quote(obj.pk)}"
+        return format_html('<a href="{}">Races on {}</a>', url, obj.pk)
+
     @admin.display(description="Load", ordering="current_load")
     def load(self, obj):
         return f"{obj.current_load} / {obj.capacity}"
@@ -110,7 +124,7 @@ class WorkerAdmin(admin.ModelAdmin):
             return "never"
         if age > settings.ARENA_WORKER_DEAD_AFTER:
             return format_html(
-                '<strong style="color:#ba2121">{} s ago (presumed dead)</strong>', age
+                '<strong class="presumed-dead">{} s ago (presumed dead)</strong>', age
             )
         return f"{age} s ago"
 

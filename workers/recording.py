@@ -70,6 +70,8 @@ class Recorder(RaceListener):
         self._write_lock = threading.Lock()
         self._chunks = {side: [] for side in BASELINE_FIRST}
         self._started = {}
+        self._phases = {}
+        self._building = set()
         self._finished = {}
         self._commit_sha = None
         self._offsets = dict.fromkeys(BASELINE_FIRST, 0)
@@ -81,11 +83,14 @@ class Recorder(RaceListener):
             self._commit_sha = sha
 
     def on_state(self, side, state):
+        with self._lock:
+            self._phases[side] = state
         self._notify("state", side, state)
 
     def on_side_started(self, side, tool, tool_version):
         with self._lock:
             self._started[side] = (tool, tool_version)
+            self._phases[side] = "ready"  # prepared; builds when its turn comes
         self._notify("started", side, (tool, tool_version))
 
     def on_output(self, side, text, elapsed_ms):
@@ -113,6 +118,7 @@ class Recorder(RaceListener):
                 chunks = {side: self._chunks[side] for side in BASELINE_FIRST}
                 self._chunks = {side: [] for side in BASELINE_FIRST}
                 started, self._started = self._started, {}
+                phases, self._phases = self._phases, {}
                 finished, self._finished = self._finished, {}
                 sha, self._commit_sha = self._commit_sha, None
             if sha:
@@ -124,9 +130,22 @@ class Recorder(RaceListener):
                 BuildResult.objects.filter(pk=self.result_ids[side]).update(
                     tool=tool, tool_version=version
                 )
+            for side, phase in phases.items():
+                self._record_phase(side, phase)
             for side, result in finished.items():
                 record_side(self.result_ids[side], result)
             return finished
+
+    def _record_phase(self, side, phase):
+        """Store what a side is doing; its clock starts when it first builds (the page shows
+        cloning and preparing as phases, not as build time)."""
+        update = {"phase": phase[:80]}
+        if phase.startswith("building") and side not in self._building:
+            self._building.add(side)
+            update["started_at"] = timezone.now()
+        BuildResult.objects.filter(pk=self.result_ids[side], status=BuildStatus.PENDING).update(
+            **update
+        )
 
     def _append(self, side, chunks):
         text = "".join(text for text, _ in chunks)

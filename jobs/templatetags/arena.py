@@ -3,6 +3,7 @@
 import datetime
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 
 from jobs.models import percent_faster
@@ -127,3 +128,12 @@ def query_with(context, **changes):
             query[key] = value
     encoded = query.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def repository_page_url(repository_name):
+    """The repository's page for "OWNER/REPO" names ("" for a local path's bare name)."""
+    parts = str(repository_name or "").split("/")
+    if len(parts) != 2 or not all(parts):
+        return ""
+    return reverse("repository_page", args=parts)

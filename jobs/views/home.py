@@ -12,13 +12,15 @@ from jobs import ratelimit
 from jobs.forms import RaceForm
 from jobs.repositories import SUGGESTED_REPOSITORIES
 from jobs.services import (
+    ClientLimitReached,
     QueueFull,
-    create_job,
+    RateLimited,
     expected_duration_ms,
-    find_finished_race,
     list_jobs,
+    submit_race,
     validate_runs,
 )
+from jobs.views import cancel_tokens
 
 SUGGESTION_COUNTS = {"small": 2, "medium": 2, "large": 1}
 LATEST_RACES = 10
@@ -65,16 +67,11 @@ def _render_home(request, form, *, status=200):
     return render(request, "home.html", context, status=status)
 
 
-def _rate_limited(request, form):
-    result = ratelimit.hit_for_request(request)
-    if result.allowed:
-        return None
-    form.add_error(
-        None,
-        f"Too many races started from your address; try again in {result.retry_after} s.",
-    )
-    response = _render_home(request, form, status=429)
-    response["Retry-After"] = str(result.retry_after)
+def _refused(request, form, message, *, status, retry_after=None):
+    form.add_error(None, message)
+    response = _render_home(request, form, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -87,26 +84,29 @@ def home(request):
     form = RaceForm(request.POST)
     if not form.is_valid():
         return _render_home(request, form, status=400)
-    url, ref = form.cleaned_data["repository_url"], form.cleaned_data["ref"]
-    runs = {key: form.cleaned_data[key] for key in ("iterations", "warmups")}
-    if not form.cleaned_data["force"]:
-        finished = find_finished_race(url, ref)
-        if finished is not None:
-            return redirect(reverse("race_detail", kwargs={"job_id": finished.pk}) + "?reused=1")
-    limited = _rate_limited(request, form)
-    if limited is not None:
-        return limited
     try:
-        job = create_job(url, ref=ref, **runs)
+        submission = submit_race(
+            form.cleaned_data["repository_url"],
+            ref=form.cleaned_data["ref"],
+            force=form.cleaned_data["force"],
+            client_key=ratelimit.client_key(request),
+            iterations=form.cleaned_data["iterations"],
+            warmups=form.cleaned_data["warmups"],
+            cache=form.cleaned_data["cache"] or None,
+            scenario=form.cleaned_data["scenario"] or None,
+        )
     except ValidationError as error:
         for message in error.messages:
             form.add_error("repository_url", message)
         return _render_home(request, form, status=400)
+    except (RateLimited, ClientLimitReached) as error:
+        return _refused(request, form, str(error), status=429, retry_after=error.retry_after)
     except QueueFull as error:
-        form.add_error(None, str(error))
-        response = _render_home(request, form, status=503)
-        response["Retry-After"] = "60"
-        return response
+        return _refused(request, form, str(error), status=503, retry_after=60)
+    job = submission.job
+    if submission.reused:
+        return redirect(reverse("race_detail", kwargs={"job_id": job.pk}) + "?reused=1")
+    cancel_tokens.remember(request, job.pk, submission.cancel_token)
     return redirect("race_detail", job_id=job.pk)
 
 
@@ -125,4 +125,11 @@ def validate_repository(request):
             iterations=_whole_number(request.GET.get("iterations")),
             warmups=_whole_number(request.GET.get("warmups")),
         )
-    return render(request, "partials/url_errors.html", {"errors": errors, "estimate": estimate})
+    # A refused URL is a 400 (the page's htmx config swaps 400 answers in).
+    status = 400 if errors else 200
+    return render(
+        request,
+        "partials/url_errors.html",
+        {"errors": errors, "estimate": estimate},
+        status=status,
+    )

@@ -1,16 +1,15 @@
-"""The leaderboard page and its CSV/JSON export."""
+"""The leaderboard page (its exports are in jobs/views/exports.py)."""
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from jobs.forms import LeaderboardFilterForm
 from jobs.leaderboard import Ranking, attach_side_times, headline, totals
-from jobs.statistics import chart_geometry, csv_lines, json_chunks, repository_statistics
+from jobs.statistics import chart_geometry, repository_statistics
 from jobs.views.partials import render_page_or_partial
 
 RACES_PER_PAGE = 25
@@ -72,23 +71,3 @@ def leaderboard(request):
     return render_page_or_partial(
         request, "leaderboard.html", "partials/leaderboard_body.html", context
     )
-
-
-@require_GET
-def leaderboard_csv(request):
-    filters = LeaderboardFilterForm(request.GET).filters()
-    response = StreamingHttpResponse(csv_lines(filters), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="leaderboard.csv"'
-    return response
-
-
-@require_GET
-def leaderboard_json(request):
-    filters = LeaderboardFilterForm(request.GET).filters()
-    figures = cached_figures(filters)
-    response = StreamingHttpResponse(
-        json_chunks(filters, figures["totals"], figures["repositories"], figures["headline"]),
-        content_type="application/json",
-    )
-    response["Content-Disposition"] = 'inline; filename="leaderboard.json"'
-    return response

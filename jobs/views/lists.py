@@ -23,8 +23,11 @@ def with_result_times(queryset):
 def job_list(request):
     form = JobFilterForm(request.GET)
     queryset = Job.objects.order_by("-created_at", "-id").defer("standard_cmd", "elide_cmd")
-    if form.is_valid() and form.cleaned_data["status"]:
-        queryset = queryset.filter(status=form.cleaned_data["status"])
+    if form.is_valid():
+        if form.cleaned_data["status"]:
+            queryset = queryset.filter(status=form.cleaned_data["status"])
+        if form.cleaned_data["q"].strip():
+            queryset = queryset.filter(repository_name__icontains=form.cleaned_data["q"].strip())
     page = Paginator(queryset, JOBS_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = list(with_result_times(page.object_list))
     context = {"form": form, "page": page, "jobs": page.object_list}

@@ -1,10 +1,12 @@
 """The race page, its poll endpoint, cancellation, raw output and replay data."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
 from jobs import pool
@@ -13,6 +15,8 @@ from jobs.live import PAGE_OUTPUT_CHARS, SIDES, poll_snapshot, race_state, read_
 from jobs.models import SEED_JOB_COLUMNS, BuildResult, BuildType, Job, JobStatus
 from jobs.replay import replay_data
 from jobs.services import cancel_job
+from jobs.share_card import headline
+from jobs.views import cancel_tokens
 
 # Columns the race page header needs; the operator commands stay out of every page.
 _JOB_COLUMNS = (
@@ -27,6 +31,7 @@ _JOB_COLUMNS = (
     "is_mock",
     "winner",
     "speedup",
+    "cancel_token_hash",
     "verdict",
     "speedup_ci_low",
     "speedup_ci_high",
@@ -106,6 +111,11 @@ def race_detail(request, job_id):
     sides = read_sides(job, tail=PAGE_OUTPUT_CHARS)
     context = _race_context(job, sides, version=state.version)
     context["pool_message"] = _pool_message(job)
+    context["may_cancel"] = cancel_tokens.viewer_may_cancel(request, job)
+    context["share_headline"] = headline(job, context["elide"].result, context["standard"].result)[
+        0
+    ]
+    context["share_image"] = request.build_absolute_uri(reverse("race_card", args=[job.pk]))
     if request.GET.get("reused"):
         context["reused"] = True
         context["again_form"] = RaceForm(
@@ -146,13 +156,25 @@ def race_poll(request, job_id):
     return HttpResponseStopPolling(html)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def race_cancel(request, job_id):
+    """GET asks for confirmation (a page, so it works without JavaScript); POST cancels.
+
+    Only the submitter (the cancel token in their session) and staff may cancel: 403 otherwise.
+    """
     job = _job_or_404(job_id)
+    if not cancel_tokens.viewer_may_cancel(request, job):
+        raise PermissionDenied("Only whoever started this race, or staff, may cancel it.")
+    if request.method == "GET":
+        if job.is_finished:
+            return redirect("race_detail", job_id=job.pk)
+        return render(request, "jobs/cancel_confirm.html", {"job": job})
     if cancel_job(job.pk) is None:
         messages.info(request, "This race had already ended.")
     else:
-        messages.success(request, "Race cancelled.")
+        messages.success(
+            request, "Race cancelled. The output recorded until then is kept in the terminals."
+        )
     return redirect("race_detail", job_id=job.pk)
 
 

@@ -41,14 +41,18 @@
     if (target && target.id === "race-summary") setUpReplay(document.getElementById("replay"));
   });
 
-  // --- Replay: both terminals from the recorded timing; silences longer than
-  // MAX_GAP_MS (on the merged timeline of both sides) are shortened to it.
+  // --- Replay: the race as it happened. Output appears at its recorded moment (elapsed ms
+  // since the race started); each side's clock runs from its first output to its last, its
+  // bell lights and its result shows when it finished, and the winner banner and the per-run
+  // table appear once both sides are done. 1x is real time; at 4x and 16x silences longer
+  // than MAX_GAP_MS (on the merged timeline of both sides) are shortened to it.
   var MAX_GAP_MS = 1500;
+  var SIDES = ["elide", "standard"];
   var player = null;
 
-  function buildTimeline(data) {
+  function buildTimeline(data, speed) {
     var events = [];
-    ["elide", "standard"].forEach(function (side) {
+    SIDES.forEach(function (side) {
       (data.sides[side].chunks || []).forEach(function (chunk) {
         events.push({ side: side, at: chunk[0], html: chunk[1] });
       });
@@ -57,33 +61,91 @@
     var shift = 0, previous = 0;
     events.forEach(function (event) {
       var gap = event.at - previous;
-      if (gap > MAX_GAP_MS) shift += gap - MAX_GAP_MS;
+      if (speed > 1 && gap > MAX_GAP_MS) shift += gap - MAX_GAP_MS;
       previous = event.at;
       event.play = event.at - shift;
     });
     return events;
   }
 
-  function stopReplay(root) {
-    if (player) { clearInterval(player.timer); player = null; }
-    root.querySelector("[data-stop]").hidden = true;
+  // Each side's span on the playback timeline: first and last output.
+  function sideSpans(events) {
+    var spans = {};
+    events.forEach(function (event) {
+      var span = spans[event.side] || (spans[event.side] = { from: event.play, fromAt: event.at });
+      span.to = event.play;
+    });
+    return spans;
+  }
+
+  function finalPieces() {
+    var summary = document.getElementById("race-summary");
+    if (!summary) return [];
+    return Array.prototype.slice.call(summary.querySelectorAll(".winner-banner, .summary-grid"));
+  }
+
+  function saveHeads() {
+    var saved = {};
+    SIDES.forEach(function (side) {
+      var head = document.getElementById("side-head-" + side);
+      if (head) saved[side] = head.innerHTML;  // server-rendered markup, restored as is
+    });
+    return saved;
+  }
+
+  function restore(state) {
+    SIDES.forEach(function (side) {
+      var head = document.getElementById("side-head-" + side);
+      if (head && state.heads[side] !== undefined) head.innerHTML = state.heads[side];
+    });
+    finalPieces().forEach(function (piece) { piece.hidden = false; });
+  }
+
+  function showSide(side, text, rung, stateText) {
+    var head = document.getElementById("side-head-" + side);
+    if (!head) return;
+    var time = head.querySelector(".side-time");
+    if (time) time.textContent = text;
+    var bell = head.querySelector(".bell");
+    if (bell) bell.classList.toggle("rung", rung);
+    var state = head.querySelector(".side-state");
+    if (state) state.textContent = stateText;
+  }
+
+  function stopReplay(root, finished) {
+    if (!player) return;
+    clearInterval(player.timer);
+    restore(player);
+    player = null;
+    var stop = root.querySelector("[data-stop]");
+    var stopHadFocus = document.activeElement === stop;
+    stop.hidden = true;
     root.classList.remove("playing");
+    root.querySelector("#replay-status").textContent = finished ? "Replay finished." : "Replay stopped.";
+    // Stop is gone: focus moves to the control that plays again.
+    if (stopHadFocus || finished) root.querySelector("[data-speed='1']").focus();
   }
 
   function startReplay(root, data, speed) {
-    stopReplay(root);
-    var events = buildTimeline(data);
-    var terminals = {
-      elide: document.getElementById("output-elide"),
-      standard: document.getElementById("output-standard")
-    };
-    Object.keys(terminals).forEach(function (side) { if (terminals[side]) terminals[side].textContent = ""; });
+    stopReplay(root, false);
+    var events = buildTimeline(data, speed);
+    var spans = sideSpans(events);
+    var terminals = {};
+    SIDES.forEach(function (side) {
+      terminals[side] = document.getElementById("output-" + side);
+      if (terminals[side]) terminals[side].textContent = "";
+    });
+    var state = { heads: saveHeads(), timer: null };
+    finalPieces().forEach(function (piece) { piece.hidden = true; });
     var clock = root.querySelector(".replay-clock");
     var started = performance.now();
     var index = 0;
-    root.querySelector("[data-stop]").hidden = false;
+    var stop = root.querySelector("[data-stop]");
+    stop.hidden = false;
     root.classList.add("playing");
-    player = { timer: setInterval(function () {
+    root.querySelector("#replay-status").textContent = "Replay started at " + speed + "\u00d7.";
+    player = state;
+    state.timer = setInterval(function () {
       var position = (performance.now() - started) * speed;
       while (index < events.length && events[index].play <= position) {
         var event = events[index++];
@@ -93,13 +155,45 @@
           terminal.scrollTop = terminal.scrollHeight;
         }
       }
-      var recorded = index > 0 ? events[index - 1].at : 0;
-      clock.textContent = formatClock(recorded) + " (" + speed + "\u00d7)";
+      SIDES.forEach(function (side) {
+        var span = spans[side], result = data.sides[side];
+        if (!span) { showSide(side, "\u2013", false, "No output"); return; }
+        if (position < span.from) { showSide(side, "0:00.0", false, "Waiting"); return; }
+        var done = position >= span.to && eventsShown(events, index, side);
+        if (done) {
+          var failed = result.status !== "success";
+          showSide(side, failed ? "failed" : formatSeconds(result.durationMs), !!result.bellRung,
+                   failed ? "Failed" : "Success");
+        } else {
+          // Recorded time since this side's first output, plus playback since its last one.
+          var recorded = lastAt(events, index, side) - span.fromAt;
+          var since = position - lastPlay(events, index, side);
+          showSide(side, formatClock(Math.max(recorded + since, 0)), false, "Building\u2026");
+        }
+      });
+      var shown = index > 0 ? events[index - 1].at : 0;
+      clock.textContent = formatClock(shown) + " (" + speed + "\u00d7)";
       if (index >= events.length) {
         clock.textContent = "Replay finished";
-        stopReplay(root);
+        stopReplay(root, true);
       }
-    }, 50) };
+    }, 50);
+  }
+
+  function eventsShown(events, index, side) {
+    for (var i = index; i < events.length; i++) if (events[i].side === side) return false;
+    return true;
+  }
+  function lastAt(events, index, side) {
+    for (var i = index - 1; i >= 0; i--) if (events[i].side === side) return events[i].at;
+    return 0;
+  }
+  function lastPlay(events, index, side) {
+    for (var i = index - 1; i >= 0; i--) if (events[i].side === side) return events[i].play;
+    return 0;
+  }
+  function formatSeconds(ms) {
+    return ms === null || ms === undefined ? "\u2013" : (ms / 1000).toFixed(2) + " s";
   }
 
   function setUpReplay(root) {
@@ -110,7 +204,7 @@
     root.addEventListener("click", function (event) {
       var button = event.target.closest("button");
       if (!button) return;
-      if (button.hasAttribute("data-stop")) { stopReplay(root); return; }
+      if (button.hasAttribute("data-stop")) { stopReplay(root, false); return; }
       var speed = parseInt(button.getAttribute("data-speed"), 10) || 1;
       if (data) { startReplay(root, data, speed); return; }
       fetch(root.getAttribute("data-replay-url"), { headers: { Accept: "application/json" } })

@@ -150,22 +150,29 @@ def test_a_recipe_raced_against_itself_comes_out_even(config, repo, mode):
 
     The tight bound (median ratio 1.00 ± 0.05 over 5+ races) is checked by
     benchmarks/engine_measure.py on a quiet machine. A unit test may share the machine with
-    other work that takes no measurement lock, which adds noise to single runs; so it checks
-    the fastest runs (which that noise can only lengthen) within 1.25x, which any systematic
-    difference in how the two sides are timed would break, and the medians within 1.5x
-    (parallel mode: 1.5x and 2x).
+    other work that takes no measurement lock (and a virtual machine's CPU may be taken away
+    for a moment), which adds noise to single runs; so it checks the fastest runs (which that
+    noise can only lengthen) within 1.25x and the medians within 1.5x (parallel mode: 1.5x and
+    2x). A systematic difference in how the two sides are timed would break these bounds in
+    every race, noise seldom twice in a row: up to three races are run, and one must hold.
     """
     spec = RaceSpec(
         str(repo), mode=mode, iterations=5, warmups=1,
         standard_cmd=busy(150_000), elide_cmd=busy(150_000),
     )  # fmt: skip
-    outcome = run_race(spec, config)
-    assert outcome.status == "completed"
-    standard, elide = outcome.sides["standard"].stats, outcome.sides["elide"].stats
     # A pinned side cannot escape foreign work on its CPU, hence the wider parallel bounds.
     fastest, median = (1.25, 1.5) if mode == "sequential" else (1.5, 2.0)
-    assert 1 / fastest <= standard.min_ms / elide.min_ms <= fastest, outcome.sides
-    assert 1 / median <= outcome.speedup <= median, outcome.sides
+    seen = []
+    for _ in range(3):
+        outcome = run_race(spec, config)
+        assert outcome.status == "completed"
+        standard, elide = outcome.sides["standard"].stats, outcome.sides["elide"].stats
+        ratios = (standard.min_ms / elide.min_ms, outcome.speedup)
+        seen.append((ratios, outcome.sides))
+        if 1 / fastest <= ratios[0] <= fastest and 1 / median <= ratios[1] <= median:
+            break
+    else:
+        raise AssertionError(f"no race came out even (fastest-run, median ratios): {seen}")
 
 
 def test_twice_the_time_comes_out_as_a_speedup_of_two(config, repo):

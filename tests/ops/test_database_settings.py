@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.support import PROJECT_DIR, sqlite_env
+from tests.support import PROJECT_DIR, require_local_postgres, sqlite_env
 
 # Runs in a child process: opens the configured database as the app does and reports.
 PROBE = """
@@ -91,16 +91,14 @@ def test_default_database_is_build_arena_db_beside_manage_py():
 
 
 def test_database_url_switches_to_postgresql():
-    values = probe({"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test"})
+    values = probe({"DATABASE_URL": require_local_postgres()})
     assert values["vendor"] == "postgresql test"
 
 
 def test_postgresql_ends_sessions_of_clients_that_vanished_mid_transaction():
     """A host that lost its link must not hold row locks until TCP gives up: the server ends
     its session after ARENA_WORKER_DEAD_AFTER (scripts/netns_drill.py found the pool frozen)."""
-    values = probe(
-        {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test", "ARENA_WORKER_DEAD_AFTER": "7"}
-    )
+    values = probe({"DATABASE_URL": require_local_postgres(), "ARENA_WORKER_DEAD_AFTER": "7"})
     assert values["idle_in_transaction_session_timeout"] == "7s"
     assert values["tcp_user_timeout"] == "7000"
 

@@ -78,7 +78,8 @@ def test_job_list_columns_filters_and_search(admin_client, race):
     url = reverse("admin:jobs_job_changelist")
     page = admin_client.get(url).content.decode()
     assert "owner/repo1" in page and "owner/repo2" in page
-    assert "45.00 s" in page and "1 min 18.00 s" in page  # both durations
+    # Both durations, each kept on one line by non-breaking spaces.
+    assert "45.00\u00a0s" in page and "1\u00a0min\u00a018.00\u00a0s" in page
     assert "elide 42.3% faster" in page  # the winner with the original's percentage
 
     def listed(query):
@@ -316,8 +317,8 @@ def test_capped_count_paginator(monkeypatch):
 
 def test_format_ms():
     assert format_ms(None) == "-"
-    assert format_ms(45_210) == "45.21 s"
-    assert format_ms(78_000) == "1 min 18.00 s"
+    assert format_ms(45_210) == "45.21\u00a0s"
+    assert format_ms(78_000) == "1\u00a0min\u00a018.00\u00a0s"
 
 
 @pytest.mark.django_db
@@ -333,3 +334,42 @@ def test_anonymous_actions_are_redirected_and_change_nothing(client, worker):
         assert response["Location"].startswith(reverse("admin:login"))
     assert Job.objects.get(pk=job.pk).status == "queued"
     assert Worker.objects.get(pk=worker.pk).status == "active"
+
+
+@pytest.mark.django_db
+def test_admin_polish_columns_inputs_logs_and_worker_links(admin_client):
+    from tests.factories import make_race
+
+    job = make_race("owner/polished", ref="v1.2", output="\x1b[1;31mred\x1b[0m done\n")
+    Job.objects.filter(pk=job.pk).update(worker_id="w-polish", error="the clone timed out")
+    Worker.objects.create(id="w-polish", hostname="h", capacity=1, last_heartbeat=timezone.now())
+    page = admin_client.get(reverse("admin:jobs_job_changelist")).content.decode()
+    assert "v1.2" in page and "2.00\u00d7" in page and "the clone timed out" in page
+    assert "?worker_id=w-polish" in page
+    created = job.created_at.strftime("%Y-%m-%d\u00a0%H:%M:%S")
+    assert created in page and f"{created}." not in page  # one line, no microseconds
+    change = admin_client.get(reverse("admin:jobs_job_change", args=[job.pk])).content.decode()
+    assert ">null<" not in change  # empty command fields are empty
+    add = admin_client.get(reverse("admin:jobs_job_add")).content.decode()
+    assert '<input type="url" name="repository_url"' in add and "<textarea" in add
+    assert '<textarea name="repository_url"' not in add and '<textarea name="ref"' not in add
+    result = BuildResult.objects.get(job=job, build_type="elide")
+    log = admin_client.get(reverse("admin:jobs_buildresult_change", args=[result.pk]))
+    assert "red done" in log.content.decode() and "\x1b" not in log.content.decode()
+    workers = admin_client.get(reverse("admin:workers_worker_changelist")).content.decode()
+    assert "Races on w-polish" in workers
+    filtered = admin_client.get(reverse("admin:jobs_job_changelist"), {"worker_id": "w-polish"})
+    assert filtered.status_code == 200 and "owner/polished" in filtered.content.decode()
+
+
+@pytest.mark.django_db
+def test_mark_as_demo_action(admin_client):
+    from tests.factories import make_race
+
+    job = make_race("owner/demo")
+    admin_client.post(
+        reverse("admin:jobs_job_changelist"),
+        {"action": "mark_as_demo", "_selected_action": [job.pk]},
+    )
+    job.refresh_from_db()
+    assert job.is_mock

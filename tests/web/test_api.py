@@ -254,15 +254,31 @@ def test_recent_results_only_completed_with_both_results(client):
     assert client.get("/api/jobs/recent/results?limit=-1").status_code == 400
 
 
-def test_cancel(client):
-    job = make_running_race()
-    response = client.post(f"/api/jobs/{job.pk}/cancel")
+def test_cancel_needs_the_cancel_token_or_staff(client, admin_user):
+    created = post_json(client, "/api/jobs", {"repositoryUrl": "https://github.com/acme/a"})
+    token = created.json()["cancelToken"]
+    job = Job.objects.get(pk=created.json()["jobId"])
+    assert token not in job.cancel_token_hash and len(job.cancel_token_hash) == 64
+    url = f"/api/jobs/{job.pk}/cancel"
+    assert client.post(url).status_code == 403
+    assert client.post(url, headers={"x-cancel-token": "wrong"}).status_code == 403
+    assert post_json(client, url, {"cancelToken": token[:-1]}).status_code == 403
+    job.refresh_from_db()
+    assert job.status == "queued"
+    response = client.post(url, headers={"x-cancel-token": token})
     assert response.status_code == 200
     assert response.json() == {"message": "Job cancelled successfully"}
     job.refresh_from_db()
     assert job.status == "cancelled"
-    assert client.post(f"/api/jobs/{job.pk}/cancel").status_code == 404
-    assert client.get(f"/api/jobs/{job.pk}/cancel").status_code == 405
+    assert client.post(url, headers={"x-cancel-token": token}).status_code == 404
+    assert client.get(url).status_code == 405
+    # The token also works as a JSON field; staff need none.
+    second = post_json(client, "/api/jobs", {"repositoryUrl": "https://github.com/acme/b"})
+    body = {"cancelToken": second.json()["cancelToken"]}
+    assert post_json(client, f"/api/jobs/{second.json()['jobId']}/cancel", body).status_code == 200
+    running = make_running_race()
+    client.force_login(admin_user)
+    assert client.post(f"/api/jobs/{running.pk}/cancel").status_code == 200
 
 
 def test_incremental_output(client):

@@ -69,6 +69,7 @@ create_bodies = st.one_of(
 def open_queue(settings):
     settings.ARENA_JOB_RATE_LIMIT = 0
     settings.ARENA_MAX_QUEUED_JOBS = 10_000
+    settings.ARENA_MAX_JOBS_PER_CLIENT = 0
     return settings
 
 

@@ -123,14 +123,16 @@ def test_chart_geometry_scales_bars_to_the_tallest():
     ]
     chart = chart_geometry(histogram, width=300, height=200, padding=20)
     bars = chart["bars"]
-    assert bars[2]["height"] == 160 and bars[0]["height"] == 40 and bars[1]["height"] == 0
+    # 200 high, 20 of padding at each end and 12 for the axis title: 148 for the tallest bar.
+    assert bars[2]["height"] == 148 and bars[0]["height"] == 37 and bars[1]["height"] == 0
     assert [bar["side"] for bar in bars] == ["standard", "tie", "elide"]
     assert all(bar["y"] + bar["height"] == 180 for bar in bars)
 
 
 def test_leaderboard_page_shows_totals_chart_and_repositories(client, races):
     content = client.get(reverse("leaderboard")).content.decode()
-    assert '<svg class="chart"' in content and content.count("<rect") == 9
+    # The chart twice: vertical bars on wide screens, horizontal ones on phones.
+    assert '<svg class="chart chart-wide"' in content and content.count("<rect") == 18
     assert "spring/petclinic" in content and "By repository" in content
     assert "4.00\u00d7" in content  # best speedup
     assert "1 run: no interval" in content  # one unit (x); no percent column
@@ -139,7 +141,7 @@ def test_leaderboard_page_shows_totals_chart_and_repositories(client, races):
 
 def test_leaderboard_filters_via_query_and_htmx_partial(client, races):
     content = client.get(reverse("leaderboard"), {"q": "guava"}).content.decode()
-    ranking_table = content.split('class="ranking-table"')[1].split("</table>")[0]
+    ranking_table = content.split('class="cards ranking-table"')[1].split("</table>")[0]
     assert "google/guava" in ranking_table and "petclinic" not in ranking_table
     partial = client.get(reverse("leaderboard"), HTTP_HX_REQUEST="true").content.decode()
     assert partial.startswith('<div id="leaderboard-body">') and "<html" not in partial
@@ -164,7 +166,9 @@ def test_pagination(client):
     first = client.get(reverse("leaderboard")).content.decode()
     assert "Page 1 of 2" in first
     second = client.get(reverse("leaderboard"), {"page": 2}).content.decode()
-    ranks = re.findall(r'<td class="num">(\d+)</td>\s*<td class="repo"><a href="/jobs/', second)
+    ranks = re.findall(
+        r'<td class="num" data-label="Rank">(\d+)</td>\s*<td class="repo"><a href="/jobs/', second
+    )
     assert ranks[0] == "26" and ranks[-1] == "30"
 
 
@@ -180,7 +184,7 @@ def test_csv_export_follows_the_filters(client, races):
 def test_csv_export_neutralises_formulas(client):
     make_race("=cmd/evil")
     response = client.get(reverse("leaderboard_csv"))
-    text = b"".join(response.streaming_content).decode()
+    text = response.getvalue().decode()
     assert ",'=cmd/evil," in text
 
 
@@ -217,7 +221,7 @@ def test_pages_across_the_seam_between_ranked_and_unranked_races(client):
     shown = []
     for page in (1, 2):
         content = client.get(reverse("leaderboard"), {"page": page}).content.decode()
-        table = content.split('class="ranking-table"')[1]
+        table = content.split('class="cards ranking-table"')[1]
         shown += re.findall(r'<td class="repo"><a href="/jobs/([^/]+)/"', table)
     assert shown == expected
 
@@ -233,11 +237,11 @@ def test_figures_are_cached_per_process_and_the_ranking_is_not(client, settings)
     make_race("cache/second", elide_ms=1000, standard_ms=90_000)
     second = client.get(reverse("leaderboard")).content.decode()
     assert re.search(r'stat-value">1</span><span class="stat-label">races', second)
-    assert "cache/second" in second.split('class="ranking-table"')[1]  # rows read live
+    assert "cache/second" in second.split('class="cards ranking-table"')[1]  # rows read live
     cache.clear()
     third = client.get(reverse("leaderboard")).content.decode()
     assert re.search(r'stat-value">2</span><span class="stat-label">races', third)
-    assert "cache/second" in third.split('class="ranking-table"')[1]
+    assert "cache/second" in third.split('class="cards ranking-table"')[1]
 
 
 def test_the_leaderboard_filters_by_scenario_and_cache(client):

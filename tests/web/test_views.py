@@ -22,6 +22,8 @@ HOSTILE = (
 def _no_rate_limit(settings):
     settings.ARENA_JOB_RATE_LIMIT = 0
     settings.ARENA_LEADERBOARD_CACHE_SECONDS = 0
+    settings.ARENA_EXPORT_CACHE_SECONDS = 0
+    settings.ARENA_EXPORT_RATE_LIMIT = 0
 
 
 def append_output(job, build_type, text):
@@ -320,29 +322,57 @@ def test_poll_does_not_cut_an_escape_sequence(client):
     assert '<span class="ansi-fg1">red</span>' in body
 
 
-def test_running_race_shows_a_timer_and_a_cancel_button(client):
+def test_running_race_shows_a_timer_and_a_cancel_link_to_its_submitter(client, admin_user):
     job = make_running_race(output="compiling\n")
     content = client.get(reverse("race_detail", args=[job.pk])).content.decode()
     assert 'class="timer" data-elapsed-ms=' in content
-    assert "Cancel race" in content
     assert '<noscript><meta http-equiv="refresh"' in content  # reload without JS
+    assert "Cancel race" not in content  # a stranger may not cancel
+    client.force_login(admin_user)
+    content = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert "Cancel race" in content and reverse("race_cancel", args=[job.pk]) in content
 
 
-def test_cancel_button_cancels_and_needs_post_and_csrf(client):
+def test_cancel_asks_for_confirmation_then_cancels_with_post_and_csrf(client, admin_user):
     job = make_running_race()
     url = reverse("race_cancel", args=[job.pk])
-    assert client.get(url).status_code == 405
+    assert client.get(url).status_code == 403  # not the submitter, not staff
+    assert client.post(url).status_code == 403
+    client.force_login(admin_user)
+    confirm = client.get(url)
+    assert confirm.status_code == 200
+    assert "Yes, cancel the race" in confirm.content.decode()
+    job.refresh_from_db()
+    assert job.status == "running"  # asking changes nothing
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
+    strict.force_login(admin_user)
     assert strict.post(url).status_code == 403
     response = client.post(url, follow=True)
     job.refresh_from_db()
     assert job.status == "cancelled"
-    assert "Race cancelled" in response.content.decode()
+    body = response.content.decode()
+    assert "Race cancelled" in body and "kept below" not in body
+    assert "kept in the terminals above" in body
     # A second cancel changes nothing and says so.
     again = client.post(url, follow=True)
     assert "already ended" in again.content.decode()
+
+
+def test_the_submitter_may_cancel_from_the_session(client, settings):
+    settings.ARENA_JOB_RATE_LIMIT = 0
+    client.post(reverse("home"), {"repository_url": "https://github.com/acme/mine"})
+    mine = Job.objects.get(repository_name="acme/mine")
+    page = client.get(reverse("race_detail", args=[mine.pk])).content.decode()
+    assert "Cancel race" in page
+    client.post(reverse("race_cancel", args=[mine.pk]))
+    mine.refresh_from_db()
+    assert mine.status == "cancelled"
+    other = make_running_race("acme/theirs")
+    assert client.post(reverse("race_cancel", args=[other.pk])).status_code == 403
+    other.refresh_from_db()
+    assert other.status == "running"
 
 
 def test_full_log_is_plain_text(client):

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max, OuterRef, Subquery
 from django.db.models.lookups import LessThan
 from django.utils import timezone
 
@@ -46,6 +46,22 @@ def _peers_with_room(worker, now):
     )
 
 
+def fair_queue_order(queued):
+    """Round-robin across clients: the client whose last race started longest ago (or never)
+    goes first, then the oldest job. One client's burst of submissions cannot keep the others
+    waiting; jobs without a client (operators') form one client of their own."""
+    last_turn = (
+        Job.objects.filter(client_key=OuterRef("client_key"))
+        .order_by()
+        .values("client_key")
+        .annotate(last=Max("started_at"))
+        .values("last")
+    )
+    return queued.annotate(client_last_turn=Subquery(last_turn)).order_by(
+        F("client_last_turn").asc(nulls_first=True), "created_at", "id"
+    )
+
+
 def _better_peer_exists(worker, now):
     """Should this worker leave a young job to a peer?
 
@@ -66,7 +82,7 @@ def _better_peer_exists(worker, now):
 
 @retry_when_busy
 def claim_job(worker_id, *, now=None):
-    """Take the oldest queued job for this worker, or return None.
+    """Take the next queued job for this worker (fair_queue_order), or return None.
 
     The job goes to a live worker that can run both sides (one whose toolchain probe found
     elide), the least loaded of those: a worker that sees a better peer leaves a young job
@@ -84,12 +100,9 @@ def claim_job(worker_id, *, now=None):
         worker = lock_worker(worker_id)
         if worker is None or not _may_take_jobs(worker, now):
             return None
-        job = (
-            Job.objects.select_for_update(skip_locked=True)
-            .filter(status=JobStatus.QUEUED)
-            .order_by("created_at", "id")
-            .first()
-        )
+        job = fair_queue_order(
+            Job.objects.select_for_update(skip_locked=True).filter(status=JobStatus.QUEUED)
+        ).first()
         if job is None:
             return None
         if job.created_at > now - claim_defer_window() and _better_peer_exists(worker, now):

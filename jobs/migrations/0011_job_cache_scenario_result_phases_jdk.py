@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0008_leaderboard_index_covers_verdicts'),
+        ('jobs', '0010_build_result_phase'),
     ]
 
     operations = [

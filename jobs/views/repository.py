@@ -1,0 +1,119 @@
+"""A repository's page, its badge and a race's share card."""
+
+import hashlib
+
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET
+
+from jobs.models import Job, JobStatus
+from jobs.repository_stats import repository_summary, toolchains, trend_geometry
+from jobs.services import get_job
+from jobs.share_card import race_card_png, text_width
+from jobs.views.lists import with_result_times
+
+RACES_PER_PAGE = 25
+BADGE_MAX_AGE = 300  # seconds: a badge on a README follows new races within minutes
+CARD_MAX_AGE = 86400  # a finished race's card never changes
+
+
+def repository_name_or_404(owner, name):
+    full = f"{owner}/{name}"
+    if len(full) > 201 or not Job.objects.filter(repository_name=full).exists():
+        raise Http404("No race of that repository yet.")
+    return full
+
+
+@require_GET
+def repository_page(request, owner, name):
+    full = repository_name_or_404(owner, name)
+    races = Job.objects.filter(repository_name=full).order_by("-created_at", "-id")
+    page = Paginator(races.defer("standard_cmd", "elide_cmd"), RACES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    page.object_list = list(with_result_times(page.object_list))
+    latest = races.filter(status=JobStatus.COMPLETED).only("id").first()
+    context = {
+        "repository_name": full,
+        "owner": owner,
+        "name": name,
+        "repository_url": races.values_list("repository_url", flat=True).first(),
+        "summary": repository_summary(full),
+        "trend": trend_geometry(full),
+        "toolchains": toolchains(full),
+        "page": page,
+        "jobs": page.object_list,
+        "share_image": (
+            request.build_absolute_uri(reverse("race_card", args=[latest.pk])) if latest else ""
+        ),
+    }
+    return render(request, "jobs/repository.html", context)
+
+
+def badge_message(summary):
+    """(message, colour class) of the badge: the median speedup when races were measured."""
+    speedup = summary["median_speedup"]
+    if speedup is None:
+        return ("no measured race yet", "none")
+    if 0.99 <= speedup <= 1.01:
+        return ("as fast", "tie")
+    if speedup > 1:
+        return (f"{speedup:.1f}\u00d7 faster", "elide")
+    return (f"{1 / speedup:.1f}\u00d7 slower", "standard")
+
+
+@require_GET
+def repository_badge(request, owner, name):
+    """A shields.io-style SVG badge, "Elide | 1.7x faster" (the median of measured races)."""
+    full = f"{owner}/{name}"[:201]
+    summary = repository_summary(full)
+    message, colour = badge_message(summary)
+    label = "Elide"
+    label_width = round(text_width(label)) + 12
+    message_width = round(text_width(message)) + 12
+    context = {
+        "label": label,
+        "message": message,
+        "colour": {"elide": "#7c3aed", "standard": "#0369a1", "tie": "#475569"}.get(
+            colour, "#64748b"
+        ),
+        "label_width": label_width,
+        "message_width": message_width,
+        "width": label_width + message_width,
+        "label_x": label_width / 2,
+        "message_x": label_width + message_width / 2,
+        "title": f"{full}: Elide {message}",
+    }
+    svg = render_to_string("partials/badge.svg", context)
+    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+    patch_cache_control(response, public=True, max_age=BADGE_MAX_AGE)
+    response["ETag"] = '"' + hashlib.sha256(svg.encode()).hexdigest()[:32] + '"'
+    # An SVG opened directly must not run anything, whatever text it carries.
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+@require_GET
+def race_card(request, job_id):
+    """The race's 1200x630 PNG share card."""
+    job = get_job(job_id)
+    if job is None:
+        raise Http404("No race with that id.")
+    finished_at = int(job.completed_at.timestamp()) if job.completed_at else 0
+    key = f"race-card:{job.pk}:{job.status}:{finished_at}"
+    png = cache.get(key) if job.is_finished else None
+    if png is None:
+        png = race_card_png(job)
+        if job.is_finished:
+            cache.set(key, png, CARD_MAX_AGE)
+    response = HttpResponse(png, content_type="image/png")
+    if job.is_finished:
+        patch_cache_control(response, public=True, max_age=CARD_MAX_AGE)
+    else:
+        patch_cache_control(response, public=True, max_age=30)
+    return response

@@ -1,0 +1,129 @@
+"""Repository pages, the badge, the share card and the pages' Open Graph tags."""
+
+import io
+import re
+import xml.etree.ElementTree as ET
+from urllib.parse import quote
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from jobs.repository_stats import median_interval
+from tests.factories import make_race, make_running_race
+
+pytestmark = pytest.mark.django_db
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def test_repository_page_shows_every_race_the_median_and_its_interval(client):
+    for index in range(7):
+        make_race("acme/widgets", elide_ms=10_000, standard_ms=15_000 + index * 1000)
+    failed = make_race("acme/widgets", elide_status="failure")
+    make_race("other/thing")
+    page = client.get(reverse("repository_page", args=["acme", "widgets"]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count('href="/jobs/') >= 8 and f"/jobs/{failed.pk}/" in html
+    assert "other/thing" not in html
+    assert "1.80\u00d7" in html  # the median of 1.5 .. 2.1
+    assert "95% interval 1.50\u20132.10\u00d7" in html
+    assert "elide" in html and "1.0.0" in html and "maven" in html and "3.8.7" in html
+    assert '<svg class="chart trend-chart"' in html and "Speedup (\u00d7 faster)" in html
+    assert "failed-mark" in html  # the failed race is marked, not drawn as a speedup
+    assert client.get("/repos/nobody/nothing/").status_code == 404
+
+
+def test_repository_page_of_a_single_race_has_empty_states_not_errors(client):
+    make_running_race("solo/app")
+    html = client.get(reverse("repository_page", args=["solo", "app"])).content.decode()
+    assert "No completed race yet" in html
+    assert "No finished build has reported its toolchain yet" in html
+
+
+def test_median_interval_is_the_order_statistic_interval():
+    assert median_interval([1.0] * 5) is None
+    interval = median_interval(list(range(1, 11)))  # n = 10: the 2nd and 9th values
+    assert (interval.low, interval.high) == (2, 9) and interval.confidence >= 0.95
+
+
+def test_leaderboard_and_race_pages_link_to_the_repository_page(client, settings):
+    settings.ARENA_LEADERBOARD_CACHE_SECONDS = 0
+    job = make_race("acme/linked")
+    url = reverse("repository_page", args=["acme", "linked"])
+    assert f'href="{url}"' in client.get(reverse("leaderboard")).content.decode()
+    assert f'href="{url}"' in client.get(reverse("race_detail", args=[job.pk])).content.decode()
+
+
+def test_badge_is_valid_svg_with_cache_headers(client):
+    for standard_ms in (17_000, 18_000, 16_000):
+        make_race("acme/fast", elide_ms=10_000, standard_ms=standard_ms)
+    response = client.get(reverse("repository_badge", args=["acme", "fast"]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("image/svg+xml")
+    assert response["Cache-Control"] == "public, max-age=300" and response["ETag"]
+    root = ET.fromstring(response.content)  # noqa: S314 (our own response)
+    assert root.tag == SVG + "svg"
+    texts = [node.text for node in root.iter(SVG + "text")]
+    assert "Elide" in texts and "1.7\u00d7 faster" in texts
+    unknown = client.get(reverse("repository_badge", args=["nobody", "nothing"]))
+    assert "no measured race yet" in unknown.content.decode()
+
+
+def test_badge_escapes_whatever_the_name_holds(client):
+    hostile = "<svg onload=alert(1)>&\"'"
+    response = client.get(f"/repos/{quote(hostile, safe='')}/x/badge.svg")
+    assert response.status_code == 200
+    root = ET.fromstring(response.content)  # noqa: S314 (our own response)  # still well-formed XML
+    assert [node.tag for node in root.iter(SVG + "svg")] == [SVG + "svg"]  # no injected element
+    assert "<svg onload" not in response.content.decode()
+    assert root.find(SVG + "title").text.startswith(hostile)
+    assert "default-src 'none'" in response["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "headline"),
+    [
+        ({}, "Elide 2.00\u00d7 faster"),
+        ({"elide_status": "failure"}, "The standard build succeeded; Elide failed"),
+        ({"elide_status": "failure", "standard_status": "failure"}, "Both builds failed"),
+    ],
+)
+def test_card_is_a_1200x630_png(client, fields, headline):
+    from jobs.share_card import headline as card_headline
+
+    job = make_race("acme/card", **fields)
+    response = client.get(reverse("race_card", args=[job.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert "max-age=86400" in response["Cache-Control"]
+    image = Image.open(io.BytesIO(response.content))
+    assert image.format == "PNG" and image.size == (1200, 630)
+    assert card_headline(job, job.elide_result, job.standard_result)[0] == headline
+    assert client.get("/jobs/nope/card.png").status_code == 404
+
+
+def test_card_without_the_debian_font_falls_back_to_pillows_own(client, settings, caplog):
+    from jobs.share_card import font
+
+    settings.ARENA_CARD_FONT_DIR = "/nonexistent"
+    font.cache_clear()
+    try:
+        job = make_race("acme/nofont")
+        response = client.get(reverse("race_card", args=[job.pk]))
+        assert Image.open(io.BytesIO(response.content)).size == (1200, 630)
+        assert "built-in font" in caplog.text
+    finally:
+        font.cache_clear()
+
+
+def test_race_and_repository_pages_have_open_graph_tags(client):
+    job = make_race("acme/shared")
+    for url in (
+        reverse("race_detail", args=[job.pk]),
+        reverse("repository_page", args=["acme", "shared"]),
+    ):
+        html = client.get(url).content.decode()
+        image = re.search(r'<meta property="og:image" content="([^"]+)"', html).group(1)
+        assert image == f"http://testserver/jobs/{job.pk}/card.png"
+        assert '<meta name="twitter:card" content="summary_large_image">' in html
+        assert '<meta property="og:title" content="acme/shared' in html
