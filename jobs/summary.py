@@ -52,7 +52,6 @@ from jobs.summary_table import (
 from jobs.vocabulary import COMPLETED, ELIDE, STANDARD, TIE
 
 DAY_SECONDS = 86400
-PRE_MERGE = {"scenario": "clean", "cache": "warm"}
 TABLE = LeaderboardSummary._meta.db_table
 # The columns of `jobs` a race's group and figures are made of.
 JOB_COLUMNS = (
@@ -62,6 +61,8 @@ JOB_COLUMNS = (
     "created_at",
     "repository_name",
     "is_mock",
+    "scenario",
+    "cache",
     "winner",
     "speedup",
     "elide_success_ms",
@@ -122,7 +123,7 @@ def _contributions(job_ids, *, lock):
     if lock and connections[races.db].features.has_select_for_update:
         races = races.select_for_update()
     rows = races.values("id", *JOB_COLUMNS)
-    return {row.pop("id"): contribution({**PRE_MERGE, **row}) for row in rows}
+    return {row.pop("id"): contribution(row) for row in rows}
 
 
 @contextlib.contextmanager
@@ -248,8 +249,6 @@ def _races_of_group(key):
     fields = dict(zip(SUMMARY_KEY, key, strict=True))
     day = fields.pop("day")
     measured = fields.pop("measured")
-    for name in PRE_MERGE:
-        fields.pop(name)
     return _jobs().filter(
         _counted_condition(),
         created_at__gte=day,
@@ -265,9 +264,7 @@ def _counted_condition():
 
 def counted_races_by_group_columns():
     """The races the summary counts, with every column of their groups."""
-    return (
-        _jobs().filter(_counted_condition()).annotate(scenario=Value("clean"), cache=Value("warm"))
-    )
+    return _jobs().filter(_counted_condition())
 
 
 def recount():

@@ -109,6 +109,8 @@ def made_through_save(number):
         elide_status="failure" if number % 6 == 0 else "success",
         created_at=created(number),
         is_mock=number % 4 == 0,
+        scenario=("clean", "noop", "incremental")[number % 3],
+        cache=("warm", "cold")[number % 2],
     )
 
 

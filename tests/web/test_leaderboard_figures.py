@@ -20,6 +20,7 @@ from tests.factories import make_race
 pytestmark = pytest.mark.django_db
 
 NOW = timezone.now()
+KINDS = ("scenario", "cache")
 FILTERS = [
     {},
     {"include_demo": True},
@@ -28,6 +29,8 @@ FILTERS = [
     {"since": (NOW - datetime.timedelta(days=3)).date()},
     {"until": (NOW - datetime.timedelta(days=4)).date(), "include_demo": True},
     {"q": "two", "successful": True, "include_demo": True},
+    {"scenario": "noop", "include_demo": True},
+    {"cache": "cold", "scenario": "clean"},
 ]
 
 
@@ -45,6 +48,8 @@ def varied_races(settings):
             elide_status="failure" if number % 9 == 0 else "success",
             created_at=NOW - datetime.timedelta(days=number % 10, hours=number),
             is_mock=number % 7 == 0,
+            scenario=("clean", "noop", "incremental")[number % 3 if number % 2 else 0],
+            cache="cold" if number % 5 == 0 else "warm",
         )
     jobs = list(Job.objects.order_by("pk"))
     for job, verdict in ((jobs[1], "void"), (jobs[2], "not_comparable")):
@@ -69,6 +74,8 @@ def matching(filters):
         if filters.get("successful") and job.speedup is None:
             continue
         if not filters.get("include_demo") and job.is_mock:
+            continue
+        if any(filters.get(name) and getattr(job, name) != filters[name] for name in KINDS):
             continue
         races.append(job)
     return races
@@ -162,6 +169,9 @@ def test_the_fixture_covers_what_the_figures_distinguish(varied_races):
     assert counted["flagged"] >= 1 and counted["forfeits"] >= 1
     assert counted["elide_wins"] and counted["standard_wins"]
     assert totals()["races"] < counted["races"]
+    narrowed = totals({"cache": "cold", "scenario": "clean"})["races"]
+    assert 0 < narrowed < totals()["races"]
+    assert 0 < totals({"scenario": "noop", "include_demo": True})["races"] < counted["races"]
 
 
 def test_figures_read_summary_rows_not_the_races(varied_races):

@@ -14,7 +14,7 @@ def count_existing_races(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0010_build_result_phase'),
+        ('jobs', '0011_job_cache_scenario_result_phases_jdk'),
     ]
 
     operations = [
