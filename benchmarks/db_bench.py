@@ -140,7 +140,7 @@ def grow_to(size, current, args):
     from benchmarks.populate import populate
     from jobs.models import Job
 
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.process_time()
     if args.populate == "seed":
         # Timed right after the seed, which refreshes the planner's statistics itself (its
         # logs are short plain text: nothing to compact, no manual ANALYZE).
@@ -150,6 +150,10 @@ def grow_to(size, current, args):
         added = populate(size - current, log_kb=args.log_kb, seed=size, compact=True)
         analyze()
     elapsed = time.monotonic() - start
+    # This process's CPU time (Python, the driver; not the database server's): on a shared
+    # machine the wall time mostly says how busy the others were.
+    print(f"populated in {elapsed:.1f} s wall, {time.process_time() - cpu_start:.1f} s CPU of "
+          f"this process, load average {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
     if added is None:
         added = Job.objects.filter(status="completed").count()
     return added, elapsed
