@@ -23,7 +23,7 @@ from jobs.models import (
 )
 from jobs.speedup_steps import step_expression
 from jobs.speedups import SPEEDUP_BINS, bin_condition
-from jobs.summary_table import SPEEDUP_BIN_COLUMNS, SPEEDUP_STEPS
+from jobs.summary_table import EVERY_DAY, EVERY_REPOSITORY, SPEEDUP_BIN_COLUMNS, SPEEDUP_STEPS
 
 
 def totals(filters=None):
@@ -87,11 +87,16 @@ def unprefixed(row):
 
 
 def summary_rows(filters=None):
-    """The summary rows of the races matching the leaderboard's filters (any verdict)."""
+    """The summary rows of the races matching the leaderboard's filters (any verdict): per
+    day when dates are asked for, else the rows that count every day together."""
     filters = filters or {}
     rows = LeaderboardSummary.objects.all()
     if filters.get("q"):
         rows = rows.filter(repository_name__icontains=filters["q"])
+    if not (filters.get("since") or filters.get("until")):
+        rows = rows.filter(day=EVERY_DAY)
+    else:
+        rows = rows.filter(day__gt=EVERY_DAY)
     if filters.get("since"):
         rows = rows.filter(day__gte=day_start(filters["since"]))
     if filters.get("until"):
@@ -118,7 +123,8 @@ def median_speedup(filters, histogram):
 
     Each is read through the speedup index within one slice of speedups, which the counts say
     holds it and at what offset: a 1/200-wide step of the finer histogram
-    (jobs/speedup_steps.py), or a chart bin when the filters pick repositories or dates.
+    (jobs/speedup_steps.py; per repository when the filters pick repositories), or a chart
+    bin when they pick dates.
     """
     count = sum(item["count"] for item in histogram)
     if not count:
@@ -135,12 +141,16 @@ def median_speedup(filters, histogram):
 def speedup_slices(filters, histogram):
     """[(races, condition on jobs)], highest speedups first, covering every counted speedup."""
     filters = filters or {}
-    if any(filters.get(name) for name in ("q", "since", "until")):
+    if filters.get("since") or filters.get("until"):
         return [
             (item["count"], bin_condition(item["low"], item["high"]))
             for item in reversed(histogram)
         ]
-    steps = SpeedupStepCount.objects.all()
+    steps = SpeedupStepCount.objects.filter(repository_name=EVERY_REPOSITORY)
+    if filters.get("q"):
+        steps = SpeedupStepCount.objects.exclude(repository_name=EVERY_REPOSITORY).filter(
+            repository_name__icontains=filters["q"]
+        )
     if not filters.get("include_demo"):
         steps = steps.filter(is_mock=False)
     for name in ("scenario", "cache"):

@@ -1,7 +1,8 @@
 """The finer speedup histogram behind the median (jobs/summary_table.py SpeedupStepCount).
 
 Each counted race with a speedup adds one to its step, floor(speedup * SPEEDUP_STEPS), for
-its demo flag, scenario and cache. jobs/summary.py moves races between steps in the same
+its repository and for every repository together (EVERY_REPOSITORY), its demo flag, scenario
+and cache. jobs/summary.py moves races between steps in the same
 transaction as the summary rows (increments in SQL, like them) and rebuilds the steps with
 them. The median is then found by adding up a few hundred steps and reading, through the
 speedup index, only the races of the one step that holds it (jobs/leaderboard.py).
@@ -11,10 +12,15 @@ import collections
 import math
 
 from django.db import connections
-from django.db.models import Count, F, IntegerField, Q
+from django.db.models import Count, F, IntegerField, Q, Value
 from django.db.models.functions import Cast, Floor
 
-from jobs.summary_table import SPEEDUP_STEP_KEY, SPEEDUP_STEPS, SpeedupStepCount
+from jobs.summary_table import (
+    EVERY_REPOSITORY,
+    SPEEDUP_STEP_KEY,
+    SPEEDUP_STEPS,
+    SpeedupStepCount,
+)
 from jobs.vocabulary import COUNTED_VERDICTS
 
 TABLE = SpeedupStepCount._meta.db_table
@@ -29,12 +35,15 @@ def step_expression():
     return Cast(Floor(F("speedup") * SPEEDUP_STEPS), IntegerField())
 
 
-def step_key(row, is_mock):
-    """(is_mock, scenario, cache, step) of a counted race, or None without a speedup or a
-    verdict the board counts."""
+def step_keys(row, is_mock):
+    """The steps a counted race adds one to: its repository's and every repository's
+    (repository_name, is_mock, scenario, cache, step); none without a speedup or a verdict the
+    board counts."""
     if row["speedup"] is None or row["verdict"] not in COUNTED_VERDICTS:
-        return None
-    return (is_mock, row["scenario"], row["cache"], step_of(row["speedup"]))
+        return []
+    rest = (is_mock, row["scenario"], row["cache"], step_of(row["speedup"]))
+    names = {row["repository_name"], EVERY_REPOSITORY}
+    return [(name, *rest) for name in sorted(names)]
 
 
 def apply_step_changes(leaving, joining):
@@ -48,7 +57,7 @@ def apply_step_changes(leaving, joining):
             if delta > 0:
                 cursor.execute(
                     f"INSERT INTO {TABLE} ({', '.join(SPEEDUP_STEP_KEY)}, races) "  # noqa: S608
-                    f"VALUES (%s, %s, %s, %s, %s) ON CONFLICT ({', '.join(SPEEDUP_STEP_KEY)}) "
+                    f"VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT ({', '.join(SPEEDUP_STEP_KEY)}) "
                     f"DO UPDATE SET races = {TABLE}.races + excluded.races",
                     [*key, delta],
                 )
@@ -64,22 +73,29 @@ def apply_step_changes(leaving, joining):
 
 
 def recount_steps(counted_races):
-    """The steps from a full recount of `counted_races` (a queryset of jobs)."""
-    return (
-        counted_races.filter(Q(verdict__in=COUNTED_VERDICTS), speedup__isnull=False)
-        .annotate(step=step_expression())
-        .values(*SPEEDUP_STEP_KEY)
+    """The steps from a full recount of `counted_races` (a queryset of jobs): per repository,
+    then for every repository; querysets of dicts (step_repository: the repository_name)."""
+    with_speedup = counted_races.filter(
+        Q(verdict__in=COUNTED_VERDICTS), speedup__isnull=False
+    ).annotate(step=step_expression())
+    levels = (F("repository_name"), Value(EVERY_REPOSITORY))
+    return [
+        with_speedup.annotate(step_repository=level)
+        .values("step_repository", *SPEEDUP_STEP_KEY[1:])
         .annotate(races=Count("pk"))
         .order_by()
-    )
+        for level in levels
+    ]
 
 
 def rebuild_steps(cursor, counted_races):
     """Replace every step by a full recount (inside the caller's transaction)."""
-    select, params = recount_steps(counted_races).query.sql_with_params()
     columns = ", ".join([*SPEEDUP_STEP_KEY, "races"])
+    sources = ", ".join(["step_repository", *SPEEDUP_STEP_KEY[1:], "races"])
     cursor.execute(f"DELETE FROM {TABLE}")  # noqa: S608 (our table)
-    cursor.execute(
-        f"INSERT INTO {TABLE} ({columns}) SELECT {columns} FROM ({select}) AS recount",  # noqa: S608
-        params,
-    )
+    for recount in recount_steps(counted_races):
+        select, params = recount.query.sql_with_params()
+        cursor.execute(
+            f"INSERT INTO {TABLE} ({columns}) SELECT {sources} FROM ({select}) AS recount",  # noqa: S608
+            params,
+        )

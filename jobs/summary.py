@@ -39,9 +39,10 @@ from django.db.models.functions import Coalesce
 
 from jobs.fields import to_unix_seconds
 from jobs.speedup_steps import TABLE as STEPS_TABLE
-from jobs.speedup_steps import apply_step_changes, rebuild_steps, step_key
+from jobs.speedup_steps import apply_step_changes, rebuild_steps, step_keys
 from jobs.speedups import SPEEDUP_BINS, bin_condition, bin_index, plausible
 from jobs.summary_table import (
+    EVERY_DAY,
     SPEEDUP_BIN_COLUMNS,
     SUMMARY_COUNTS,
     SUMMARY_HIGHEST,
@@ -81,8 +82,8 @@ def counts_in_summary(row):
 
 
 def contribution(row):
-    """(group key, counts, extremes, speedup step key) of one race (a dict of JOB_COLUMNS),
-    or None."""
+    """What one race (a dict of JOB_COLUMNS) adds, or None: ([(group key, counts, extremes)
+    for its day and for every day], [its speedup step keys])."""
     if not counts_in_summary(row):
         return None
     created = to_unix_seconds(row["created_at"])
@@ -115,7 +116,9 @@ def contribution(row):
         "best_elide_ms": row["elide_success_ms"],
         "best_standard_ms": row["standard_success_ms"],
     }
-    return key, counts, extremes, step_key(row, bool(row["is_mock"]))
+    every_day = (EVERY_DAY, *key[1:])
+    groups = [(key, counts, extremes), (every_day, counts, extremes)]
+    return groups, step_keys(row, bool(row["is_mock"]))
 
 
 def _contributions(job_ids, *, lock):
@@ -166,14 +169,15 @@ def apply_changes(before, after):
     for key, counts, _ in _grouped(leaving):
         _subtract(key, counts)
     apply_step_changes(
-        [race[3] for race in leaving if race[3] is not None],
-        [race[3] for race in joining if race[3] is not None],
+        [step for _, steps in leaving for step in steps],
+        [step for _, steps in joining for step in steps],
     )
 
 
 def _grouped(contributions):
     groups = {}
-    for key, counts, extremes, _ in contributions:
+    every_group = [group for race_groups, _ in contributions for group in race_groups]
+    for key, counts, extremes in every_group:
         if key not in groups:
             groups[key] = (key, dict(counts), dict(extremes))
             continue
@@ -249,13 +253,10 @@ def _races_of_group(key):
     fields = dict(zip(SUMMARY_KEY, key, strict=True))
     day = fields.pop("day")
     measured = fields.pop("measured")
-    return _jobs().filter(
-        _counted_condition(),
-        created_at__gte=day,
-        created_at__lt=day + DAY_SECONDS,
-        speedup__isnull=not measured,
-        **fields,
-    )
+    races = _jobs().filter(_counted_condition(), speedup__isnull=not measured, **fields)
+    if day == EVERY_DAY:
+        return races
+    return races.filter(created_at__gte=day, created_at__lt=day + DAY_SECONDS)
 
 
 def _counted_condition():
@@ -268,10 +269,16 @@ def counted_races_by_group_columns():
 
 
 def recount():
-    """The summary rows from a full recount of `jobs`: a queryset of dicts, one per group."""
+    """The summary rows from a full recount of `jobs`: querysets of dicts, one per group, for
+    each day and for every day."""
     day = ExpressionWrapper(
         F("created_at") - F("created_at") % DAY_SECONDS, output_field=BigIntegerField()
     )
+    every_day = Value(EVERY_DAY, output_field=BigIntegerField())
+    return [_recount_by(level) for level in (day, every_day)]
+
+
+def _recount_by(day):
     measured = ExpressionWrapper(Q(speedup__isnull=False), output_field=BooleanField())
     races = counted_races_by_group_columns().annotate(summary_day=day, summary_measured=measured)
     zero = Value(0)
@@ -311,7 +318,6 @@ def rebuild_summary(using="default"):
     """
     connection = connections[using]
     columns = [*SUMMARY_KEY, *SUMMARY_COUNTS, *SUMMARY_HIGHEST, *SUMMARY_LOWEST]
-    select, params = recount().using(using).query.sql_with_params()
     sources = ["summary_day", *SUMMARY_KEY[1:6], "summary_measured"]
     sources += columns[len(SUMMARY_KEY) :]
     with transaction.atomic(using=using), connection.cursor() as cursor:
@@ -319,11 +325,14 @@ def rebuild_summary(using="default"):
             for table in (TABLE, STEPS_TABLE):
                 cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
         cursor.execute(f"DELETE FROM {TABLE}")  # noqa: S608 (our table)
-        cursor.execute(
-            f"INSERT INTO {TABLE} ({', '.join(columns)}) "  # noqa: S608 (our names)
-            f"SELECT {', '.join(sources)} FROM ({select}) AS recount",
-            params,
-        )
-        rows = cursor.rowcount
+        rows = 0
+        for level in recount():
+            select, params = level.using(using).query.sql_with_params()
+            cursor.execute(
+                f"INSERT INTO {TABLE} ({', '.join(columns)}) "  # noqa: S608 (our names)
+                f"SELECT {', '.join(sources)} FROM ({select}) AS recount",
+                params,
+            )
+            rows += cursor.rowcount
         rebuild_steps(cursor, counted_races_by_group_columns().using(using))
         return rows

@@ -1,7 +1,8 @@
 """The `leaderboard_summary` table: the leaderboard's figures, kept per group of races.
 
 One row per (UTC day, repository, demo or real, scenario, cache, verdict, measured or not)
-holds the counts, sums and extremes of the completed, not excluded races of that group, so
+holds the counts, sums and extremes of the completed, not excluded races of that group, and
+one more per group with `day` = EVERY_DAY counts them over every day together, so
 that the totals, the speedup chart and the per-repository figures are small aggregates over
 these rows instead of scans of `jobs`. jobs/summary.py keeps the rows in step, in the same
 transaction as every write that changes what the leaderboard counts, and rebuilds them.
@@ -49,7 +50,9 @@ def _count():
 class LeaderboardSummary(models.Model):
     """Figures of one group of counted races (see the module docstring and SUMMARY_KEY)."""
 
-    day = UnixTimestampField(help_text="Midnight UTC of the day the races were created.")
+    day = UnixTimestampField(
+        help_text="Midnight UTC of the day the races were created; EVERY_DAY: every day."
+    )
     repository_name = models.TextField()
     is_mock = models.BooleanField()
     scenario = models.CharField(max_length=16, default="clean")
@@ -92,13 +95,20 @@ class LeaderboardSummary(models.Model):
 # Speedups counted per 1/SPEEDUP_STEPS-wide step: how the median is found among a million
 # races by reading one step's races instead of half of them.
 SPEEDUP_STEPS = 200
-SPEEDUP_STEP_KEY = ("is_mock", "scenario", "cache", "step")
+SPEEDUP_STEP_KEY = ("repository_name", "is_mock", "scenario", "cache", "step")
+# The `repository_name` of the steps of every repository together.
+EVERY_REPOSITORY = ""
+# The `day` of the rows that count every day together (no day starts at -1: day starts are
+# multiples of 86,400).
+EVERY_DAY = -1
 
 
 class SpeedupStepCount(models.Model):
     """How many counted races with a speedup fall in one step (floor(speedup * 200)), per
-    demo/real, scenario and cache: the finer histogram behind the median speedup."""
+    repository (and for every repository: EVERY_REPOSITORY), demo/real, scenario and cache:
+    the finer histogram behind the median speedup."""
 
+    repository_name = models.TextField(default=EVERY_REPOSITORY, blank=True)
     is_mock = models.BooleanField()
     scenario = models.CharField(max_length=16, default="clean")
     cache = models.CharField(max_length=8, default="warm")

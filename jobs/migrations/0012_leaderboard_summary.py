@@ -4,13 +4,6 @@ import jobs.fields
 from django.db import migrations, models
 
 
-def count_existing_races(apps, schema_editor):
-    """Fill the new summary tables from the races already stored (a full recount)."""
-    from jobs.summary import rebuild_summary
-
-    rebuild_summary(using=schema_editor.connection.alias)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -72,5 +65,4 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('is_mock', 'scenario', 'cache', 'step'), name='leaderboard_speedup_step_key')],
             },
         ),
-        migrations.RunPython(count_existing_races, migrations.RunPython.noop),
     ]

@@ -190,9 +190,17 @@ def test_figures_read_summary_rows_not_the_races(varied_races):
     for sql in median:
         assert "LIMIT 1" in sql and "* 200" in sql and '"speedup" >=' in sql
 
-    # Filtered by name or date, the steps do not apply: within the chart bin.
+    # By name: the steps of the matching repositories.
     with CaptureQueriesContext(connection) as queries:
         figures = totals({"include_demo": True, "q": "acme"})
+    first, steps, *median = [query["sql"] for query in queries]
+    assert "leaderboard_summary" in first and '"jobs"' not in first
+    assert "leaderboard_speedup_steps" in steps and "LIKE" in steps
+    assert len(median) == 2 - figures["with_speedup"] % 2
+
+    # By date, the steps do not apply: within the chart bin.
+    with CaptureQueriesContext(connection) as queries:
+        figures = totals({"include_demo": True, "since": FILTERS[4]["since"]})
     first, *median = [query["sql"] for query in queries]
     assert "leaderboard_summary" in first and '"jobs"' not in first
     assert len(median) == 2 - figures["with_speedup"] % 2
