@@ -1,8 +1,10 @@
 """Keeping the leaderboard's summary rows (jobs/summary_table.py) in step with `jobs`.
 
 A race counts in the summary while it is completed, not excluded and has a verdict; it
-belongs to the group of SUMMARY_KEY and adds its counts (one race, its win, its chart bin,
-its sides' success times) and widens the group's extremes (best speedup and times, last race).
+belongs to the group of SUMMARY_KEY, for its day and for every day (EVERY_DAY), adds its
+counts to both rows (one race, its win, its chart bin, its sides' success times), widens
+their extremes (best speedup and times, last race), and adds one to its speedup steps
+(jobs/speedup_steps.py).
 
 Every write that can change that — a race recorded, a verdict stored, a requeue, an admin's
 exclusion, demo flag or edit, a deletion — runs inside `kept_in_step(job_ids)`, which reads
