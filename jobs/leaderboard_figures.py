@@ -162,7 +162,10 @@ def speedup_slices(filters, histogram):
 
 def step_condition(step):
     """Races of one step: an index range around it, then the step's own arithmetic."""
-    around = Q(speedup__gte=(step - 1) / SPEEDUP_STEPS, speedup__lt=(step + 2) / SPEEDUP_STEPS)
+    # The range is a hair wider than the step, so that rounding in step / 200 never leaves out
+    # a race whose speedup * 200 floors to the step; the step's own arithmetic decides.
+    low, high = (step - 0.001) / SPEEDUP_STEPS, (step + 1.001) / SPEEDUP_STEPS
+    around = Q(speedup__gte=low, speedup__lt=high)
     return around & Q(speedup_step=step)
 
 
