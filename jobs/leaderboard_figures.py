@@ -21,9 +21,9 @@ from jobs.models import (
     Verdict,
     percent_faster,
 )
-from jobs.speedup_steps import step_expression
+from jobs.speedup_steps import step_start
 from jobs.speedups import SPEEDUP_BINS, bin_condition
-from jobs.summary_table import EVERY_DAY, EVERY_REPOSITORY, SPEEDUP_BIN_COLUMNS, SPEEDUP_STEPS
+from jobs.summary_table import EVERY_DAY, EVERY_REPOSITORY, SPEEDUP_BIN_COLUMNS
 
 
 def totals(filters=None):
@@ -161,12 +161,8 @@ def speedup_slices(filters, histogram):
 
 
 def step_condition(step):
-    """Races of one step: an index range around it, then the step's own arithmetic."""
-    # The range is a hair wider than the step, so that rounding in step / 200 never leaves out
-    # a race whose speedup * 200 floors to the step; the step's own arithmetic decides.
-    low, high = (step - 0.001) / SPEEDUP_STEPS, (step + 1.001) / SPEEDUP_STEPS
-    around = Q(speedup__gte=low, speedup__lt=high)
-    return around & Q(speedup_step=step)
+    """Races of one step: an index range, exact (speedup_steps.step_start)."""
+    return Q(speedup__gte=step_start(step), speedup__lt=step_start(step + 1))
 
 
 def nth_speedup_from_top(filters, slices, position):
@@ -183,7 +179,7 @@ def _speedup_at(filters, condition, offset):
     # Read in the index's own order (as ranked_part): PostgreSQL cannot walk a DESC NULLS
     # LAST index for an ascending ORDER BY.
     speedup = F("speedup").desc(nulls_last=True if connection.vendor == "postgresql" else None)
-    races = completed_races(filters).annotate(speedup_step=step_expression())
+    races = completed_races(filters)
     ordered = races.filter(condition).order_by(speedup).values_list("speedup", flat=True)
     found = using_ranking_index(ordered[offset : offset + 1])
     return found[0] if found else None

@@ -31,6 +31,19 @@ def step_of(speedup):
     return math.floor(speedup * SPEEDUP_STEPS)
 
 
+def step_start(step):
+    """The smallest float whose step is `step` or more: floor(speedup * 200) only grows with
+    the speedup, so the races of a step are exactly step_start(step) <= speedup <
+    step_start(step + 1), an index range (floats compare the same in Python, SQLite and
+    PostgreSQL)."""
+    value = step / SPEEDUP_STEPS
+    while step_of(value) >= step:
+        value = math.nextafter(value, -math.inf)
+    while step_of(value) < step:
+        value = math.nextafter(value, math.inf)
+    return value
+
+
 def step_expression():
     return Cast(Floor(F("speedup") * SPEEDUP_STEPS), IntegerField())
 

@@ -188,7 +188,7 @@ def test_figures_read_summary_rows_not_the_races(varied_races):
     # The median: one row (or two) read within the 1/200-wide step that holds it.
     assert len(median) == 2 - figures["with_speedup"] % 2
     for sql in median:
-        assert "LIMIT 1" in sql and "* 200" in sql and '"speedup" >=' in sql
+        assert "LIMIT 1" in sql and '"speedup" >=' in sql and '"speedup" <' in sql
 
     # By name: the steps of the matching repositories.
     with CaptureQueriesContext(connection) as queries:
