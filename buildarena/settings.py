@@ -376,6 +376,11 @@ ARENA_ELIDE_BUILD_ARGS = env_str("ARENA_ELIDE_BUILD_ARGS")
 # Use the project's ./mvnw or ./gradlew when it has one.
 ARENA_USE_WRAPPERS = env_bool("ARENA_USE_WRAPPERS", True)
 ARENA_JAVA_HOME = env_str("ARENA_JAVA_HOME")
+# JDK homes a race may choose from (comma-separated); empty: those found under /usr/lib/jvm.
+ARENA_JDKS = env_list("ARENA_JDKS")
+# Warm dependency caches kept between races (keyed by repository, commit and tool; LRU).
+ARENA_CACHE_ROOT = env_str("ARENA_CACHE_ROOT")
+ARENA_CACHE_MAX_MB = env_int("ARENA_CACHE_MAX_MB", 4096)
 # Extra environment variable names passed to builds (comma-separated); nothing else is.
 ARENA_BUILD_ENV_ALLOW = env_list("ARENA_BUILD_ENV_ALLOW")
 # Extra host paths shown read-only inside the sandbox (comma-separated), e.g. /opt/elide.

@@ -30,13 +30,14 @@ from jobs.services import (
     get_recent_results,
     list_jobs,
     submit_race,
+    validate_build_options,
     validate_runs,
 )
 from jobs.views.cancel_tokens import viewer_may_cancel
 
 API_MAX_BODY_BYTES = 16 * 1024
 MAX_LIST_LIMIT = 500
-CREATE_FIELDS = {"repositoryUrl", "ref", "force", "iterations", "warmups"}
+CREATE_FIELDS = {"repositoryUrl", "ref", "force", "iterations", "warmups", "cache", "scenario"}
 
 
 def json_error(status, message, **extra):
@@ -90,6 +91,19 @@ def result_json(result):
         "error": result.error or None,
         "errorKind": result.error_kind or None,
         "artifacts": result.artifacts,
+        "jdk": result.jdk or None,
+        "phases": phases_json(result.phases),
+    }
+
+
+def phases_json(phases):
+    """{"clone_ms", "prepare_ms", "runs_ms"} of a side (nulls and [] when not recorded)."""
+    phases = phases if isinstance(phases, dict) else {}
+    runs = phases.get("runs_ms")
+    return {
+        "clone_ms": phases.get("clone_ms"),
+        "prepare_ms": phases.get("prepare_ms"),
+        "runs_ms": list(runs) if isinstance(runs, list) else [],
     }
 
 
@@ -118,6 +132,8 @@ def job_json(job):
         "percentFaster": percent_faster(job.speedup),
         "error": job.error or None,
         "isMock": job.is_mock,
+        "cache": job.cache,
+        "scenario": job.scenario,
     }
     for build_type, key in (
         (BuildType.ELIDE, "elideResult"),
@@ -186,7 +202,8 @@ def jobs_collection(request):
 
 
 def _validate_create(data):
-    """(url, ref, force, runs, details): details lists every problem found."""
+    """(url, ref, force, options, details): details lists every problem found; options
+    holds the race's runs, warm-ups, cache policy and scenario."""
     details = []
     unknown = sorted(set(data) - CREATE_FIELDS)
     if unknown:
@@ -202,19 +219,23 @@ def _validate_create(data):
     force = data.get("force", False)
     if not isinstance(force, bool):
         details.append("force must be true or false.")
-    runs = None
-    try:
-        runs = validate_runs(data.get("iterations"), data.get("warmups"))
-    except ValidationError as invalid:
-        details.extend(invalid.messages)
-    return url, ref, force, runs, details
+    options = {}
+    for check, names in (
+        (validate_runs, ("iterations", "warmups")),
+        (validate_build_options, ("cache", "scenario")),
+    ):
+        try:
+            options.update(zip(names, check(*(data.get(name) for name in names)), strict=True))
+        except ValidationError as invalid:
+            details.extend(invalid.messages)
+    return url, ref, force, options, details
 
 
 def _create(request):
     data, error = _read_json_object(request)
     if error:
         return error
-    url, ref, force, runs, details = _validate_create(data)
+    url, ref, force, options, details = _validate_create(data)
     if details:
         return json_error(400, "Invalid request", details=details)
     try:
@@ -223,8 +244,7 @@ def _create(request):
             ref=ref,
             force=force,
             client_key=client_key(request),
-            iterations=runs[0],
-            warmups=runs[1],
+            **options,
         )
     except ValidationError as invalid:
         return json_error(400, "Invalid request", details=invalid.messages)

@@ -1,6 +1,7 @@
 """Forms of the public pages: starting a race, filtering the job list and the leaderboard.
 
-The race form accepts a repository URL, a ref, the number of runs (1-10) and warm-ups (0-3);
+The race form accepts a repository URL, a ref, the number of runs (1-10) and warm-ups (0-3),
+the cache policy and the scenario;
 the operator fields of a job (commands, mode, timeout) are never taken from the public.
 """
 
@@ -9,7 +10,7 @@ import datetime
 from django import forms
 from django.core.exceptions import ValidationError
 
-from jobs.models import JobStatus
+from jobs.models import CacheMode, JobStatus, Scenario
 from jobs.services import (
     MAX_RUNS,
     MAX_URL_LENGTH,
@@ -54,6 +55,16 @@ class RaceForm(forms.Form):
         max_value=MAX_WARMUPS,
         help_text=f"0 to {MAX_WARMUPS} per side, not measured.",
     )
+    cache = forms.ChoiceField(
+        label="Dependency cache",
+        choices=CacheMode.choices,
+        initial=CacheMode.WARM,
+        required=False,
+        help_text="Cold: downloads are part of the measured time.",
+    )
+    scenario = forms.ChoiceField(
+        label="Scenario", choices=Scenario.choices, initial=Scenario.CLEAN, required=False
+    )
     # Build even when a finished race of this repository exists ("race again" sends it too).
     force = forms.BooleanField(
         label="Force a fresh race (do not show an earlier result)", required=False
@@ -91,6 +102,12 @@ class LeaderboardFilterForm(forms.Form):
     )
     successful = forms.BooleanField(label="Only successful races", required=False)
     include_demo = forms.BooleanField(label="Include demo data", required=False)
+    scenario = forms.ChoiceField(
+        label="Scenario", required=False, choices=[("", "Any scenario"), *Scenario.choices]
+    )
+    cache = forms.ChoiceField(
+        label="Cache", required=False, choices=[("", "Any cache"), *CacheMode.choices]
+    )
 
     def clean(self):
         data = super().clean()

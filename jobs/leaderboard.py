@@ -101,6 +101,9 @@ def finished_races(filters=None):
         queryset = queryset.filter(speedup__isnull=False)
     if not filters.get("include_demo"):
         queryset = queryset.filter(is_mock=False)
+    for name in ("scenario", "cache"):
+        if filters.get(name):
+            queryset = queryset.filter(**{name: filters[name]})
     return queryset
 
 

@@ -120,6 +120,7 @@ def _chunk_query(job_id, offsets, limit):
     sql = (
         "SELECT id, job_id, build_type, status, duration, bell_rung, created_at, duration_ms,"
         " run_times_ms, exit_code, tool, tool_version, started_at, finished_at, error, phase,"
+        " jdk, phases,"
         " COALESCE(LENGTH(output), 0) AS output_length,"
         " CASE WHEN build_type = %s"
         "  THEN SUBSTR(COALESCE(output, ''), CAST(%s AS INTEGER), CAST(%s AS INTEGER))"
@@ -278,12 +279,12 @@ def _state_from_rows(rows):
 POLL_JOB_FIELDS = (
     "id", "repository_url", "repository_name", "status", "created_at", "started_at",
     "completed_at", "worker_id", "ref", "commit_sha", "mode", "iterations", "error",
-    "is_mock", "winner", "speedup",
+    "is_mock", "winner", "speedup", "cache", "scenario",
 )  # fmt: skip
 POLL_RESULT_FIELDS = (
     "id", "job_id", "build_type", "status", "duration", "bell_rung", "created_at",
     "duration_ms", "run_times_ms", "exit_code", "tool", "tool_version", "started_at",
-    "finished_at", "error", "phase",
+    "finished_at", "error", "phase", "jdk", "phases",
 )  # fmt: skip
 _POLL_SQL = (
     "SELECT "

@@ -41,6 +41,17 @@ class RaceMode(models.TextChoices):
     PARALLEL = "parallel", "Parallel (both sides at once, pinned CPUs)"
 
 
+class CacheMode(models.TextChoices):
+    COLD = "cold", "Cold (every run downloads its dependencies)"
+    WARM = "warm", "Warm (an unmeasured prepare step fills the cache first)"
+
+
+class Scenario(models.TextChoices):
+    CLEAN = "clean", "Clean build of a fresh checkout"
+    NOOP = "noop", "No-op rebuild (nothing changed)"
+    INCREMENTAL = "incremental", "Incremental rebuild after a one-line change"
+
+
 class Winner(models.TextChoices):
     ELIDE = vocabulary.ELIDE, "Elide"
     STANDARD = vocabulary.STANDARD, "Standard"
@@ -95,6 +106,20 @@ class Job(models.Model):
     ref = models.TextField(blank=True, default="", help_text="Branch, tag or commit to build.")
     commit_sha = models.TextField(blank=True, default="", help_text="Commit that was built.")
     mode = models.CharField(max_length=16, choices=RaceMode, default=RaceMode.SEQUENTIAL)
+    cache = models.CharField(
+        max_length=8,
+        choices=CacheMode,
+        default=CacheMode.WARM,
+        db_default=CacheMode.WARM,
+        help_text="Dependency cache policy: cold (downloads measured) or warm.",
+    )
+    scenario = models.CharField(
+        max_length=16,
+        choices=Scenario,
+        default=Scenario.CLEAN,
+        db_default=Scenario.CLEAN,
+        help_text="What is measured: a clean build, a no-op or an incremental rebuild.",
+    )
     iterations = models.PositiveIntegerField(default=1)
     warmups = models.PositiveIntegerField(default=0)
     timeout_seconds = models.PositiveIntegerField(
@@ -170,6 +195,12 @@ class Job(models.Model):
             models.CheckConstraint(
                 condition=models.Q(verdict__isnull=True) | models.Q(verdict__in=Verdict.values),
                 name="jobs_verdict_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cache__in=CacheMode.values), name="jobs_cache_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(scenario__in=Scenario.values), name="jobs_scenario_valid"
             ),
         ]
         indexes = [
@@ -337,6 +368,15 @@ class BuildResult(models.Model):
     artifact_files = models.IntegerField(null=True, blank=True)
     artifact_bytes = models.BigIntegerField(null=True, blank=True)
     artifact_classes = models.IntegerField(null=True, blank=True)
+    jdk = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The JDK the side built with: major version (home).",
+    )
+    # {"clone_ms": int, "prepare_ms": int, "runs_ms": [int, ...]}: the race's clone, the side's
+    # unmeasured prepare phase (cache warming, initial build) and its measured runs.
+    phases = models.JSONField(default=dict, blank=True, null=True)
     # A finished side's log, LZMA-compressed (jobs/compression.py; jobs/outputs.py compacts):
     # `output` is then NULL and `output_timing` empty, so 100,000 races fit in a small
     # database. Read the log through `full_output` / `full_output_timing` (both forms).

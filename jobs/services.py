@@ -25,8 +25,10 @@ from jobs.models import (
     BuildResult,
     BuildStatus,
     BuildType,
+    CacheMode,
     Job,
     JobStatus,
+    Scenario,
 )
 from jobs.round_trips import JobsWithSides, insert_job_within_limit
 
@@ -197,6 +199,25 @@ def validate_runs(iterations, warmups):
     return iterations, warmups
 
 
+def validate_build_options(cache, scenario):
+    """The cache policy (cold|warm, default warm) and scenario (clean|noop|incremental, default
+    clean) of a public submission; None takes the default. Returns both, or raises
+    ValidationError naming every value refused."""
+    chosen, errors = [], []
+    for name, value, choices, default in (
+        ("cache", cache, CacheMode, CacheMode.WARM),
+        ("scenario", scenario, Scenario, Scenario.CLEAN),
+    ):
+        if value is None or value == "":
+            value = default.value
+        if not isinstance(value, str) or value not in choices.values:
+            errors.append(f"{name} must be one of: {', '.join(choices.values)}.")
+        chosen.append(value)
+    if errors:
+        raise ValidationError(errors, code="invalid_build_options")
+    return tuple(chosen)
+
+
 def create_job(repository_url, *, ref="", client_key="", **extra):
     """Validate and queue a race. Raises ValidationError, QueueFull or ClientLimitReached;
     writes nothing then.
@@ -243,12 +264,23 @@ class Submission:
     cancel_token: str | None
 
 
-def submit_race(repository_url, *, ref="", force=False, client_key, iterations=None, warmups=None):
+def submit_race(
+    repository_url,
+    *,
+    ref="",
+    force=False,
+    client_key,
+    iterations=None,
+    warmups=None,
+    cache=None,
+    scenario=None,
+):
     """The one way the public starts a race (the form and POST /api/jobs).
 
-    In order: validate (runs 1-10 and warm-ups 0-3, None for the defaults: validate_runs);
-    unless `force`, reuse the newest real, comparable race of the repository and ref that the
-    leaderboard counts (reusable_races: never demo data, never void or excluded); count the
+    In order: validate (runs 1-10 and warm-ups 0-3: validate_runs; cache and scenario:
+    validate_build_options; None for the defaults); unless `force`, reuse the newest real,
+    comparable race of the repository, ref, cache and scenario that the leaderboard counts
+    (reusable_races: never demo data, never void or excluded); count the
     submission against the client's rate limit; create the job with a fresh cancel token,
     within the global queue limit and the client's own limit (create_job: one statement).
     Raises ValidationError, RateLimited, QueueFull or ClientLimitReached; nothing is written
@@ -257,8 +289,9 @@ def submit_race(repository_url, *, ref="", force=False, client_key, iterations=N
     url, _ = validate_repository_url(repository_url)
     ref = validate_ref(ref)
     iterations, warmups = validate_runs(iterations, warmups)
+    cache, scenario = validate_build_options(cache, scenario)
     if not force:
-        finished = find_finished_race(url, ref)
+        finished = find_finished_race(url, ref, cache=cache, scenario=scenario)
         if finished is not None:
             return Submission(job=finished, reused=True, cancel_token=None)
     allowed = ratelimit.hit("jobs:" + client_key)
@@ -271,6 +304,8 @@ def submit_race(repository_url, *, ref="", force=False, client_key, iterations=N
         client_key=client_key,
         iterations=iterations,
         warmups=warmups,
+        cache=cache,
+        scenario=scenario,
         cancel_token_hash=hash_cancel_token(token),
     )
     return Submission(job=job, reused=False, cancel_token=token)
@@ -354,9 +389,10 @@ def _completed_with_both_sides_queryset():
 _completed_with_both_sides = JobsWithSides(_completed_with_both_sides_queryset)
 
 
-def reusable_races(url, ref):
-    """Real (never demo), completed, comparable races of this repository and ref that the
-    leaderboard counts (a verdict it counts, not excluded by an admin)."""
+def reusable_races(url, ref, **options):
+    """Real (never demo), completed, comparable races of this repository and ref (and
+    `cache`/`scenario` when given) that the leaderboard counts (a verdict it counts, not
+    excluded by an admin)."""
     return Job.objects.filter(
         repository_url=url,
         ref=ref,
@@ -364,14 +400,15 @@ def reusable_races(url, ref):
         is_mock=False,
         verdict__in=COUNTED_VERDICTS,
         excluded_reason="",
+        **options,
     ).order_by("-created_at", "-id")
 
 
-def find_finished_race(repository_url, ref=""):
-    """The newest race that a submission of this repository (and ref) may show instead of
-    building again: see reusable_races."""
+def find_finished_race(repository_url, ref="", **options):
+    """The newest race that a submission of this repository (and ref, cache, scenario) may
+    show instead of building again: see reusable_races."""
     url, _ = validate_repository_url(repository_url)
-    return reusable_races(url, validate_ref(ref)).first()
+    return reusable_races(url, validate_ref(ref), **options).first()
 
 
 def expected_duration_ms(repository_url, ref="", *, iterations, warmups):

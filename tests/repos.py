@@ -80,3 +80,71 @@ targetCompatibility = 1.8
 
 def gradle_project_files():
     return {"build.gradle": BUILD_GRADLE, "src/main/java/dev/arena/test/Hello.java": HELLO_JAVA}
+
+
+# A project that needs Maven Central: current plugins (newer than Debian's packaged ones) and
+# one test-scoped dependency, so a build with an empty local repository downloads them.
+CENTRAL_POM_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.arena.test</groupId>
+  <artifactId>central</artifactId>
+  <version>1.0</version>
+  <packaging>jar</packaging>
+  <properties>
+    <maven.compiler.release>{release}</maven.compiler.release>
+    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+  </properties>
+  <dependencies>
+    <dependency>
+      <groupId>junit</groupId>
+      <artifactId>junit</artifactId>
+      <version>4.13.2</version>
+      <scope>test</scope>
+    </dependency>
+  </dependencies>
+  <build>
+    <plugins>
+      <plugin><artifactId>maven-resources-plugin</artifactId><version>3.3.1</version></plugin>
+      <plugin><artifactId>maven-compiler-plugin</artifactId><version>3.13.0</version></plugin>
+      <plugin><artifactId>maven-surefire-plugin</artifactId><version>3.2.5</version></plugin>
+      <plugin><artifactId>maven-jar-plugin</artifactId><version>3.4.1</version></plugin>
+    </plugins>
+  </build>
+</project>
+"""
+
+GREETER_JAVA = """package dev.arena.test;
+
+/** A class with a string literal inside a method body, for the incremental scenario. */
+public class Greeter {
+    public static final String NAME = "constant, not to be edited";
+
+    public String greet(String who) {
+        // a "quoted" comment is not a literal
+        return "Hello, " + who;
+    }
+}
+"""
+
+GREETER_TEST_JAVA = """package dev.arena.test;
+
+import static org.junit.Assert.assertTrue;
+
+import org.junit.Test;
+
+public class GreeterTest {
+    @Test
+    public void greets() {
+        assertTrue(new Greeter().greet("arena").endsWith("arena"));
+    }
+}
+"""
+
+
+def central_project_files(release=17):
+    return {
+        "pom.xml": CENTRAL_POM_XML.format(release=release),
+        "src/main/java/dev/arena/test/Greeter.java": GREETER_JAVA,
+        "src/test/java/dev/arena/test/GreeterTest.java": GREETER_TEST_JAVA,
+    }

@@ -196,6 +196,8 @@ def record_side(result_id, result):
         tool=result.tool,
         tool_version=result.tool_version,
         error=result.error[:2000],
+        jdk=result.jdk[:500],
+        phases=dict(result.phases),
         started_at=result.started_at,
         finished_at=result.finished_at or timezone.now(),
     )
@@ -260,6 +262,8 @@ class JobRun:
             standard_cmd=job.standard_cmd,
             elide_cmd=job.elide_cmd,
             race_id=job.pk,
+            cache=job.cache,
+            scenario=job.scenario,
         )
 
     def _create_results(self, job):

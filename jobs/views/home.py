@@ -92,6 +92,8 @@ def home(request):
             client_key=ratelimit.client_key(request),
             iterations=form.cleaned_data["iterations"],
             warmups=form.cleaned_data["warmups"],
+            cache=form.cleaned_data["cache"] or None,
+            scenario=form.cleaned_data["scenario"] or None,
         )
     except ValidationError as error:
         for message in error.messages:

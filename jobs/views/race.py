@@ -24,6 +24,8 @@ _JOB_COLUMNS = (
     "ref",
     "commit_sha",
     "mode",
+    "cache",
+    "scenario",
     "iterations",
     "error",
     "is_mock",

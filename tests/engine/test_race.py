@@ -61,6 +61,7 @@ def fake_elide(tmp_path, bell='echo "BUILD SUCCESS"'):
 
 def race(config, repo, **spec):
     listener = Collect()
+    spec.setdefault("cache", "cold")  # no prepare build: these tests are about the runs
     outcome = run_race(RaceSpec(str(repo), **spec), config, listener)
     return outcome, listener
 

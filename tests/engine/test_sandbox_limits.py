@@ -30,9 +30,13 @@ def config(tmp_path):
     return EngineConfig(workspace_root=tmp_path / "workspaces", network="off")
 
 
-def race(config, repo, standard_cmd, elide_cmd=("true",)):
+def race(config, repo, standard_cmd, elide_cmd=("true",), cache="cold"):
+    """A race of one run a side; cold by default, so that the measured run is the only build
+    (a warm race builds once more, unmeasured, in its prepare phase)."""
     listener = Collect()
-    spec = RaceSpec(str(repo), standard_cmd=list(standard_cmd), elide_cmd=list(elide_cmd))
+    spec = RaceSpec(
+        str(repo), standard_cmd=list(standard_cmd), elide_cmd=list(elide_cmd), cache=cache
+    )
     return run_race(spec, config, listener), listener.output
 
 
@@ -93,18 +97,23 @@ def test_seccomp_denies_namespaces_ptrace_keyrings_bpf_perf_kexec_and_modules(co
 
 
 def test_workspace_and_tmp_are_nosuid_nodev_and_tmp_has_a_size(config, repo):
+    """In the measured run and in a warm race's unmeasured prepare build alike."""
     script = (
         "grep -E ' /(build/src|build/home|tmp) ' /proc/self/mountinfo; "
         "dd if=/dev/zero of=/tmp/fill bs=1M count=40 2>&1; echo done"
     )
-    _, output = race(config.with_changes(tmp_size_mb=16), repo, ["sh", "-c", script])
+    _, output = race(config.with_changes(tmp_size_mb=16), repo, ["sh", "-c", script], cache="warm")
+    assert "=== prepare: one full build fills the cache (not measured) ===" in output["standard"]
     mounts = [line for line in output["standard"].splitlines() if " - " in line]
-    assert sorted(line.split()[4] for line in mounts) == ["/build/home", "/build/src", "/tmp"]
+    builds = 2  # the prepare build, then the measured run
+    assert sorted(line.split()[4] for line in mounts) == sorted(
+        ["/build/home", "/build/src", "/tmp"] * builds
+    )
     for line in mounts:
         options = line.split()[5].split(",")
         assert "nosuid" in options and "nodev" in options, line
-    assert "No space left on device" in output["standard"]
-    assert "size=16384k" in next(line for line in mounts if line.split()[4] == "/tmp")
+    assert output["standard"].count("No space left on device") == builds
+    assert all("size=16384k" in line for line in mounts if line.split()[4] == "/tmp")
 
 
 def test_a_build_filling_the_disk_is_stopped_with_a_clear_message(config, repo):
@@ -115,6 +124,16 @@ def test_a_build_filling_the_disk_is_stopped_with_a_clear_message(config, repo):
     assert "used more than 32 MB of disk" in standard.error
     assert standard.run_times_ms[0] < 15_000  # stopped long before its sleep ended
     assert outcome.sides["elide"].status == "success"
+
+
+def test_the_disk_quota_also_stops_a_warm_races_prepare_build(config, repo):
+    script = "dd if=/dev/zero of=big bs=1M count=64 status=none; sleep 30; echo BUILD SUCCESS"
+    outcome, _ = race(config.with_changes(max_disk_mb=32), repo, ["sh", "-c", script], cache="warm")
+    standard = outcome.sides["standard"]
+    assert standard.status == "failure" and standard.run_times_ms == []  # never measured
+    assert standard.error.startswith("prepare: one full build fills the cache: ")
+    assert "used more than 32 MB of disk" in standard.error
+    assert standard.phases["prepare_ms"] < 15_000  # stopped long before its sleep ended
 
 
 def test_absurdly_deep_or_large_repositories_are_refused(config, tmp_path):

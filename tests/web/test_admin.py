@@ -139,7 +139,8 @@ def test_result_output_is_shown_escaped(admin_client, race):
 def test_add_job_validates_the_url_and_fills_the_name(admin_client):
     url = reverse("admin:jobs_job_add")
     form = {"repository_url": "https://github.com/apache/commons-io.git", "ref": "",
-            "mode": "sequential", "iterations": "1", "warmups": "0", "timeout_seconds": "",
+            "mode": "sequential", "cache": "warm", "scenario": "clean",
+            "iterations": "1", "warmups": "0", "timeout_seconds": "",
             "standard_cmd": '["sh", "-c", "echo hi"]', "elide_cmd": "null",
             **NO_INLINE_FORMS}  # fmt: skip
     response = admin_client.post(url, {**form, "repository_url": "ssh://github.com/a/b"})
@@ -165,6 +166,7 @@ def test_operator_commands_are_editable_on_an_existing_job(admin_client):
     response = admin_client.post(
         url,
         {"mode": "parallel", "iterations": "3", "warmups": "1", "timeout_seconds": "600",
+         "cache": "cold", "scenario": "noop",
          "standard_cmd": "", "elide_cmd": '["elide", "build"]',
          **NO_INLINE_FORMS},
     )  # fmt: skip
@@ -172,6 +174,7 @@ def test_operator_commands_are_editable_on_an_existing_job(admin_client):
     job.refresh_from_db()
     assert (job.mode, job.iterations, job.warmups, job.timeout_seconds) == ("parallel", 3, 1, 600)
     assert job.elide_cmd == ["elide", "build"] and job.standard_cmd is None
+    assert (job.cache, job.scenario) == ("cold", "noop")
 
 
 @pytest.mark.django_db
@@ -184,8 +187,9 @@ def test_an_admin_excludes_a_race_from_the_leaderboard_with_a_reason_kept_in_his
     job = make_numbered_race(4)
     assert totals()["races"] == 1 and headline()["races"] == 1
     url = reverse("admin:jobs_job_change", args=[job.pk])
-    form = {"mode": "sequential", "iterations": "1", "warmups": "0", "timeout_seconds": "",
-            "standard_cmd": "", "elide_cmd": "", **NO_INLINE_FORMS}  # fmt: skip
+    form = {"mode": "sequential", "cache": "warm", "scenario": "clean", "iterations": "1",
+            "warmups": "0", "timeout_seconds": "", "standard_cmd": "", "elide_cmd": "",
+            **NO_INLINE_FORMS}  # fmt: skip
     reason = "built on a laptop with a warm cache"
     response = admin_client.post(url, {**form, "excluded_reason": f"  {reason} "})
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -377,3 +377,70 @@ def test_rate_limit_is_shared_between_processes(manage):
     fourth = ratelimit.hit("jobs:192.0.2.1", limit=3, window=3600, now=1_800_000_300)
     assert (third.allowed, fourth.allowed) == (True, False)
     assert fourth.retry_after == 3300  # the window began at 1_800_000_000
+
+
+def test_cache_and_scenario_are_chosen_per_race_and_reported(client):
+    default = post_json(client, "/api/jobs", {"repositoryUrl": "https://github.com/a/b"})
+    chosen = post_json(
+        client,
+        "/api/jobs",
+        {
+            "repositoryUrl": "https://github.com/a/c",
+            "cache": "cold",
+            "scenario": "incremental",
+            "iterations": 5,
+            "warmups": 0,
+        },
+    )
+    assert default.status_code == chosen.status_code == 201
+    job = client.get(f"/api/jobs/{default.json()['jobId']}").json()["job"]
+    assert (job["cache"], job["scenario"]) == ("warm", "clean")
+    job = client.get(f"/api/jobs/{chosen.json()['jobId']}").json()["job"]
+    assert (job["cache"], job["scenario"]) == ("cold", "incremental")
+    stored = Job.objects.get(pk=job["id"])
+    assert (stored.iterations, stored.warmups) == (5, 0)
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ({"cache": "lukewarm"}, "cache must be one of: cold, warm."),
+        ({"cache": ["cold"]}, "cache must be one of: cold, warm."),
+        ({"scenario": "dirty"}, "scenario must be one of: clean, noop, incremental."),
+        ({"scenario": 1}, "scenario must be one of: clean, noop, incremental."),
+    ],
+)
+def test_bad_cache_or_scenario_is_a_400_that_creates_nothing(client, extra, fragment):
+    response = post_json(client, "/api/jobs", {"repositoryUrl": "https://github.com/a/b", **extra})
+    assert response.status_code == 400
+    assert fragment in response.json()["details"]
+    assert not Job.objects.exists()
+
+
+def test_reuse_only_matches_a_race_of_the_same_cache_and_scenario(client):
+    finished = make_race("google/guava", cache="cold", scenario="noop")
+    url = "https://github.com/google/guava"
+    same = post_json(
+        client, "/api/jobs", {"repositoryUrl": url, "cache": "cold", "scenario": "noop"}
+    )
+    assert same.status_code == 200 and same.json()["jobId"] == finished.pk
+    other = post_json(client, "/api/jobs", {"repositoryUrl": url, "cache": "cold"})
+    assert other.status_code == 201
+
+
+def test_each_side_reports_its_phases_and_jdk(client):
+    job = make_race("apache/commons-io")
+    job.results.filter(build_type="elide").update(
+        jdk="17 (/usr/lib/jvm/java-17-openjdk-amd64)",
+        phases={"clone_ms": 120, "prepare_ms": 15_000, "runs_ms": [30_000]},
+    )
+    data = client.get(f"/api/jobs/{job.pk}").json()["job"]
+    assert data["elideResult"]["phases"] == {
+        "clone_ms": 120,
+        "prepare_ms": 15_000,
+        "runs_ms": [30_000],
+    }
+    assert data["elideResult"]["jdk"] == "17 (/usr/lib/jvm/java-17-openjdk-amd64)"
+    # Races recorded before phases existed answer with the same shape.
+    assert data["standardResult"]["phases"] == {"clone_ms": None, "prepare_ms": None, "runs_ms": []}
+    assert data["standardResult"]["jdk"] is None

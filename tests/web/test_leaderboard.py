@@ -244,6 +244,19 @@ def test_figures_are_cached_per_process_and_the_ranking_is_not(client, settings)
     assert "cache/second" in third.split('class="cards ranking-table"')[1]
 
 
+def test_the_leaderboard_filters_by_scenario_and_cache(client):
+    clean_warm = make_race("a/one")
+    noop_cold = make_race("a/two", scenario="noop", cache="cold")
+    assert [j.pk for j in completed_races({"scenario": "noop"})] == [noop_cold.pk]
+    assert [j.pk for j in completed_races({"cache": "warm"})] == [clean_warm.pk]
+    page = client.get("/leaderboard/", {"scenario": "noop", "cache": "cold"})
+    assert page.status_code == 200
+    assert "a/two" in page.content.decode() and "a/one" not in page.content.decode()
+    assert 'option value="noop" selected' in page.content.decode()
+    bad = client.get("/leaderboard/", {"scenario": "dirty"})
+    assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()
+
+
 def test_headline_is_the_geometric_mean_of_each_repositorys_median(client, settings):
     from jobs.leaderboard import headline
 

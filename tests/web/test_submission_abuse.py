@@ -73,6 +73,35 @@ def test_form_and_api_reuse_a_finished_race_the_same_way(client):
     assert Job.objects.count() == 1
 
 
+def test_the_form_chooses_cache_and_scenario_and_reuses_only_the_same_kind(client):
+    from tests.factories import make_race
+
+    finished = make_race("acme/kinds", cache="cold", scenario="noop")
+    url = "https://github.com/acme/kinds"
+    same = client.post(
+        reverse("home"), {"repository_url": url, "cache": "cold", "scenario": "noop"}
+    )
+    assert same.status_code == 302 and same["Location"].endswith(f"/jobs/{finished.pk}/?reused=1")
+    other = client.post(reverse("home"), {"repository_url": url, "scenario": "incremental"})
+    assert other.status_code == 302
+    created = Job.objects.exclude(pk=finished.pk).get()
+    assert (created.cache, created.scenario) == ("warm", "incremental")
+
+
+@pytest.mark.parametrize(
+    "field, value", [("cache", "lukewarm"), ("scenario", "dirty"), ("scenario", "NOOP")]
+)
+def test_an_unknown_cache_or_scenario_is_a_form_error_that_creates_nothing(client, field, value):
+    response = client.post(
+        reverse("home"), {"repository_url": "https://github.com/acme/kinds", field: value}
+    )
+    assert response.status_code == 400
+    assert f"Select a valid choice. {value} is not one of the available choices." in (
+        response.content.decode()
+    )
+    assert not Job.objects.exists()
+
+
 # --- odd input: always a 400 -------------------------------------------------------------------
 
 bad_ports = st.one_of(

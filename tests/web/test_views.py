@@ -504,3 +504,16 @@ def test_odd_poll_offsets_are_harmless(client, offset):
     job = make_running_race(output="hello\n")
     response = client.get(reverse("race_poll", args=[job.pk]), {"elide": offset, "standard": 0})
     assert response.status_code == 200
+
+
+def test_race_page_shows_cache_scenario_jdk_and_each_sides_phases(client):
+    job = make_race("apache/commons-io", cache="cold", scenario="incremental")
+    job.results.filter(build_type="standard").update(
+        jdk="17 (/usr/lib/jvm/java-17-openjdk-amd64)",
+        phases={"clone_ms": 160, "prepare_ms": 14_200, "runs_ms": [2_310, 2_250]},
+    )
+    page = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert "cold: downloads are part of the measured time" in page
+    assert "Incremental rebuild after a one-line change" in page
+    assert ", JDK 17 (/usr/lib/jvm/java-17-openjdk-amd64)" in page
+    assert "clone 0.16 s · prepare 14.20 s (not measured) · measured 2.31 s 2.25 s" in page

@@ -58,6 +58,11 @@ class EngineConfig:
     elide_build_args: tuple[str, ...] = ()
     use_wrappers: bool = True
     java_home: str = ""
+    # JDK homes to choose from (ARENA_JDKS); empty: discovered under /usr/lib/jvm (jdk.py).
+    jdks: tuple[str, ...] = ()
+    # Host dependency caches for warm races (cache.py): where, and how large in all.
+    cache_root: Path | None = None
+    cache_max_mb: int = 4096
     # Extra environment variable names passed from the arena's environment to builds.
     env_allow: tuple[str, ...] = ()
     # Extra host paths made visible (read-only) inside the sandbox, e.g. a toolchain install.
@@ -76,6 +81,12 @@ class EngineConfig:
             raise ValueError(f"sandbox must be one of {SANDBOX_MODES}, got {self.sandbox!r}")
         if self.network not in NETWORK_MODES:
             raise ValueError(f"network must be one of {NETWORK_MODES}, got {self.network!r}")
+
+    @property
+    def cache_dir(self):
+        """The host caches' directory: ARENA_CACHE_ROOT, else beside the workspaces."""
+        root = self.workspace_root
+        return self.cache_root or root.parent / f"{root.name}-caches"
 
     @property
     def measure_lock_path(self):
@@ -132,6 +143,9 @@ class EngineConfig:
             elide_build_args=args("ARENA_ELIDE_BUILD_ARGS"),
             use_wrappers=bool(get("ARENA_USE_WRAPPERS", True)),
             java_home=get("ARENA_JAVA_HOME", ""),
+            jdks=names("ARENA_JDKS"),
+            cache_root=Path(get("ARENA_CACHE_ROOT", "")) if get("ARENA_CACHE_ROOT", "") else None,
+            cache_max_mb=int(get("ARENA_CACHE_MAX_MB", 4096)),
             env_allow=names("ARENA_BUILD_ENV_ALLOW"),
             extra_ro_binds=names("ARENA_SANDBOX_RO_BINDS"),
             tie_tolerance=float(get("ARENA_TIE_TOLERANCE", 0.01)),

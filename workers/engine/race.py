@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 
 from jobs.verdict import Verdict, judge, void
 from jobs.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED
+from workers.engine.cache import WARM, HostCache, RaceCaches
 from workers.engine.measure import Cancelled, measurement_lock, split_cpus
+from workers.engine.phases import prepare_phase
 from workers.engine.sandbox import Sandbox
+from workers.engine.scenarios import CLEAN, INCREMENTAL, SCENARIOS, find_edit
 from workers.engine.side import FAILURE, SUCCESS, SideRunner
 from workers.engine.workspace import (
     CloneError,
@@ -44,6 +47,9 @@ class RaceSpec:
     standard_cmd: list | None = None
     elide_cmd: list | None = None
     race_id: str = ""
+    # Dependency cache policy (cache.py) and build scenario (scenarios.py).
+    cache: str = WARM
+    scenario: str = CLEAN
 
 
 @dataclass
@@ -85,6 +91,8 @@ class Race:
             raise ValueError(f"unknown race mode {spec.mode!r}")
         if spec.iterations < 1 or spec.warmups < 0:
             raise ValueError("iterations must be at least 1 and warmups at least 0")
+        if spec.scenario not in SCENARIOS:
+            raise ValueError(f"scenario must be one of {SCENARIOS}, got {spec.scenario!r}")
         self.spec = spec
         self.config = config
         self.listener = listener or RaceListener()
@@ -95,6 +103,8 @@ class Race:
         self.workspace = Workspace(config.workspace_root / f"{race_id}-{uuid.uuid4().hex[:8]}")
         self.sandbox = None
         self.runners = {}
+        self.caches = None
+        self.source_edit = None
 
     def elapsed_ms(self):
         return round((time.monotonic_ns() - self.origin_ns) / 1e6)
@@ -124,6 +134,7 @@ class Race:
     def _run(self):
         for side in BASELINE_FIRST:
             self.listener.on_state(side, "cloning")
+        clone_started = time.monotonic()
         try:
             sha = clone(
                 self.spec.repository_url,
@@ -142,7 +153,23 @@ class Race:
             prefix = "" if isinstance(exc, RepositoryTooLarge) else "git clone failed: "
             error = f"{prefix}{exc}"
             return RaceOutcome(FAILED, error=error, verdict=void(error))
+        clone_ms = round((time.monotonic() - clone_started) * 1000)
         self.listener.on_commit(sha)
+        if self.spec.scenario == INCREMENTAL:
+            self.source_edit = find_edit(self.workspace.checkout)
+            if self.source_edit is None:
+                error = (
+                    "the incremental scenario needs a string literal inside a method "
+                    "body of a Java class under src/main/java; none was found"
+                )
+                return RaceOutcome(FAILED, commit_sha=sha, error=error, verdict=void(error))
+        self.caches = RaceCaches(
+            self.spec.cache,
+            host=HostCache(self.config.cache_dir, self.config.cache_max_mb * 1024 * 1024),
+            local_root=self.workspace.root / "caches",
+            repository_url=self.spec.repository_url,
+            commit=sha,
+        )
         self.sandbox = Sandbox(self.config)
         customs = {"standard": self.spec.standard_cmd, "elide": self.spec.elide_cmd}
         self.runners = {
@@ -150,11 +177,21 @@ class Race:
         }
         try:
             for runner in self.runners.values():
-                runner.note(f"cloned {self.spec.repository_url} at {sha}")
+                runner.result.phases["clone_ms"] = clone_ms
+                runner.note(
+                    f"cloned {self.spec.repository_url} at {sha} in {clone_ms} ms; "
+                    f"cache {self.spec.cache}, scenario {self.spec.scenario}"
+                )
                 runner.note(self.sandbox.limits_report())
-                # Version probes start JVMs: not while another race is being measured.
+                # Version probes and prepare builds start JVMs: not while another race is
+                # being measured.
                 with self._lock([runner]):
                     runner.prepare()
+                    if not runner.done:
+                        error, kind = prepare_phase(runner)
+                        if error:
+                            runner.note(error)
+                            runner.finish(FAILURE, error, kind=kind)
             if self.spec.mode == PARALLEL:
                 self._run_parallel()
             else:

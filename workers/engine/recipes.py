@@ -153,7 +153,13 @@ def parse_version(output, tool=""):
     without terminal colour codes: "Apache Maven 3.8.7", "Gradle 4.4.1"."""
     lines = [line.strip() for line in _ANSI_RE.sub("", output).splitlines()]
     lines = [line for line in lines if line and not set(line) <= set("-=*")]
-    for line in lines:
-        if tool and tool.lower() in line.lower():
+    # A wrapper may print its own download first ("--2026-... https://.../maven-wrapper.jar"):
+    # a line naming the tool at its start ("Apache Maven", "Gradle") wins over one that only
+    # mentions it.
+    naming = [line for line in lines if tool and tool.lower() in line.lower()]
+    for line in naming:
+        if re.match(rf"^(apache )?{re.escape(tool)}\b", line, re.IGNORECASE):
             return line[:200]
+    if naming:
+        return naming[0][:200]
     return lines[0][:200] if lines else ""

@@ -219,12 +219,12 @@ class Sandbox:
             parts.append("network: off")
         return "limits: " + "; ".join(part for part in parts if part)
 
-    def environment(self, home, tmp_dir):
+    def environment(self, home, tmp_dir, java_home=None):
         """The build's whole environment: an allow-list plus what the arena sets itself."""
         env = {name: os.environ[name] for name in ENV_ALLOW if name in os.environ}
         env.update({name: os.environ[name] for name in self.config.env_allow if name in os.environ})
         path = SYSTEM_PATH
-        java_home = self.config.java_home or os.environ.get("JAVA_HOME", "")
+        java_home = java_home or self.config.java_home or os.environ.get("JAVA_HOME", "")
         if java_home:
             env["JAVA_HOME"] = java_home
             path = f"{java_home}/bin:{path}"
@@ -243,8 +243,12 @@ class Sandbox:
         env.setdefault("LANG", "C.UTF-8")
         return env
 
-    def launch(self, argv, *, workdir, home, side_dir, cpus=None, ro_paths=(), watch=None):
-        """A Launch of `argv` in `workdir`; `side_dir` holds the side's private files."""
+    def launch(
+        self, argv, *, workdir, home, side_dir, cpus=None, ro_paths=(), watch=None, java_home=None
+    ):
+        """A Launch of `argv` in `workdir`; `side_dir` holds the side's private files.
+        `java_home` (the JDK chosen for the project) is shown read-only and is JAVA_HOME."""
+        ro_paths = [*ro_paths, java_home] if java_home else ro_paths
         if self.identity is None:
             raise LaunchError(self.error)
         drop = list(self.identity.drop)
@@ -253,9 +257,9 @@ class Sandbox:
             tmp_dir = Path(side_dir) / "tmp"
             tmp_dir.mkdir(parents=True, exist_ok=True)
             os.chown(tmp_dir, self.identity.uid, self.identity.gid)
-            env = self.environment(home, tmp_dir)
+            env = self.environment(home, tmp_dir, java_home)
             return Launch([*prefix, *argv], cwd=str(workdir), env=env, watch=watch)
-        env = self.environment(SANDBOX_HOME, SANDBOX_TMP)
+        env = self.environment(SANDBOX_HOME, SANDBOX_TMP, java_home)
         fds = {}
         data_args = []
         for name, data in self._etc_files().items():

@@ -5,10 +5,12 @@ import shlex
 from dataclasses import dataclass, field
 
 from jobs.vocabulary import BUILD, FAILURE, INFRASTRUCTURE, PENDING, SUCCESS
+from workers.engine import diagnosis
 from workers.engine.artifacts import side_artifacts
 from workers.engine.bell import BellDetector
 from workers.engine.measure import Cancelled, run_stats
 from workers.engine.output import OutputCap, TextDecoder
+from workers.engine.phases import before_run, choose_jdk
 from workers.engine.process import run_process
 from workers.engine.recipes import CUSTOM, NO_BUILD_FILE, parse_version, recipe_for
 
@@ -41,6 +43,12 @@ class SideResult:
     artifacts: dict | None = None
     # Class names in those jars, for the parity check (not stored).
     class_names: set | None = None
+    # The JDK the side built with: "17 (/usr/lib/jvm/java-17-openjdk-amd64)".
+    jdk: str = ""
+    # clone, the unmeasured prepare phase and the measured runs, in ms (phases.py).
+    phases: dict = field(
+        default_factory=lambda: {"clone_ms": None, "prepare_ms": None, "runs_ms": []}
+    )
     started_at: datetime.datetime | None = None
     finished_at: datetime.datetime | None = None
 
@@ -63,10 +71,13 @@ class SideRunner:
         self.custom_argv = custom_argv
         self.result = SideResult(side=side)
         self.recipe = None
+        self.java_home = None
         self.done = False
         self._cap = OutputCap(self.config.output_cap_chars, self.config.output_tail_chars)
         self._bells = []
         self._line_open = False
+        # The end of the latest run's output, for naming the cause of a failure.
+        self._tail = ""
 
     # --- output ---------------------------------------------------------------------------
     def say(self, text):
@@ -90,6 +101,7 @@ class SideRunner:
             text = decoder.decode(data)
             if bell is not None:
                 bell.feed(text)
+            self._tail = (self._tail + text)[-diagnosis.TAIL_CHARS :]
             self.say(text)
 
         return on_bytes
@@ -134,8 +146,10 @@ class SideRunner:
             cpus=cpus,
             ro_paths=self.recipe.ro_paths if self.recipe else (),
             watch=self._disk_watch(),
+            java_home=self.java_home,
         )
         self.say(f"{self._newline()}$ {shlex.join(argv)}\n")
+        self._tail = ""
         outcome = run_process(
             launch,
             timeout=timeout,
@@ -163,7 +177,9 @@ class SideRunner:
             self.side, self.race.workspace.src(self.side), self.config, self.custom_argv
         )
         self.result.tool = self.recipe.tool
-        error = sandbox.error or sandbox.workspace_error(src) or self.recipe.error
+        error = (
+            sandbox.error or sandbox.workspace_error(src) or self.recipe.error or choose_jdk(self)
+        )
         if error:
             self.race.listener.on_side_started(self.side, self.result.tool, "")
             self.note(error)
@@ -203,9 +219,13 @@ class SideRunner:
             else f"run {index - warmups + 1}/{iterations}"
         )
         self.race.listener.on_state(self.side, f"building ({label})")
-        self.race.workspace.fresh_copy(self.side, self._owner())
         if warmups + iterations > 1:
             self.say(f"\n=== {label}{' (not measured)' if warmup else ''} ===\n")
+        error = before_run(self, index + 1)
+        if error:  # the cache or the source change could not be set up: the arena's problem
+            self.note(error)
+            self.finish(FAILURE, error, kind=INFRASTRUCTURE)
+            return
         bell = BellDetector()
         timeout = self.race.timeout
         measured_ms = 0
@@ -240,7 +260,10 @@ class SideRunner:
         if outcome.error:  # the process could not be started: the arena's problem
             return outcome.error, INFRASTRUCTURE
         if outcome.exit_code != 0:
-            return f"the build exited with code {outcome.exit_code}", BUILD
+            cause = diagnosis.explain(self._tail)
+            return f"the build exited with code {outcome.exit_code}" + (
+                f": {cause}" if cause else ""
+            ), BUILD
         if bell.reported_failure:
             return "the build exited 0 but its bell reported failure", BUILD
         return "", ""
@@ -277,6 +300,7 @@ class SideRunner:
         result.bell_rung = bool(self._bells) and all(self._bells)
         stats = result.stats
         result.duration_ms = round(stats.median_ms) if stats else None
+        result.phases["runs_ms"] = list(result.run_times_ms)
         result.finished_at = utcnow()
         if status == SUCCESS and stats and stats.runs > 1:
             self.note(

@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from django.utils import timezone
 
-from jobs.models import BuildResult, JobStatus, RaceMode, percent_faster
+from jobs.models import BuildResult, CacheMode, JobStatus, RaceMode, Scenario, percent_faster
 from jobs.services import QueueFull, cancel_job, create_job
 from jobs.vocabulary import BASELINE_FIRST, FAILURE, SUCCESS
 from workers import scheduler
@@ -62,6 +62,10 @@ def command_list(option, value):
     if not argv:
         raise CommandError(f"{option}: the command is empty")
     return argv
+
+
+def seconds(ms):
+    return "-" if ms is None else f"{ms / 1000:.2f} s"
 
 
 class Progress:
@@ -125,6 +129,19 @@ class Command(BaseCommand):
         parser.add_argument("--iterations", type=whole_number(1), default=1)
         parser.add_argument("--warmups", type=whole_number(0), default=0)
         parser.add_argument("--mode", choices=RaceMode.values, default=RaceMode.SEQUENTIAL)
+        parser.add_argument(
+            "--cache",
+            choices=CacheMode.values,
+            default=CacheMode.WARM,
+            help="cold: every run starts from an empty dependency cache (downloads measured); "
+            "warm: an unmeasured prepare build fills the cache first.",
+        )
+        parser.add_argument(
+            "--scenario",
+            choices=Scenario.values,
+            default=Scenario.CLEAN,
+            help="clean build, noop rebuild, or incremental rebuild after a one-line change.",
+        )
         parser.add_argument("--standard-cmd", help="Custom command for the standard side.")
         parser.add_argument("--elide-cmd", help="Custom command for the elide side.")
         parser.add_argument(
@@ -140,7 +157,8 @@ class Command(BaseCommand):
             job = self.create_job(options)
             self.stdout.write(
                 f"race {job.pk}: {job.repository_name}{f' @ {job.ref}' if job.ref else ''} "
-                f"({job.mode}, {job.iterations} run(s), {job.warmups} warm-up(s))"
+                f"({job.mode}, cache {job.cache}, scenario {job.scenario}, "
+                f"{job.iterations} run(s), {job.warmups} warm-up(s))"
             )
             outcome = self.run(job)
         finally:
@@ -155,6 +173,8 @@ class Command(BaseCommand):
     def create_job(self, options):
         fields = {
             "mode": options["mode"],
+            "cache": options["cache"],
+            "scenario": options["scenario"],
             "iterations": options["iterations"],
             "warmups": options["warmups"],
             "timeout_seconds": options["timeout"],
@@ -264,6 +284,21 @@ class Command(BaseCommand):
             )
             if result.error:
                 write(f"{'':<9} {result.error}")
+        write("")
+        write(
+            f"{'side':<9} {'clone':>9} {'prepare':>9}  measured runs ({job.cache} cache, "
+            f"{job.scenario})  jdk"
+        )
+        for side in BASELINE_FIRST:
+            result = results.get(side)
+            if result is None:
+                continue
+            phases = result.phases or {}
+            runs = " ".join(seconds(ms) for ms in phases.get("runs_ms") or []) or "-"
+            write(
+                f"{side:<9} {seconds(phases.get('clone_ms')):>9} "
+                f"{seconds(phases.get('prepare_ms')):>9}  {runs}  {result.jdk or '-'}"
+            )
         write("")
         if job.speedup:
             interval = job.speedup_ci95

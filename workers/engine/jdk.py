@@ -1,0 +1,245 @@
+"""Which JDK builds a project: what the project asks for, what is installed, and the choice.
+
+The request is read from the project's own files, first found wins:
+    .java-version                 "17", "21.0.2", "temurin-21"
+    .sdkmanrc                     java=21.0.2-tem
+    pom.xml                       maven.compiler.release, .source, .target, java.version, then
+                                  the maven-compiler-plugin's <release>/<source>/<target>
+                                  (${property} references resolved from the pom's properties)
+    build.gradle(.kts)            toolchain { languageVersion = JavaLanguageVersion.of(17) }
+"1.8" means 8. Files are read without following symlinks and only up to 1 MB; pom.xml is
+parsed with defusedxml (no entities, no external references).
+
+Installed JDKs are the homes listed in ARENA_JDKS (comma-separated), or else every JDK found
+under /usr/lib/jvm (a directory with java and javac in its bin directory and a `release`
+file naming JAVA_VERSION).
+
+The rule: the lowest installed JDK whose major version is at least the requested one (a newer
+javac compiles for an older release; the lowest keeps closest to what the project tested).
+With no request, ARENA_JAVA_HOME when set, else the lowest installed JDK. When the request is
+above every installed JDK the side fails with a message naming the request, where it came
+from, and what is installed.
+"""
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+from workers.engine.safefiles import read_text
+
+JVM_DIR = Path("/usr/lib/jvm")
+_VERSION_RE = re.compile(r"(\d+)(?:\.(\d+))?")
+_JAVA_VERSION_RE = re.compile(r'^JAVA_VERSION="([^"]+)"', re.MULTILINE)
+_PROPERTY_RE = re.compile(r"^\$\{([A-Za-z0-9_.-]{1,100})\}$")
+_TOOLCHAIN_RE = re.compile(
+    r"languageVersion\s*(?:=|\.set\s*\()\s*JavaLanguageVersion\.of\(\s*['\"]?(\d{1,3})"
+)
+_SDKMAN_RE = re.compile(r"^\s*java\s*=\s*(\S+)", re.MULTILINE)
+# java.version: the property Spring Boot's parent passes to the compiler.
+POM_PROPERTIES = (
+    "maven.compiler.release",
+    "maven.compiler.source",
+    "maven.compiler.target",
+    "java.version",
+)
+COMPILER_OPTIONS = ("release", "source", "target")
+
+
+@dataclass(frozen=True)
+class Jdk:
+    home: str
+    major: int
+    version: str
+
+    def describe(self):
+        return f"JDK {self.version} ({self.home})"
+
+
+@dataclass(frozen=True)
+class JdkRequest:
+    major: int
+    source: str  # where it came from, e.g. "maven.compiler.release in pom.xml"
+
+
+@dataclass(frozen=True)
+class JdkChoice:
+    jdk: Jdk | None
+    request: JdkRequest | None
+    error: str = ""
+
+    def describe(self):
+        if self.jdk is None:
+            return self.error
+        asked = (
+            f"the project asks for Java {self.request.major} ({self.request.source})"
+            if self.request
+            else "the project names no Java version"
+        )
+        return f"{asked}: using {self.jdk.describe()}"
+
+
+def major_version(text):
+    """8 for "1.8" and "1.8.0_392", 17 for "17", "17.0.2-tem", "temurin-17"; None otherwise."""
+    match = _VERSION_RE.search(str(text or ""))
+    if not match:
+        return None
+    major = int(match.group(1))
+    if major == 1 and match.group(2):
+        major = int(match.group(2))
+    return major if 1 <= major <= 999 else None
+
+
+# --- installed JDKs ---------------------------------------------------------------------------
+def probe_jdk(home):
+    """A Jdk for a JDK home (java and javac in its bin directory, a release file), or None."""
+    home = Path(home)
+    if not (home / "bin" / "java").is_file() or not (home / "bin" / "javac").is_file():
+        return None
+    try:
+        release = (home / "release").read_text(errors="replace")[:65536]
+    except OSError:
+        return None
+    match = _JAVA_VERSION_RE.search(release)
+    major = major_version(match.group(1)) if match else None
+    if major is None:
+        return None
+    return Jdk(home=str(home), major=major, version=match.group(1))
+
+
+def installed_jdks(listed=(), jvm_dir=JVM_DIR):
+    """The JDKs listed (ARENA_JDKS) or discovered under `jvm_dir`, one per real directory,
+    lowest major version first."""
+    if listed:
+        candidates = [Path(home) for home in listed]
+    else:
+        try:
+            candidates = sorted(path for path in Path(jvm_dir).iterdir() if not path.is_symlink())
+        except OSError:
+            candidates = []
+    jdks = {}
+    for home in candidates:
+        jdk = probe_jdk(home)
+        if jdk is not None:
+            jdks.setdefault(os.path.realpath(home), jdk)
+    return sorted(jdks.values(), key=lambda jdk: (jdk.major, jdk.version, jdk.home))
+
+
+# --- what the project asks for -----------------------------------------------------------------
+def requested_jdk(src):
+    """The JdkRequest of the project checked out at `src`, or None when it names none."""
+    for reader in (_from_java_version, _from_sdkmanrc, _from_pom, _from_gradle):
+        request = reader(src)
+        if request is not None:
+            return request
+    return None
+
+
+def _from_java_version(src):
+    text = read_text(src, ".java-version", 4096)
+    major = major_version(text.strip().splitlines()[0]) if text and text.strip() else None
+    return JdkRequest(major, ".java-version") if major else None
+
+
+def _from_sdkmanrc(src):
+    text = read_text(src, ".sdkmanrc", 65536)
+    match = _SDKMAN_RE.search(text or "")
+    major = major_version(match.group(1)) if match else None
+    return JdkRequest(major, "java in .sdkmanrc") if major else None
+
+
+def _local(tag):
+    return tag.rsplit("}", 1)[-1]
+
+
+def _children(element, name):
+    return [child for child in element if _local(child.tag) == name]
+
+
+def _text_of(element, path):
+    """The text at a path of local names (namespaces ignored), or None."""
+    current = [element]
+    for name in path:
+        current = [child for parent in current for child in _children(parent, name)]
+        if not current:
+            return None
+    return (current[0].text or "").strip()
+
+
+def _from_pom(src):
+    text = read_text(src, "pom.xml")
+    if not text:
+        return None
+    try:
+        root = ElementTree.fromstring(text.encode("utf-8"), forbid_dtd=True)
+    except (ElementTree.ParseError, DefusedXmlException, ValueError):
+        return None
+    properties = {}
+    for block in _children(root, "properties"):
+        for prop in block:
+            properties[_local(prop.tag)] = (prop.text or "").strip()
+
+    def resolve(value):
+        for _ in range(5):  # ${a} -> ${b} -> 17, bounded
+            match = _PROPERTY_RE.match(value or "")
+            if not match:
+                break
+            value = properties.get(match.group(1), "")
+        return major_version(value) if value and "${" not in value else None
+
+    for name in POM_PROPERTIES:
+        major = resolve(properties.get(name))
+        if major:
+            return JdkRequest(major, f"{name} in pom.xml")
+    for plugins in (("build", "plugins"), ("build", "pluginManagement", "plugins")):
+        current = [root]
+        for name in plugins:
+            current = [child for parent in current for child in _children(parent, name)]
+        for plugin in (p for block in current for p in _children(block, "plugin")):
+            if _text_of(plugin, ("artifactId",)) != "maven-compiler-plugin":
+                continue
+            for option in COMPILER_OPTIONS:
+                major = resolve(_text_of(plugin, ("configuration", option)))
+                if major:
+                    return JdkRequest(major, f"maven-compiler-plugin <{option}> in pom.xml")
+    return None
+
+
+def _from_gradle(src):
+    for name in ("build.gradle.kts", "build.gradle"):
+        match = _TOOLCHAIN_RE.search(read_text(src, name) or "")
+        if match:
+            return JdkRequest(int(match.group(1)), f"Gradle toolchain languageVersion in {name}")
+    return None
+
+
+# --- the choice --------------------------------------------------------------------------------
+def choose_jdk(request, jdks, default_home=""):
+    """Apply the rule of this module's docstring; a JdkChoice with an error when none fits."""
+    if request is None:
+        if default_home:
+            jdk = probe_jdk(default_home) or Jdk(home=default_home, major=0, version="default")
+            return JdkChoice(jdk, None)
+        if jdks:
+            return JdkChoice(jdks[0], None)
+        return JdkChoice(None, None, "no JDK is installed (ARENA_JDKS, /usr/lib/jvm)")
+    fitting = [jdk for jdk in jdks if jdk.major >= request.major]
+    if fitting:
+        return JdkChoice(fitting[0], request)
+    installed = ", ".join(f"{jdk.major} ({jdk.home})" for jdk in jdks) or "none"
+    return JdkChoice(
+        None,
+        request,
+        f"no installed JDK fits: the project asks for Java {request.major} "
+        f"({request.source}); installed JDKs: {installed}",
+    )
+
+
+def jdk_for_project(src, config):
+    """The JdkChoice for the project at `src` under the engine configuration."""
+    return choose_jdk(
+        requested_jdk(src), installed_jdks(config.jdks), default_home=config.java_home
+    )
