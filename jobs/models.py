@@ -6,75 +6,35 @@ admin, raw SQL) can store a value the pages do not understand.
 """
 
 import uuid
-from types import SimpleNamespace
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, IntegerField
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from jobs import verdict as verdicts
 from jobs import vocabulary
+from jobs.choices import (  # noqa: F401 (the models' choices, imported from here too)
+    COUNTED_VERDICTS,
+    FINISHED_JOB_STATUSES,
+    BuildStatus,
+    BuildType,
+    CacheMode,
+    ErrorKind,
+    JobStatus,
+    RaceMode,
+    Scenario,
+    Verdict,
+    Winner,
+)
 from jobs.compression import joined_text, joined_timing
 from jobs.fields import UnixTimestampField
 from jobs.indexes import NullsLastDescIndex
+from jobs.judging import judge_results, success_ms
+from jobs.verdict import percent_faster  # noqa: F401 (imported from here too)
 
 
 def new_job_id():
     return str(uuid.uuid4())
-
-
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    COMPLETED = vocabulary.COMPLETED, "Completed"
-    FAILED = vocabulary.FAILED, "Failed"
-    CANCELLED = vocabulary.CANCELLED, "Cancelled"
-
-
-FINISHED_JOB_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-class RaceMode(models.TextChoices):
-    SEQUENTIAL = "sequential", "Sequential (one side at a time)"
-    PARALLEL = "parallel", "Parallel (both sides at once, pinned CPUs)"
-
-
-class CacheMode(models.TextChoices):
-    COLD = "cold", "Cold (every run downloads its dependencies)"
-    WARM = "warm", "Warm (an unmeasured prepare step fills the cache first)"
-
-
-class Scenario(models.TextChoices):
-    CLEAN = "clean", "Clean build of a fresh checkout"
-    NOOP = "noop", "No-op rebuild (nothing changed)"
-    INCREMENTAL = "incremental", "Incremental rebuild after a one-line change"
-
-
-class Winner(models.TextChoices):
-    ELIDE = vocabulary.ELIDE, "Elide"
-    STANDARD = vocabulary.STANDARD, "Standard"
-    TIE = vocabulary.TIE, "Tie"
-
-
-class Verdict(models.TextChoices):
-    """A finished race's verdict (jobs/verdict.py decides it)."""
-
-    ELIDE = vocabulary.ELIDE, "Elide faster"
-    STANDARD = vocabulary.STANDARD, "Standard faster"
-    TIE = vocabulary.TIE, "Tie"
-    INCONCLUSIVE = vocabulary.INCONCLUSIVE, "Too close to call"
-    VOID = vocabulary.VOID, "Could not run"
-    NOT_COMPARABLE = vocabulary.NOT_COMPARABLE, "Not comparable"
-
-
-COUNTED_VERDICTS = vocabulary.COUNTED_VERDICTS
-
-
-class ErrorKind(models.TextChoices):
-    INFRASTRUCTURE = vocabulary.INFRASTRUCTURE, "Could not run"
-    BUILD = vocabulary.BUILD, "Build failed"
 
 
 # The seed's columns, in its order: the contract the original's tools and the legacy import read.
@@ -316,19 +276,6 @@ VERDICT_FIELDS = (
 )
 
 
-class BuildType(models.TextChoices):
-    ELIDE = vocabulary.ELIDE, "Elide"
-    STANDARD = vocabulary.STANDARD, "Standard"
-
-
-class BuildStatus(models.TextChoices):
-    SUCCESS = vocabulary.SUCCESS, "Success"
-    FAILURE = vocabulary.FAILURE, "Failure"
-    # Not in the seed's comment but used by the original app: the row exists (and its
-    # output grows) from the start of the race; it turns success/failure when the side ends.
-    PENDING = vocabulary.PENDING, "Pending"
-
-
 class BuildResult(models.Model):
     # --- the seed's columns ---
     # No index of its own: build_results_one_per_side (job_id, build_type) serves every lookup
@@ -447,47 +394,6 @@ def measured_ms_expression(path=""):
     return Coalesce(
         F(f"{path}duration_ms"), F(f"{path}duration") * 1000, output_field=IntegerField()
     )
-
-
-def judge_results(elide, standard):
-    """The engine's verdict for two stored results, None while either is missing or pending.
-
-    Only for rows without an engine outcome (demo data, imports): races run by a worker store
-    the verdict the engine returned. A stored failure without a kind is a build failure.
-    """
-    if elide is None or standard is None or elide.is_pending or standard.is_pending:
-        return None
-    return verdicts.judge(
-        _side_facts(standard),
-        _side_facts(elide),
-        tie_tolerance=settings.ARENA_TIE_TOLERANCE,
-        parity_tolerance=settings.ARENA_PARITY_TOLERANCE,
-    )
-
-
-def _side_facts(result):
-    return SimpleNamespace(
-        side=result.build_type,
-        status=result.status,
-        error_kind=result.error_kind or "",
-        error=result.error,
-        run_times_ms=list(result.run_times_ms or []) or [result.best_duration_ms],
-        class_names=None,
-    )
-
-
-def success_ms(result):
-    """A side's time in milliseconds when it succeeded, else None."""
-    if result is None or not result.succeeded:
-        return None
-    return result.best_duration_ms
-
-
-def percent_faster(speedup):
-    """The original's figure: (standard - elide) / standard * 100, from a speedup ratio."""
-    if not speedup:
-        return None
-    return (1 - 1 / speedup) * 100
 
 
 class RateLimitCounter(models.Model):
