@@ -37,10 +37,15 @@ class Scenario(models.TextChoices):
     INCREMENTAL = "incremental", "Incremental rebuild after a one-line change"
 
 
-class Winner(models.TextChoices):
-    ELIDE = vocabulary.ELIDE, "Elide"
-    STANDARD = vocabulary.STANDARD, "Standard"
-    TIE = vocabulary.TIE, "Tie"
+def _sides(*more):
+    """The two sides as choices (ELIDE = "elide", labelled "Elide"), then `more`."""
+    return [(side.upper(), (side, side.title())) for side in vocabulary.SIDES] + list(more)
+
+
+# A result row's side.
+BuildType = models.TextChoices("BuildType", _sides(), module=__name__)
+# A finished race's winner: a side, or neither.
+Winner = models.TextChoices("Winner", _sides(("TIE", (vocabulary.TIE, "Tie"))), module=__name__)
 
 
 class Verdict(models.TextChoices):
@@ -62,14 +67,29 @@ class ErrorKind(models.TextChoices):
     BUILD = vocabulary.BUILD, "Build failed"
 
 
-class BuildType(models.TextChoices):
-    ELIDE = vocabulary.ELIDE, "Elide"
-    STANDARD = vocabulary.STANDARD, "Standard"
-
-
 class BuildStatus(models.TextChoices):
     SUCCESS = vocabulary.SUCCESS, "Success"
     FAILURE = vocabulary.FAILURE, "Failure"
     # Not in the seed's comment but used by the original app: the row exists (and its
     # output grows) from the start of the race; it turns success/failure when the side ends.
     PENDING = vocabulary.PENDING, "Pending"
+
+
+def one_of(field, choices, name, *, null=False):
+    """The CHECK constraint that keeps `field` to the values of `choices` (or NULL if `null`)."""
+    condition = models.Q(**{f"{field}__in": choices.values})
+    if null:
+        condition = models.Q(**{f"{field}__isnull": True}) | condition
+    return models.CheckConstraint(condition=condition, name=name)
+
+
+def choice_column(choices, default, max_length, help_text):
+    """A column holding one of `choices`, `default` both here and in the database (so rows
+    written by code that predates the column get it too)."""
+    return models.CharField(
+        max_length=max_length,
+        choices=choices,
+        default=default,
+        db_default=default,
+        help_text=help_text,
+    )

@@ -25,6 +25,8 @@ from jobs.choices import (  # noqa: F401 (the models' choices, imported from her
     Scenario,
     Verdict,
     Winner,
+    choice_column,
+    one_of,
 )
 from jobs.compression import joined_text, joined_timing
 from jobs.fields import UnixTimestampField
@@ -66,19 +68,14 @@ class Job(models.Model):
     ref = models.TextField(blank=True, default="", help_text="Branch, tag or commit to build.")
     commit_sha = models.TextField(blank=True, default="", help_text="Commit that was built.")
     mode = models.CharField(max_length=16, choices=RaceMode, default=RaceMode.SEQUENTIAL)
-    cache = models.CharField(
-        max_length=8,
-        choices=CacheMode,
-        default=CacheMode.WARM,
-        db_default=CacheMode.WARM,
-        help_text="Dependency cache policy: cold (downloads measured) or warm.",
+    cache = choice_column(
+        CacheMode, CacheMode.WARM, 8, "Dependency cache policy: cold (downloads measured) or warm."
     )
-    scenario = models.CharField(
-        max_length=16,
-        choices=Scenario,
-        default=Scenario.CLEAN,
-        db_default=Scenario.CLEAN,
-        help_text="What is measured: a clean build, a no-op or an incremental rebuild.",
+    scenario = choice_column(
+        Scenario,
+        Scenario.CLEAN,
+        16,
+        "What is measured: a clean build, a no-op or an incremental rebuild.",
     )
     iterations = models.PositiveIntegerField(default=1)
     warmups = models.PositiveIntegerField(default=0)
@@ -139,29 +136,15 @@ class Job(models.Model):
         db_table = "jobs"
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=JobStatus.values), name="jobs_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(mode__in=RaceMode.values), name="jobs_mode_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(winner__isnull=True) | models.Q(winner__in=Winner.values),
-                name="jobs_winner_valid",
-            ),
+            one_of("status", JobStatus, "jobs_status_valid"),
+            one_of("mode", RaceMode, "jobs_mode_valid"),
+            one_of("winner", Winner, "jobs_winner_valid", null=True),
             models.CheckConstraint(
                 condition=models.Q(iterations__gte=1), name="jobs_iterations_positive"
             ),
-            models.CheckConstraint(
-                condition=models.Q(verdict__isnull=True) | models.Q(verdict__in=Verdict.values),
-                name="jobs_verdict_valid",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(cache__in=CacheMode.values), name="jobs_cache_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(scenario__in=Scenario.values), name="jobs_scenario_valid"
-            ),
+            one_of("verdict", Verdict, "jobs_verdict_valid", null=True),
+            one_of("cache", CacheMode, "jobs_cache_valid"),
+            one_of("scenario", Scenario, "jobs_scenario_valid"),
         ]
         indexes = [
             # Job lists and the leaderboard: ... ORDER BY created_at DESC
@@ -334,22 +317,12 @@ class BuildResult(models.Model):
         db_table = "build_results"
         ordering = ["job_id", "build_type"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(build_type__in=BuildType.values),
-                name="build_results_build_type_valid",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=BuildStatus.values),
-                name="build_results_status_valid",
-            ),
             models.UniqueConstraint(
                 fields=["job", "build_type"], name="build_results_one_per_side"
             ),
-            models.CheckConstraint(
-                condition=models.Q(error_kind__isnull=True)
-                | models.Q(error_kind__in=ErrorKind.values),
-                name="build_results_error_kind_valid",
-            ),
+            one_of("build_type", BuildType, "build_results_build_type_valid"),
+            one_of("status", BuildStatus, "build_results_status_valid"),
+            one_of("error_kind", ErrorKind, "build_results_error_kind_valid", null=True),
         ]
 
     def __str__(self):
