@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from jobs import services
+from jobs import services, validation
 from jobs.admin_support import CappedCountPaginator, format_moment, format_ms, output_tail_html
 from jobs.models import (
     BuildResult,
@@ -115,13 +115,13 @@ class JobAdminForm(forms.ModelForm):
         return (self.cleaned_data.get("excluded_reason") or "").strip()[:2000]
 
     def clean_repository_url(self):
-        url, self.repository_name = services.validate_repository_url(
+        url, self.repository_name = validation.validate_repository_url(
             self.cleaned_data.get("repository_url")
         )
         return url
 
     def clean_ref(self):
-        return services.validate_ref(self.cleaned_data.get("ref"))
+        return validation.validate_ref(self.cleaned_data.get("ref"))
 
     def clean_standard_cmd(self):
         return clean_command(self.cleaned_data.get("standard_cmd"))
