@@ -1,10 +1,11 @@
-"""The admin's forms: a race's change form (operator options, custom commands checked as
-argument lists, never shell strings) and the reason asked for when races are excluded."""
+"""The admin's forms: a job's change form (operator-only commands as JSON lists, never a
+shell string; the same URL and ref checks as the public form) and the reason asked for when
+races are taken off the leaderboard."""
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-from jobs import services
+from jobs import validation
 from jobs.models import Job
 
 MAX_COMMAND_ARGS = 200
@@ -70,13 +71,13 @@ class JobAdminForm(forms.ModelForm):
         return (self.cleaned_data.get("excluded_reason") or "").strip()[:2000]
 
     def clean_repository_url(self):
-        url, self.repository_name = services.validate_repository_url(
+        url, self.repository_name = validation.validate_repository_url(
             self.cleaned_data.get("repository_url")
         )
         return url
 
     def clean_ref(self):
-        return services.validate_ref(self.cleaned_data.get("ref"))
+        return validation.validate_ref(self.cleaned_data.get("ref"))
 
     def clean_standard_cmd(self):
         return clean_command(self.cleaned_data.get("standard_cmd"))

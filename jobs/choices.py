@@ -1,8 +1,9 @@
-"""The values a job's and a build result's choice columns may hold, with their labels.
+"""The values a race's columns may hold: statuses, modes, verdicts, sides, error kinds.
 
-Each set is also a CHECK constraint on its table (jobs/models.py), so no writer can store a
-value the pages do not understand. The values themselves come from jobs/vocabulary.py where
-the engine shares them.
+Kept apart from the models so that code which only needs the names (the engine's recorder,
+forms, templates, the legacy import) reads them without the models' weight; jobs.models
+re-exports them, so `from jobs.models import JobStatus` keeps working. The strings themselves
+come from jobs/vocabulary.py, the one place the engine and the web agree on them.
 """
 
 from django.db import models

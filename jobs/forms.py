@@ -11,7 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from jobs.models import CacheMode, JobStatus, Scenario
-from jobs.services import (
+from jobs.validation import (
     MAX_RUNS,
     MAX_URL_LENGTH,
     MAX_WARMUPS,

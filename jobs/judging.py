@@ -1,11 +1,24 @@
-"""Two stored result rows judged: the engine's verdict (jobs/verdict.py) on what they hold, and
-each side's success time, for `Job.summarize`, the recorder and the legacy import."""
+"""Figures derived from stored results: the verdict of two rows, a side's time, the
+original's "percent faster", and the SQL expression of a side's measured time.
+
+Works on any objects shaped like BuildResult rows (no model import), so jobs.models,
+the leaderboard and the legacy import share one definition of each.
+"""
 
 from types import SimpleNamespace
 
 from django.conf import settings
+from django.db.models import F, IntegerField
+from django.db.models.functions import Coalesce
 
 from jobs import verdict as verdicts
+
+
+def measured_ms_expression(path=""):
+    """`best_duration_ms` in SQL; `path` reaches a joined result (e.g. "elide_side__")."""
+    return Coalesce(
+        F(f"{path}duration_ms"), F(f"{path}duration") * 1000, output_field=IntegerField()
+    )
 
 
 def judge_results(elide, standard):
@@ -40,3 +53,10 @@ def success_ms(result):
     if result is None or not result.succeeded:
         return None
     return result.best_duration_ms
+
+
+def percent_faster(speedup):
+    """The original's figure: (standard - elide) / standard * 100, from a speedup ratio."""
+    if not speedup:
+        return None
+    return (1 - 1 / speedup) * 100

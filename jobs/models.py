@@ -8,12 +8,13 @@ admin, raw SQL) can store a value the pages do not understand.
 import uuid
 
 from django.db import models
-from django.db.models import F, IntegerField
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+# The column values live in jobs/choices.py and the derived figures in jobs/judging.py; they
+# are re-exported here (__all__) because the whole project imports them from jobs.models;
+# so is the rate limiter's table, which lives with the rate limiter (jobs/ratelimit.py).
 from jobs import vocabulary
-from jobs.choices import (  # noqa: F401 (the models' choices, imported from here too)
+from jobs.choices import (
     COUNTED_VERDICTS,
     FINISHED_JOB_STATUSES,
     BuildStatus,
@@ -31,8 +32,15 @@ from jobs.choices import (  # noqa: F401 (the models' choices, imported from her
 from jobs.compression import joined_text, joined_timing
 from jobs.fields import UnixTimestampField
 from jobs.indexes import NullsLastDescIndex
-from jobs.judging import judge_results, success_ms
-from jobs.verdict import percent_faster  # noqa: F401 (imported from here too)
+from jobs.judging import judge_results, measured_ms_expression, percent_faster, success_ms
+from jobs.ratelimit import RateLimitCounter
+
+__all__ = [
+    "COUNTED_VERDICTS", "FINISHED_JOB_STATUSES", "SEED_JOB_COLUMNS", "VERDICT_FIELDS",
+    "BuildResult", "BuildStatus", "BuildType", "CacheMode", "ErrorKind", "Job", "JobStatus",
+    "RaceExclusion", "RaceMode", "RateLimitCounter", "Scenario", "Verdict", "Winner",
+    "judge_results", "measured_ms_expression", "new_job_id", "percent_faster", "success_ms",
+]  # fmt: skip
 
 
 def new_job_id():
@@ -41,15 +49,21 @@ def new_job_id():
 
 # The seed's columns, in its order: the contract the original's tools and the legacy import read.
 SEED_JOB_COLUMNS = (
-    "id",
-    "repository_url",
-    "repository_name",
-    "status",
-    "created_at",
-    "started_at",
-    "completed_at",
-    "worker_id",
-)
+    "id", "repository_url", "repository_name", "status", "created_at", "started_at",
+    "completed_at", "worker_id",
+)  # fmt: skip
+
+
+# The job's choice columns (NULL allowed in the second set until the race is judged).
+_CHOICE_COLUMNS = {"status": JobStatus, "mode": RaceMode, "cache": CacheMode, "scenario": Scenario}
+_NULLABLE_CHOICE_COLUMNS = {"winner": Winner, "verdict": Verdict}
+
+
+# Leaderboard totals and per-repository statistics read these columns from the index alone.
+_LEADERBOARD_STATS_COLUMNS = [
+    "status", "repository_name", "winner", "speedup", "created_at", "elide_success_ms",
+    "standard_success_ms", "verdict", "is_mock", "excluded_reason", "id",
+]  # fmt: skip
 
 
 class Job(models.Model):
@@ -135,16 +149,19 @@ class Job(models.Model):
     class Meta:
         db_table = "jobs"
         ordering = ["-created_at", "-id"]
+        # Each choice column holds one of its values, whoever writes it (worker, admin, SQL).
         constraints = [
-            one_of("status", JobStatus, "jobs_status_valid"),
-            one_of("mode", RaceMode, "jobs_mode_valid"),
-            one_of("winner", Winner, "jobs_winner_valid", null=True),
+            *(
+                one_of(name, values, f"jobs_{name}_valid")
+                for name, values in _CHOICE_COLUMNS.items()
+            ),
+            *(
+                one_of(name, values, f"jobs_{name}_valid", null=True)
+                for name, values in _NULLABLE_CHOICE_COLUMNS.items()
+            ),
             models.CheckConstraint(
                 condition=models.Q(iterations__gte=1), name="jobs_iterations_positive"
             ),
-            one_of("verdict", Verdict, "jobs_verdict_valid", null=True),
-            one_of("cache", CacheMode, "jobs_cache_valid"),
-            one_of("scenario", Scenario, "jobs_scenario_valid"),
         ]
         indexes = [
             # Job lists and the leaderboard: ... ORDER BY created_at DESC
@@ -171,21 +188,8 @@ class Job(models.Model):
             #   SELECT COUNT(id), COUNT(id) FILTER (WHERE winner = ...), MAX(speedup), ...
             #   FROM jobs WHERE status = 'completed' [GROUP BY repository_name]
             models.Index(
-                fields=[
-                    "status",
-                    "repository_name",
-                    "winner",
-                    "speedup",
-                    "created_at",
-                    "elide_success_ms",
-                    "standard_success_ms",
-                    # Which races count (verdict, demo data, admin exclusion): still read
-                    # from the index alone.
-                    "verdict",
-                    "is_mock",
-                    "excluded_reason",
-                    "id",
-                ],
+                # Which races count (verdict, demo data, admin exclusion) is in it too.
+                fields=_LEADERBOARD_STATS_COLUMNS,
                 name="jobs_leaderboard_stats_idx",
             ),
             models.Index(fields=["repository_name", "-created_at"], name="jobs_repo_created_idx"),
@@ -248,15 +252,9 @@ class Job(models.Model):
 
 
 VERDICT_FIELDS = (
-    "verdict",
-    "winner",
-    "speedup",
-    "speedup_ci_low",
-    "speedup_ci_high",
-    "speedup_ci_level",
-    "void_reason",
-    "parity",
-)
+    "verdict", "winner", "speedup", "speedup_ci_low", "speedup_ci_high", "speedup_ci_level",
+    "void_reason", "parity",
+)  # fmt: skip
 
 
 class BuildResult(models.Model):
@@ -317,11 +315,11 @@ class BuildResult(models.Model):
         db_table = "build_results"
         ordering = ["job_id", "build_type"]
         constraints = [
+            one_of("build_type", BuildType, "build_results_build_type_valid"),
+            one_of("status", BuildStatus, "build_results_status_valid"),
             models.UniqueConstraint(
                 fields=["job", "build_type"], name="build_results_one_per_side"
             ),
-            one_of("build_type", BuildType, "build_results_build_type_valid"),
-            one_of("status", BuildStatus, "build_results_status_valid"),
             one_of("error_kind", ErrorKind, "build_results_error_kind_valid", null=True),
         ]
 
@@ -360,38 +358,6 @@ class BuildResult(models.Model):
     def best_duration_ms(self):
         """Milliseconds when measured, else the seed's whole seconds."""
         return vocabulary.measured_ms(self.duration_ms, self.duration)
-
-
-def measured_ms_expression(path=""):
-    """`best_duration_ms` in SQL; `path` reaches a joined result (e.g. "elide_side__")."""
-    return Coalesce(
-        F(f"{path}duration_ms"), F(f"{path}duration") * 1000, output_field=IntegerField()
-    )
-
-
-class RateLimitCounter(models.Model):
-    """Job submissions per client per time window (jobs/ratelimit.py), shared by all web
-    processes through the database."""
-
-    key = models.CharField(max_length=200, help_text="The client, e.g. jobs:203.0.113.7.")
-    window_start = models.BigIntegerField(help_text="Unix seconds when the window began.")
-    hits = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        db_table = "rate_limit_counters"
-        constraints = [
-            # The counter's UPDATE: WHERE key = %s AND window_start = %s
-            models.UniqueConstraint(
-                fields=["key", "window_start"], name="rate_limit_one_per_window"
-            )
-        ]
-        indexes = [
-            # Cleanup: DELETE ... WHERE window_start < %s
-            models.Index(fields=["window_start"], name="rate_limit_window_idx"),
-        ]
-
-    def __str__(self):
-        return f"{self.key} {self.window_start}: {self.hits}"
 
 
 class RaceExclusion(models.Model):

@@ -26,10 +26,7 @@ from jobs.models import (
     JobStatus,
 )
 from jobs.round_trips import JobsWithSides, insert_job_within_limit
-from jobs.validation import (  # noqa: F401 (the validators, imported from here too)
-    MAX_RUNS,
-    MAX_URL_LENGTH,
-    MAX_WARMUPS,
+from jobs.validation import (
     validate_build_options,
     validate_ref,
     validate_repository_url,

@@ -1,9 +1,7 @@
-"""What the public may submit, checked before anything is written: the repository URL (a
-github.com or gitlab.com repository, or a local path when ARENA_ALLOW_LOCAL_REPOS), the ref, the
-number of runs and warm-ups, the cache policy and the scenario.
-
-Each validator returns the normalized value or raises ValidationError with a clear message;
-jobs/services.py runs them before any write.
+"""What a public submission may contain: a repository URL on an allowed host (or, when
+ARENA_ALLOW_LOCAL_REPOS is on, a local path), a ref, the runs and warm-ups, the cache policy
+and the scenario. Each check returns the clean value or raises ValidationError with a message
+meant for the person who typed it; the form, the API, the admin and the services share them.
 """
 
 import re
@@ -13,7 +11,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from jobs.models import CacheMode, Scenario
+from jobs.choices import CacheMode, Scenario
 
 MAX_URL_LENGTH = 500
 DEFAULT_GIT_HOSTS = ("github.com", "gitlab.com")

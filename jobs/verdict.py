@@ -223,10 +223,3 @@ def bootstrap_interval(values, statistic, *, resamples=2000, seed=0, confidence=
     low = estimates[math.floor(tail * (resamples - 1))]
     high = estimates[math.ceil((1 - tail) * (resamples - 1))]
     return low, high
-
-
-def percent_faster(speedup):
-    """The original's figure: (standard - elide) / standard * 100, from a speedup ratio."""
-    if not speedup:
-        return None
-    return (1 - 1 / speedup) * 100
