@@ -13,6 +13,7 @@ from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from jobs.forms import DEFAULT_LEADERBOARD_FILTERS
 from jobs.live import PAGE_OUTPUT_CHARS, read_sides
 from jobs.models import Job, JobStatus
 from jobs.services import get_recent_results
@@ -51,7 +52,8 @@ def slide_context(now=None):
         recent = get_recent_results(RECENT_RACES * 5)
         context["races"] = [job for job in recent if not job.is_mock][:RECENT_RACES]
     else:
-        figures = cached_figures({})  # demo data is left out unless asked for
+        # The leaderboard's default: warm, clean races; demo data left out.
+        figures = cached_figures(DEFAULT_LEADERBOARD_FILTERS)
         totals = figures["totals"]
         context["totals"] = totals
         context["headline"] = figures["headline"]

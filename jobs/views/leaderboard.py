@@ -1,5 +1,7 @@
 """The leaderboard page (its exports are in jobs/views/exports.py)."""
 
+import hashlib
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -44,7 +46,8 @@ def cached_figures(filters):
 
     if seconds <= 0:
         return compute()
-    key = "leaderboard:" + repr(sorted((k, str(v)) for k, v in filters.items()))
+    described = repr(sorted((k, str(v)) for k, v in filters.items()))
+    key = "leaderboard:" + hashlib.sha256(described.encode()).hexdigest()[:32]
     figures = cache.get(key)
     if figures is None:
         figures = compute()

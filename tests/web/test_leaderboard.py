@@ -192,7 +192,7 @@ def test_csv_export_neutralises_formulas(client):
 def test_json_export(client, races):
     response = client.get(reverse("leaderboard_json"))
     data = json.loads(b"".join(response.streaming_content))
-    assert data["filters"] == {}
+    assert data["filters"] == {"scenario": "clean", "cache": "warm"}  # the default kind
     assert data["totals"]["races"] == 5
     headline = data["headline"]
     assert set(headline) == {"speedup", "ci95", "races", "repositories", "includesDemo"}
@@ -256,6 +256,27 @@ def test_the_leaderboard_filters_by_scenario_and_cache(client):
     assert 'option value="noop" selected' in page.content.decode()
     bad = client.get("/leaderboard/", {"scenario": "dirty"})
     assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()
+
+
+def test_the_board_speaks_of_warm_clean_races_unless_asked_to_pool_kinds(client, settings):
+    """Sales put the headline on a slide: a no-op rebuild's 9x must not lift a clean build's
+    1.5x. The default kind is warm and clean; "any" pools kinds on purpose."""
+    settings.ARENA_PLAUSIBLE_SPEEDUP = 20
+    settings.ARENA_LEADERBOARD_CACHE_SECONDS = 0
+    make_race("kinds/clean", elide_ms=10_000, standard_ms=15_000)
+    make_race("kinds/noop", elide_ms=1_000, standard_ms=9_000, scenario="noop")
+    make_race("kinds/cold", elide_ms=1_000, standard_ms=4_000, cache="cold")
+    board = client.get("/leaderboard/").content.decode()
+    assert "kinds/clean" in board and "kinds/noop" not in board and "kinds/cold" not in board
+    default = json.loads(b"".join(client.get(reverse("leaderboard_json")).streaming_content))
+    assert default["headline"]["speedup"] == 1.5 and default["headline"]["repositories"] == 1
+    pooled = client.get(reverse("leaderboard_json"), {"scenario": "any", "cache": "any"})
+    pooled = json.loads(b"".join(pooled.streaming_content))
+    assert pooled["filters"] == {} and pooled["headline"]["repositories"] == 3
+    from jobs.views.kiosk import slide_context
+
+    booth = slide_context(now=0)  # the first slide: the headline
+    assert booth["slide"] == "headline" and booth["headline"]["speedup"] == 1.5
 
 
 def test_headline_is_the_geometric_mean_of_each_repositorys_median(client, settings):
