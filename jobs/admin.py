@@ -8,10 +8,8 @@ The operator-only fields (custom build commands, iterations, mode...) are edited
 
 from urllib.parse import quote
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 from django.template.response import TemplateResponse
@@ -19,8 +17,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from jobs import services
+from jobs.admin_forms import ExclusionReasonForm, JobAdminForm
 from jobs.admin_support import CappedCountPaginator, format_moment, format_ms, output_tail_html
 from jobs.models import (
+    VERDICT_FIELDS,
     BuildResult,
     BuildStatus,
     BuildType,
@@ -34,9 +34,6 @@ from jobs.models import (
 admin.site.site_header = "Build Arena administration"
 admin.site.site_title = "Build Arena admin"
 admin.site.index_title = "Races, results and workers"
-
-MAX_COMMAND_ARGS = 200
-MAX_COMMAND_ARG_LENGTH = 4000
 
 
 def side_duration_ms(build_type):
@@ -53,96 +50,6 @@ def side_duration_ms(build_type):
         )
         .values("ms")[:1],
         output_field=IntegerField(),
-    )
-
-
-def clean_command(value):
-    """A custom build command: empty, or a non-empty JSON list of strings (no shell string)."""
-    if value in (None, "", []):
-        return None
-    if not isinstance(value, list) or not all(isinstance(arg, str) for arg in value):
-        raise ValidationError(
-            'Enter a JSON list of strings, e.g. ["sh", "-c", "mvn -B package"].', code="invalid"
-        )
-    if len(value) > MAX_COMMAND_ARGS or any(len(arg) > MAX_COMMAND_ARG_LENGTH for arg in value):
-        raise ValidationError("The command is too long.", code="too_long")
-    if not value[0].strip() or any("\x00" in arg for arg in value):
-        raise ValidationError(
-            "The first item must name a program; no NUL characters.", code="invalid"
-        )
-    return value
-
-
-class CommandField(forms.JSONField):
-    """A custom command as JSON; an unset one shows as an empty box, not "null"."""
-
-    def prepare_value(self, value):
-        if value is None:
-            return ""
-        return super().prepare_value(value)
-
-
-class JobAdminForm(forms.ModelForm):
-    """Validates the repository URL like the public form; fills repository_name from it."""
-
-    standard_cmd = CommandField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 80})
-    )
-    elide_cmd = CommandField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 80}))
-
-    class Meta:
-        model = Job
-        fields = [
-            "repository_url",
-            "ref",
-            "mode",
-            "cache",
-            "scenario",
-            "iterations",
-            "warmups",
-            "timeout_seconds",
-            "standard_cmd",
-            "elide_cmd",
-            "excluded_reason",
-        ]
-        # One line each: a URL and a ref are never multi-line.
-        widgets = {
-            "repository_url": forms.URLInput(attrs={"size": 80}),
-            "ref": forms.TextInput(attrs={"size": 40}),
-        }
-
-    def clean_excluded_reason(self):
-        return (self.cleaned_data.get("excluded_reason") or "").strip()[:2000]
-
-    def clean_repository_url(self):
-        url, self.repository_name = services.validate_repository_url(
-            self.cleaned_data.get("repository_url")
-        )
-        return url
-
-    def clean_ref(self):
-        return services.validate_ref(self.cleaned_data.get("ref"))
-
-    def clean_standard_cmd(self):
-        return clean_command(self.cleaned_data.get("standard_cmd"))
-
-    def clean_elide_cmd(self):
-        return clean_command(self.cleaned_data.get("elide_cmd"))
-
-    def _post_clean(self):
-        if hasattr(self, "repository_name"):
-            self.instance.repository_name = self.repository_name
-        super()._post_clean()
-
-
-class ExclusionReasonForm(forms.Form):
-    """The reason asked for by the bulk action "exclude from the leaderboard"."""
-
-    reason = forms.CharField(
-        max_length=2000,
-        strip=True,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
-        help_text="Shown on each race's page and kept in its exclusion history.",
     )
 
 
@@ -284,14 +191,7 @@ class JobAdmin(admin.ModelAdmin):
         "repository_name",
         "status",
         "error",
-        "winner",
-        "speedup",
-        "verdict",
-        "speedup_ci_low",
-        "speedup_ci_high",
-        "speedup_ci_level",
-        "void_reason",
-        "parity",
+        *VERDICT_FIELDS,
         "commit_sha",
         "created_at",
         "started_at",

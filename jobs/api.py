@@ -30,6 +30,8 @@ from jobs.services import (
     get_recent_results,
     list_jobs,
     submit_race,
+)
+from jobs.validation import (
     validate_build_options,
     validate_runs,
 )

@@ -11,7 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from jobs.models import CacheMode, JobStatus, Scenario
-from jobs.services import (
+from jobs.validation import (
     MAX_RUNS,
     MAX_URL_LENGTH,
     MAX_WARMUPS,
@@ -19,6 +19,17 @@ from jobs.services import (
     validate_repository_url,
     validate_runs,
 )
+
+
+def runs_field(label, low, high, note):
+    """An optional number of runs a side, from `low` to `high` (said in its help text)."""
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        min_value=low,
+        max_value=high,
+        help_text=f"{low} to {high} per side{note}",
+    )
 
 
 class RaceForm(forms.Form):
@@ -41,20 +52,8 @@ class RaceForm(forms.Form):
         max_length=200,
         widget=forms.TextInput(attrs={"placeholder": "main", "spellcheck": "false"}),
     )
-    iterations = forms.IntegerField(
-        label="Measured runs",
-        required=False,
-        min_value=1,
-        max_value=MAX_RUNS,
-        help_text=f"1 to {MAX_RUNS} per side; more runs give a narrower interval.",
-    )
-    warmups = forms.IntegerField(
-        label="Warm-up runs",
-        required=False,
-        min_value=0,
-        max_value=MAX_WARMUPS,
-        help_text=f"0 to {MAX_WARMUPS} per side, not measured.",
-    )
+    iterations = runs_field("Measured runs", 1, MAX_RUNS, "; more runs give a narrower interval.")
+    warmups = runs_field("Warm-up runs", 0, MAX_WARMUPS, ", not measured.")
     cache = forms.ChoiceField(
         label="Dependency cache",
         choices=CacheMode.choices,

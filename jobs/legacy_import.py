@@ -66,15 +66,25 @@ class LegacyImportError(Exception):
 
 
 @dataclasses.dataclass
+class Tally:
+    """What an import did with the rows of one table."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+
+    def __str__(self):
+        return (
+            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.skipped} skipped"
+        )
+
+
+@dataclasses.dataclass
 class ImportReport:
-    jobs_created: int = 0
-    jobs_updated: int = 0
-    jobs_unchanged: int = 0
-    jobs_skipped: int = 0
-    results_created: int = 0
-    results_updated: int = 0
-    results_unchanged: int = 0
-    results_skipped: int = 0
+    jobs: Tally = dataclasses.field(default_factory=Tally)
+    results: Tally = dataclasses.field(default_factory=Tally)
     legacy_tables: dict = dataclasses.field(default_factory=dict)
     notes: list = dataclasses.field(default_factory=list)
 
@@ -192,12 +202,12 @@ def import_legacy_database(path):
             while batch := job_rows.fetchmany(BATCH_SIZE):
                 _import_batch(legacy, batch, report)
             known = "SELECT id FROM jobs"
-            report.results_skipped += legacy.execute(
+            report.results.skipped += legacy.execute(
                 f"SELECT COUNT(*) FROM build_results WHERE job_id NOT IN ({known})"  # noqa: S608
             ).fetchone()[0]
     finally:
         legacy.close()
-    if report.results_skipped:
+    if report.results.skipped:
         report.notes.append("Results without a job, or of an unknown side, were skipped.")
     return report
 
@@ -230,11 +240,11 @@ def _import_batch(legacy, batch, report):
             skipped.append(row["id"])
             continue
         values[str(row["id"])] = job
-    report.jobs_skipped += len(skipped)
+    report.jobs.skipped += len(skipped)
     legacy_results, dropped = _legacy_results(legacy, list(values))
-    report.results_skipped += dropped
+    report.results.skipped += dropped
     if skipped:
-        report.results_skipped += sum(
+        report.results.skipped += sum(
             len(sides) for sides in _legacy_results(legacy, skipped)[0].values()
         )
 
@@ -257,7 +267,7 @@ def _import_batch(legacy, batch, report):
                 _apply_result(result, fields)
                 (new_results if is_new else changed_results).append(result)
             else:
-                report.results_unchanged += 1
+                report.results.unchanged += 1
             sides[build_type] = result
         finished = job_fields["status"] in FINISHED_JOB_STATUSES
         completed = finished and job_fields["status"] == JobStatus.COMPLETED
@@ -269,7 +279,7 @@ def _import_batch(legacy, batch, report):
         if job.pk in existing_jobs and all(
             getattr(job, name) == value for name, value in job_fields.items()
         ):
-            report.jobs_unchanged += 1
+            report.jobs.unchanged += 1
             continue
         for name, value in job_fields.items():
             setattr(job, name, value)
@@ -282,10 +292,10 @@ def _import_batch(legacy, batch, report):
     if _HAS_COMPRESSED_OUTPUT:
         update_fields.append("output_compressed")
     BuildResult.objects.bulk_update(changed_results, update_fields)
-    report.jobs_created += len(new_jobs)
-    report.jobs_updated += len(changed_jobs)
-    report.results_created += len(new_results)
-    report.results_updated += len(changed_results)
+    report.jobs.created += len(new_jobs)
+    report.jobs.updated += len(changed_jobs)
+    report.results.created += len(new_results)
+    report.results.updated += len(changed_results)
 
 
 def _result_differs(result, fields):

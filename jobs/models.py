@@ -6,88 +6,65 @@ admin, raw SQL) can store a value the pages do not understand.
 """
 
 import uuid
-from types import SimpleNamespace
 
-from django.conf import settings
 from django.db import models
-from django.db.models import F, IntegerField
-from django.db.models.functions import Coalesce, Length
+from django.db.models.functions import Length
 from django.utils import timezone
 
-from jobs import verdict as verdicts
+# The column values live in jobs/choices.py and the derived figures in jobs/judging.py; they
+# are re-exported here (__all__) because the whole project imports them from jobs.models;
+# so is the rate limiter's table, which lives with the rate limiter (jobs/ratelimit.py).
 from jobs import vocabulary
+from jobs.choices import (
+    COUNTED_VERDICTS,
+    FINISHED_JOB_STATUSES,
+    BuildStatus,
+    BuildType,
+    CacheMode,
+    ErrorKind,
+    JobStatus,
+    RaceMode,
+    Scenario,
+    Verdict,
+    Winner,
+    choice_column,
+    one_of,
+)
 from jobs.compression import joined_text, joined_timing
 from jobs.fields import UnixTimestampField
 from jobs.indexes import NullsLastDescIndex
+from jobs.judging import judge_results, measured_ms_expression, percent_faster, success_ms
+from jobs.ratelimit import RateLimitCounter
+
+__all__ = [
+    "COUNTED_VERDICTS", "FINISHED_JOB_STATUSES", "SEED_JOB_COLUMNS", "VERDICT_FIELDS",
+    "BuildResult", "BuildStatus", "BuildType", "CacheMode", "ErrorKind", "Job", "JobStatus",
+    "RaceExclusion", "RaceMode", "RateLimitCounter", "Scenario", "Verdict", "Winner",
+    "judge_results", "measured_ms_expression", "new_job_id", "percent_faster", "success_ms",
+]  # fmt: skip
 
 
 def new_job_id():
     return str(uuid.uuid4())
 
 
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    COMPLETED = vocabulary.COMPLETED, "Completed"
-    FAILED = vocabulary.FAILED, "Failed"
-    CANCELLED = vocabulary.CANCELLED, "Cancelled"
-
-
-FINISHED_JOB_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-class RaceMode(models.TextChoices):
-    SEQUENTIAL = "sequential", "Sequential (one side at a time)"
-    PARALLEL = "parallel", "Parallel (both sides at once, pinned CPUs)"
-
-
-class CacheMode(models.TextChoices):
-    COLD = "cold", "Cold (every run downloads its dependencies)"
-    WARM = "warm", "Warm (an unmeasured prepare step fills the cache first)"
-
-
-class Scenario(models.TextChoices):
-    CLEAN = "clean", "Clean build of a fresh checkout"
-    NOOP = "noop", "No-op rebuild (nothing changed)"
-    INCREMENTAL = "incremental", "Incremental rebuild after a one-line change"
-
-
-class Winner(models.TextChoices):
-    ELIDE = vocabulary.ELIDE, "Elide"
-    STANDARD = vocabulary.STANDARD, "Standard"
-    TIE = vocabulary.TIE, "Tie"
-
-
-class Verdict(models.TextChoices):
-    """A finished race's verdict (jobs/verdict.py decides it)."""
-
-    ELIDE = vocabulary.ELIDE, "Elide faster"
-    STANDARD = vocabulary.STANDARD, "Standard faster"
-    TIE = vocabulary.TIE, "Tie"
-    INCONCLUSIVE = vocabulary.INCONCLUSIVE, "Too close to call"
-    VOID = vocabulary.VOID, "Could not run"
-    NOT_COMPARABLE = vocabulary.NOT_COMPARABLE, "Not comparable"
-
-
-COUNTED_VERDICTS = vocabulary.COUNTED_VERDICTS
-
-
-class ErrorKind(models.TextChoices):
-    INFRASTRUCTURE = vocabulary.INFRASTRUCTURE, "Could not run"
-    BUILD = vocabulary.BUILD, "Build failed"
-
-
 # The seed's columns, in its order: the contract the original's tools and the legacy import read.
 SEED_JOB_COLUMNS = (
-    "id",
-    "repository_url",
-    "repository_name",
-    "status",
-    "created_at",
-    "started_at",
-    "completed_at",
-    "worker_id",
-)
+    "id", "repository_url", "repository_name", "status", "created_at", "started_at",
+    "completed_at", "worker_id",
+)  # fmt: skip
+
+
+# The job's choice columns (NULL allowed in the second set until the race is judged).
+_CHOICE_COLUMNS = {"status": JobStatus, "mode": RaceMode, "cache": CacheMode, "scenario": Scenario}
+_NULLABLE_CHOICE_COLUMNS = {"winner": Winner, "verdict": Verdict}
+
+
+# Leaderboard totals and per-repository statistics read these columns from the index alone.
+_LEADERBOARD_STATS_COLUMNS = [
+    "status", "repository_name", "winner", "speedup", "created_at", "elide_success_ms",
+    "standard_success_ms", "verdict", "is_mock", "excluded_reason", "id",
+]  # fmt: skip
 
 
 class Job(models.Model):
@@ -106,19 +83,14 @@ class Job(models.Model):
     ref = models.TextField(blank=True, default="", help_text="Branch, tag or commit to build.")
     commit_sha = models.TextField(blank=True, default="", help_text="Commit that was built.")
     mode = models.CharField(max_length=16, choices=RaceMode, default=RaceMode.SEQUENTIAL)
-    cache = models.CharField(
-        max_length=8,
-        choices=CacheMode,
-        default=CacheMode.WARM,
-        db_default=CacheMode.WARM,
-        help_text="Dependency cache policy: cold (downloads measured) or warm.",
+    cache = choice_column(
+        CacheMode, CacheMode.WARM, 8, "Dependency cache policy: cold (downloads measured) or warm."
     )
-    scenario = models.CharField(
-        max_length=16,
-        choices=Scenario,
-        default=Scenario.CLEAN,
-        db_default=Scenario.CLEAN,
-        help_text="What is measured: a clean build, a no-op or an incremental rebuild.",
+    scenario = choice_column(
+        Scenario,
+        Scenario.CLEAN,
+        16,
+        "What is measured: a clean build, a no-op or an incremental rebuild.",
     )
     iterations = models.PositiveIntegerField(default=1)
     warmups = models.PositiveIntegerField(default=0)
@@ -178,29 +150,18 @@ class Job(models.Model):
     class Meta:
         db_table = "jobs"
         ordering = ["-created_at", "-id"]
+        # Each choice column holds one of its values, whoever writes it (worker, admin, SQL).
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=JobStatus.values), name="jobs_status_valid"
+            *(
+                one_of(name, values, f"jobs_{name}_valid")
+                for name, values in _CHOICE_COLUMNS.items()
             ),
-            models.CheckConstraint(
-                condition=models.Q(mode__in=RaceMode.values), name="jobs_mode_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(winner__isnull=True) | models.Q(winner__in=Winner.values),
-                name="jobs_winner_valid",
+            *(
+                one_of(name, values, f"jobs_{name}_valid", null=True)
+                for name, values in _NULLABLE_CHOICE_COLUMNS.items()
             ),
             models.CheckConstraint(
                 condition=models.Q(iterations__gte=1), name="jobs_iterations_positive"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(verdict__isnull=True) | models.Q(verdict__in=Verdict.values),
-                name="jobs_verdict_valid",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(cache__in=CacheMode.values), name="jobs_cache_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(scenario__in=Scenario.values), name="jobs_scenario_valid"
             ),
         ]
         indexes = [
@@ -228,21 +189,8 @@ class Job(models.Model):
             #   SELECT COUNT(id), COUNT(id) FILTER (WHERE winner = ...), MAX(speedup), ...
             #   FROM jobs WHERE status = 'completed' [GROUP BY repository_name]
             models.Index(
-                fields=[
-                    "status",
-                    "repository_name",
-                    "winner",
-                    "speedup",
-                    "created_at",
-                    "elide_success_ms",
-                    "standard_success_ms",
-                    # Which races count (verdict, demo data, admin exclusion): still read
-                    # from the index alone.
-                    "verdict",
-                    "is_mock",
-                    "excluded_reason",
-                    "id",
-                ],
+                # Which races count (verdict, demo data, admin exclusion) is in it too.
+                fields=_LEADERBOARD_STATS_COLUMNS,
                 name="jobs_leaderboard_stats_idx",
             ),
             models.Index(fields=["repository_name", "-created_at"], name="jobs_repo_created_idx"),
@@ -305,28 +253,9 @@ class Job(models.Model):
 
 
 VERDICT_FIELDS = (
-    "verdict",
-    "winner",
-    "speedup",
-    "speedup_ci_low",
-    "speedup_ci_high",
-    "speedup_ci_level",
-    "void_reason",
-    "parity",
-)
-
-
-class BuildType(models.TextChoices):
-    ELIDE = vocabulary.ELIDE, "Elide"
-    STANDARD = vocabulary.STANDARD, "Standard"
-
-
-class BuildStatus(models.TextChoices):
-    SUCCESS = vocabulary.SUCCESS, "Success"
-    FAILURE = vocabulary.FAILURE, "Failure"
-    # Not in the seed's comment but used by the original app: the row exists (and its
-    # output grows) from the start of the race; it turns success/failure when the side ends.
-    PENDING = vocabulary.PENDING, "Pending"
+    "verdict", "winner", "speedup", "speedup_ci_low", "speedup_ci_high", "speedup_ci_level",
+    "void_reason", "parity",
+)  # fmt: skip
 
 
 class BuildResult(models.Model):
@@ -394,22 +323,12 @@ class BuildResult(models.Model):
         db_table = "build_results"
         ordering = ["job_id", "build_type"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(build_type__in=BuildType.values),
-                name="build_results_build_type_valid",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=BuildStatus.values),
-                name="build_results_status_valid",
-            ),
+            one_of("build_type", BuildType, "build_results_build_type_valid"),
+            one_of("status", BuildStatus, "build_results_status_valid"),
             models.UniqueConstraint(
                 fields=["job", "build_type"], name="build_results_one_per_side"
             ),
-            models.CheckConstraint(
-                condition=models.Q(error_kind__isnull=True)
-                | models.Q(error_kind__in=ErrorKind.values),
-                name="build_results_error_kind_valid",
-            ),
+            one_of("error_kind", ErrorKind, "build_results_error_kind_valid", null=True),
         ]
 
     def __str__(self):
@@ -447,79 +366,6 @@ class BuildResult(models.Model):
     def best_duration_ms(self):
         """Milliseconds when measured, else the seed's whole seconds."""
         return vocabulary.measured_ms(self.duration_ms, self.duration)
-
-
-def measured_ms_expression(path=""):
-    """`best_duration_ms` in SQL; `path` reaches a joined result (e.g. "elide_side__")."""
-    return Coalesce(
-        F(f"{path}duration_ms"), F(f"{path}duration") * 1000, output_field=IntegerField()
-    )
-
-
-def judge_results(elide, standard):
-    """The engine's verdict for two stored results, None while either is missing or pending.
-
-    Only for rows without an engine outcome (demo data, imports): races run by a worker store
-    the verdict the engine returned. A stored failure without a kind is a build failure.
-    """
-    if elide is None or standard is None or elide.is_pending or standard.is_pending:
-        return None
-    return verdicts.judge(
-        _side_facts(standard),
-        _side_facts(elide),
-        tie_tolerance=settings.ARENA_TIE_TOLERANCE,
-        parity_tolerance=settings.ARENA_PARITY_TOLERANCE,
-    )
-
-
-def _side_facts(result):
-    return SimpleNamespace(
-        side=result.build_type,
-        status=result.status,
-        error_kind=result.error_kind or "",
-        error=result.error,
-        run_times_ms=list(result.run_times_ms or []) or [result.best_duration_ms],
-        class_names=None,
-    )
-
-
-def success_ms(result):
-    """A side's time in milliseconds when it succeeded, else None."""
-    if result is None or not result.succeeded:
-        return None
-    return result.best_duration_ms
-
-
-def percent_faster(speedup):
-    """The original's figure: (standard - elide) / standard * 100, from a speedup ratio."""
-    if not speedup:
-        return None
-    return (1 - 1 / speedup) * 100
-
-
-class RateLimitCounter(models.Model):
-    """Job submissions per client per time window (jobs/ratelimit.py), shared by all web
-    processes through the database."""
-
-    key = models.CharField(max_length=200, help_text="The client, e.g. jobs:203.0.113.7.")
-    window_start = models.BigIntegerField(help_text="Unix seconds when the window began.")
-    hits = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        db_table = "rate_limit_counters"
-        constraints = [
-            # The counter's UPDATE: WHERE key = %s AND window_start = %s
-            models.UniqueConstraint(
-                fields=["key", "window_start"], name="rate_limit_one_per_window"
-            )
-        ]
-        indexes = [
-            # Cleanup: DELETE ... WHERE window_start < %s
-            models.Index(fields=["window_start"], name="rate_limit_window_idx"),
-        ]
-
-    def __str__(self):
-        return f"{self.key} {self.window_start}: {self.hits}"
 
 
 class RaceExclusion(models.Model):

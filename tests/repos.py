@@ -20,17 +20,25 @@ def git(repo, *args):
     ).stdout.strip()
 
 
+def write_files(root, files):
+    """Write `files` ({relative path: text}) under `root`, making directories; returns root."""
+    root = Path(root)
+    for name, text in files.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return root
+
+
 def make_git_repo(path, files, *, executable=()):
     """Create a git repository at `path` with `files` ({relative path: text}) committed."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     git(path, "init", "-q", "-b", "main")
-    for name, text in files.items():
-        target = path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+    write_files(path, files)
+    for name in files:
         if name in executable:
-            target.chmod(0o755)
+            (path / name).chmod(0o755)
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "initial")
     return path
@@ -82,20 +90,17 @@ def gradle_project_files():
     return {"build.gradle": BUILD_GRADLE, "src/main/java/dev/arena/test/Hello.java": HELLO_JAVA}
 
 
-# A project that needs Maven Central: current plugins (newer than Debian's packaged ones) and
-# one test-scoped dependency, so a build with an empty local repository downloads them.
-CENTRAL_POM_XML = """<?xml version="1.0" encoding="UTF-8"?>
+# The start of a test project's POM, down to its version.
+PROJECT_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>dev.arena.test</groupId>
-  <artifactId>central</artifactId>
+  <artifactId>{artifact}</artifactId>
   <version>1.0</version>
-  <packaging>jar</packaging>
-  <properties>
-    <maven.compiler.release>{release}</maven.compiler.release>
-    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
-  </properties>
-  <dependencies>
+"""
+
+# junit, test-scoped: the one dependency that a build of these projects downloads.
+JUNIT_DEPENDENCY = """  <dependencies>
     <dependency>
       <groupId>junit</groupId>
       <artifactId>junit</artifactId>
@@ -103,7 +108,20 @@ CENTRAL_POM_XML = """<?xml version="1.0" encoding="UTF-8"?>
       <scope>test</scope>
     </dependency>
   </dependencies>
-  <build>
+"""
+
+# A project that needs Maven Central: current plugins (newer than Debian's packaged ones) and
+# one test-scoped dependency, so a build with an empty local repository downloads them.
+CENTRAL_POM_XML = (
+    PROJECT_HEAD.format(artifact="central")
+    + """  <packaging>jar</packaging>
+  <properties>
+    <maven.compiler.release>{release}</maven.compiler.release>
+    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+  </properties>
+"""
+    + JUNIT_DEPENDENCY
+    + """  <build>
     <plugins>
       <plugin><artifactId>maven-resources-plugin</artifactId><version>3.3.1</version></plugin>
       <plugin><artifactId>maven-compiler-plugin</artifactId><version>3.13.0</version></plugin>
@@ -113,6 +131,7 @@ CENTRAL_POM_XML = """<?xml version="1.0" encoding="UTF-8"?>
   </build>
 </project>
 """
+)
 
 GREETER_JAVA = """package dev.arena.test;
 

@@ -81,18 +81,8 @@ class WorkerAdmin(admin.ModelAdmin):
         "toolchain_summary",
         "toolchains_probed_at",
     ]
-    readonly_fields = [
-        "id",
-        "hostname",
-        "pid",
-        "current_load",
-        "last_heartbeat",
-        "created_at",
-        "updated_at",
-        "runs_elide",
-        "toolchain_summary",
-        "toolchains_probed_at",
-    ]
+    # Only the status and the capacity are the admin's to set; the rest the worker reports.
+    readonly_fields = [name for name in fields if name not in ("status", "capacity")]
 
     def has_add_permission(self, request):
         return False

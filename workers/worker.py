@@ -4,10 +4,10 @@ The loop is thin: `tick()` does one unit of work (heartbeat and housekeeping whe
 or finish draining, claim one job) and returns whether more may be waiting, so the loop only
 sleeps when there is nothing to do. Tests call the unit methods directly.
 
-Each race runs in its own thread through `workers.recording.run_job`, which streams output
-into the database and notices cancellation; when it returns, the same thread closes the
-assignment (`scheduler.release_job`), which also brings `current_load` back to the number of
-races still running.
+Each race runs in its own thread (`RaceThread`, workers/race_thread.py) through
+`workers.recording.run_job`, which streams output into the database and notices cancellation;
+when it returns, the same thread closes the assignment (`scheduler.release_job`), which also
+brings `current_load` back to the number of races still running.
 
 Signals only set flags (`handle_signal`); the loop acts on them: the first stops claiming and
 lets running races finish within ARENA_WORKER_GRACE_PERIOD, then stops them (they go back to
@@ -17,47 +17,20 @@ the queue); the second stops them at once.
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import (
-    DatabaseError,
-    InterfaceError,
-    OperationalError,
-    close_old_connections,
-    connection,
-)
+from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from workers import scheduler
 from workers.engine.toolchains import summary as toolchain_summary
 from workers.models import WorkerStatus
+from workers.race_thread import RaceThread, default_run_job, run_race
 
 # How long the loop waits for race threads to stop once told to (their builds get killed).
 STOP_WAIT_SECONDS = 10.0
 # The loop's sleeps are cut into slices this long so that signal flags are seen quickly.
 SLEEP_SLICE_SECONDS = 0.1
-# How long a finished race keeps trying to close its assignment while the database is
-# unavailable; after that the job stays `running` until this worker restarts or is reaped.
-RELEASE_RETRY_SECONDS = 120.0
-# Errors of a database that is stalled, restarting or unreachable (not bugs of the race).
-UNAVAILABLE = (OperationalError, InterfaceError)
-
-
-@dataclass
-class RaceThread:
-    """A race this worker runs: its job, its thread, the event that stops it, its outcome."""
-
-    job_id: str
-    thread: threading.Thread
-    stop: threading.Event = field(default_factory=threading.Event)
-    outcome: str | None = None
-
-
-def default_run_job(job_id, *, stop=None, log=None):
-    from workers.recording import run_job
-
-    return run_job(job_id, stop=stop, log=log)
 
 
 class WorkerLoop:
@@ -295,55 +268,14 @@ class WorkerLoop:
         return race
 
     def _run_race(self, race):
-        """Thread body: run the race, then close its assignment. Never raises."""
-        outcome = scheduler.Outcome.ERROR
+        """Thread body: run the race and close its assignment, then let the loop know."""
         try:
-            outcome = self.run_job(
-                race.job_id,
-                stop=race.stop,
-                log=lambda line: self.log(f"job {race.job_id}: {line}"),
-            )
-        except UNAVAILABLE as exc:
-            # The database stalled or dropped the connection mid-race: not the race's fault,
-            # so the job goes back to the queue (release_job requeues it while it is ours).
-            self.log(f"job {race.job_id}: database unavailable, giving the job back: {exc!r}")
-            connection.close()
-            outcome = scheduler.Outcome.INTERRUPTED
-        except Exception as exc:
-            self.log(f"job {race.job_id}: internal error: {exc!r}")
-            try:
-                scheduler.fail_job(self.worker_id, race.job_id, f"internal error: {exc}")
-            except DatabaseError as db_exc:
-                self.log(f"job {race.job_id}: could not record the failure: {db_exc}")
-        try:
-            status = self._release(race.job_id, outcome)
-            verb = "back in the queue" if status == "queued" else status
-            self.log(f"job {race.job_id} finished ({outcome}): {verb}")
-        except DatabaseError as exc:
-            self.log(f"job {race.job_id}: could not close its assignment: {exc}")
+            run_race(race, worker_id=self.worker_id, run_job=self.run_job, log=self.log)
         finally:
-            connection.close()
-            race.outcome = outcome
             with self.lock:
                 self.races.pop(race.job_id, None)
                 self.finished += 1
             self.wake.set()
-
-    def _release(self, job_id, outcome):
-        """release_job, retried while the database is unavailable (a stall must not leave
-        the job `running` on a live worker that no longer runs it)."""
-        deadline = time.monotonic() + RELEASE_RETRY_SECONDS
-        delay = 0.25
-        while True:
-            try:
-                return scheduler.release_job(self.worker_id, job_id, outcome)
-            except UNAVAILABLE as exc:
-                if time.monotonic() >= deadline:
-                    raise
-                self.log(f"job {job_id}: could not close its assignment yet ({exc}); retrying")
-                connection.close()
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
 
     def drain(self):
         """After the first signal: no new jobs; stop the races once the grace period ends."""

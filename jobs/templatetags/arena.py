@@ -1,6 +1,7 @@
 """Template filters for times, speedups and build output."""
 
 import datetime
+import functools
 
 from django import template
 from django.urls import reverse
@@ -14,11 +15,22 @@ DASH = "\u2013"
 TIMES = "\u00d7"
 
 
+def dash_when_missing(format_value):
+    """A filter that shows a dash for a missing value (None, or "" from a template)."""
+
+    @functools.wraps(format_value)
+    def show(value):
+        if value is None or value == "":
+            return DASH
+        return format_value(value)
+
+    return show
+
+
 @register.filter
+@dash_when_missing
 def seconds(milliseconds):
     """12345 -> "12.35 s" (the race's precision: hundredths of a second)."""
-    if milliseconds is None or milliseconds == "":
-        return DASH
     return f"{int(milliseconds) / 1000:.2f} s"
 
 
@@ -58,10 +70,9 @@ def times_faster(speedup):
 
 
 @register.filter
+@dash_when_missing
 def times_value(speedup):
     """The speedup itself in the one unit, x: 1.554 -> "1.55x" (no inversion)."""
-    if speedup is None or speedup == "":
-        return DASH
     return f"{speedup:.2f}{TIMES}"
 
 

@@ -18,6 +18,8 @@ from jobs.services import (
     expected_duration_ms,
     list_jobs,
     submit_race,
+)
+from jobs.validation import (
     validate_runs,
 )
 from jobs.views import cancel_tokens

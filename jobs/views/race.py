@@ -12,7 +12,14 @@ from django_htmx.http import HttpResponseStopPolling
 from jobs import pool
 from jobs.forms import RaceForm
 from jobs.live import PAGE_OUTPUT_CHARS, SIDES, poll_snapshot, race_state, read_sides
-from jobs.models import SEED_JOB_COLUMNS, BuildResult, BuildType, Job, JobStatus
+from jobs.models import (
+    SEED_JOB_COLUMNS,
+    VERDICT_FIELDS,
+    BuildResult,
+    BuildType,
+    Job,
+    JobStatus,
+)
 from jobs.replay import replay_data
 from jobs.services import cancel_job
 from jobs.share_card import headline
@@ -29,15 +36,8 @@ _JOB_COLUMNS = (
     "iterations",
     "error",
     "is_mock",
-    "winner",
-    "speedup",
+    *VERDICT_FIELDS,
     "cancel_token_hash",
-    "verdict",
-    "speedup_ci_low",
-    "speedup_ci_high",
-    "speedup_ci_level",
-    "void_reason",
-    "parity",
     "excluded_reason",
     "warmups",
 )

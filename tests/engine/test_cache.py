@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from tests.repos import write_files
 from workers.engine.cache import (
     COLD,
     WARM,
@@ -16,12 +17,9 @@ from workers.engine.cache import (
 )
 
 
-def fill(path, files):
-    for name, size in files.items():
-        target = path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(b"x" * size)
-    return path
+def fill(path, sizes):
+    """Files of `sizes` ({relative path: bytes}) under `path`; returns path."""
+    return write_files(path, {name: "x" * size for name, size in sizes.items()})
 
 
 @pytest.mark.parametrize(

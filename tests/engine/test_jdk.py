@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.repos import central_project_files, make_git_repo
+from tests.repos import central_project_files, make_git_repo, write_files
 from workers.engine import EngineConfig, RaceSpec, run_race
 from workers.engine.jdk import (
     JdkRequest,
@@ -14,14 +14,6 @@ from workers.engine.jdk import (
     probe_jdk,
     requested_jdk,
 )
-
-
-def write(root, files):
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def pom(properties="", plugins=""):
@@ -82,7 +74,7 @@ def test_major_version_reads_the_usual_spellings(text, major):
     ],
 )
 def test_the_request_is_read_from_the_projects_files(tmp_path, files, major, source):
-    assert requested_jdk(write(tmp_path, files)) == JdkRequest(major, source)
+    assert requested_jdk(write_files(tmp_path, files)) == JdkRequest(major, source)
 
 
 def test_hostile_build_files_are_not_followed_parsed_or_expanded(tmp_path):
@@ -117,7 +109,7 @@ def test_installed_jdks_are_found_under_usr_lib_jvm():
 
 def fake_jdk(root, name, version):
     home = root / name
-    write(
+    write_files(
         home,
         {
             "release": f'JAVA_VERSION="{version}"\n',

@@ -7,9 +7,7 @@ import time
 
 import pytest
 
-from tests.repos import make_git_repo, maven_project_files
-from tests.support import require_tool
-from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
+from workers.engine import RaceListener, RaceSpec, run_race
 from workers.engine.measure import (
     Cancelled,
     measurement_lock,
@@ -45,17 +43,6 @@ class Collect(RaceListener):
     def on_output(self, side, text, elapsed_ms):
         with self.lock:
             self.events.append((time.monotonic(), side, text))
-
-
-@pytest.fixture
-def config(tmp_path):
-    require_tool("bwrap", "builds run in the sandbox")
-    return EngineConfig(workspace_root=tmp_path / "workspaces")
-
-
-@pytest.fixture
-def repo(tmp_path):
-    return make_git_repo(tmp_path / "repo", maven_project_files())
 
 
 def test_run_stats():

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.repos import make_git_repo, maven_project_files
+from tests.repos import make_git_repo
 from tests.support import require_tool
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 from workers.engine.doctor import report
@@ -28,11 +28,6 @@ class Collect(RaceListener):
 def config(tmp_path):
     require_tool("bwrap", "builds run in bubblewrap")
     return EngineConfig(workspace_root=tmp_path / "workspaces", network="off")
-
-
-@pytest.fixture
-def repo(tmp_path):
-    return make_git_repo(tmp_path / "repo", maven_project_files())
 
 
 def race(config, repo, standard_cmd, elide_cmd=("true",), cache="cold"):

@@ -5,29 +5,19 @@ resolver; its plugins come from Debian's repository (a file:// plugin repository
 stays quick) and the one dependency, junit with hamcrest, from Maven Central.
 """
 
-from tests.repos import make_git_repo
+from tests.repos import JUNIT_DEPENDENCY, PROJECT_HEAD, make_git_repo
 from tests.support import require_tool
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 
-POM_WITH_ONE_DEPENDENCY = """<?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>dev.arena.test</groupId>
-  <artifactId>central</artifactId>
-  <version>1.0</version>
-  <pluginRepositories>
+POM_WITH_ONE_DEPENDENCY = (
+    PROJECT_HEAD.format(artifact="central")
+    + """  <pluginRepositories>
     <pluginRepository><id>debian</id><url>file:///usr/share/maven-repo</url></pluginRepository>
   </pluginRepositories>
-  <dependencies>
-    <dependency>
-      <groupId>junit</groupId>
-      <artifactId>junit</artifactId>
-      <version>4.13.2</version>
-      <scope>test</scope>
-    </dependency>
-  </dependencies>
-</project>
 """
+    + JUNIT_DEPENDENCY
+    + "</project>\n"
+)
 JUNIT_FROM_CENTRAL = (
     "Downloaded from central: https://repo.maven.apache.org/maven2/junit/junit/4.13.2/"
     "junit-4.13.2.jar"

@@ -4,16 +4,8 @@ import os
 
 import pytest
 
-from tests.repos import GREETER_JAVA
+from tests.repos import GREETER_JAVA, write_files
 from workers.engine.scenarios import EditError, find_edit, literal_in_method
-
-
-def write(root, files):
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def edited_literal(source):
@@ -65,8 +57,8 @@ def test_nested_blocks_lambdas_and_throws_clauses_are_method_bodies():
 
 
 def test_find_edit_scans_main_sources_only_and_never_follows_symlinks(tmp_path):
-    outside = write(tmp_path / "outside", {"Evil.java": GREETER_JAVA})
-    checkout = write(
+    outside = write_files(tmp_path / "outside", {"Evil.java": GREETER_JAVA})
+    checkout = write_files(
         tmp_path / "checkout",
         {
             "src/test/java/a/ATest.java": GREETER_JAVA,
@@ -89,11 +81,11 @@ def test_find_edit_scans_main_sources_only_and_never_follows_symlinks(tmp_path):
 
 
 def test_an_edit_never_writes_through_a_symlink_planted_by_a_build(tmp_path):
-    checkout = write(tmp_path / "checkout", {"src/main/java/A.java": GREETER_JAVA})
+    checkout = write_files(tmp_path / "checkout", {"src/main/java/A.java": GREETER_JAVA})
     edit = find_edit(checkout)
     edit.apply(checkout, 1)
     assert "[arena edit 1]" in (checkout / edit.path).read_text()
-    victim = write(tmp_path / "victim", {"file": "precious"})
+    victim = write_files(tmp_path / "victim", {"file": "precious"})
     (checkout / edit.path).unlink()
     os.symlink(victim / "file", checkout / edit.path)
     with pytest.raises(EditError):

@@ -10,10 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from jobs.verdict import bootstrap_interval, class_parity, judge, speedup_interval
-from tests.repos import make_git_repo, maven_project_files
-from tests.support import require_tool
 from tests.toolchains import toolchain, write_jar
-from workers.engine import EngineConfig, RaceSpec, run_race
+from workers.engine import RaceSpec, run_race
 from workers.engine.artifacts import read_jar, side_artifacts
 
 # The same run-to-run variation on both sides (each side sleeps these, in turn), larger than
@@ -103,17 +101,6 @@ def test_jars_are_read_from_the_central_directory_only(tmp_path):
     size, classes, note = read_jar(tmp_path / "a" / "target" / "a.jar", max_entries=2)
     assert classes is None and "too many" in note and size > 0  # 3 entries > cap of 2
     assert side_artifacts("elide", tmp_path).files == 0
-
-
-@pytest.fixture
-def config(tmp_path):
-    require_tool("bwrap", "builds run in the sandbox")
-    return EngineConfig(workspace_root=tmp_path / "workspaces")
-
-
-@pytest.fixture
-def repo(tmp_path):
-    return make_git_repo(tmp_path / "repo", maven_project_files())
 
 
 def race_with(config, repo, tmp_path, *, standard, elide, iterations=5):

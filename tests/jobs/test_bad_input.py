@@ -10,11 +10,14 @@ import string
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.models import Job
-from jobs.services import QueueFull, create_job, validate_ref, validate_repository_url
+from jobs.models import Job, JobStatus
+from jobs.services import QueueFull, create_job
+from jobs.validation import validate_ref, validate_repository_url
+from workers import scheduler
 
 DRILL = settings(max_examples=60)
 
@@ -164,6 +167,10 @@ def test_create_job_refuses_when_the_queue_is_full(settings):
     with pytest.raises(QueueFull, match="queue is full"):
         create_job("https://github.com/a/d")
     assert Job.objects.count() == 2
+    # Running jobs do not count against the queue.
+    scheduler.register_worker("w1", hostname="h")
+    assert scheduler.claim_job("w1", now=timezone.now())
+    assert create_job("https://github.com/a/d").status == JobStatus.QUEUED
 
 
 @pytest.mark.django_db

@@ -30,18 +30,18 @@ def insert_job(job_id="j1", status="queued", **extra):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("extra", "constraint"),
+    ("column", "value", "constraint"),
     [
-        ({"status": "done"}, "jobs_status_valid"),
-        ({"status": "COMPLETED"}, "jobs_status_valid"),
-        ({"mode": "turbo"}, "jobs_mode_valid"),
-        ({"winner": "maven"}, "jobs_winner_valid"),
-        ({"iterations": 0}, "jobs_iterations_positive"),
+        ("status", "done", "jobs_status_valid"),
+        ("status", "COMPLETED", "jobs_status_valid"),
+        ("mode", "turbo", "jobs_mode_valid"),
+        ("winner", "maven", "jobs_winner_valid"),
+        ("iterations", 0, "jobs_iterations_positive"),
     ],
 )
-def test_bad_job_values_are_rejected_by_the_database(extra, constraint):
+def test_bad_job_values_are_rejected_by_the_database(column, value, constraint):
     with pytest.raises(IntegrityError, match=constraint):
-        insert_job(**extra)
+        insert_job(**{column: value})
 
 
 @pytest.mark.django_db

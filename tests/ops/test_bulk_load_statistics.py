@@ -8,34 +8,39 @@ from jobs.mock_data import seed_random_races
 from tests.ops.test_import_legacy import JOBS, RESULTS, legacy_db
 
 
+def execute_on_statistics(cursor, *, postgresql, sqlite):
+    """Run this database's statement on the planner's statistics; False (nothing run) on
+    SQLite before any ANALYZE created sqlite_stat1."""
+    if connection.vendor == "postgresql":
+        cursor.execute(postgresql)
+        return True
+    cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+    if cursor.fetchone() is None:
+        return False
+    cursor.execute(sqlite)
+    return True
+
+
 def forget_statistics():
     """Drop what the planner knows about the two tables (inside the test's transaction)."""
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "DELETE FROM pg_statistic WHERE starelid IN ('jobs'::regclass, "
-                "'build_results'::regclass)"
-            )
-        else:
-            cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
-            if cursor.fetchone():
-                cursor.execute("DELETE FROM sqlite_stat1")
+        execute_on_statistics(
+            cursor,
+            postgresql="DELETE FROM pg_statistic WHERE starelid IN ('jobs'::regclass, "
+            "'build_results'::regclass)",
+            sqlite="DELETE FROM sqlite_stat1",
+        )
 
 
 def tables_with_statistics():
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema() "
-                "AND tablename IN ('jobs', 'build_results')"
-            )
-        else:
-            cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
-            if not cursor.fetchone():
-                return set()
-            cursor.execute(
-                "SELECT DISTINCT tbl FROM sqlite_stat1 WHERE tbl IN ('jobs', 'build_results')"
-            )
+        if not execute_on_statistics(
+            cursor,
+            postgresql="SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = "
+            "current_schema() AND tablename IN ('jobs', 'build_results')",
+            sqlite="SELECT DISTINCT tbl FROM sqlite_stat1 WHERE tbl IN ('jobs', 'build_results')",
+        ):
+            return set()
         return {row[0] for row in cursor.fetchall()}
 
 

@@ -26,22 +26,27 @@ def test_concurrent_claims_take_every_job_exactly_once_within_capacity():
     errors = []
     lock = threading.Lock()
 
+    def record_and_finish(worker_id, job_id):
+        """Note the claim and the worker's load right after it, then end the race."""
+        load = Worker.objects.get(pk=worker_id).current_load
+        with lock:
+            claimed.append(job_id)
+            if load > capacity:
+                over_capacity.append((worker_id, load))
+        Job.objects.filter(pk=job_id).update(status=JobStatus.COMPLETED)
+        scheduler.release_job(worker_id, job_id, "completed")
+
     def claim_loop(worker_id):
+        """Claim until the queue is empty; a refused claim while jobs wait beats and retries."""
         try:
             while True:
                 claim = scheduler.claim_job(worker_id)
-                if claim is None:
-                    if not Job.objects.filter(status=JobStatus.QUEUED).exists():
-                        return
+                if claim is not None:
+                    record_and_finish(worker_id, claim.job.pk)
+                elif Job.objects.filter(status=JobStatus.QUEUED).exists():
                     scheduler.heartbeat(worker_id)
-                    continue
-                load = Worker.objects.get(pk=worker_id).current_load
-                with lock:
-                    claimed.append(claim.job.pk)
-                    if load > capacity:
-                        over_capacity.append((worker_id, load))
-                Job.objects.filter(pk=claim.job.pk).update(status=JobStatus.COMPLETED)
-                scheduler.release_job(worker_id, claim.job.pk, "completed")
+                else:
+                    return
         except Exception as exc:  # reported below; a thread's exception would be lost
             errors.append(exc)
         finally:

@@ -94,6 +94,17 @@ def row():
     return Worker.objects.get(pk="w1")
 
 
+def running_one_race():
+    """A registered worker whose one race is held open; its run() will not register again."""
+    run = HeldRun()
+    worker = make_worker(run)
+    (job_id,) = queue_jobs(1)
+    assert worker.tick()
+    run.wait_started(job_id)
+    worker.start = lambda: None
+    return worker, run, job_id
+
+
 def test_claims_up_to_capacity_and_load_follows_running_races(worker_settings):
     run = HeldRun()
     lines = []
@@ -126,16 +137,11 @@ def test_claims_up_to_capacity_and_load_follows_running_races(worker_settings):
 
 
 def test_first_signal_drains_then_exits_zero_inactive(worker_settings):
-    run = HeldRun()
-    worker = make_worker(run)
-    (job_id,) = queue_jobs(1)
-    assert worker.tick()
-    run.wait_started(job_id)
+    worker, run, job_id = running_one_race()
     queue_jobs(1)
 
     result = {}
     thread = threading.Thread(target=lambda: result.setdefault("status", worker.run()))
-    worker.start = lambda: None  # already registered; run() must not register again
     worker.handle_signal(signal.SIGTERM)
     thread.start()
     assert wait_until(lambda: row().status == WorkerStatus.MAINTENANCE)
@@ -151,12 +157,7 @@ def test_first_signal_drains_then_exits_zero_inactive(worker_settings):
 
 def test_grace_period_over_stops_and_requeues(worker_settings):
     worker_settings.ARENA_WORKER_GRACE_PERIOD = 0.2
-    run = HeldRun()
-    worker = make_worker(run)
-    (job_id,) = queue_jobs(1)
-    worker.tick()
-    run.wait_started(job_id)
-    worker.start = lambda: None
+    worker, _, job_id = running_one_race()
     worker.handle_signal(signal.SIGINT)
     assert worker.run() == 0
     job = Job.objects.get(pk=job_id)
@@ -166,12 +167,7 @@ def test_grace_period_over_stops_and_requeues(worker_settings):
 
 
 def test_second_signal_stops_at_once(worker_settings):
-    run = HeldRun()
-    worker = make_worker(run)
-    (job_id,) = queue_jobs(1)
-    worker.tick()
-    run.wait_started(job_id)
-    worker.start = lambda: None
+    worker, _, job_id = running_one_race()
     worker.handle_signal(signal.SIGTERM)
     worker.handle_signal(signal.SIGTERM)
     started = time.monotonic()
@@ -182,11 +178,7 @@ def test_second_signal_stops_at_once(worker_settings):
 
 
 def test_cancelled_race_is_released_and_stays_cancelled(worker_settings):
-    run = HeldRun()
-    worker = make_worker(run)
-    (job_id,) = queue_jobs(1)
-    worker.tick()
-    run.wait_started(job_id)
+    worker, _, job_id = running_one_race()
     cancel_job(job_id)
     assert wait_until(lambda: worker.running == 0)
     assert Job.objects.get(pk=job_id).status == JobStatus.CANCELLED

@@ -262,12 +262,18 @@ def test_second_signal_kills_the_builds_and_exits_at_once(start_worker, queue):
     assert Worker.objects.get(pk="w1").status == WorkerStatus.INACTIVE
 
 
-def test_sigkill_mid_race_another_worker_reaps_and_completes_it(start_worker, queue):
-    doomed = start_worker("doomed")
+def killed_mid_race(start_worker, queue, worker_id):
+    """Start a worker, let it take a 2 s race, SIGKILL it while the race runs; the job's id."""
+    worker = start_worker(worker_id)
     job_id = queue(recipe(2))
     wait_for(lambda: job_status(job_id) == JobStatus.RUNNING, 20, "the race to start")
-    doomed.proc.send_signal(signal.SIGKILL)
-    doomed.wait(10)
+    worker.proc.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    return job_id
+
+
+def test_sigkill_mid_race_another_worker_reaps_and_completes_it(start_worker, queue):
+    job_id = killed_mid_race(start_worker, queue, "doomed")
     rescuer = start_worker("rescuer")
     wait_for(lambda: settled(job_id, JobStatus.COMPLETED), 40, "the race to complete")
     job = Job.objects.get(pk=job_id)
@@ -300,11 +306,7 @@ def test_a_job_whose_worker_dies_twice_fails_with_the_reason(start_worker, queue
 
 
 def test_restart_with_the_same_id_resumes_cleanly(start_worker, queue):
-    worker = start_worker("w1")
-    job_id = queue(recipe(2))
-    wait_for(lambda: job_status(job_id) == JobStatus.RUNNING, 20, "the race to start")
-    worker.proc.send_signal(signal.SIGKILL)
-    worker.wait(10)
+    job_id = killed_mid_race(start_worker, queue, "w1")
     start_worker("w1")  # long before the dead-worker threshold
     wait_for(lambda: settled(job_id, JobStatus.COMPLETED), 30, "the race to complete")
     assert Job.objects.get(pk=job_id).attempts == 2

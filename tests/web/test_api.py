@@ -6,8 +6,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from jobs import ratelimit
-from jobs.models import BuildResult, Job, RateLimitCounter
+from jobs.models import BuildResult, Job
 from tests.factories import make_race, make_running_race
 
 pytestmark = pytest.mark.django_db
@@ -76,21 +75,12 @@ def test_wrong_content_type_and_oversized_body(client):
     assert not Job.objects.exists()
 
 
-def test_cross_site_post_is_refused(client):
-    response = post_json(
-        client,
-        "/api/jobs",
-        {"repositoryUrl": "https://github.com/a/b"},
-        HTTP_ORIGIN="https://attacker.example",
-    )
-    assert response.status_code == 403
-    same = post_json(
-        client,
-        "/api/jobs",
-        {"repositoryUrl": "https://github.com/a/b"},
-        HTTP_ORIGIN="http://testserver",
-    )
-    assert same.status_code == 201
+@pytest.mark.parametrize(
+    ("origin", "status"), [("https://attacker.example", 403), ("http://testserver", 201)]
+)
+def test_cross_site_post_is_refused(client, origin, status):
+    body = {"repositoryUrl": "https://github.com/a/b"}
+    assert post_json(client, "/api/jobs", body, HTTP_ORIGIN=origin).status_code == status
 
 
 def test_queue_full_is_503_with_retry_after(client, settings):
@@ -185,28 +175,6 @@ def test_rate_limit_gives_429_with_retry_after(client, settings):
         client, "/api/jobs", {"repositoryUrl": "https://github.com/a/y"}, REMOTE_ADDR="10.9.9.9"
     )
     assert other.status_code == 201
-
-
-def test_rate_limit_windows_with_a_controlled_clock(settings):
-    start = 1_800_000_000  # a window boundary for a 600 s window
-    results = [ratelimit.hit("k", limit=2, window=600, now=start + 10 * i) for i in range(3)]
-    assert [r.allowed for r in results] == [True, True, False]
-    assert results[2].retry_after == 600 - 20
-    # The next window starts afresh and deletes windows that no longer matter.
-    later = ratelimit.hit("k", limit=2, window=600, now=start + 600)
-    assert later.allowed and later.hits == 1
-    assert list(RateLimitCounter.objects.values_list("window_start", flat=True)) == [start + 600]
-
-
-def test_client_key_uses_the_last_proxy_hop_only_when_configured(rf, settings):
-    request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 5.6.7.8")
-    settings.ARENA_CLIENT_IP_HEADER = ""
-    assert ratelimit.client_key(request) == "10.0.0.1"
-    settings.ARENA_CLIENT_IP_HEADER = "X-Forwarded-For"
-    assert ratelimit.client_key(request) == "5.6.7.8"
-    v6 = rf.get("/", REMOTE_ADDR="2001:db8::1")
-    settings.ARENA_CLIENT_IP_HEADER = ""
-    assert ratelimit.client_key(v6) == "2001:db8::/64"
 
 
 def test_get_job_shape(client):
@@ -362,21 +330,6 @@ def test_api_does_not_grow_queries_with_jobs(client, django_assert_max_num_queri
         client.get("/api/jobs")
     with django_assert_max_num_queries(2):
         client.get("/api/jobs/recent/results")
-
-
-@pytest.mark.django_db(transaction=True)
-def test_rate_limit_is_shared_between_processes(manage):
-    """Two other processes (as two gunicorn workers would) and this one count together."""
-    script = (
-        "from jobs import ratelimit; "
-        "print(ratelimit.hit('jobs:192.0.2.1', limit=3, window=3600, now=1_800_000_100).hits)"
-    )
-    counts = [manage("shell", "-v", "0", "-c", script, check=True).stdout.split()[-1] for _ in "ab"]
-    assert counts == ["1", "2"]
-    third = ratelimit.hit("jobs:192.0.2.1", limit=3, window=3600, now=1_800_000_200)
-    fourth = ratelimit.hit("jobs:192.0.2.1", limit=3, window=3600, now=1_800_000_300)
-    assert (third.allowed, fourth.allowed) == (True, False)
-    assert fourth.retry_after == 3300  # the window began at 1_800_000_000
 
 
 def test_cache_and_scenario_are_chosen_per_race_and_reported(client):

@@ -16,9 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _export_settings(settings):
-    settings.ARENA_LEADERBOARD_CACHE_SECONDS = 0
-    settings.ARENA_EXPORT_CACHE_SECONDS = 0
+def _export_settings(uncached, settings):
     settings.ARENA_EXPORT_PAGE_ROWS = 1000
     settings.ARENA_EXPORT_MAX_ROWS = 10_000
     settings.ARENA_EXPORT_RATE_LIMIT = 1000

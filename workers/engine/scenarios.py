@@ -77,6 +77,10 @@ def find_edit(checkout):
     return None
 
 
+# Spans the lexer skips whole, opener and closer: a block comment and a text block.
+_SKIPPED_SPANS = (("/*", "*/"), ('"""', '"""'))
+
+
 def literal_in_method(text):
     """Index of the closing quote of the first suitable string literal, or None.
 
@@ -94,17 +98,13 @@ def literal_in_method(text):
             end = text.find("\n", i)
             i = length if end < 0 else end
             continue
-        if text.startswith("/*", i):
-            end = text.find("*/", i + 2)
+        span = next((span for span in _SKIPPED_SPANS if text.startswith(span[0], i)), None)
+        if span is not None:
+            opener, closer = span
+            end = text.find(closer, i + len(opener))
             if end < 0:
-                return None
-            i = end + 2
-            continue
-        if text.startswith('"""', i):
-            end = text.find('"""', i + 3)
-            if end < 0:
-                return None
-            i = end + 3
+                return None  # unterminated: not a source to edit
+            i = end + len(closer)
             continue
         if char in "\"'":
             end = _literal_end(text, i, char)

@@ -21,14 +21,8 @@ class Command(BaseCommand):
         except LegacyImportError as error:
             raise CommandError(str(error)) from error
         refresh_planner_statistics()
-        self.stdout.write(
-            f"Jobs: {report.jobs_created} created, {report.jobs_updated} updated, "
-            f"{report.jobs_unchanged} unchanged, {report.jobs_skipped} skipped."
-        )
-        self.stdout.write(
-            f"Build results: {report.results_created} created, {report.results_updated} "
-            f"updated, {report.results_unchanged} unchanged, {report.results_skipped} skipped."
-        )
+        self.stdout.write(f"Jobs: {report.jobs}.")
+        self.stdout.write(f"Build results: {report.results}.")
         for table, count in report.legacy_tables.items():
             self.stdout.write(f"Not imported: {table} ({count} rows).")
         for note in report.notes:

@@ -1,0 +1,75 @@
+"""jobs/validation.py: repository URLs and local paths, accepted or refused with a message."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from jobs import services, validation
+from jobs.models import Job
+
+GOOD_URLS = [
+    ("https://github.com/spring-projects/spring-petclinic",
+     "https://github.com/spring-projects/spring-petclinic", "spring-projects/spring-petclinic"),
+    ("https://github.com/google/guava.git", "https://github.com/google/guava", "google/guava"),
+    ("https://github.com/square/okhttp/", "https://github.com/square/okhttp", "square/okhttp"),
+    ("https://gitlab.com/group/my.project.git/", "https://gitlab.com/group/my.project",
+     "group/my.project"),
+    ("  https://GitHub.com/apache/commons-lang  ", "https://github.com/apache/commons-lang",
+     "apache/commons-lang"),
+]  # fmt: skip
+
+BAD_URLS = [
+    ("", "Enter a repository URL."),
+    ("http://github.com/a/b", "Only https:// repository URLs are accepted"),
+    ("ssh://git@github.com/a/b", "Only https:// repository URLs are accepted"),
+    ("git@github.com:a/b.git", "Only https:// repository URLs are accepted"),
+    ("ssh://github.com/a/b", "Only https:// repository URLs are accepted"),
+    ("git://github.com/a/b", "Only https:// repository URLs are accepted"),
+    ("https://user:token@github.com/a/b", "Credentials in the repository URL are not allowed"),
+    ("https://github.com:8443/a/b", "A port in the repository URL is not allowed"),
+    ("https://bitbucket.org/a/b", "Repositories on bitbucket.org are not accepted"),
+    ("https://github.com/a", "Expected https://github.com/OWNER/REPO"),
+    ("https://github.com/a/b/tree/main", "Expected https://github.com/OWNER/REPO"),
+    ("https://github.com/a/b?x=1", "characters that are not allowed: '?'"),
+    ("https://github.com/a/b c", "characters that are not allowed: ' '"),
+    ("https://github.com/a/b;rm -rf ~", "characters that are not allowed"),
+    ("https://github.com/a/$(id)", "characters that are not allowed"),
+    ("https://github.com/a/`id`", "characters that are not allowed"),
+    ("https://github.com/a/b\nx", "control characters"),
+    ("https://github.com/" + "a" * 300 + "/" + "b" * 300, "too long"),
+    ("/srv/repos/project", "Local paths and file:// URLs are not accepted"),
+    ("file:///srv/repos/project", "Local paths and file:// URLs are not accepted"),
+    ("https://github.com/../etc", "Expected https://github.com/OWNER/REPO"),
+]
+
+
+@pytest.mark.parametrize(("url", "normalized", "name"), GOOD_URLS)
+def test_good_urls(url, normalized, name):
+    assert validation.validate_repository_url(url) == (normalized, name)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("url", "message"), BAD_URLS)
+def test_bad_urls_are_refused_with_a_message_and_nothing_is_written(url, message):
+    with pytest.raises(ValidationError) as refused:
+        services.create_job(url)
+    assert message in " ".join(refused.value.messages)
+    assert not Job.objects.exists()
+
+
+def test_extra_hosts_come_from_settings(settings):
+    settings.ARENA_EXTRA_GIT_HOSTS = ["git.example.com"]
+    assert validation.validate_repository_url("https://git.example.com/team/app")[1] == "team/app"
+
+
+@pytest.mark.django_db
+def test_local_repositories_only_when_allowed(settings, tmp_path):
+    repo = tmp_path / "hello-maven"
+    repo.mkdir()
+    settings.ARENA_ALLOW_LOCAL_REPOS = True
+    job = services.create_job(str(repo))
+    assert job.repository_name == "hello-maven"
+    assert services.create_job(f"file://{repo}").repository_name == "hello-maven"
+    with pytest.raises(ValidationError, match="No such directory"):
+        services.create_job(str(tmp_path / "missing"))
+    with pytest.raises(ValidationError, match="absolute path"):
+        validation.validate_repository_url("file://relative/path")
