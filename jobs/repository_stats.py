@@ -1,6 +1,10 @@
 """One repository's figures: its races, median speedup with a confidence interval, the trend
 of its speedups over time (SVG geometry) and the toolchain versions it was raced with.
 
+The figures speak of one kind of race at a time (cache policy and scenario, default warm and
+clean: what a submission races unless told otherwise): a no-op rebuild's speedup or a cold
+build's says something else than a clean build's, and a median over a mix would say nothing.
+
 The interval is distribution-free: for the median of n speedups, the 95% interval runs from
 the j-th to the (n+1-j)-th smallest, j chosen from the binomial distribution (the classic
 order-statistic interval), so it assumes nothing about how speedups are spread.
@@ -11,10 +15,47 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Max, Q
 
-from jobs.models import COUNTED_VERDICTS, BuildResult, BuildStatus, Job, JobStatus, Verdict, Winner
+from jobs.models import (
+    COUNTED_VERDICTS,
+    BuildResult,
+    BuildStatus,
+    CacheMode,
+    Job,
+    JobStatus,
+    Scenario,
+    Verdict,
+    Winner,
+)
 
 MIN_RACES_FOR_INTERVAL = 6  # below that even the widest order statistics cover < 95%
 TREND_POINTS = 200  # the newest races drawn in the trend chart
+
+
+@dataclass(frozen=True)
+class RaceKind:
+    """A cache policy and a scenario: the races whose speedups may be pooled."""
+
+    cache: str = CacheMode.WARM.value
+    scenario: str = Scenario.CLEAN.value
+
+    @property
+    def label(self):
+        return f"{self.cache} cache, {self.scenario}"
+
+    def races_of(self, name):
+        return Job.objects.filter(repository_name=name, cache=self.cache, scenario=self.scenario)
+
+
+def race_kinds(name):
+    """[(RaceKind, races)] this repository was raced with, the default kind first."""
+    rows = (
+        Job.objects.filter(repository_name=name)
+        .values_list("cache", "scenario")
+        .annotate(races=Count("pk"))
+        .order_by("cache", "scenario")
+    )
+    kinds = [(RaceKind(cache, scenario), races) for cache, scenario, races in rows]
+    return sorted(kinds, key=lambda pair: pair[0] != RaceKind())
 
 
 @dataclass(frozen=True)
@@ -52,9 +93,10 @@ def median_interval(values, confidence=0.95):
     return Interval(ordered[j - 1], ordered[count - j], round(achieved, 3))
 
 
-def repository_summary(name):
-    """Races by status, wins per side, the median speedup and its interval, best speedup."""
-    races = Job.objects.filter(repository_name=name)
+def repository_summary(name, kind=RaceKind()):
+    """Races of one kind by status, wins per side, the median speedup and its interval, best
+    speedup."""
+    races = kind.races_of(name)
     counts = races.aggregate(
         races=Count("pk"),
         completed=Count("pk", filter=Q(status=JobStatus.COMPLETED)),
@@ -102,7 +144,7 @@ def toolchains(name):
     return list(rows)
 
 
-def trend_geometry(name, *, width=640, height=240, padding=44, left=64):
+def trend_geometry(name, kind=RaceKind(), *, width=640, height=240, padding=44, left=64):
     """Speedup of the newest completed races in order, as SVG coordinates (a template draws
     them).
 
@@ -111,7 +153,7 @@ def trend_geometry(name, *, width=640, height=240, padding=44, left=64):
     Void, not comparable and excluded races are not drawn: they measured nothing comparable.
     """
     rows = list(
-        counted_races(Job.objects.filter(repository_name=name))
+        counted_races(kind.races_of(name))
         .order_by("-created_at", "-id")
         .values_list("id", "created_at", "speedup")[:TREND_POINTS]
     )[::-1]

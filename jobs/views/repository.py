@@ -3,6 +3,7 @@
 import hashlib
 
 from django.core.cache import cache
+from django.core.exceptions import BadRequest, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -12,9 +13,16 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
 from jobs.models import Job, JobStatus
-from jobs.repository_stats import repository_summary, toolchains, trend_geometry
+from jobs.repository_stats import (
+    RaceKind,
+    race_kinds,
+    repository_summary,
+    toolchains,
+    trend_geometry,
+)
 from jobs.services import get_job
 from jobs.share_card import race_card_png, text_width
+from jobs.validation import validate_build_options
 from jobs.views.lists import with_result_times
 
 RACES_PER_PAGE = 25
@@ -29,10 +37,21 @@ def repository_name_or_404(owner, name):
     return full
 
 
+def requested_kind(request):
+    """The race kind named by ?cache=&scenario= (warm and clean when absent); 400 otherwise."""
+    try:
+        return RaceKind(
+            *validate_build_options(request.GET.get("cache"), request.GET.get("scenario"))
+        )
+    except ValidationError as invalid:
+        raise BadRequest(" ".join(invalid.messages)) from None
+
+
 @require_GET
 def repository_page(request, owner, name):
     full = repository_name_or_404(owner, name)
-    races = Job.objects.filter(repository_name=full).order_by("-created_at", "-id")
+    kind = requested_kind(request)
+    races = kind.races_of(full).order_by("-created_at", "-id")
     page = Paginator(races.defer("standard_cmd", "elide_cmd"), RACES_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -42,9 +61,13 @@ def repository_page(request, owner, name):
         "repository_name": full,
         "owner": owner,
         "name": name,
-        "repository_url": races.values_list("repository_url", flat=True).first(),
-        "summary": repository_summary(full),
-        "trend": trend_geometry(full),
+        "repository_url": Job.objects.filter(repository_name=full)
+        .values_list("repository_url", flat=True)
+        .first(),
+        "kind": kind,
+        "kinds": race_kinds(full),
+        "summary": repository_summary(full, kind),
+        "trend": trend_geometry(full, kind),
         "toolchains": toolchains(full),
         "page": page,
         "jobs": page.object_list,
@@ -69,9 +92,10 @@ def badge_message(summary):
 
 @require_GET
 def repository_badge(request, owner, name):
-    """A shields.io-style SVG badge, "Elide | 1.7x faster" (the median of measured races)."""
+    """A shields.io-style SVG badge, "Elide | 1.7x faster": the median of the measured races of
+    one kind (?cache=&scenario=, warm and clean by default)."""
     full = f"{owner}/{name}"[:201]
-    summary = repository_summary(full)
+    summary = repository_summary(full, requested_kind(request))
     message, colour = badge_message(summary)
     label = "Elide"
     label_width = round(text_width(label)) + 12

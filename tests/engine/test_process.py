@@ -86,6 +86,24 @@ def test_cancel_stops_the_command_within_a_second():
     assert time.monotonic() - started < 2
 
 
+def test_a_stopped_tree_runs_no_further_command_however_slowly_it_is_signalled(monkeypatch):
+    """On a busy host the signals of one stop reach a tree's processes milliseconds apart: a
+    shell whose child died first must not see it die and run its next command."""
+    real_kill = os.kill
+
+    def slow_kill(pid, sig):
+        real_kill(pid, sig)
+        time.sleep(0.1)  # the signalling thread loses the CPU between two processes
+
+    monkeypatch.setattr(os, "kill", slow_kill)
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    outcome, chunks = run(["sh", "-c", "echo started; sleep 30; echo late"], cancel=cancel)
+    output = b"".join(data for data, _ in chunks)
+    assert outcome.cancelled
+    assert b"started" in output and b"late" not in output
+
+
 def test_leftover_background_process_holding_the_pipe_does_not_hang_the_run():
     started = time.monotonic()
     outcome, _ = run(["sh", "-c", "sleep 30 & echo done"])

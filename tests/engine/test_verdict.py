@@ -101,6 +101,11 @@ def test_jars_are_read_from_the_central_directory_only(tmp_path):
     size, classes, note = read_jar(tmp_path / "a" / "target" / "a.jar", max_entries=2)
     assert classes is None and "too many" in note and size > 0  # 3 entries > cap of 2
     assert side_artifacts("elide", tmp_path).files == 0
+    write_jar(tmp_path / ".dev" / "artifacts" / "jvm" / "e.jar", ["x/E.class"])
+    assert side_artifacts("elide", tmp_path).class_names == {"x/E.class"}
+    # A custom command may run any tool on either side: both layouts are searched.
+    both = side_artifacts("elide", tmp_path, custom=True)
+    assert both.class_names == {"x/A.class", "x/B.class", "x/E.class"} and both.files == 4
 
 
 def race_with(config, repo, tmp_path, *, standard, elide, iterations=5):
@@ -148,3 +153,20 @@ def test_an_elide_side_compiling_half_the_classes_makes_the_race_not_comparable(
     verdict = outcome.verdict
     assert verdict.verdict == "not_comparable" and verdict.speedup is None
     assert verdict.parity["difference"] == 0.5 and verdict.parity["standardOnly"] == 20
+
+
+def test_a_custom_elide_command_is_judged_on_the_jars_it_left_wherever_its_tool_puts_them(
+    config, repo, tmp_path
+):
+    """A second real configuration on the elide side (say, Maven in parallel mode) leaves its
+    jars in target/: they are counted and compared with the standard side's."""
+    maven = toolchain(tmp_path / "mvn-bin", "mvn", classes=40)
+    # A custom command's own executable is shown to the sandbox like any operator's install.
+    config = config.with_changes(
+        mvn=maven, use_wrappers=False, extra_ro_binds=(str(tmp_path / "mvn-bin"),)
+    )
+    spec = RaceSpec(str(repo), iterations=1, elide_cmd=[maven, "-T", "2", "package"])
+    outcome = run_race(spec, config)
+    elide = outcome.sides["elide"]
+    assert elide.status == "success" and elide.artifacts["classes"] == 40
+    assert outcome.verdict.parity["difference"] == 0.0

@@ -41,6 +41,34 @@ def test_repository_page_of_a_single_race_has_empty_states_not_errors(client):
     assert "No finished build has reported its toolchain yet" in html
 
 
+def test_repository_figures_never_pool_kinds_of_race(client):
+    """A no-op rebuild's or a cold build's speedup is not a clean build's: each kind of race
+    has its own figures, warm and clean unless the page or the badge is asked for another."""
+    for _ in range(2):
+        make_race("acme/kinds", elide_ms=10_000, standard_ms=15_000)
+    make_race("acme/kinds", elide_ms=10_000, standard_ms=40_000, cache="cold")
+    make_race("acme/kinds", elide_ms=1_000, standard_ms=9_000, scenario="noop")
+    url = reverse("repository_page", args=["acme", "kinds"])
+    html = client.get(url).content.decode()
+    assert "1.50\u00d7" in html and "4.00\u00d7" not in html and "9.00\u00d7" not in html
+    assert "warm cache, clean (2)" in html and "cold cache, clean (1)" in html
+    assert "warm cache, noop (1)" in html
+    cold = client.get(url, {"cache": "cold", "scenario": "clean"}).content.decode()
+    assert "4.00\u00d7" in cold and "1.50\u00d7" not in cold
+    badge = reverse("repository_badge", args=["acme", "kinds"])
+    assert "1.5\u00d7 faster" in client.get(badge).content.decode()
+    noop_badge = client.get(badge, {"scenario": "noop"}).content.decode()
+    assert "9.0\u00d7 faster" in noop_badge
+
+
+@pytest.mark.parametrize("query", [{"cache": "tepid"}, {"scenario": "dirty"}, {"cache": "WARM"}])
+def test_an_unknown_kind_of_race_is_a_400_on_the_page_and_the_badge(client, query):
+    make_race("acme/kinds")
+    for name in ("repository_page", "repository_badge"):
+        response = client.get(reverse(name, args=["acme", "kinds"]), query)
+        assert response.status_code == 400
+
+
 def test_median_interval_is_the_order_statistic_interval():
     assert median_interval([1.0] * 5) is None
     interval = median_interval(list(range(1, 11)))  # n = 10: the 2nd and 9th values

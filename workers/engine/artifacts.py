@@ -171,8 +171,11 @@ def collect(directories, *, max_jars=MAX_JARS):
     return found
 
 
-def side_artifacts(side, src):
-    """The jars one side produced in its source copy."""
+def side_artifacts(side, src, *, custom=False):
+    """The jars one side produced in its source copy: where its tool puts them, or, for an
+    operator's custom command (which may run any tool on either side), in both layouts."""
+    if custom:
+        return collect([*standard_jar_directories(src), *elide_jar_directories(src)])
     if side == "elide":
         return collect(elide_jar_directories(src))
     return collect(standard_jar_directories(src))

@@ -219,16 +219,22 @@ def _kill_tree(proc, sig, also=()):
     `also` holds descendants seen earlier: a child that ignored SIGTERM may have been
     reparented since (its parent died), and must still get the SIGKILL. Each entry carries
     its start time so that a recycled PID is never hit. Returns the descendants it found.
+
+    A catchable signal is sent to a frozen tree (SIGSTOP to all, the signal to all, SIGCONT
+    to all): signalled one by one, a shell whose child died first would see it die and run
+    its next command (print, start another step) before its own signal arrived.
     """
     found = set(_descendants(proc.pid))
-    for pid, started in found | set(also):
-        if process_start_time(pid) == started:
+    alive = [pid for pid, started in found | set(also) if process_start_time(pid) == started]
+    steps = (sig,) if sig == signal.SIGKILL else (signal.SIGSTOP, sig, signal.SIGCONT)
+    for step in steps:
+        for pid in alive:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, sig)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        proc.send_signal(sig)
+                os.kill(pid, step)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, step)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            proc.send_signal(step)
     return found
 
 

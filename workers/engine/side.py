@@ -276,7 +276,8 @@ class SideRunner:
         """
         if self.done:
             return
-        found = side_artifacts(self.side, self.race.workspace.src(self.side))
+        custom = self.recipe is not None and self.recipe.tool == CUSTOM
+        found = side_artifacts(self.side, self.race.workspace.src(self.side), custom=custom)
         self.result.artifacts = found.summary()
         self.result.class_names = found.class_names
         for note in found.notes[:5]:
