@@ -141,6 +141,9 @@ if env_str("DATABASE_URL"):
     }
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}{TEST_DB_SUFFIX}"}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, with a health check that needs no round trip on a connection with
+        # nothing to read (buildarena/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "buildarena.postgresql"
         # A client that vanished mid-transaction (its host lost its link) must not hold its
         # row locks until TCP gives up hours later, freezing every worker that reaps it: the
         # server ends a session idle in a transaction, or whose replies go unacknowledged, for

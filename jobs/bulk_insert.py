@@ -27,7 +27,8 @@ def _columns(model, skip_auto_pk):
     fields = [
         field
         for field in model._meta.concrete_fields
-        if not (skip_auto_pk and isinstance(field, models.AutoField))
+        # Generated columns are computed by the database and may not be written.
+        if not field.generated and not (skip_auto_pk and isinstance(field, models.AutoField))
     ]
     return fields, [(field.attname, _converter(field)) for field in fields]
 

@@ -19,7 +19,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Length, Substr
+from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
 from jobs.models import BuildResult, BuildType, JobStatus
@@ -114,23 +114,34 @@ class Side:
         return self.complete_after(self.next_offset)
 
 
+# Each side's output from the client's offset, cut by the database. The stored length decides
+# first whether there is anything after the offset, so a side with nothing new costs no read
+# of its text (on SQLite, SUBSTR reads the whole value to count characters up to the offset).
+# Parameters: _chunk_params. Plain SQL, the same on SQLite and PostgreSQL.
+_NEW_TEXT_SQL = (
+    "CASE WHEN r.build_type = %(elide)s AND r.output_length >= CAST(%(elide_start)s AS INTEGER)"
+    "  THEN SUBSTR(r.output, CAST(%(elide_start)s AS INTEGER), CAST(%(limit)s AS INTEGER))"
+    " WHEN r.build_type <> %(elide)s AND r.output_length >= CAST(%(standard_start)s AS INTEGER)"
+    "  THEN SUBSTR(r.output, CAST(%(standard_start)s AS INTEGER), CAST(%(limit)s AS INTEGER))"
+    " ELSE '' END"
+)
+
+
+_CHUNK_COLUMNS = (
+    "id, job_id, build_type, status, duration, bell_rung, created_at, duration_ms,"
+    " run_times_ms, exit_code, tool, tool_version, started_at, finished_at, error, phase,"
+    " jdk, phases, output_length, "
+    + _NEW_TEXT_SQL
+    + " AS chunk, CASE WHEN output_compressed IS NULL THEN 0 ELSE 1 END AS compacted"
+)
+_CHUNK_FROM = " FROM build_results r WHERE job_id = %(job_id)s"
+_CHUNK_SQL = "SELECT " + _CHUNK_COLUMNS + _CHUNK_FROM
+
+
 def _chunk_query(job_id, offsets, limit):
-    """Both results with each side's output from its offset: plain SQL (same on SQLite and
-    PostgreSQL), because building this query through the ORM cost more than running it."""
-    sql = (
-        "SELECT id, job_id, build_type, status, duration, bell_rung, created_at, duration_ms,"
-        " run_times_ms, exit_code, tool, tool_version, started_at, finished_at, error, phase,"
-        " jdk, phases,"
-        " COALESCE(LENGTH(output), 0) AS output_length,"
-        " CASE WHEN build_type = %s"
-        "  THEN SUBSTR(COALESCE(output, ''), CAST(%s AS INTEGER), CAST(%s AS INTEGER))"
-        "  ELSE SUBSTR(COALESCE(output, ''), CAST(%s AS INTEGER), CAST(%s AS INTEGER)) END"
-        " AS chunk,"
-        " CASE WHEN output_compressed IS NULL THEN 0 ELSE 1 END AS compacted"
-        " FROM build_results WHERE job_id = %s"
-    )
-    params = _chunk_params(job_id, offsets, limit)
-    return BuildResult.objects.raw(sql, params)
+    """Both results with each side's output from its offset: plain SQL, because building
+    this query through the ORM cost more than running it."""
+    return BuildResult.objects.raw(_CHUNK_SQL, _chunk_params(job_id, offsets, limit))
 
 
 def _tail_query(job_id, tail):
@@ -144,12 +155,12 @@ def _tail_query(job_id, tail):
         BuildResult.objects.filter(job_id=job_id)
         .defer("output", "output_timing", "output_compressed", "output_timing_compressed")
         .annotate(
-            output_length=Coalesce(Length("output"), Value(0), output_field=IntegerField()),
             compacted=ExpressionWrapper(
                 Q(output_compressed__isnull=False), output_field=BooleanField()
             ),
+            chunk=Substr(Coalesce("output", Value("")), start + 1),
+            chunk_start=start,
         )
-        .annotate(chunk=Substr(Coalesce("output", Value("")), start + 1), chunk_start=start)
     )
 
 
@@ -199,7 +210,7 @@ def sides_from_results(job, results, offsets, *, limit, tail=None):
                 end = side.offset + (len(full) if tail is not None else limit)
                 text = full[side.offset : end]
             else:
-                side.total_length = result.output_length
+                side.total_length = result.output_length or 0  # NULL with a NULL output
                 start = result.chunk_start if tail is not None else offsets[build_type]
                 side.offset = min(start, side.total_length)
                 text = result.chunk or ""
@@ -217,11 +228,11 @@ def sides_from_results(job, results, offsets, *, limit, tail=None):
 # building costs more than the query itself here; it runs unchanged on SQLite and PostgreSQL.
 _STATE_COLUMNS = (
     "j.status, j.worker_id, j.commit_sha, r.build_type, r.status, r.bell_rung,"
-    " r.started_at, r.duration_ms, r.tool, r.tool_version, r.phase, LENGTH(r.output),"
+    " r.started_at, r.duration_ms, r.tool, r.tool_version, r.phase, r.output_length,"
     " CASE WHEN r.output_compressed IS NULL THEN 0 ELSE 1 END"
 )
 _STATE_WIDTH = 13
-_STATE_FROM = " FROM jobs j LEFT JOIN build_results r ON r.job_id = j.id WHERE j.id = %s"
+_STATE_FROM = " FROM jobs j LEFT JOIN build_results r ON r.job_id = j.id WHERE j.id = %(job_id)s"
 _STATE_SQL = "SELECT " + _STATE_COLUMNS + _STATE_FROM
 # What the version covers: the race header, then each side's header (never the output).
 VERSION_PARTS = ("head", *SIDES)
@@ -257,7 +268,7 @@ class RaceState:
 def race_state(job_id):
     """The race's version and output lengths, in one indexed query."""
     with connection.cursor() as cursor:
-        cursor.execute(_STATE_SQL, [str(job_id)])
+        cursor.execute(_STATE_SQL, {"job_id": str(job_id)})
         rows = cursor.fetchall()
     return _state_from_rows(rows)
 
@@ -293,9 +304,8 @@ _POLL_SQL = (
     + ", ".join(f"j.{name}" for name in POLL_JOB_FIELDS)
     + ", "
     + ", ".join(f"r.{name}" for name in POLL_RESULT_FIELDS)
-    + ", CASE WHEN r.build_type = %s"
-    "  THEN SUBSTR(COALESCE(r.output, ''), CAST(%s AS INTEGER), CAST(%s AS INTEGER))"
-    "  ELSE SUBSTR(COALESCE(r.output, ''), CAST(%s AS INTEGER), CAST(%s AS INTEGER)) END"
+    + ", "
+    + _NEW_TEXT_SQL
     + _STATE_FROM
 )
 
@@ -332,15 +342,14 @@ class PollSnapshot:
 
 
 def _chunk_params(job_id, offsets, limit):
-    """Parameters of the SQL that reads each side's output after its offset (1-based SUBSTR)."""
-    return [
-        BuildType.ELIDE,
-        offsets[BuildType.ELIDE] + 1,
-        limit,
-        offsets[BuildType.STANDARD] + 1,
-        limit,
-        str(job_id),
-    ]
+    """Parameters of _NEW_TEXT_SQL (1-based SUBSTR starts) and of the job id."""
+    return {
+        "elide": BuildType.ELIDE,
+        "elide_start": offsets[BuildType.ELIDE] + 1,
+        "standard_start": offsets[BuildType.STANDARD] + 1,
+        "limit": limit,
+        "job_id": str(job_id),
+    }
 
 
 def poll_snapshot(job_id, offsets, *, limit=None):

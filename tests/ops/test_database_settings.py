@@ -125,3 +125,49 @@ def test_every_environment_variable_is_documented_in_the_readme():
     rows = [line for line in readme.splitlines() if line.startswith("| `")]
     undocumented = sorted(name for name in names if not any(f"`{name}`" in r for r in rows))
     assert undocumented == [], f"add a row to README's configuration table for {undocumented}"
+
+
+# Runs in a child process on PostgreSQL: three request cycles on one kept connection, the
+# server ending that session before the third.
+HEALTH_CHECK_PROBE = """
+import select, time
+import psycopg
+from django.core.signals import request_finished, request_started
+from django.db import connections
+connection = connections["default"]
+checks = []
+usable = type(connection).is_usable
+type(connection).is_usable = lambda self: checks.append(1) or usable(self)
+def request():
+    request_started.send(sender=None)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
+    finally:
+        request_finished.send(sender=None)
+first, second = request(), request()
+print("reused", first == second, len(checks))
+with psycopg.connect(URL, autocommit=True) as other:
+    other.execute("SELECT pg_terminate_backend(%s)", [second])
+select.select([connection.connection.fileno()], [], [], 10)  # the server's goodbye
+third = request()
+print("replaced", third != second, len(checks))
+"""
+
+
+def test_postgresql_health_check_costs_no_round_trip_until_the_server_ends_the_session():
+    """A kept connection with nothing to read is used without Django's `SELECT 1` (the live
+    poll's second round trip); one the server has ended is checked, dropped and replaced,
+    and the request never sees an error (buildarena/postgresql/base.py)."""
+    url = require_local_postgres()
+    env = sqlite_env("unused")
+    env.update(DATABASE_URL=url)
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "manage.py"), "shell", "-v", "0", "-c",
+         f"URL = {url!r}\n" + HEALTH_CHECK_PROBE],
+        env=env, capture_output=True, text=True, timeout=60, cwd=PROJECT_DIR,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()[-2:]
+    assert lines == ["reused True 0", "replaced True 1"], result.stdout

@@ -1,0 +1,40 @@
+"""Django's PostgreSQL backend, with a health check that costs no round trip when the
+connection is evidently fine.
+
+With CONN_HEALTH_CHECKS, Django sends `SELECT 1` before the first query of every request that
+reuses a connection: on the live poll, a request of one query, that is a second round trip.
+An idle connection the server has ended (restart, pg_terminate_backend, a session timeout)
+has something to read: the server's goodbye or the end of the stream. So the socket is
+looked at first, without waiting: nothing to read, and psycopg not knowing it broken, means
+the connection is usable as far as any check could tell without a query; anything to read
+(or a broken connection) leads to Django's own check, which reconnects when it fails. A
+link that dies silently is caught by neither check before a query; `tcp_user_timeout` (see
+settings.py) bounds that wait.
+"""
+
+import select
+
+from django.db.backends.postgresql import base
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def close_if_health_check_failed(self):
+        if (
+            self.connection is not None
+            and self.health_check_enabled
+            and not self.health_check_done
+            and not self.pool
+            and self._evidently_usable()
+        ):
+            self.health_check_done = True
+            return
+        super().close_if_health_check_failed()
+
+    def _evidently_usable(self):
+        if self.connection.broken or self.connection.closed:
+            return False
+        try:
+            readable, _, _ = select.select([self.connection.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
