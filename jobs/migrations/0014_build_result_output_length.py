@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0011_job_cache_scenario_result_phases_jdk'),
+        ('jobs', '0013_speedup_steps_per_repository'),
     ]
 
     operations = [
