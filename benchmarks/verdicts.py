@@ -84,7 +84,7 @@ def headline_cost(races):
     django.setup()
     from django.core.management import call_command
 
-    from jobs.leaderboard import headline
+    from jobs.headline import headline, medians_from_every_speedup, medians_from_steps
     from jobs.leaderboard_figures import totals
     from jobs.mock_data import seed_random_races
     from jobs.statistics import repository_statistics
@@ -97,6 +97,8 @@ def headline_cost(races):
     timings = {}
     for name, compute in (
         ("headline", lambda: headline(filters)),
+        ("medians from the steps", lambda: medians_from_steps(filters)),
+        ("medians from every speedup", lambda: medians_from_every_speedup(filters)),
         ("totals", lambda: totals(filters)),
         ("repository statistics", lambda: repository_statistics(filters)),
     ):
@@ -108,6 +110,8 @@ def headline_cost(races):
         timings[name] = round(statistics.median(samples), 1)
         if name == "headline":
             timings["headline value"] = result
+        if name.startswith("medians"):
+            timings[name + " (repositories, races)"] = (len(result[0]), result[1])
     database.unlink()
     return {"races": races, "seed seconds": round(seeded, 1), "median ms of 5": timings}
 

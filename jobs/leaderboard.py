@@ -1,13 +1,13 @@
-"""Leaderboard queries: the headline, the ranking, the totals and the speedup histogram.
+"""Leaderboard queries: which races count, the ranking, the sides' times.
 
-The ranking and the headline read `jobs`; the totals, the chart and the per-repository rows
-(jobs/statistics.py) add up the summary rows (jobs/summary.py, `summary_rows`), which count
-the same races by the same filters and are kept in step in each race's transaction.
+The ranking reads `jobs`; the headline is jobs/headline.py; the totals, the chart and the
+per-repository rows (jobs/statistics.py) add up the summary rows (jobs/summary.py,
+`summary_rows`), which count the same races by the same filters and are kept in step in each
+race's transaction.
 
 Which races count: completed, with a verdict the board counts (elide, standard, tie,
 inconclusive; never void or not comparable), not excluded by an admin, and real unless
-demo data is asked for (`include_demo`). The headline also leaves out races whose speedup
-is beyond ARENA_PLAUSIBLE_SPEEDUP (flagged for review) and races without a speedup.
+demo data is asked for (`include_demo`).
 
 Everything here is a fixed number of queries whatever the number of races: the ranking pages
 through `jobs` with the partial index jobs_ranking_idx (WHERE status = 'completed'
@@ -16,9 +16,6 @@ the unique (job_id, build_type) index), and totals are one aggregate over summar
 """
 
 import datetime
-import math
-import statistics
-from collections import defaultdict
 
 from django.db import connection
 from django.db.models import CharField, F, FilteredRelation, Q
@@ -32,14 +29,8 @@ from jobs.models import (
     JobStatus,
     measured_ms_expression,
 )
-from jobs.speedups import flagged_condition, plausible
-from jobs.verdict import bootstrap_interval
+from jobs.speedups import plausible
 from jobs.vocabulary import measured_ms
-
-HEADLINE_RESAMPLES = 2000
-# Above this many repositories the mean of log speedups is as good as normal (central limit),
-# and its normal interval replaces the bootstrap, whose cost grows with repositories x 2,000.
-HEADLINE_NORMAL_ABOVE = 200
 
 # status = 'completed' written into the SQL as a literal, not a bound parameter: SQLite uses
 # a partial index (jobs_ranking_idx ... WHERE status = 'completed') only when it can see the
@@ -94,51 +85,6 @@ def finished_races(filters=None):
 def completed_races(filters=None):
     """The races the leaderboard counts, matching its filters (see LeaderboardFilterForm)."""
     return finished_races(filters).filter(verdict__in=COUNTED_VERDICTS)
-
-
-def _mean(values):
-    return sum(values) / len(values)
-
-
-def headline(filters=None):
-    """{"speedup", "ci95", "races", "repositories", "includesDemo"}: the statement the board
-    leads with.
-
-    Each repository counts once, by the median speedup of its races (so one repository raced
-    200 times does not outvote 36 others); the headline is the geometric mean of those
-    medians, with a percentile bootstrap interval over repositories (2,000 resamples, a fixed
-    seed: the same races always give the same interval; above HEADLINE_NORMAL_ABOVE
-    repositories the normal interval of the mean log). Races without a speedup (forfeits) and
-    races beyond the plausibility bound are left out.
-    """
-    rows = (
-        completed_races(filters)
-        .filter(speedup__isnull=False)
-        .exclude(flagged_condition())
-        .values_list("repository_name", "speedup")
-    )
-    by_repository = defaultdict(list)
-    for name, speedup in rows.iterator(chunk_size=5000):
-        by_repository[name].append(speedup)
-    logs = [math.log(statistics.median(values)) for values in by_repository.values()]
-    result = {
-        "speedup": None,
-        "ci95": None,
-        "races": sum(len(values) for values in by_repository.values()),
-        "repositories": len(logs),
-        "includesDemo": bool((filters or {}).get("include_demo")),
-    }
-    if not logs:
-        return result
-    result["speedup"] = round(math.exp(_mean(logs)), 4)
-    if len(logs) > HEADLINE_NORMAL_ABOVE:
-        margin = 1.959963984540054 * statistics.stdev(logs) / math.sqrt(len(logs))
-        interval = (_mean(logs) - margin, _mean(logs) + margin)
-    else:
-        interval = bootstrap_interval(logs, _mean, resamples=HEADLINE_RESAMPLES, seed=len(logs))
-    if interval is not None:
-        result["ci95"] = [round(math.exp(interval[0]), 4), round(math.exp(interval[1]), 4)]
-    return result
 
 
 def day_start(day):

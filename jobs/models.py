@@ -185,6 +185,14 @@ class Job(models.Model):
                 name="jobs_ranking_idx",
                 condition=models.Q(status="completed"),
             ),
+            # The headline's per-repository medians (jobs/headline.py): WHERE status =
+            #   'completed' AND repository_name = %s AND speedup >= %s AND speedup < %s
+            #   ORDER BY speedup DESC LIMIT 1 OFFSET n: one repository's races in one step.
+            models.Index(
+                fields=["repository_name", "-speedup"],
+                name="jobs_repo_speedup_idx",
+                condition=models.Q(status="completed"),
+            ),
             # Leaderboard totals and per-repository statistics, read from the index alone:
             #   SELECT COUNT(id), COUNT(id) FILTER (WHERE winner = ...), MAX(speedup), ...
             #   FROM jobs WHERE status = 'completed' [GROUP BY repository_name]

@@ -220,7 +220,7 @@ def test_parallel_races_in_threads_of_one_process(engine_settings, repo):
 def test_a_race_with_no_elide_binary_is_void_and_leaves_the_headline_and_win_counts(
     engine_settings, repo, tmp_path
 ):
-    from jobs.leaderboard import headline
+    from jobs.headline import headline
     from jobs.leaderboard_figures import totals
     from tests.factories import make_race
     from tests.toolchains import toolchain

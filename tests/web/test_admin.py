@@ -181,7 +181,7 @@ def test_operator_commands_are_editable_on_an_existing_job(admin_client):
 def test_an_admin_excludes_a_race_from_the_leaderboard_with_a_reason_kept_in_history(
     admin_client,
 ):
-    from jobs.leaderboard import headline
+    from jobs.headline import headline
     from jobs.leaderboard_figures import totals
     from jobs.models import RaceExclusion
 

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs.leaderboard import headline
+from jobs.headline import headline
 from jobs.leaderboard_figures import totals
 from jobs.models import Job, RaceExclusion
 from tests.factories import make_race

@@ -1,0 +1,208 @@
+"""The statement the leaderboard leads with: Elide's typical speedup over repositories.
+
+Each repository counts once, by the median speedup of its counted races (so one repository
+raced 200 times does not outvote 36 others); the headline is the geometric mean of those
+medians, with a percentile bootstrap interval over repositories (2,000 resamples, a fixed
+seed: the same races always give the same interval; above HEADLINE_NORMAL_ABOVE repositories
+the normal interval of the mean log). Races without a speedup (forfeits) and races beyond
+ARENA_PLAUSIBLE_SPEEDUP (flagged for review) are left out.
+
+The medians are exact either way. Without a date filter they are found from the speedup steps
+kept with the summary rows (jobs/speedup_steps.py): each repository's steps say which step
+holds its median and at what offset, and one or two index reads of that repository's races in
+that step return the value, so the cost grows with repositories, not races. With a date filter
+(the steps count every day together) every matching speedup is read.
+"""
+
+import logging
+import math
+import statistics
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import F, Q, Sum
+
+from jobs.leaderboard import completed_races
+from jobs.speedup_steps import step_of, step_start
+from jobs.speedups import flagged_condition
+from jobs.summary_table import EVERY_REPOSITORY, SpeedupStepCount
+from jobs.verdict import bootstrap_interval
+
+logger = logging.getLogger(__name__)
+
+HEADLINE_RESAMPLES = 2000
+# Above this many repositories the mean of log speedups is as good as normal (central limit),
+# and its normal interval replaces the bootstrap, whose cost grows with repositories x 2,000.
+HEADLINE_NORMAL_ABOVE = 200
+# Read a repository's races within one step through this index (jobs/models.py).
+REPOSITORY_SPEEDUP_INDEX = "jobs_repo_speedup_idx"
+
+
+def headline(filters=None):
+    """{"speedup", "ci95", "races", "repositories", "includesDemo"} for these filters."""
+    filters = filters or {}
+    if filters.get("since") or filters.get("until"):
+        medians, races = medians_from_every_speedup(filters)
+    else:
+        try:
+            medians, races = medians_from_steps(filters)
+        except LookupError as mismatch:
+            # The steps disagree with `jobs` (rows written behind the application's back):
+            # the headline stays right, only slower, until the summary is rebuilt.
+            logger.warning("%s; run manage.py rebuild_leaderboard_summary", mismatch)
+            medians, races = medians_from_every_speedup(filters)
+    logs = [math.log(value) for value in medians.values()]
+    result = {
+        "speedup": None,
+        "ci95": None,
+        "races": races,
+        "repositories": len(logs),
+        "includesDemo": bool(filters.get("include_demo")),
+    }
+    if not logs:
+        return result
+    result["speedup"] = round(math.exp(_mean(logs)), 4)
+    if len(logs) > HEADLINE_NORMAL_ABOVE:
+        margin = 1.959963984540054 * statistics.stdev(logs) / math.sqrt(len(logs))
+        interval = (_mean(logs) - margin, _mean(logs) + margin)
+    else:
+        interval = bootstrap_interval(logs, _mean, resamples=HEADLINE_RESAMPLES, seed=len(logs))
+    if interval is not None:
+        result["ci95"] = [round(math.exp(interval[0]), 4), round(math.exp(interval[1]), 4)]
+    return result
+
+
+def _mean(values):
+    return sum(values) / len(values)
+
+
+def _plausible_speedups(filters):
+    return completed_races(filters).filter(speedup__isnull=False).exclude(flagged_condition())
+
+
+def medians_from_every_speedup(filters):
+    """({repository: median speedup}, races): every matching speedup read and sorted here."""
+    rows = _plausible_speedups(filters).values_list("repository_name", "speedup")
+    by_repository = defaultdict(list)
+    for name, speedup in rows.iterator(chunk_size=5000):
+        by_repository[name].append(speedup)
+    medians = {name: statistics.median(values) for name, values in by_repository.items()}
+    return medians, sum(len(values) for values in by_repository.values())
+
+
+def medians_from_steps(filters):
+    """({repository: median speedup}, races) from each repository's speedup steps."""
+    steps = SpeedupStepCount.objects.exclude(repository_name=EVERY_REPOSITORY)
+    if filters.get("q"):
+        steps = steps.filter(repository_name__icontains=filters["q"])
+    if not filters.get("include_demo"):
+        steps = steps.filter(is_mock=False)
+    for name in ("scenario", "cache"):
+        if filters.get(name):
+            steps = steps.filter(**{name: filters[name]})
+    bound = settings.ARENA_PLAUSIBLE_SPEEDUP
+    rows = (
+        steps.filter(step__gte=step_of(1 / bound), step__lte=step_of(bound))
+        .values_list("repository_name", "step")
+        .annotate(count=Sum("races"))
+        .order_by("repository_name", "-step")
+    )
+    # A few thousand plain tuples: read without the ORM's per-row conversions.
+    sql, params = rows.query.sql_with_params()
+    by_repository = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for name, step, count in cursor.fetchall():
+            by_repository[name].append((step, count))
+    read = _step_reader(filters)
+    medians, races = {}, 0
+    for name, repository_steps in by_repository.items():
+        slices = _plausible_slices(filters, name, repository_steps)
+        total = sum(count for count, _ in slices)
+        if total:
+            medians[name] = _median_of(read, name, slices, total)
+            races += total
+    return medians, races
+
+
+def _plausible_slices(filters, name, repository_steps):
+    """[(races, step)], highest speedups first, leaving flagged speedups out: steps are
+    compared as integers (step_of only grows with the speedup), so a step wholly beyond the
+    plausibility bound is skipped without a query and only a step that holds a bound (at most
+    two per repository) is counted exactly."""
+    bound = settings.ARENA_PLAUSIBLE_SPEEDUP
+    top, bottom = step_of(bound), step_of(1 / bound)
+    slices = []
+    for step, count in repository_steps:
+        if step > top or step < bottom:
+            continue
+        if step in (top, bottom):
+            in_step = Q(speedup__gte=step_start(step), speedup__lt=step_start(step + 1))
+            count = _plausible_speedups(filters).filter(in_step, repository_name=name).count()
+        if count:
+            slices.append((count, step))
+    return slices
+
+
+def _median_of(read, name, slices, total):
+    middle = total // 2
+    if total % 2:
+        return _nth_from_top(read, name, slices, middle)
+    return (
+        _nth_from_top(read, name, slices, middle - 1) + _nth_from_top(read, name, slices, middle)
+    ) / 2
+
+
+def _nth_from_top(read, name, slices, position):
+    above = 0
+    for count, step in slices:
+        if position < above + count:
+            found = read(name, step_start(step), step_start(step + 1), position - above)
+            if found is None:
+                raise LookupError(f"the speedup steps of {name} do not match its races")
+            return found
+        above += count
+    raise LookupError(f"the speedup steps of {name} count more races than there are")
+
+
+# Stand-ins in the compiled query for the values each read fills in.
+_NAME, _LOW, _HIGH = "\x00repository", -1.25e300, -2.5e300
+
+
+def _step_reader(filters):
+    """read(repository, low, high, offset) -> the speedup at `offset` (0: the best) among the
+    repository's plausible counted races with low <= speedup < high, or None.
+
+    The query is built by the ORM once and run with new values for each read (a headline makes
+    one or two per repository); it goes through jobs_repo_speedup_idx, named on SQLite, which
+    might otherwise sort the repository's races.
+    """
+    query = (
+        _plausible_speedups(filters)
+        .filter(repository_name=_NAME, speedup__gte=_LOW, speedup__lt=_HIGH)
+        .order_by(F("speedup").desc())
+        .values_list("speedup", flat=True)
+    )
+    sql, params = query.query.sql_with_params()
+    if connection.vendor == "sqlite":
+        sql = sql.replace('FROM "jobs"', f'FROM "jobs" INDEXED BY "{REPOSITORY_SPEEDUP_INDEX}"', 1)
+    sql += " LIMIT 1 OFFSET %s"
+    slots = {
+        value: [index for index, param in enumerate(params) if param == value]
+        for value in (_NAME, _LOW, _HIGH)
+    }
+    if not all(slots.values()):
+        raise RuntimeError(f"the step query lost a stand-in: {sql}")
+
+    def read(name, low, high, offset):
+        values = list(params)
+        for value, filled in ((_NAME, name), (_LOW, low), (_HIGH, high)):
+            for index in slots[value]:
+                values[index] = filled
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*values, offset])
+            row = cursor.fetchone()
+        return None if row is None else row[0]
+
+    return read
