@@ -14,6 +14,7 @@ that step return the value, so the cost grows with repositories, not races. With
 (the steps count every day together) every matching speedup is read.
 """
 
+import itertools
 import logging
 import math
 import statistics
@@ -108,21 +109,29 @@ def medians_from_steps(filters):
         .annotate(count=Sum("races"))
         .order_by("repository_name", "-step")
     )
-    # A few thousand plain tuples: read without the ORM's per-row conversions.
+    # Plain tuples, one repository after another, never all held at once (the ORM's per-row
+    # conversions and a list of every step would cost more than the medians).
     sql, params = rows.query.sql_with_params()
-    by_repository = defaultdict(list)
+    wanted, races = {}, 0  # repository -> the (repository, step, offset) of its middle race(s)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for name, step, count in cursor.fetchall():
-            by_repository[name].append((step, count))
-    read = _step_reader(filters)
-    medians, races = {}, 0
-    for name, repository_steps in by_repository.items():
-        slices = _plausible_slices(filters, name, repository_steps)
-        total = sum(count for count, _ in slices)
-        if total:
-            medians[name] = _median_of(read, name, slices, total)
-            races += total
+        for name, group in itertools.groupby(cursor, key=lambda row: row[0]):
+            # PostgreSQL's SUM over bigint is numeric: counts become ints here.
+            repository_steps = [(step, int(count)) for _, step, count in group]
+            slices = _plausible_slices(filters, name, repository_steps)
+            total = sum(count for count, _ in slices)
+            if total:
+                middle = total // 2
+                positions = [middle] if total % 2 else [middle - 1, middle]
+                wanted[name] = [(name, *_place(name, slices, position)) for position in positions]
+                races += total
+    found = _read_places(filters, [place for places in wanted.values() for place in places])
+    medians = {}
+    for name, places in wanted.items():
+        values = [found.get(place) for place in places]
+        if None in values:
+            raise LookupError(f"the speedup steps of {name} do not match its races")
+        medians[name] = sum(values) / len(values)
     return medians, races
 
 
@@ -145,39 +154,32 @@ def _plausible_slices(filters, name, repository_steps):
     return slices
 
 
-def _median_of(read, name, slices, total):
-    middle = total // 2
-    if total % 2:
-        return _nth_from_top(read, name, slices, middle)
-    return (
-        _nth_from_top(read, name, slices, middle - 1) + _nth_from_top(read, name, slices, middle)
-    ) / 2
-
-
-def _nth_from_top(read, name, slices, position):
+def _place(name, slices, position):
+    """(step, offset within the step) of the race at `position` (0: the best)."""
     above = 0
     for count, step in slices:
         if position < above + count:
-            found = read(name, step_start(step), step_start(step + 1), position - above)
-            if found is None:
-                raise LookupError(f"the speedup steps of {name} do not match its races")
-            return found
+            return step, position - above
         above += count
     raise LookupError(f"the speedup steps of {name} count more races than there are")
 
 
 # Stand-ins in the compiled query for the values each read fills in.
 _NAME, _LOW, _HIGH = "\x00repository", -1.25e300, -2.5e300
+# Reads per query: SQLite allows 500 terms in a compound SELECT.
+READS_PER_QUERY = 200
 
 
-def _step_reader(filters):
-    """read(repository, low, high, offset) -> the speedup at `offset` (0: the best) among the
-    repository's plausible counted races with low <= speedup < high, or None.
+def _read_places(filters, places):
+    """{(repository, step, offset): speedup} for every place: the speedup at `offset` (0: the
+    best) among the repository's plausible counted races in that step.
 
-    The query is built by the ORM once and run with new values for each read (a headline makes
-    one or two per repository); it goes through jobs_repo_speedup_idx, named on SQLite, which
-    might otherwise sort the repository's races.
+    One query for all of them (UNION ALL of one indexed LIMIT 1 OFFSET n read each, through
+    jobs_repo_speedup_idx, named on SQLite, which might otherwise sort a repository's races).
+    The read is built by the ORM once, with stand-ins for the values each place fills in.
     """
+    if not places:
+        return {}
     query = (
         _plausible_speedups(filters)
         .filter(repository_name=_NAME, speedup__gte=_LOW, speedup__lt=_HIGH)
@@ -187,22 +189,27 @@ def _step_reader(filters):
     sql, params = query.query.sql_with_params()
     if connection.vendor == "sqlite":
         sql = sql.replace('FROM "jobs"', f'FROM "jobs" INDEXED BY "{REPOSITORY_SPEEDUP_INDEX}"', 1)
-    sql += " LIMIT 1 OFFSET %s"
+    one_read = f"SELECT %s, q.speedup FROM ({sql} LIMIT 1 OFFSET %s) q"  # noqa: S608 (the ORM's SQL)
     slots = {
         value: [index for index, param in enumerate(params) if param == value]
         for value in (_NAME, _LOW, _HIGH)
     }
     if not all(slots.values()):
         raise RuntimeError(f"the step query lost a stand-in: {sql}")
-
-    def read(name, low, high, offset):
-        values = list(params)
-        for value, filled in ((_NAME, name), (_LOW, low), (_HIGH, high)):
-            for index in slots[value]:
-                values[index] = filled
+    found = {}
+    for start in range(0, len(places), READS_PER_QUERY):
+        batch = places[start : start + READS_PER_QUERY]
+        values = []
+        for index, (name, step, offset) in enumerate(batch):
+            filled = list(params)
+            for stand_in, value in (
+                (_NAME, name), (_LOW, step_start(step)), (_HIGH, step_start(step + 1))
+            ):  # fmt: skip
+                for slot in slots[stand_in]:
+                    filled[slot] = value
+            values += [index, *filled, offset]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*values, offset])
-            row = cursor.fetchone()
-        return None if row is None else row[0]
-
-    return read
+            cursor.execute(" UNION ALL ".join([one_read] * len(batch)), values)
+            for index, speedup in cursor.fetchall():
+                found[batch[index]] = speedup
+    return found
