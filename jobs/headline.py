@@ -22,9 +22,10 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 
-from jobs.leaderboard import completed_races
+from jobs.leaderboard import completed_races, demo_and_kind
+from jobs.leaderboard_figures import step_condition
 from jobs.speedup_steps import step_of, step_start
 from jobs.speedups import flagged_condition
 from jobs.summary_table import EVERY_REPOSITORY, SpeedupStepCount
@@ -97,11 +98,7 @@ def medians_from_steps(filters):
     steps = SpeedupStepCount.objects.exclude(repository_name=EVERY_REPOSITORY)
     if filters.get("q"):
         steps = steps.filter(repository_name__icontains=filters["q"])
-    if not filters.get("include_demo"):
-        steps = steps.filter(is_mock=False)
-    for name in ("scenario", "cache"):
-        if filters.get(name):
-            steps = steps.filter(**{name: filters[name]})
+    steps = demo_and_kind(steps, filters)
     bound = settings.ARENA_PLAUSIBLE_SPEEDUP
     rows = (
         steps.filter(step__gte=step_of(1 / bound), step__lte=step_of(bound))
@@ -147,7 +144,7 @@ def _plausible_slices(filters, name, repository_steps):
         if step > top or step < bottom:
             continue
         if step in (top, bottom):
-            in_step = Q(speedup__gte=step_start(step), speedup__lt=step_start(step + 1))
+            in_step = step_condition(step)
             count = _plausible_speedups(filters).filter(in_step, repository_name=name).count()
         if count:
             slices.append((count, step))

@@ -74,6 +74,13 @@ def finished_races(filters=None):
     if filters.get("successful"):
         # A speedup exists only when both sides succeeded.
         queryset = queryset.filter(speedup__isnull=False)
+    return demo_and_kind(queryset, filters)
+
+
+def demo_and_kind(queryset, filters):
+    """Demo data only when asked for, and the kind of race (scenario, cache) when named: one
+    definition for `jobs`, the summary rows and the speedup steps, which all carry these
+    columns."""
     if not filters.get("include_demo"):
         queryset = queryset.filter(is_mock=False)
     for name in ("scenario", "cache"):

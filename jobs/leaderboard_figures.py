@@ -13,7 +13,7 @@ import datetime
 from django.db import connection
 from django.db.models import F, Max, Q, Sum
 
-from jobs.leaderboard import completed_races, day_start, using_ranking_index
+from jobs.leaderboard import completed_races, day_start, demo_and_kind, using_ranking_index
 from jobs.models import (
     COUNTED_VERDICTS,
     LeaderboardSummary,
@@ -103,12 +103,7 @@ def summary_rows(filters=None):
         rows = rows.filter(day__lt=day_start(filters["until"] + datetime.timedelta(days=1)))
     if filters.get("successful"):
         rows = rows.filter(measured=True)
-    if not filters.get("include_demo"):
-        rows = rows.filter(is_mock=False)
-    for name in ("scenario", "cache"):
-        if filters.get(name):
-            rows = rows.filter(**{name: filters[name]})
-    return rows
+    return demo_and_kind(rows, filters)
 
 
 def win_rate(figures):
@@ -151,11 +146,7 @@ def speedup_slices(filters, histogram):
         steps = SpeedupStepCount.objects.exclude(repository_name=EVERY_REPOSITORY).filter(
             repository_name__icontains=filters["q"]
         )
-    if not filters.get("include_demo"):
-        steps = steps.filter(is_mock=False)
-    for name in ("scenario", "cache"):
-        if filters.get(name):
-            steps = steps.filter(**{name: filters[name]})
+    steps = demo_and_kind(steps, filters)
     rows = steps.values("step").annotate(count=Sum("races")).order_by("-step")
     return [(row["count"], step_condition(row["step"])) for row in rows]
 
