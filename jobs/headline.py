@@ -11,7 +11,8 @@ The medians are exact either way. Without a date filter they are found from the 
 kept with the summary rows (jobs/speedup_steps.py): each repository's steps say which step
 holds its median and at what offset, and one or two index reads of that repository's races in
 that step return the value, so the cost grows with repositories, not races. With a date filter
-(the steps count every day together) every matching speedup is read.
+every matching speedup is read: a repository's steps count every day together (per day the
+steps count only every repository together).
 """
 
 import itertools
@@ -28,7 +29,7 @@ from jobs.leaderboard import completed_races, demo_and_kind
 from jobs.leaderboard_figures import step_condition
 from jobs.speedup_steps import step_of, step_start
 from jobs.speedups import flagged_condition
-from jobs.summary_table import EVERY_REPOSITORY, SpeedupStepCount
+from jobs.summary_table import EVERY_DAY, EVERY_REPOSITORY, SpeedupStepCount
 from jobs.verdict import bootstrap_interval
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,9 @@ def medians_from_every_speedup(filters):
 
 def medians_from_steps(filters):
     """({repository: median speedup}, races) from each repository's speedup steps."""
-    steps = SpeedupStepCount.objects.exclude(repository_name=EVERY_REPOSITORY)
+    # Each repository's steps over every day ('' is the smallest name: an index range that
+    # skips every repository's steps together and the per-day ones).
+    steps = SpeedupStepCount.objects.filter(repository_name__gt=EVERY_REPOSITORY, day=EVERY_DAY)
     if filters.get("q"):
         steps = steps.filter(repository_name__icontains=filters["q"])
     steps = demo_and_kind(steps, filters)

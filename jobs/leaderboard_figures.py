@@ -141,11 +141,12 @@ def speedup_slices(filters, histogram):
             (item["count"], bin_condition(item["low"], item["high"]))
             for item in reversed(histogram)
         ]
-    steps = SpeedupStepCount.objects.filter(repository_name=EVERY_REPOSITORY)
+    # Over every day: the per-day steps count every repository together only.
+    steps = SpeedupStepCount.objects.filter(day=EVERY_DAY, repository_name=EVERY_REPOSITORY)
     if filters.get("q"):
-        steps = SpeedupStepCount.objects.exclude(repository_name=EVERY_REPOSITORY).filter(
-            repository_name__icontains=filters["q"]
-        )
+        steps = SpeedupStepCount.objects.filter(
+            day=EVERY_DAY, repository_name__gt=EVERY_REPOSITORY
+        ).filter(repository_name__icontains=filters["q"])
     steps = demo_and_kind(steps, filters)
     rows = steps.values("step").annotate(count=Sum("races")).order_by("-step")
     return [(row["count"], step_condition(row["step"])) for row in rows]

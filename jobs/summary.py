@@ -4,7 +4,7 @@ A race counts in the summary while it is completed, not excluded and has a verdi
 belongs to the group of SUMMARY_KEY, for its day and for every day (EVERY_DAY), adds its
 counts to both rows (one race, its win, its chart bin, its sides' success times), widens
 their extremes (best speedup and times, last race), and adds one to its speedup steps
-(jobs/speedup_steps.py).
+(jobs/speedup_steps.py: over every day, and on its day for every repository together).
 
 Every write that can change that — a race recorded, a verdict stored, a requeue, an admin's
 exclusion, demo flag or edit, a deletion — runs inside `kept_in_step(job_ids)`, which reads
@@ -30,7 +30,6 @@ from django.db.models import (
     BooleanField,
     Count,
     ExpressionWrapper,
-    F,
     Max,
     Min,
     Q,
@@ -41,9 +40,10 @@ from django.db.models.functions import Coalesce
 
 from jobs.fields import to_unix_seconds
 from jobs.speedup_steps import TABLE as STEPS_TABLE
-from jobs.speedup_steps import apply_step_changes, rebuild_steps, step_keys
+from jobs.speedup_steps import apply_step_changes, day_expression, rebuild_steps, step_keys
 from jobs.speedups import SPEEDUP_BINS, bin_condition, bin_index, plausible
 from jobs.summary_table import (
+    DAY_SECONDS,
     EVERY_DAY,
     SPEEDUP_BIN_COLUMNS,
     SUMMARY_COUNTS,
@@ -51,10 +51,10 @@ from jobs.summary_table import (
     SUMMARY_KEY,
     SUMMARY_LOWEST,
     LeaderboardSummary,
+    SpeedupStepCount,
 )
 from jobs.vocabulary import COMPLETED, ELIDE, STANDARD, TIE
 
-DAY_SECONDS = 86400
 TABLE = LeaderboardSummary._meta.db_table
 # The columns of `jobs` a race's group and figures are made of.
 JOB_COLUMNS = (
@@ -120,7 +120,7 @@ def contribution(row):
     }
     every_day = (EVERY_DAY, *key[1:])
     groups = [(key, counts, extremes), (every_day, counts, extremes)]
-    return groups, step_keys(row, bool(row["is_mock"]))
+    return groups, step_keys(row, bool(row["is_mock"]), key[0])
 
 
 def _contributions(job_ids, *, lock):
@@ -273,11 +273,8 @@ def counted_races_by_group_columns():
 def recount():
     """The summary rows from a full recount of `jobs`: querysets of dicts, one per group, for
     each day and for every day."""
-    day = ExpressionWrapper(
-        F("created_at") - F("created_at") % DAY_SECONDS, output_field=BigIntegerField()
-    )
     every_day = Value(EVERY_DAY, output_field=BigIntegerField())
-    return [_recount_by(level) for level in (day, every_day)]
+    return [_recount_by(level) for level in (day_expression(), every_day)]
 
 
 def _recount_by(day):
@@ -338,3 +335,29 @@ def rebuild_summary(using="default"):
             rows += cursor.rowcount
         rebuild_steps(cursor, counted_races_by_group_columns().using(using))
         return rows
+
+
+def recount_in_migration(apps, schema_editor):
+    """A migration's RunPython: fill both tables from the races already stored.
+
+    The recount is this module's, which writes the tables' newest shape; a migration that runs
+    before a later one reshapes them (a database several migrations behind) finds a column
+    missing and leaves the recount to that later one, which calls this too. A new, empty
+    database has nothing to count.
+    """
+    connection = schema_editor.connection
+    needed = {
+        apps.get_model("jobs", "Job")._meta.db_table: set(JOB_COLUMNS),
+        **{
+            model._meta.db_table: {field.column for field in model._meta.concrete_fields}
+            for model in (LeaderboardSummary, SpeedupStepCount)
+        },
+    }
+    introspection = connection.introspection
+    with connection.cursor() as cursor:
+        for table, columns in needed.items():
+            present = {column.name for column in introspection.get_table_description(cursor, table)}
+            if not columns <= present:
+                return
+    if apps.get_model("jobs", "Job").objects.using(connection.alias).exists():
+        rebuild_summary(using=connection.alias)

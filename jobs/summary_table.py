@@ -95,20 +95,26 @@ class LeaderboardSummary(models.Model):
 # Speedups counted per 1/SPEEDUP_STEPS-wide step: how the median is found among a million
 # races by reading one step's races instead of half of them.
 SPEEDUP_STEPS = 200
-SPEEDUP_STEP_KEY = ("repository_name", "is_mock", "scenario", "cache", "step")
+SPEEDUP_STEP_KEY = ("repository_name", "day", "is_mock", "scenario", "cache", "step")
 # The `repository_name` of the steps of every repository together.
 EVERY_REPOSITORY = ""
 # The `day` of the rows that count every day together (no day starts at -1: day starts are
-# multiples of 86,400).
+# multiples of DAY_SECONDS).
 EVERY_DAY = -1
+DAY_SECONDS = 86400
 
 
 class SpeedupStepCount(models.Model):
     """How many counted races with a speedup fall in one step (floor(speedup * 200)), per
-    repository (and for every repository: EVERY_REPOSITORY), demo/real, scenario and cache:
-    the finer histogram behind the median speedup."""
+    demo/real, scenario and cache; over every day (EVERY_DAY) per repository and for every
+    repository together (EVERY_REPOSITORY), and per UTC day for every repository together:
+    the finer histogram behind the median speedup (jobs/speedup_steps.py)."""
 
     repository_name = models.TextField(default=EVERY_REPOSITORY, blank=True)
+    day = UnixTimestampField(
+        default=EVERY_DAY,
+        help_text="Midnight UTC of the day the races were created; EVERY_DAY: every day.",
+    )
     is_mock = models.BooleanField()
     scenario = models.CharField(max_length=16, default="clean")
     cache = models.CharField(max_length=8, default="warm")

@@ -6,13 +6,11 @@ from django.db import migrations, models
 
 def count_again(apps, schema_editor):
     """Fill both tables from the races already stored (a full recount with the application's
-    code, which matches this schema when this runs on an existing database; a new, empty
-    database has nothing to count)."""
-    from jobs.summary import rebuild_summary
+    code, once the schema matches what that code writes: on a database migrated further in
+    one go, the last migration that reshapes these tables recounts)."""
+    from jobs.summary import recount_in_migration
 
-    using = schema_editor.connection.alias
-    if apps.get_model("jobs", "Job").objects.using(using).exists():
-        rebuild_summary(using=using)
+    recount_in_migration(apps, schema_editor)
 
 
 def empty_summary(apps, schema_editor):

@@ -1,5 +1,6 @@
 """The leaderboard's summary rows always equal a full recount of the races, whatever wrote them."""
 
+import collections
 import datetime
 import itertools
 
@@ -14,10 +15,11 @@ from jobs.fields import to_unix_seconds
 from jobs.legacy_import import import_legacy_database
 from jobs.mock_data import seed_random_races
 from jobs.models import BuildResult, Job, LeaderboardSummary, SpeedupStepCount, judge_results
-from jobs.speedup_steps import recount_steps
+from jobs.speedup_steps import recount_steps, step_of
 from jobs.summary import counted_races_by_group_columns, rebuild_summary, recount
 from jobs.summary_table import (
     EVERY_DAY,
+    EVERY_REPOSITORY,
     SPEEDUP_STEP_KEY,
     SUMMARY_COUNTS,
     SUMMARY_HIGHEST,
@@ -55,18 +57,49 @@ def recounted_rows():
     return sorted((normalized(row) for level in recount() for row in level), key=repr)
 
 
+def normalized_step(row):
+    """A step row (SPEEDUP_STEP_KEY and races) as plain values (`day` as unix seconds)."""
+    name, day, is_mock, *rest = row
+    return (name, to_unix_seconds(day), bool(is_mock), *rest)
+
+
 def stored_steps():
-    return sorted(SpeedupStepCount.objects.values_list(*SPEEDUP_STEP_KEY, "races"))
+    rows = SpeedupStepCount.objects.values_list(*SPEEDUP_STEP_KEY, "races")
+    return sorted(map(normalized_step, rows))
 
 
 def recounted_steps():
     levels = recount_steps(counted_races_by_group_columns())
-    return sorted(tuple(row.values()) for level in levels for row in level)
+    return sorted(normalized_step(tuple(row.values())) for level in levels for row in level)
+
+
+def steps_counted_here():
+    """The steps counted in Python from the races: per repository and for every repository
+    over every day, and for every repository on each race's UTC day."""
+    counted = Job.objects.filter(
+        status="completed",
+        excluded_reason="",
+        speedup__isnull=False,
+        verdict__in=("elide", "standard", "tie", "inconclusive"),
+    )
+    steps = collections.Counter()
+    for job in counted:
+        rest = (job.is_mock, job.scenario, job.cache, step_of(job.speedup))
+        midnight = datetime.datetime.combine(
+            job.created_at.astimezone(datetime.UTC).date(), datetime.time(), datetime.UTC
+        )
+        for name, day in (
+            (job.repository_name, EVERY_DAY),
+            (EVERY_REPOSITORY, EVERY_DAY),
+            (EVERY_REPOSITORY, to_unix_seconds(midnight)),
+        ):
+            steps[(name, day, *rest)] += 1
+    return sorted((*key, races) for key, races in steps.items())
 
 
 def assert_in_step():
     assert stored_rows() == recounted_rows()
-    assert stored_steps() == recounted_steps()
+    assert stored_steps() == recounted_steps() == steps_counted_here()
 
 
 def created(draw_number):
@@ -225,7 +258,9 @@ def test_the_recount_sees_races_and_the_rebuild_restores_rows_written_behind_its
     # A write the application never saw (raw SQL, a restored backup): rows go stale.
     Job.objects.filter(repository_name="acme/one").update(excluded_reason="raw")
     LeaderboardSummary.objects.filter(repository_name="acme/two").update(races=999)
+    SpeedupStepCount.objects.exclude(day=EVERY_DAY).update(races=999)
     assert stored_rows() != recounted_rows()
+    assert stored_steps() != recounted_steps()
     assert rebuild_summary() == len(recounted_rows())
     assert_in_step()
     assert not LeaderboardSummary.objects.filter(repository_name="acme/one").exists()

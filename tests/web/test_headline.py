@@ -1,12 +1,15 @@
 """jobs/headline.py: medians found through the speedup steps equal medians of every speedup."""
 
+import datetime
 import random
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from jobs.headline import headline, medians_from_every_speedup, medians_from_steps
-from jobs.models import Job
+from jobs.models import Job, SpeedupStepCount
+from jobs.summary_table import EVERY_DAY
 from tests.factories import make_race
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +44,9 @@ def random_races(seed, count=90):
             scenario=rng.choice(["clean", "clean", "noop"]),
             cache=rng.choice(["warm", "warm", "cold"]),
             standard_status="failure" if rng.random() < 0.05 else "success",
+            # Over a few days: the steps of each day (every repository together) are kept
+            # too, and a repository's median must not count them.
+            created_at=timezone.now() - datetime.timedelta(days=rng.randint(0, 4)),
         )
 
 
@@ -48,6 +54,7 @@ def random_races(seed, count=90):
 def test_medians_from_the_steps_equal_the_medians_of_every_speedup(settings, seed):
     settings.ARENA_PLAUSIBLE_SPEEDUP = 3.0025
     random_races(seed)
+    assert SpeedupStepCount.objects.exclude(day=EVERY_DAY).values("day").distinct().count() > 1
     for filters in FILTER_SETS:
         from_steps, races = medians_from_steps(filters)
         assert (from_steps, races) == medians_from_every_speedup(filters), filters
