@@ -5,7 +5,9 @@ They add up rows of `leaderboard_summary` (jobs/summary.py keeps them in the sam
 transaction as every race they count) instead of scanning `jobs`: a few thousand rows
 whatever the number of races. `summary_rows` applies the leaderboard's filters to them as
 jobs.leaderboard.finished_races applies them to races. The median is the one figure read from
-`jobs`, through the speedup index, one or two rows within a slice the counts point at.
+`jobs`, through the speedup index, one or two rows within a slice the counts point at: a
+1/200-wide step of the speedup steps (jobs/speedup_steps.py), over every day or added up over
+the days asked for.
 """
 
 import datetime
@@ -93,17 +95,23 @@ def summary_rows(filters=None):
     rows = LeaderboardSummary.objects.all()
     if filters.get("q"):
         rows = rows.filter(repository_name__icontains=filters["q"])
-    if not (filters.get("since") or filters.get("until")):
-        rows = rows.filter(day=EVERY_DAY)
+    if filters.get("since") or filters.get("until"):
+        rows = rows_of_days(rows, filters)
     else:
-        rows = rows.filter(day__gt=EVERY_DAY)
+        rows = rows.filter(day=EVERY_DAY)
+    if filters.get("successful"):
+        rows = rows.filter(measured=True)
+    return demo_and_kind(rows, filters)
+
+
+def rows_of_days(rows, filters):
+    """The per-day rows (summary rows or speedup steps) of the days since/until pick."""
+    rows = rows.filter(day__gt=EVERY_DAY)
     if filters.get("since"):
         rows = rows.filter(day__gte=day_start(filters["since"]))
     if filters.get("until"):
         rows = rows.filter(day__lt=day_start(filters["until"] + datetime.timedelta(days=1)))
-    if filters.get("successful"):
-        rows = rows.filter(measured=True)
-    return demo_and_kind(rows, filters)
+    return rows
 
 
 def win_rate(figures):
@@ -117,9 +125,8 @@ def median_speedup(filters, histogram):
     """The median speedup of the counted races: the middle one or two.
 
     Each is read through the speedup index within one slice of speedups, which the counts say
-    holds it and at what offset: a 1/200-wide step of the finer histogram
-    (jobs/speedup_steps.py; per repository when the filters pick repositories), or a chart
-    bin when they pick dates.
+    holds it and at what offset (speedup_slices): mostly a 1/200-wide step of the finer
+    histogram (jobs/speedup_steps.py), a chart bin for a name and dates together.
     """
     count = sum(item["count"] for item in histogram)
     if not count:
@@ -134,19 +141,28 @@ def median_speedup(filters, histogram):
 
 
 def speedup_slices(filters, histogram):
-    """[(races, condition on jobs)], highest speedups first, covering every counted speedup."""
+    """[(races, condition on jobs)], highest speedups first, covering every counted speedup.
+
+    Steps over every day, of every repository or of the repositories the name picks; with
+    dates, the steps of every repository on the days in range added up (a few thousand rows
+    for a month). A name and dates together have no steps of their own (steps per repository
+    per day would multiply the table by the repositories): the slices are the chart's bins,
+    exact too but wider, so the median's read walks more of the index.
+    """
     filters = filters or {}
-    if filters.get("since") or filters.get("until"):
+    dated = filters.get("since") or filters.get("until")
+    if dated and filters.get("q"):
         return [
             (item["count"], bin_condition(item["low"], item["high"]))
             for item in reversed(histogram)
         ]
-    # Over every day: the per-day steps count every repository together only.
-    steps = SpeedupStepCount.objects.filter(day=EVERY_DAY, repository_name=EVERY_REPOSITORY)
     if filters.get("q"):
         steps = SpeedupStepCount.objects.filter(
             day=EVERY_DAY, repository_name__gt=EVERY_REPOSITORY
         ).filter(repository_name__icontains=filters["q"])
+    else:
+        steps = SpeedupStepCount.objects.filter(repository_name=EVERY_REPOSITORY)
+        steps = rows_of_days(steps, filters) if dated else steps.filter(day=EVERY_DAY)
     steps = demo_and_kind(steps, filters)
     rows = steps.values("step").annotate(count=Sum("races")).order_by("-step")
     return [(row["count"], step_condition(row["step"])) for row in rows]

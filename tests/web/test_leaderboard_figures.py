@@ -31,7 +31,17 @@ FILTERS = [
     {"q": "two", "successful": True, "include_demo": True},
     {"scenario": "noop", "include_demo": True},
     {"cache": "cold", "scenario": "clean"},
+    # Dates: the median from the steps of each day in range.
+    {
+        "since": (NOW - datetime.timedelta(days=7)).date(),
+        "until": (NOW - datetime.timedelta(days=2)).date(),
+        "include_demo": True,
+    },
+    {"since": (NOW - datetime.timedelta(days=8)).date(), "scenario": "clean", "cache": "warm"},
+    {"until": (NOW - datetime.timedelta(days=400)).date(), "include_demo": True},  # no races
+    {"since": (NOW - datetime.timedelta(days=5)).date(), "q": "acme"},  # the chart's bins
 ]
+DATED = FILTERS[4]
 
 
 @pytest.fixture
@@ -198,11 +208,32 @@ def test_figures_read_summary_rows_not_the_races(varied_races):
     assert "leaderboard_speedup_steps" in steps and "LIKE" in steps
     assert len(median) == 2 - figures["with_speedup"] % 2
 
-    # By date, the steps do not apply: within the chart bin.
+    # By date: the steps of the days in range, every repository together.
     with CaptureQueriesContext(connection) as queries:
-        figures = totals({"include_demo": True, "since": FILTERS[4]["since"]})
+        figures = totals({**DATED, "include_demo": True})
+    first, steps, *median = [query["sql"] for query in queries]
+    assert "leaderboard_summary" in first and '"jobs"' not in first
+    assert "leaderboard_speedup_steps" in steps and '"day" >=' in steps
+    assert "LIKE" not in steps and '"jobs"' not in steps
+    assert len(median) == 2 - figures["with_speedup"] % 2
+    for sql in median:
+        assert "LIMIT 1" in sql and '"speedup" >=' in sql and '"created_at" >=' in sql
+
+    # By name and date: no steps of their own; within the chart bin.
+    with CaptureQueriesContext(connection) as queries:
+        figures = totals({**DATED, "include_demo": True, "q": "acme"})
     first, *median = [query["sql"] for query in queries]
     assert "leaderboard_summary" in first and '"jobs"' not in first
     assert len(median) == 2 - figures["with_speedup"] % 2
     for sql in median:
         assert "LIMIT 1" in sql and "leaderboard_speedup_steps" not in sql
+
+
+def test_dated_filters_pick_races_on_some_days_only(varied_races):
+    """The date filters above narrow the races (and one matches none), so a median from the
+    wrong days' steps would differ from the plain median."""
+    every = len(matching({"include_demo": True}))
+    dated = [filters for filters in FILTERS if "since" in filters or "until" in filters]
+    counts = [len(matching({**filters, "include_demo": True})) for filters in dated]
+    assert 0 in counts and all(count < every for count in counts)
+    assert sum(count > 0 for count in counts) >= len(dated) - 1
