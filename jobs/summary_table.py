@@ -126,6 +126,12 @@ class SpeedupStepCount(models.Model):
         constraints = [
             models.UniqueConstraint(fields=SPEEDUP_STEP_KEY, name="leaderboard_speedup_step_key"),
         ]
+        indexes = [
+            # The median's step (jobs/leaderboard_figures.py): SELECT step, SUM(races) ...
+            # WHERE repository_name = '' AND day >= %s ... GROUP BY step, read from the index
+            # alone (a month's per-day steps are tens of thousands of rows at a million races).
+            models.Index(fields=[*SPEEDUP_STEP_KEY, "races"], name="leaderboard_steps_races_idx"),
+        ]
 
     def __str__(self):
         return f"step {self.step}: {self.races}"

@@ -38,5 +38,9 @@ class Migration(migrations.Migration):
             model_name='speedupstepcount',
             constraint=models.UniqueConstraint(fields=('repository_name', 'day', 'is_mock', 'scenario', 'cache', 'step'), name='leaderboard_speedup_step_key'),
         ),
+        migrations.AddIndex(
+            model_name='speedupstepcount',
+            index=models.Index(fields=['repository_name', 'day', 'is_mock', 'scenario', 'cache', 'step', 'races'], name='leaderboard_steps_races_idx'),
+        ),
         migrations.RunPython(count_again, keep_steps_over_every_day),
     ]
