@@ -38,7 +38,11 @@ FILTERS = [
         "include_demo": True,
     },
     {"since": (NOW - datetime.timedelta(days=8)).date(), "scenario": "clean", "cache": "warm"},
-    {"until": (NOW - datetime.timedelta(days=400)).date(), "include_demo": True},  # no races
+    {  # a range with no races
+        "since": (NOW - datetime.timedelta(days=400)).date(),
+        "until": (NOW - datetime.timedelta(days=300)).date(),
+        "include_demo": True,
+    },
     {"since": (NOW - datetime.timedelta(days=5)).date(), "q": "acme"},  # the chart's bins
 ]
 DATED = FILTERS[4]
