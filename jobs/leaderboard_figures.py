@@ -11,6 +11,7 @@ the days asked for.
 """
 
 import datetime
+import functools
 
 from django.db import connection
 from django.db.models import F, Max, Q, Sum
@@ -141,7 +142,9 @@ def median_speedup(filters, histogram):
 
 
 def speedup_slices(filters, histogram):
-    """[(races, condition on jobs)], highest speedups first, covering every counted speedup.
+    """[(races, a function returning the condition on jobs)], highest speedups first, covering
+    every counted speedup (a step's exact bounds cost a few float steps each: made only for
+    the one or two slices read).
 
     Steps over every day, of every repository or of the repositories the name picks; with
     dates, the steps of every repository on the days in range added up (a few thousand rows
@@ -153,7 +156,7 @@ def speedup_slices(filters, histogram):
     dated = filters.get("since") or filters.get("until")
     if dated and filters.get("q"):
         return [
-            (item["count"], bin_condition(item["low"], item["high"]))
+            (item["count"], functools.partial(bin_condition, item["low"], item["high"]))
             for item in reversed(histogram)
         ]
     if filters.get("q"):
@@ -164,8 +167,8 @@ def speedup_slices(filters, histogram):
         steps = SpeedupStepCount.objects.filter(repository_name=EVERY_REPOSITORY)
         steps = rows_of_days(steps, filters) if dated else steps.filter(day=EVERY_DAY)
     steps = demo_and_kind(steps, filters)
-    rows = steps.values("step").annotate(count=Sum("races")).order_by("-step")
-    return [(row["count"], step_condition(row["step"])) for row in rows]
+    rows = steps.values_list("step").annotate(count=Sum("races")).order_by("-step")
+    return [(count, functools.partial(step_condition, step)) for step, count in rows]
 
 
 def step_condition(step):
@@ -178,7 +181,7 @@ def nth_speedup_from_top(filters, slices, position):
     above = 0
     for count, condition in slices:
         if position < above + count:
-            return _speedup_at(filters, condition, position - above)
+            return _speedup_at(filters, condition(), position - above)
         above += count
     return None
 
