@@ -55,27 +55,11 @@ def setup_django(args, tmp):
 
 
 def live_race():
-    from django.utils import timezone
+    """A running race with 60 KB of Maven-like output per side: its id and output length."""
+    from tests.factories import make_running_race
 
-    from jobs.models import BuildResult, Job
-
-    job = Job.objects.create(
-        repository_url="https://github.com/bench/live",
-        repository_name="bench/live",
-        status="running",
-        started_at=timezone.now(),
-        worker_id="w",
-    )
-    line = "[INFO] Compiling 42 source files to /workspace/target/classes\n"
-    for side in ("elide", "standard"):
-        BuildResult.objects.create(
-            job=job,
-            build_type=side,
-            status="pending",
-            started_at=timezone.now(),
-            output=line * 1000,
-        )
-    return job.pk, len(line) * 1000
+    output = "[INFO] Compiling 42 source files to /workspace/target/classes\n" * 1000
+    return make_running_race("bench/live", output=output).pk, len(output)
 
 
 def caller():

@@ -34,12 +34,28 @@ ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 TOOL_NAMES = {"maven": "Maven", "gradle": "Gradle", "elide": "Elide", "custom": "Custom command"}
 
 
+@dataclass(frozen=True, slots=True)
+class ResultProgress:
+    """What cutting a side's output needs of its result row, read straight from the poll's
+    row: the poll that only carries output builds no model instance (PollSnapshot.read_output).
+    """
+
+    pk: int
+    build_type: str
+    status: str
+    started_at: object  # the column as stored: only whether it is set matters here
+    phase: str
+    output_length: int
+    compacted: bool
+    chunk: str
+
+
 @dataclass
 class Side:
     """One terminal of the race page."""
 
     build_type: str
-    result: BuildResult | None
+    result: BuildResult | ResultProgress | None
     job_status: str
     text: str = ""  # output from `offset` on
     offset: int = 0  # where `text` starts
@@ -185,22 +201,22 @@ def read_sides(job, offsets=None, *, limit=None, tail=None):
         queryset = _tail_query(job.pk, tail)
     else:
         queryset = _chunk_query(job.pk, offsets, limit)
-    return sides_from_results(job, list(queryset), offsets, limit=limit, tail=tail)
+    return sides_from_results(job.status, list(queryset), offsets, limit=limit, tail=tail)
 
 
 def clamp_offsets(offsets):
     return {side: max(0, int((offsets or {}).get(side, 0))) for side in SIDES}
 
 
-def sides_from_results(job, results, offsets, *, limit, tail=None):
-    """The two Sides from result rows that carry output_length, compacted and chunk (and
-    chunk_start with `tail`)."""
+def sides_from_results(job_status, results, offsets, *, limit, tail=None):
+    """The two Sides of a job in `job_status` from result rows that carry output_length,
+    compacted and chunk (and chunk_start with `tail`)."""
     results = {result.build_type: result for result in results}
     full_texts = _compacted_outputs([r.pk for r in results.values() if r.compacted])
     sides = []
     for build_type in SIDES:
         result = results.get(build_type)
-        side = Side(build_type=build_type, result=result, job_status=job.status)
+        side = Side(build_type=build_type, result=result, job_status=job_status)
         if result is not None:
             if result.pk in full_texts:
                 full = full_texts[result.pk]
@@ -248,6 +264,12 @@ class RaceState:
     # "<head>.<elide>.<standard>": each part changes when what that header shows changes.
     version: str = ""
     lengths: tuple = ()  # ((build_type, output length or None when compacted), ...)
+    job_status: str = ""
+
+    @property
+    def active(self):
+        """Queued or running: the page keeps polling whatever the sides say."""
+        return self.job_status in ACTIVE_JOB_STATUSES
 
     def changed_parts(self, version):
         """The parts (head, elide, standard) that differ from a client's `version`."""
@@ -282,7 +304,7 @@ def _state_from_rows(rows):
     lengths = tuple(
         (row[3], None if row[12] else (row[11] or 0)) for row in rows if row[3] is not None
     )
-    return RaceState(True, version, lengths)
+    return RaceState(True, version, lengths, job_status=head[0])
 
 
 # The poll: the state above, the job's header columns and each side with its output from the
@@ -297,6 +319,8 @@ POLL_RESULT_FIELDS = (
     "duration_ms", "run_times_ms", "exit_code", "tool", "tool_version", "started_at",
     "finished_at", "error", "phase", "jdk", "phases",
 )  # fmt: skip
+# Where a poll row's result columns start (after the state's and the job's).
+_RESULT_START = _STATE_WIDTH + len(POLL_JOB_FIELDS)
 _POLL_SQL = (
     "SELECT "
     + _STATE_COLUMNS
@@ -320,12 +344,26 @@ class PollSnapshot:
     offsets: dict
     limit: int
 
+    def read_output(self):
+        """Both sides with their new output, without the job and result instances: for a poll
+        whose headers did not change while the race is active, which sends output alone."""
+        results = [
+            ResultProgress(
+                pk=row[_RESULT_START], build_type=row[3], status=row[4], started_at=row[6],
+                phase=row[10], output_length=row[11] or 0, compacted=bool(row[12]),
+                chunk=row[-1],
+            )
+            for row in self.rows
+            if row[3] is not None  # no result row (LEFT JOIN)
+        ]  # fmt: skip
+        return sides_from_results(self.state.job_status, results, self.offsets, limit=self.limit)
+
     def read(self):
         from jobs.models import Job
         from jobs.round_trips import model_reader
 
         db = connection.alias
-        job_end = _STATE_WIDTH + len(POLL_JOB_FIELDS)
+        job_end = _RESULT_START
         read_job = model_reader(Job, POLL_JOB_FIELDS, connection)
         read_result = model_reader(BuildResult, POLL_RESULT_FIELDS, connection)
         job = read_job(self.rows[0][_STATE_WIDTH:job_end], db, connection)
@@ -338,7 +376,7 @@ class PollSnapshot:
             result.compacted = bool(row[12])
             result.chunk = row[-1]
             results.append(result)
-        return job, sides_from_results(job, results, self.offsets, limit=self.limit)
+        return job, sides_from_results(job.status, results, self.offsets, limit=self.limit)
 
 
 def _chunk_params(job_id, offsets, limit):

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +44,32 @@ def wait_until(predicate, timeout=5, interval=0.02):
             return True
         time.sleep(interval)
     return predicate()
+
+
+def run_in_threads(calls, timeout=60):
+    """Run every `(function, *args)` of `calls` at once, each in a thread with its own database
+    connection (closed when it ends); fail with the first exception a thread raised (it would
+    otherwise be lost with the thread) or when one is still running after `timeout` seconds."""
+    from django.db import connection
+
+    errors = []
+
+    def run(function, *args):
+        try:
+            function(*args)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    if errors:
+        raise errors[0]
+    assert not any(thread.is_alive() for thread in threads), f"still running after {timeout} s"
 
 
 def sqlite_env(path):

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jobs.models import percent_faster
+from jobs.poll_markup import output_append_html, poller_html
 from jobs.terminal import render_ansi
 
 register = template.Library()
@@ -102,6 +103,18 @@ def percent(speedup):
     if value is None:
         return DASH
     return f"{value:+.1f}%"
+
+
+@register.simple_tag
+def race_poller(poll_url, poll_query, polling):
+    """The element that schedules the next poll (jobs/poll_markup.py)."""
+    return poller_html(poll_url, poll_query, polling)
+
+
+@register.simple_tag
+def output_append(side):
+    """The block that appends a side's new output to its terminal (jobs/poll_markup.py)."""
+    return output_append_html(side)
 
 
 @register.filter

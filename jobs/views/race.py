@@ -20,6 +20,7 @@ from jobs.models import (
     Job,
     JobStatus,
 )
+from jobs.poll_markup import STOPPED_POLLER, output_only_response_html, poll_query
 from jobs.replay import replay_data
 from jobs.services import cancel_job
 from jobs.share_card import headline
@@ -75,7 +76,7 @@ def _offsets(request):
     return offsets
 
 
-def _race_context(job, sides, *, version=""):
+def _race_context(job, sides, *, poll_url, version=""):
     by_type = {side.build_type: side for side in sides}
     polling = not (job.is_finished and all(side.complete for side in sides))
     runs = []
@@ -97,9 +98,8 @@ def _race_context(job, sides, *, version=""):
         "elide": by_type[BuildType.ELIDE],
         "standard": by_type[BuildType.STANDARD],
         "polling": polling,
-        "poll_query": "&".join(
-            [f"{side.build_type}={side.next_offset}" for side in sides] + [f"v={version}"]
-        ),
+        "poll_url": poll_url,
+        "poll_query": poll_query(sides, version),
         "runs": runs,
     }
 
@@ -109,7 +109,8 @@ def race_detail(request, job_id):
     job = _job_or_404(job_id)
     state = race_state(job.pk)
     sides = read_sides(job, tail=PAGE_OUTPUT_CHARS)
-    context = _race_context(job, sides, version=state.version)
+    poll_url = reverse("race_poll", args=[job.pk])
+    context = _race_context(job, sides, poll_url=poll_url, version=state.version)
     context["pool_message"] = _pool_message(job)
     context["may_cancel"] = cancel_tokens.viewer_may_cancel(request, job)
     context["share_headline"] = headline(job, context["elide"].result, context["standard"].result)[
@@ -130,23 +131,29 @@ def race_poll(request, job_id):
 
     One query either way (jobs.live.poll_snapshot). Answers 204 (htmx: nothing to swap, keep
     polling) when nothing changed since the client's version and offsets, the common case;
-    and 286 (htmx: stop polling)
-    once the race has ended and all output has been sent.
+    only the new output and the next poller, without a template or model instances, when
+    output grew and no header changed while the race runs (the next most common); and 286
+    (htmx: stop polling) once the race has ended and all output has been sent.
     """
     offsets = _offsets(request)
     snapshot = poll_snapshot(str(job_id)[:64], offsets)
     state = snapshot.state
     if not state.exists:
         if request.htmx:  # the race was deleted while its page was open: stop polling
-            return HttpResponseStopPolling('<div id="race-poller"></div>')
+            return HttpResponseStopPolling(STOPPED_POLLER)
         raise Http404("No race with that id.")
-    if state.unchanged_for(request.GET.get("v", ""), offsets):
+    seen_version = request.GET.get("v", "")
+    if state.unchanged_for(seen_version, offsets):
         return HttpResponse(status=204)
+    # Headers are sent only when they changed (or the race ended); output when it grew. The
+    # next poll goes where this one came (the route matched this race).
+    changed = state.changed_parts(seen_version)
+    if not changed and state.active:
+        sides = snapshot.read_output()
+        return HttpResponse(output_only_response_html(request.path, sides, state.version))
     job, sides = snapshot.read()
-    context = _race_context(job, sides, version=state.version)
+    context = _race_context(job, sides, poll_url=request.path, version=state.version)
     context["pool_message"] = _pool_message(job)
-    # Headers are sent only when they changed (or the race ended); output when it grew.
-    changed = state.changed_parts(request.GET.get("v", ""))
     context["refresh_head"] = "head" in changed or not context["polling"]
     for side in sides:
         side.refresh = side.build_type in changed or not context["polling"]

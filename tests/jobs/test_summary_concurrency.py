@@ -1,10 +1,7 @@
 """Summary rows under concurrent writers: many threads, each with its own connection, record
 and exclude races of the same groups at once; no count is lost."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from jobs.admin import exclude_races
@@ -12,6 +9,7 @@ from jobs.models import Job, LeaderboardSummary
 from jobs.summary_table import EVERY_DAY
 from tests.factories import make_race
 from tests.jobs.test_summary import assert_in_step
+from tests.support import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,34 +17,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_concurrent_races_and_exclusions_lose_no_count():
     now = timezone.now()
     early = [make_race("acme/shared", created_at=now, elide_ms=9_000 + n) for n in range(8)]
-    errors = []
 
     def record(thread):
-        try:
-            for n in range(6):
-                make_race("acme/shared", created_at=now, elide_ms=10_000 + 100 * thread + n)
-        except Exception as exc:  # reported below; a thread's exception would be lost
-            errors.append(exc)
-        finally:
-            connection.close()
+        for n in range(6):
+            make_race("acme/shared", created_at=now, elide_ms=10_000 + 100 * thread + n)
 
     def exclude(jobs):
-        try:
-            for job in jobs:
-                exclude_races(Job.objects.filter(pk=job.pk), "flaky runner", "tester")
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+        for job in jobs:
+            exclude_races(Job.objects.filter(pk=job.pk), "flaky runner", "tester")
 
-    threads = [threading.Thread(target=record, args=(n,)) for n in range(3)]
-    threads += [threading.Thread(target=exclude, args=(early[n::2],)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors
-    assert not any(thread.is_alive() for thread in threads)
+    run_in_threads(
+        [(record, n) for n in range(3)] + [(exclude, early[n::2]) for n in range(2)], timeout=120
+    )
     assert_in_step()
     counted = LeaderboardSummary.objects.filter(repository_name="acme/shared")
     assert counted.get(day=EVERY_DAY).races == 3 * 6

@@ -4,9 +4,9 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from jobs.models import Job, JobStatus
+from tests.support import run_in_threads
 from workers import scheduler
 from workers.models import Worker, WorkerAssignment
 
@@ -23,7 +23,6 @@ def test_concurrent_claims_take_every_job_exactly_once_within_capacity():
     )
     claimed = []
     over_capacity = []
-    errors = []
     lock = threading.Lock()
 
     def record_and_finish(worker_id, job_id):
@@ -38,28 +37,17 @@ def test_concurrent_claims_take_every_job_exactly_once_within_capacity():
 
     def claim_loop(worker_id):
         """Claim until the queue is empty; a refused claim while jobs wait beats and retries."""
-        try:
-            while True:
-                claim = scheduler.claim_job(worker_id)
-                if claim is not None:
-                    record_and_finish(worker_id, claim.job.pk)
-                elif Job.objects.filter(status=JobStatus.QUEUED).exists():
-                    scheduler.heartbeat(worker_id)
-                else:
-                    return
-        except Exception as exc:  # reported below; a thread's exception would be lost
-            errors.append(exc)
-        finally:
-            connection.close()
+        while True:
+            claim = scheduler.claim_job(worker_id)
+            if claim is not None:
+                record_and_finish(worker_id, claim.job.pk)
+            elif Job.objects.filter(status=JobStatus.QUEUED).exists():
+                scheduler.heartbeat(worker_id)
+            else:
+                return
 
     # Two threads per worker id: claims of one worker race each other too.
-    threads = [threading.Thread(target=claim_loop, args=(w,)) for w in worker_ids * 2]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors
-    assert not any(thread.is_alive() for thread in threads)
+    run_in_threads([(claim_loop, worker_id) for worker_id in worker_ids * 2], timeout=60)
     assert len(claimed) == 40 and len(set(claimed)) == 40
     assert over_capacity == []
     assert set(Job.objects.values_list("attempts", flat=True)) == {1}

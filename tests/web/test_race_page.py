@@ -126,6 +126,44 @@ def test_poll_sends_only_new_output_and_stops_when_the_race_ends(client):
     assert 'class="bell rung"' in body
 
 
+def test_an_output_only_poll_sends_the_markup_of_the_polls_template(client):
+    """While a race runs and no header changed, the poll answers without its template: the
+    same poller and append blocks, hostile output escaped, with one side already finished."""
+    from django.template.loader import render_to_string
+
+    from jobs.live import poll_snapshot
+    from jobs.views.race import _race_context
+
+    job = make_running_race(output="start\n")
+    BuildResult.objects.filter(job=job, build_type="standard").update(status="success")
+    page = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    poll_url = re.search(r'hx-get="([^"]+/poll\?[^"]+)"', page).group(1).replace("&amp;", "&")
+    # The running side's cut escape sequence waits for its end; the finished side's last line.
+    append_output(job, "elide", HOSTILE + "tail \x1b[3")
+    append_output(job, "standard", "BUILD SUCCESS\n")
+
+    response = client.get(poll_url, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<script>" not in body and "&lt;script&gt;" in body
+    assert '<span class="ansi-fg1">red</span>' in body
+    assert "tail " in body and "[3" not in body and "BUILD SUCCESS" in body
+    assert 'id="side-head-elide"' not in body and 'id="race-head"' not in body
+
+    snapshot = poll_snapshot(str(job.pk), {"elide": 6, "standard": 6})
+    stored_job, sides = snapshot.read()
+    context = _race_context(
+        stored_job, sides, poll_url=reverse("race_poll", args=[job.pk]),
+        version=snapshot.state.version,
+    )  # fmt: skip
+    context.update(pool_message="", refresh_head=False)
+    for side in sides:
+        side.refresh = False
+    templated = render_to_string("partials/race_poll.html", context)
+    # The template's own line breaks stand between tags (output's ">" is escaped).
+    assert body == re.sub(r">\n+", ">", templated)
+
+
 def test_poll_keeps_going_until_all_output_is_sent(client, monkeypatch):
     monkeypatch.setattr("jobs.live.MAX_CHUNK_CHARS", 10)
     job = make_race(output="0123456789abcdefghijKLMNO")

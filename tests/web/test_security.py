@@ -162,3 +162,26 @@ def test_inline_code_detectors_catch_inline_code(snippet, pattern):
 def test_inline_code_detectors_allow_external_files(snippet):
     for pattern in (INLINE_SCRIPT, INLINE_HANDLER, INLINE_STYLE, JS_URL):
         assert not pattern.search(snippet)
+
+
+@pytest.mark.django_db
+def test_every_poll_answer_with_a_body_carries_the_policy(client):
+    """A 204 No Content has no document to govern and goes without the header; the poll's
+    answers that carry markup (new output, the end of a race) keep it."""
+    from django.urls import reverse
+
+    from tests.factories import make_running_race
+
+    job = make_running_race(output="line one\n")
+    url = reverse("race_poll", args=[job.pk])
+    news = client.get(url, {"elide": 0, "standard": 0}, HTTP_HX_REQUEST="true")
+    assert news.status_code == 200 and "default-src 'self'" in news["Content-Security-Policy"]
+    next_query = news.content.decode().split("/poll?", 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    quiet = client.get(f"{url}?{next_query}", HTTP_HX_REQUEST="true")
+    assert quiet.status_code == 204 and quiet.content == b""
+    assert "Content-Security-Policy" not in quiet
+    assert quiet["X-Content-Type-Options"] == "nosniff"  # the other headers stay
+    job.status = "completed"
+    job.save()
+    final = client.get(f"{url}?{next_query}", HTTP_HX_REQUEST="true")
+    assert final.status_code == 286 and "Content-Security-Policy" in final

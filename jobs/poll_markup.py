@@ -1,0 +1,49 @@
+"""The two pieces of markup a live poll is made of, each written once.
+
+The poller schedules the next poll (htmx `every 1s`, replacing itself with the next one, which
+carries the next offsets and version); the append block adds a side's new output to its
+terminal. The race page and the poll's template use them through tags
+(jobs/templatetags/arena.py); the poll that only carries output, the common case while a race
+runs, sends them alone without rendering a template (jobs/views/race.py).
+"""
+
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from jobs.terminal import render_ansi
+
+STOPPED_POLLER = mark_safe('<div id="race-poller"></div>')
+
+
+def poller_html(poll_url, poll_query, polling=True):
+    """The element that polls `poll_url?poll_query` in a second, or an inert one."""
+    if not polling:
+        return STOPPED_POLLER
+    return format_html(
+        '<div id="race-poller" hx-get="{}?{}" hx-trigger="every 1s" hx-swap="outerHTML"></div>',
+        poll_url,
+        poll_query,
+    )
+
+
+def output_append_html(side):
+    """The block that appends `side.text` (escaped, colours as classes) to the side's terminal;
+    "" when there is no new text."""
+    if not side.text:
+        return ""
+    return format_html(
+        '<div hx-swap-oob="beforeend:#output-{}">{}</div>', side.build_type, render_ansi(side.text)
+    )
+
+
+def poll_query(sides, version):
+    """The next poll's query: each side's next offset and the version the client has seen."""
+    return "&".join([f"{side.build_type}={side.next_offset}" for side in sides] + [f"v={version}"])
+
+
+def output_only_response_html(poll_url, sides, version):
+    """A poll's whole answer when only output grew while the race is active: the next poller
+    and each side's new text (the same markup the poll's template renders for that case)."""
+    parts = [poller_html(poll_url, poll_query(sides, version))]
+    parts += [output_append_html(side) for side in sides]
+    return "".join(parts)
