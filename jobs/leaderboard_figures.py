@@ -147,10 +147,11 @@ def speedup_slices(filters, histogram):
     the one or two slices read).
 
     Steps over every day, of every repository or of the repositories the name picks; with
-    dates, the steps of every repository on the days in range added up (a few thousand rows
-    for a month). A name and dates together have no steps of their own (steps per repository
-    per day would multiply the table by the repositories): the slices are the chart's bins,
-    exact too but wider, so the median's read walks more of the index.
+    dates, the steps of every repository on the days in range added up (~26,000 rows for a
+    month at a million races over 90 days, from an index that holds their counts). A name
+    and dates together have no steps of their own (steps per repository per day would
+    multiply the table by the repositories): the slices are the chart's bins, exact too but
+    wider, so the median's read walks more of the index.
     """
     filters = filters or {}
     dated = filters.get("since") or filters.get("until")
