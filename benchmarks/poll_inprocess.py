@@ -139,8 +139,8 @@ def main():
         print(f"{header} {'DB server CPU ms/call':>22}")
         for label, times in cpu.items():
             ratio = statistics.median(t / c for t, c in zip(trivial, times, strict=True))
-            database = statistics.median(server_cpu[label]) if args.postgres else float("nan")
-            print(f"{label:30} {statistics.median(times):12.3f} {ratio:11.2f} {database:22.3f}")
+            database = f"{statistics.median(server_cpu[label]):.3f}" if args.postgres else "-"
+            print(f"{label:30} {statistics.median(times):12.3f} {ratio:11.2f} {database:>22}")
         if args.profile:
             for label, (path, query, htmx, _) in endpoints.items():
                 profile = cProfile.Profile()
