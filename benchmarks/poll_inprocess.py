@@ -6,7 +6,9 @@ Builds a fresh database (a temporary SQLite file, or the PostgreSQL database nam
 with 60 KB of output per side (as benchmarks/web_bench.py does), then calls, round by round:
 GET /health, the poll with nothing new (204, the page's own poll URL) and the poll with 1 KB
 new per side. Each round's ratio is the trivial view's CPU per call over the endpoint's; the
-median over rounds is printed. --profile adds a cProfile listing per endpoint.
+median over rounds is printed. On PostgreSQL, the CPU the database server's backend spent per
+call is printed beside it (read from /proc: the server runs on this machine). --profile adds
+a cProfile listing per endpoint.
 
     .venv/bin/python benchmarks/poll_inprocess.py [--postgres postgres://.../arena_poll_inproc]
 """
@@ -119,21 +121,26 @@ def main():
             if status != expected:
                 raise SystemExit(f"{label}: HTTP {status}, expected {expected}")
         cpu = {label: [] for label in endpoints}
+        server_cpu = {label: [] for label in endpoints}
+        server = database_server_clock()
         for _ in range(args.rounds):
             for label, (path, query, htmx, _) in endpoints.items():
-                started = time.process_time()
+                started, server_started = time.process_time(), server()
                 for _ in range(args.calls):
                     call(path, query, htmx)
                 cpu[label].append((time.process_time() - started) * 1000 / args.calls)
+                server_cpu[label].append((server() - server_started) * 1000 / args.calls)
         trivial = cpu["trivial view (GET /health)"]
         print(
             f"{'PostgreSQL' if args.postgres else 'SQLite'}, in-process, {args.rounds} rounds of "
             f"{args.calls} calls each"
         )
-        print(f"{'endpoint':30} {'CPU ms/call':>12} {'vs trivial':>11}")
+        header = f"{'endpoint':30} {'CPU ms/call':>12} {'vs trivial':>11}"
+        print(f"{header} {'DB server CPU ms/call':>22}")
         for label, times in cpu.items():
             ratio = statistics.median(t / c for t, c in zip(trivial, times, strict=True))
-            print(f"{label:30} {statistics.median(times):12.3f} {ratio:11.2f}")
+            database = f"{statistics.median(server_cpu[label]):.3f}" if args.postgres else "-"
+            print(f"{label:30} {statistics.median(times):12.3f} {ratio:11.2f} {database:>22}")
         if args.profile:
             for label, (path, query, htmx, _) in endpoints.items():
                 profile = cProfile.Profile()
@@ -149,6 +156,25 @@ def main():
         connections.close_all()
     if args.postgres:
         drop_postgres_database(args.postgres)
+
+
+def database_server_clock():
+    """Seconds of CPU the PostgreSQL backend serving this process has used (its /proc entry:
+    the server runs on this machine), or 0 on SQLite, whose work is in the process itself."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return lambda: 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def clock():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+    return clock
 
 
 def drop_postgres_database(url):

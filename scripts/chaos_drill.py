@@ -23,6 +23,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -259,6 +260,7 @@ def run_drill(args):
         WORKER_SETTINGS["ARENA_SQLITE_BUSY_TIMEOUT_MS"] = "1000"
     from jobs.services import cancel_job
 
+    # The drill's repository, and the workers' logs unless --log-dir names a place for them.
     workdir = Path(tempfile.mkdtemp(prefix="arena-chaos-"))
     log_dir = Path(args.log_dir) if args.log_dir else workdir
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -309,6 +311,8 @@ def run_drill(args):
         watcher.join()
     problems = check_end_state(job_ids)
     database_errors = count_database_errors(log_dir)
+    if args.log_dir:  # nothing of the drill's own left behind: the logs are elsewhere
+        shutil.rmtree(workdir, ignore_errors=True)
     problems += [f"job {job_id} had two open assignments at once" for job_id in watcher.seen]
     if lock_report:
         problems += lock_report.pop("problems", [])
