@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F, Sum
 
-from jobs.leaderboard import completed_races, demo_and_kind
+from jobs.leaderboard import REPOSITORY_SPEEDUP_INDEX, completed_races, demo_and_kind
 from jobs.leaderboard_figures import step_condition
 from jobs.speedup_steps import step_of, step_start
 from jobs.speedups import flagged_condition
@@ -38,8 +38,6 @@ HEADLINE_RESAMPLES = 2000
 # Above this many repositories the mean of log speedups is as good as normal (central limit),
 # and its normal interval replaces the bootstrap, whose cost grows with repositories x 2,000.
 HEADLINE_NORMAL_ABOVE = 200
-# Read a repository's races within one step through this index (jobs/models.py).
-REPOSITORY_SPEEDUP_INDEX = "jobs_repo_speedup_idx"
 
 
 def headline(filters=None):

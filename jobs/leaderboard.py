@@ -39,10 +39,12 @@ COMPLETED_LITERAL = RawSQL(  # noqa: S611 (a constant of ours, no input)
     f"'{JobStatus.COMPLETED.value}'", [], output_field=CharField()
 )
 RANKING_INDEX = "jobs_ranking_idx"
+# One repository's completed races by speedup (jobs/models.py).
+REPOSITORY_SPEEDUP_INDEX = "jobs_repo_speedup_idx"
 
 
-def using_ranking_index(queryset):
-    """The rows of a sliced `jobs` query, read through jobs_ranking_idx.
+def using_ranking_index(queryset, index=RANKING_INDEX):
+    """The rows of a sliced `jobs` query, read through jobs_ranking_idx (or `index`).
 
     Without ANALYZE statistics SQLite prefers the status index and sorts every completed race
     for a page of 25; INDEXED BY names the index that already holds them in order. PostgreSQL
@@ -51,7 +53,7 @@ def using_ranking_index(queryset):
     if connection.vendor != "sqlite":
         return list(queryset)
     sql, params = queryset.query.sql_with_params()
-    sql = sql.replace('FROM "jobs"', f'FROM "jobs" INDEXED BY "{RANKING_INDEX}"', 1)
+    sql = sql.replace('FROM "jobs"', f'FROM "jobs" INDEXED BY "{index}"', 1)
     if queryset._fields is not None:  # values_list()
         with connection.cursor() as cursor:
             cursor.execute(sql, params)

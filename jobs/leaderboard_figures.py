@@ -16,7 +16,14 @@ import functools
 from django.db import connection
 from django.db.models import F, Max, Q, Sum
 
-from jobs.leaderboard import completed_races, day_start, demo_and_kind, using_ranking_index
+from jobs.leaderboard import (
+    RANKING_INDEX,
+    REPOSITORY_SPEEDUP_INDEX,
+    completed_races,
+    day_start,
+    demo_and_kind,
+    using_ranking_index,
+)
 from jobs.models import (
     COUNTED_VERDICTS,
     LeaderboardSummary,
@@ -127,18 +134,28 @@ def median_speedup(filters, histogram):
 
     Each is read through the speedup index within one slice of speedups, which the counts say
     holds it and at what offset (speedup_slices): mostly a 1/200-wide step of the finer
-    histogram (jobs/speedup_steps.py), a chart bin for a name and dates together.
+    histogram (jobs/speedup_steps.py), a chart bin for a name and dates together. There, when
+    the name picks one repository, the read walks that repository's races in the bin
+    (jobs_repo_speedup_idx) rather than every repository's.
     """
     count = sum(item["count"] for item in histogram)
     if not count:
         return None
     slices = speedup_slices(filters, histogram)
+    dated = filters and (filters.get("since") or filters.get("until"))
+    repository = the_one_repository(filters["q"]) if dated and filters.get("q") else None
     middle = count // 2
-    if count % 2:
-        return nth_speedup_from_top(filters, slices, middle)
-    low = nth_speedup_from_top(filters, slices, middle - 1)
-    high = nth_speedup_from_top(filters, slices, middle)
-    return None if low is None or high is None else (low + high) / 2
+    positions = [middle] if count % 2 else [middle - 1, middle]
+    values = [nth_speedup_from_top(filters, slices, at, repository) for at in positions]
+    return None if None in values else sum(values) / len(values)
+
+
+def the_one_repository(q):
+    """The name of the one repository whose name contains `q` among the counted races (their
+    summary rows), or None when there are several or none."""
+    names = LeaderboardSummary.objects.filter(day=EVERY_DAY, repository_name__icontains=q)
+    names = list(names.values_list("repository_name", flat=True).distinct().order_by()[:2])
+    return names[0] if len(names) == 1 else None
 
 
 def speedup_slices(filters, histogram):
@@ -177,21 +194,27 @@ def step_condition(step):
     return Q(speedup__gte=step_start(step), speedup__lt=step_start(step + 1))
 
 
-def nth_speedup_from_top(filters, slices, position):
-    """The speedup at `position` (0: the best) among the counted races with a speedup."""
+def nth_speedup_from_top(filters, slices, position, repository=None):
+    """The speedup at `position` (0: the best) among the counted races with a speedup
+    (`repository`: the one repository the filters pick, when known)."""
     above = 0
     for count, condition in slices:
         if position < above + count:
-            return _speedup_at(filters, condition(), position - above)
+            return _speedup_at(filters, condition(), position - above, repository)
         above += count
     return None
 
 
-def _speedup_at(filters, condition, offset):
-    # Read in the index's own order (as ranked_part): PostgreSQL cannot walk a DESC NULLS
-    # LAST index for an ascending ORDER BY.
-    speedup = F("speedup").desc(nulls_last=True if connection.vendor == "postgresql" else None)
-    races = completed_races(filters)
-    ordered = races.filter(condition).order_by(speedup).values_list("speedup", flat=True)
-    found = using_ranking_index(ordered[offset : offset + 1])
+def _speedup_at(filters, condition, offset, repository=None):
+    races = completed_races(filters).filter(condition)
+    if repository is None:
+        # Read in the index's own order (as ranked_part): PostgreSQL cannot walk a DESC NULLS
+        # LAST index for an ascending ORDER BY.
+        nulls_last = True if connection.vendor == "postgresql" else None
+        speedup, index = F("speedup").desc(nulls_last=nulls_last), RANKING_INDEX
+    else:
+        races = races.filter(repository_name=repository)
+        speedup, index = F("speedup").desc(), REPOSITORY_SPEEDUP_INDEX
+    ordered = races.order_by(speedup).values_list("speedup", flat=True)
+    found = using_ranking_index(ordered[offset : offset + 1], index)
     return found[0] if found else None

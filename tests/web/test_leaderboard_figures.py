@@ -43,7 +43,10 @@ FILTERS = [
         "until": (NOW - datetime.timedelta(days=300)).date(),
         "include_demo": True,
     },
-    {"since": (NOW - datetime.timedelta(days=5)).date(), "q": "acme"},  # the chart's bins
+    # A name and dates: the chart's bins, read among every repository's races or one's.
+    {"since": (NOW - datetime.timedelta(days=5)).date(), "q": "acme"},
+    {"since": (NOW - datetime.timedelta(days=8)).date(), "q": "TWO", "include_demo": True},
+    {"until": (NOW - datetime.timedelta(days=1)).date(), "q": "three"},
 ]
 DATED = FILTERS[4]
 
@@ -223,14 +226,18 @@ def test_figures_read_summary_rows_not_the_races(varied_races):
     for sql in median:
         assert "LIMIT 1" in sql and '"speedup" >=' in sql and '"created_at" >=' in sql
 
-    # By name and date: no steps of their own; within the chart bin.
-    with CaptureQueriesContext(connection) as queries:
-        figures = totals({**DATED, "include_demo": True, "q": "acme"})
-    first, *median = [query["sql"] for query in queries]
-    assert "leaderboard_summary" in first and '"jobs"' not in first
-    assert len(median) == 2 - figures["with_speedup"] % 2
-    for sql in median:
-        assert "LIMIT 1" in sql and "leaderboard_speedup_steps" not in sql
+    # By name and date: no steps of their own; within the chart bin, among the races of the
+    # one repository the name picks when it picks one.
+    for q, one_repository in (("acme", False), ("two", True)):
+        with CaptureQueriesContext(connection) as queries:
+            figures = totals({**DATED, "include_demo": True, "q": q})
+        first, names, *median = [query["sql"] for query in queries]
+        assert "leaderboard_summary" in first and '"jobs"' not in first
+        assert "leaderboard_summary" in names and "DISTINCT" in names
+        assert len(median) == 2 - figures["with_speedup"] % 2
+        for sql in median:
+            assert "LIMIT 1" in sql and "leaderboard_speedup_steps" not in sql
+            assert ("\"repository_name\" = 'acme/two'" in sql) == one_repository
 
 
 def test_dated_filters_pick_races_on_some_days_only(varied_races):
