@@ -168,7 +168,7 @@ def speedup_slices(filters, histogram):
     month at a million races over 90 days, from an index that holds their counts). A name
     and dates together have no steps of their own (steps per repository per day would
     multiply the table by the repositories): the slices are the chart's bins, exact too but
-    wider, so the median's read walks more of the index.
+    wider, so the median's read walks more of the index (median_speedup).
     """
     filters = filters or {}
     dated = filters.get("since") or filters.get("until")
