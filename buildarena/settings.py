@@ -150,6 +150,13 @@ if env_str("DATABASE_URL"):
         # as long as a worker may be silent before the pool presumes it dead.
         _silent_ms = env_int("ARENA_WORKER_DEAD_AFTER", 30) * 1000
         _options = DATABASES["default"].setdefault("OPTIONS", {})
+        # Statements run through prepared_cursor() (the poll, races with both results) are
+        # prepared after five runs on a connection and planned once, generically (their
+        # parameters are ids and statuses, which index conditions serve whatever the value;
+        # buildarena/postgresql/base.py); 0 turns that off, for a connection pooler that
+        # cannot keep prepared statements.
+        _prepare = env_bool("ARENA_POSTGRES_PREPARE", True)
+        _options["prepare_threshold"] = 5 if _prepare else None
         _options["options"] = " ".join(
             filter(
                 None,
@@ -157,6 +164,7 @@ if env_str("DATABASE_URL"):
                     _options.get("options", ""),
                     f"-c idle_in_transaction_session_timeout={_silent_ms}",
                     f"-c tcp_user_timeout={_silent_ms}",
+                    "-c plan_cache_mode=force_generic_plan" if _prepare else "",
                 ],
             )
         )

@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
 from jobs.models import BuildResult, BuildType, JobStatus
+from jobs.round_trips import repeated_query_cursor
 from jobs.terminal import complete_prefix_length
 from jobs.vocabulary import SIDES
 
@@ -396,7 +397,7 @@ def poll_snapshot(job_id, offsets, *, limit=None):
     offsets = clamp_offsets(offsets)
     limit = limit or MAX_CHUNK_CHARS
     params = _chunk_params(job_id, offsets, limit)
-    with connection.cursor() as cursor:
+    with repeated_query_cursor(connection) as cursor:
         cursor.execute(_POLL_SQL, params)
         rows = cursor.fetchall()
     state = _state_from_rows([row[:_STATE_WIDTH] for row in rows])

@@ -11,7 +11,9 @@ machine), so the two services every page and API call runs are built to need one
   the prefetched results. The results are attached exactly as prefetch_related would, so
   `job.results.all()`, `job.elide_result` and `result.job` ask nothing more;
 - `model_reader`: model instances from hand-written SQL (the live poll's single query) with
-  the conversions the ORM applies.
+  the conversions the ORM applies;
+- `repeated_query_cursor`: the cursor for those statements, which run many times a second:
+  on PostgreSQL the server keeps them prepared instead of planning each call.
 """
 
 from contextlib import nullcontext
@@ -24,6 +26,13 @@ from jobs.models import BuildResult, BuildType, Job, JobStatus
 LOG_COLUMNS = ("output", "output_timing", "output_compressed", "output_timing_compressed")
 SIDES = (BuildType.ELIDE, BuildType.STANDARD)  # the order of BuildResult.Meta.ordering
 JOB_FIELDS = tuple(field.attname for field in Job._meta.concrete_fields)
+
+
+def repeated_query_cursor(connection):
+    """A cursor for a statement run over and over: on PostgreSQL one whose statements the
+    server keeps prepared (buildarena/postgresql/base.py), else the usual cursor."""
+    prepared_cursor = getattr(connection, "prepared_cursor", None)
+    return prepared_cursor() if prepared_cursor else connection.cursor()
 
 
 def result_fields(with_output):
@@ -95,7 +104,7 @@ class JobsWithSides:
         for slot, argument in zip(slots, arguments, strict=True):
             params[slot] = argument
         connection = connections[using]
-        with connection.cursor() as cursor:
+        with repeated_query_cursor(connection) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         return [self._job(row, converters, fields, using, connection) for row in rows]

@@ -171,3 +171,40 @@ def test_postgresql_health_check_costs_no_round_trip_until_the_server_ends_the_s
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()[-2:]
     assert lines == ["reused True 0", "replaced True 1"], result.stdout
+
+
+# Runs in a child process on PostgreSQL: one statement through the cursor for repeated
+# statements and one through Django's usual cursor, seven times each.
+PREPARE_PROBE = """
+from django.db import connection
+from jobs.round_trips import repeated_query_cursor
+for _ in range(7):
+    with repeated_query_cursor(connection) as cursor:
+        cursor.execute("SELECT %s::int + 1", [41])
+        assert cursor.fetchone() == (42,)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::int + 2", [40])
+with connection.cursor() as cursor:
+    cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+    print(sorted(cursor.fetchall()))
+"""
+
+
+@pytest.mark.parametrize(
+    ("setting", "prepared"),
+    [("1", [("SELECT $1::int + 1", 2, 0)]), ("0", [])],
+)
+def test_repeated_statements_are_prepared_and_planned_once_on_postgresql(setting, prepared):
+    """After five runs on a connection, a statement through repeated_query_cursor is prepared
+    with a generic plan (the sixth and seventh runs use it); Django's usual cursor never
+    prepares, and ARENA_POSTGRES_PREPARE=0 turns preparation off
+    (buildarena/postgresql/base.py)."""
+    url = require_local_postgres()
+    env = sqlite_env("unused")
+    env.update(DATABASE_URL=url, ARENA_POSTGRES_PREPARE=setting)
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "manage.py"), "shell", "-v", "0", "-c", PREPARE_PROBE],
+        env=env, capture_output=True, text=True, timeout=60, cwd=PROJECT_DIR,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == repr(prepared)
