@@ -111,8 +111,11 @@ class Race:
 
     def run(self):
         root = self.config.workspace_root
-        if not root.exists():
+        try:
             root.mkdir(parents=True)
+        except FileExistsError:  # made before, or by a race starting at the same moment
+            pass
+        else:
             root.chmod(0o711)  # the build account reaches its own directories, lists nothing
         remove_abandoned(root)
         self.workspace.create()
