@@ -47,16 +47,25 @@ def _count():
     return models.BigIntegerField(default=0)
 
 
-class LeaderboardSummary(models.Model):
+class RaceKindColumns(models.Model):
+    """What both summary tables count races apart by, besides repository and day: demo or
+    real, and the kind of race (jobs.leaderboard.demo_and_kind filters either table on them)."""
+
+    is_mock = models.BooleanField()
+    scenario = models.CharField(max_length=16, default="clean")
+    cache = models.CharField(max_length=8, default="warm")
+
+    class Meta:
+        abstract = True
+
+
+class LeaderboardSummary(RaceKindColumns):
     """Figures of one group of counted races (see the module docstring and SUMMARY_KEY)."""
 
     day = UnixTimestampField(
         help_text="Midnight UTC of the day the races were created; EVERY_DAY: every day."
     )
     repository_name = models.TextField()
-    is_mock = models.BooleanField()
-    scenario = models.CharField(max_length=16, default="clean")
-    cache = models.CharField(max_length=8, default="warm")
     verdict = models.CharField(max_length=16)
     measured = models.BooleanField(help_text="The races have a speedup (both sides built).")
     races = _count()
@@ -104,7 +113,7 @@ EVERY_DAY = -1
 DAY_SECONDS = 86400
 
 
-class SpeedupStepCount(models.Model):
+class SpeedupStepCount(RaceKindColumns):
     """How many counted races with a speedup fall in one step (floor(speedup * 200)), per
     demo/real, scenario and cache; over every day (EVERY_DAY) per repository and for every
     repository together (EVERY_REPOSITORY), and per UTC day for every repository together:
@@ -115,9 +124,6 @@ class SpeedupStepCount(models.Model):
         default=EVERY_DAY,
         help_text="Midnight UTC of the day the races were created; EVERY_DAY: every day.",
     )
-    is_mock = models.BooleanField()
-    scenario = models.CharField(max_length=16, default="clean")
-    cache = models.CharField(max_length=8, default="warm")
     step = models.IntegerField(help_text="floor(speedup * 200)")
     races = models.BigIntegerField(default=0)
 
