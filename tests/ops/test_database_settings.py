@@ -184,6 +184,11 @@ for _ in range(7):
         assert cursor.fetchone() == (42,)
     with connection.cursor() as cursor:
         cursor.execute("SELECT %s::int + 2", [40])
+connection.force_debug_cursor = True
+with repeated_query_cursor(connection) as cursor:
+    cursor.execute("SELECT %s::int + 1", [41])
+print(connection.queries[-1]["sql"])
+connection.force_debug_cursor = False
 with connection.cursor() as cursor:
     cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
     print(sorted(cursor.fetchall()))
@@ -192,12 +197,12 @@ with connection.cursor() as cursor:
 
 @pytest.mark.parametrize(
     ("setting", "prepared"),
-    [("1", [("SELECT $1::int + 1", 2, 0)]), ("0", [])],
+    [("1", [("SELECT $1::int + 1", 3, 0)]), ("0", [])],
 )
 def test_repeated_statements_are_prepared_and_planned_once_on_postgresql(setting, prepared):
     """After five runs on a connection, a statement through repeated_query_cursor is prepared
-    with a generic plan (the sixth and seventh runs use it); Django's usual cursor never
-    prepares, and ARENA_POSTGRES_PREPARE=0 turns preparation off
+    with a generic plan (the sixth to eighth runs use it) and logged with its values; Django's
+    usual cursor never prepares, and ARENA_POSTGRES_PREPARE=0 turns preparation off
     (buildarena/postgresql/base.py)."""
     url = require_local_postgres()
     env = sqlite_env("unused")
@@ -207,4 +212,6 @@ def test_repeated_statements_are_prepared_and_planned_once_on_postgresql(setting
         env=env, capture_output=True, text=True, timeout=60, cwd=PROJECT_DIR,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == repr(prepared)
+    *_, logged, statements = result.stdout.splitlines()
+    assert logged == "SELECT 41::int + 1"
+    assert statements == repr(prepared)
