@@ -2,7 +2,7 @@
 
 The poll endpoint runs every second for every open race page, so it reads only what is new:
 the database cuts the output at the client's offset (SUBSTR), and the job row and both result
-rows come in two small queries whatever the size of the output or the number of jobs.
+rows come in one small query whatever the size of the output or the number of jobs.
 """
 
 import hashlib
@@ -22,8 +22,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
-from jobs.models import BuildResult, BuildType, JobStatus
-from jobs.round_trips import repeated_query_cursor
+from jobs.models import BuildResult, BuildType, Job, JobStatus
+from jobs.round_trips import model_reader, repeated_query_cursor
 from jobs.terminal import complete_prefix_length
 from jobs.vocabulary import SIDES
 
@@ -360,9 +360,6 @@ class PollSnapshot:
         return sides_from_results(self.state.job_status, results, self.offsets, limit=self.limit)
 
     def read(self):
-        from jobs.models import Job
-        from jobs.round_trips import model_reader
-
         db = connection.alias
         job_end = _RESULT_START
         read_job = model_reader(Job, POLL_JOB_FIELDS, connection)
