@@ -25,7 +25,12 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F, Sum
 
-from jobs.leaderboard import REPOSITORY_SPEEDUP_INDEX, completed_races, demo_and_kind
+from jobs.leaderboard import (
+    REPOSITORY_SPEEDUP_INDEX,
+    completed_races,
+    demo_and_kind,
+    indexed_by,
+)
 from jobs.leaderboard_figures import step_condition
 from jobs.speedup_steps import step_of, step_start
 from jobs.speedups import flagged_condition
@@ -186,7 +191,7 @@ def _read_places(filters, places):
     )
     sql, params = query.query.sql_with_params()
     if connection.vendor == "sqlite":
-        sql = sql.replace('FROM "jobs"', f'FROM "jobs" INDEXED BY "{REPOSITORY_SPEEDUP_INDEX}"', 1)
+        sql = indexed_by(sql, REPOSITORY_SPEEDUP_INDEX)
     one_read = f"SELECT %s, q.speedup FROM ({sql} LIMIT 1 OFFSET %s) q"  # noqa: S608 (the ORM's SQL)
     slots = {
         value: [index for index, param in enumerate(params) if param == value]

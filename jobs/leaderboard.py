@@ -53,12 +53,17 @@ def using_ranking_index(queryset, index=RANKING_INDEX):
     if connection.vendor != "sqlite":
         return list(queryset)
     sql, params = queryset.query.sql_with_params()
-    sql = sql.replace('FROM "jobs"', f'FROM "jobs" INDEXED BY "{index}"', 1)
+    sql = indexed_by(sql, index)
     if queryset._fields is not None:  # values_list()
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return [row[0] for row in cursor.fetchall()]
     return list(queryset.model.objects.raw(sql, params))
+
+
+def indexed_by(sql, index):
+    """SQLite SQL of a `jobs` query that reads `jobs` through `index` (INDEXED BY)."""
+    return sql.replace('FROM "jobs"', f'FROM "jobs" INDEXED BY "{index}"', 1)
 
 
 def finished_races(filters=None):

@@ -361,15 +361,14 @@ class PollSnapshot:
 
     def read(self):
         db = connection.alias
-        job_end = _RESULT_START
         read_job = model_reader(Job, POLL_JOB_FIELDS, connection)
         read_result = model_reader(BuildResult, POLL_RESULT_FIELDS, connection)
-        job = read_job(self.rows[0][_STATE_WIDTH:job_end], db, connection)
+        job = read_job(self.rows[0][_STATE_WIDTH:_RESULT_START], db, connection)
         results = []
         for row in self.rows:
             if row[3] is None:  # no result row (LEFT JOIN)
                 continue
-            result = read_result(row[job_end:-1], db, connection)
+            result = read_result(row[_RESULT_START:-1], db, connection)
             result.output_length = row[11] or 0
             result.compacted = bool(row[12])
             result.chunk = row[-1]
