@@ -132,6 +132,8 @@ DATABASE_PATH = Path(env_str("DATABASE_PATH") or BASE_DIR / "build-arena.db")
 
 # Lets several test runs share a machine without sharing a test database.
 TEST_DB_SUFFIX = env_str("ARENA_TEST_DB_SUFFIX")
+# PostgreSQL only (set below): polls answered from live races' states kept by NOTIFY.
+ARENA_POLL_STATE_CACHE = False
 
 if env_str("DATABASE_URL"):
     DATABASES = {
@@ -168,6 +170,11 @@ if env_str("DATABASE_URL"):
                 ],
             )
         )
+        # Each web process keeps the states of live races it has polled, kept true by NOTIFY, so
+        # most polls answer 204 without a query (jobs/race_state_cache.py: one more connection
+        # per web process, which LISTENs). 0 turns that off, for a connection pooler in
+        # transaction mode, where LISTEN does not work.
+        ARENA_POLL_STATE_CACHE = env_bool("ARENA_POLL_STATE_CACHE", True)
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # A sqlite:///path URL: the test database is a file beside it, with the same pragmas.
         _sqlite_path = Path(DATABASES["default"]["NAME"])

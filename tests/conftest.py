@@ -90,6 +90,17 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_race_state_listener_left():
+    """A poll outside a transaction on PostgreSQL starts this process's race state listener
+    (jobs/race_state_cache.py); it is stopped after the test, so no test inherits another's
+    kept states and no connection outlives the test database."""
+    yield
+    from jobs import race_state_cache
+
+    race_state_cache.shutdown()
+
+
 @pytest.fixture
 def subprocess_env(settings, django_db_blocker):
     """Environment for a child process (manage.py ...) that uses the test database."""
