@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
-from jobs import pool
+from jobs import pool, race_state_cache
 from jobs.forms import RaceForm
 from jobs.live import PAGE_OUTPUT_CHARS, SIDES, poll_snapshot, race_state, read_sides
 from jobs.models import (
@@ -129,20 +129,26 @@ def race_detail(request, job_id):
 def race_poll(request, job_id):
     """New output since the client's offsets, and the state of both sides.
 
-    One query either way (jobs.live.poll_snapshot). Answers 204 (htmx: nothing to swap, keep
+    One query at most (jobs.live.poll_snapshot); none for a 204 when this process keeps the
+    race's state (jobs.race_state_cache, PostgreSQL). Answers 204 (htmx: nothing to swap, keep
     polling) when nothing changed since the client's version and offsets, the common case;
     only the new output and the next poller, without a template or model instances, when
     output grew and no header changed while the race runs (the next most common); and 286
     (htmx: stop polling) once the race has ended and all output has been sent.
     """
     offsets = _offsets(request)
-    snapshot = poll_snapshot(str(job_id)[:64], offsets)
+    seen_version = request.GET.get("v", "")
+    job_key = str(job_id)[:64]
+    kept = race_state_cache.reading(job_key)  # PostgreSQL: a live race's state kept by NOTIFY
+    if kept.state is not None and kept.state.unchanged_for(seen_version, offsets):
+        return HttpResponse(status=204)
+    snapshot = poll_snapshot(job_key, offsets)
     state = snapshot.state
+    kept.keep(state)
     if not state.exists:
         if request.htmx:  # the race was deleted while its page was open: stop polling
             return HttpResponseStopPolling(STOPPED_POLLER)
         raise Http404("No race with that id.")
-    seen_version = request.GET.get("v", "")
     if state.unchanged_for(seen_version, offsets):
         return HttpResponse(status=204)
     # Headers are sent only when they changed (or the race ended); output when it grew. The
