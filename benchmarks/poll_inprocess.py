@@ -7,8 +7,11 @@ with 60 KB of output per side (as benchmarks/web_bench.py does), then calls, rou
 GET /health, the poll with nothing new (204, the page's own poll URL) and the poll with 1 KB
 new per side. Each round's ratio is the trivial view's CPU per call over the endpoint's; the
 median over rounds is printed. On PostgreSQL, the CPU the database server's backend spent per
-call is printed beside it (read from /proc: the server runs on this machine). --profile adds
-a cProfile listing per endpoint.
+call is printed beside it (read from /proc: the server runs on this machine), and the poll
+with nothing new is measured twice: answered from the race state the process keeps
+(jobs/race_state_cache.py; its listener thread runs, and its CPU counts) and with
+ARENA_POLL_STATE_CACHE off, interleaved in the same rounds. --profile adds a cProfile listing
+per endpoint.
 
     .venv/bin/python benchmarks/poll_inprocess.py [--postgres postgres://.../arena_poll_inproc]
 """
@@ -116,8 +119,11 @@ def main():
                 200,
             ),
         }
+        if args.postgres:
+            endpoints[UNCACHED_204] = (path, query, True, 204)
+            wait_for_the_state_listener(call, path, query)
         for label, (path, query, htmx, expected) in endpoints.items():
-            status = call(path, query, htmx)[0]
+            status = endpoint_call(call, label, path, query, htmx)[0]
             if status != expected:
                 raise SystemExit(f"{label}: HTTP {status}, expected {expected}")
         cpu = {label: [] for label in endpoints}
@@ -125,6 +131,7 @@ def main():
         server = database_server_clock()
         for _ in range(args.rounds):
             for label, (path, query, htmx, _) in endpoints.items():
+                set_state_cache(label)
                 started, server_started = time.process_time(), server()
                 for _ in range(args.calls):
                     call(path, query, htmx)
@@ -141,8 +148,15 @@ def main():
             ratio = statistics.median(t / c for t, c in zip(trivial, times, strict=True))
             database = f"{statistics.median(server_cpu[label]):.3f}" if args.postgres else "-"
             print(f"{label:30} {statistics.median(times):12.3f} {ratio:11.2f} {database:>22}")
+        if args.postgres:
+            from jobs import race_state_cache
+
+            cache = race_state_cache.process_cache()
+            print(f"race states kept: {len(cache)}, listener listening: {cache.listening}")
+            race_state_cache.shutdown()  # its connection would keep the database from a drop
         if args.profile:
             for label, (path, query, htmx, _) in endpoints.items():
+                set_state_cache(label)
                 profile = cProfile.Profile()
                 profile.enable()
                 for _ in range(args.calls):
@@ -156,6 +170,36 @@ def main():
         connections.close_all()
     if args.postgres:
         drop_postgres_database(args.postgres)
+
+
+UNCACHED_204 = "poll, nothing new, uncached"
+
+
+def set_state_cache(label):
+    """The kept race states on, except for the endpoint measured without them."""
+    from django.conf import settings
+
+    settings.ARENA_POLL_STATE_CACHE = label != UNCACHED_204
+
+
+def endpoint_call(call, label, path, query, htmx):
+    set_state_cache(label)
+    return call(path, query, htmx)
+
+
+def wait_for_the_state_listener(call, path, query):
+    """PostgreSQL: the first poll starts the listener; measure once it listens (and the next
+    poll has kept the race's state)."""
+    from jobs import race_state_cache
+
+    call(path, query, True)
+    cache = race_state_cache.process_cache()
+    deadline = time.monotonic() + 10
+    while not cache.listening:
+        if time.monotonic() > deadline:
+            raise SystemExit("the race state listener did not start listening within 10 s")
+        time.sleep(0.05)
+    call(path, query, True)
 
 
 def database_server_clock():
