@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 
 from jobs import race_state_cache
-from jobs.live import race_state
+from jobs.live import RaceState, race_state
 from jobs.mock_data import seed_original_mock_jobs, seed_random_races
 from jobs.models import BuildResult, Job
 from tests.factories import make_running_race
@@ -15,7 +15,8 @@ from tests.ops.test_import_legacy import JOBS, RESULTS, legacy_db
 from tests.support import wait_until
 from workers.recording import append_output
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Notifications are sent when a transaction commits: the tests that need them commit.
+committing = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -41,6 +42,7 @@ def listening_connection():
     return listener
 
 
+@committing
 def test_a_write_between_the_query_and_the_keep_leaves_nothing_stale(cache):
     if cache is None:
         return
@@ -69,6 +71,7 @@ def test_a_write_between_the_query_and_the_keep_leaves_nothing_stale(cache):
     assert job.pk not in cache
 
 
+@committing
 def test_nothing_is_used_or_kept_while_not_listening_nor_inside_a_transaction(cache):
     if cache is None:
         return
@@ -98,6 +101,7 @@ def test_nothing_is_used_or_kept_while_not_listening_nor_inside_a_transaction(ca
     assert job.pk in cache
 
 
+@committing
 def test_bulk_loads_of_finished_races_send_no_notification(tmp_path):
     if connection.vendor != "postgresql":
         return
@@ -114,7 +118,34 @@ def test_bulk_loads_of_finished_races_send_no_notification(tmp_path):
     assert set(heard) == {live.pk}
 
 
+@committing
 def test_the_setting_turns_the_cache_off(settings):
     settings.ARENA_POLL_STATE_CACHE = False
     assert race_state_cache.reading("any") is race_state_cache.UNCACHED
     assert race_state_cache._process_states is None  # no listener started
+
+
+def test_states_and_notification_numbers_are_bounded_without_keeping_a_stale_state():
+    def live(version):
+        return RaceState(True, version, (("elide", 0), ("standard", 0)), job_status="running")
+
+    cache = race_state_cache.RaceStateCache(max_states=2, max_notified=2)
+    assert cache.reading("a") is race_state_cache.UNCACHED  # not listening yet
+    cache.set_listening(True)
+    for job_id in ("a", "b"):
+        cache.reading(job_id).keep(live(job_id))
+    cache.reading("a")  # polled again: "b" is now the least recently polled
+    cache.reading("c").keep(live("c"))
+    assert "b" not in cache and "a" in cache and "c" in cache
+
+    # A reading older than a forgotten notification number keeps nothing, whichever race
+    # that number was of; a reading after it keeps again.
+    old = cache.reading("d")
+    for job_id in ("x", "y", "z"):  # three notified races, two remembered: "x" forgotten
+        cache.changed(job_id)
+    old.keep(live("d"))
+    assert "d" not in cache
+    cache.reading("d").keep(live("d"))
+    assert "d" in cache
+    cache.changed("")  # TRUNCATE: every race may have changed
+    assert len(cache) == 0
