@@ -125,6 +125,12 @@ class RaceStateCache:
             while len(self._states) > self.max_states:
                 self._states.popitem(last=False)
 
+    def last_heard(self, job_id):
+        """The number of the latest notification heard for `job_id`, None when none is
+        remembered."""
+        with self._lock:
+            return self._notified.get(job_id)
+
     def __len__(self):
         return len(self._states)
 

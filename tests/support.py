@@ -95,3 +95,19 @@ def searchable(path):
         if directory.stat().st_uid == os.geteuid():
             directory.chmod(directory.stat().st_mode | 0o001)
     return path
+
+
+def hear_everything_committed(cache):
+    """Wait until the race state listener feeding `cache` (jobs/race_state_cache.py) has heard
+    every notification committed so far: PostgreSQL delivers them in commit order, so once a
+    marker sent now is heard, so is everything before it."""
+    import uuid
+
+    from django.db import connection
+
+    from jobs.race_state_cache import CHANNEL
+
+    marker = f"marker-{uuid.uuid4()}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, marker])
+    assert wait_until(lambda: cache.last_heard(marker) is not None), "the listener is deaf"

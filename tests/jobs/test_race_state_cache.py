@@ -12,7 +12,7 @@ from jobs.mock_data import seed_original_mock_jobs, seed_random_races
 from jobs.models import BuildResult, Job
 from tests.factories import make_running_race
 from tests.ops.test_import_legacy import JOBS, RESULTS, legacy_db
-from tests.support import wait_until
+from tests.support import hear_everything_committed, wait_until
 from workers.recording import append_output
 
 # Notifications are sent when a transaction commits: the tests that need them commit.
@@ -48,12 +48,13 @@ def test_a_write_between_the_query_and_the_keep_leaves_nothing_stale(cache):
         return
     job = make_running_race(output="abc")
     elide = job.results.get(build_type="elide")
+    hear_everything_committed(cache)
 
     # The write commits after the poll's query and is heard before the poll keeps its state.
     reading = cache.reading(job.pk)
     state = race_state(job.pk)
     append_output(elide.pk, "def")
-    assert wait_until(lambda: cache.sequence > reading.sequence)
+    hear_everything_committed(cache)
     reading.keep(state)
     assert job.pk not in cache
 
@@ -76,6 +77,7 @@ def test_nothing_is_used_or_kept_while_not_listening_nor_inside_a_transaction(ca
     if cache is None:
         return
     job = make_running_race()
+    hear_everything_committed(cache)
     cache.reading(job.pk).keep(race_state(job.pk))
     assert job.pk in cache
     with transaction.atomic():  # may see its own uncommitted writes: queries every time
