@@ -194,8 +194,9 @@ class StateListener:
     def _run(self):
         delay = 0.5
         while not self.stopped.is_set():
-            database = connections.create_connection(self.using)
+            database = None
             try:
+                database = connections.create_connection(self.using)
                 database.ensure_connection()
                 raw = database.connection
                 raw.execute(f"LISTEN {CHANNEL}")
@@ -207,8 +208,9 @@ class StateListener:
                     logger.warning("race state notifications lost (%s); polls query", exc)
             finally:
                 self.cache.set_listening(False)
-                with contextlib.suppress(DatabaseError):
-                    database.close()
+                if database is not None:
+                    with contextlib.suppress(DatabaseError):
+                        database.close()
             self.stopped.wait(delay)
             delay = min(delay * 2, RECONNECT_MAX_SECONDS)
 
