@@ -13,8 +13,10 @@ queries as before (jobs.live.poll_snapshot) and keeps the state it read if the r
 A page may see a change late by no more than the time a notification takes to arrive, and
 never misses one, because of three rules:
 
-- Only while listening. The cache is used only while LISTEN is in force; it is emptied when
-  listening starts and when it stops, and a state read across either moment is not kept.
+- Only while listening. The cache is used only while LISTEN is in force and the listening
+  connection answered a check lately (a dead link may report nothing for minutes); it is
+  emptied when listening starts and when it stops, and a state read across either moment is
+  not kept.
 - No state older than its notification. A notification's effects are visible to every query
   that starts after PostgreSQL delivers it. So a poll notes the notification sequence number
   before its query (`reading`), and its state is kept only if no notification for that race
@@ -51,7 +53,10 @@ MAX_NOTIFIED = 4 * MAX_STATES
 WAIT_SECONDS = 0.5
 # How often the listening connection is checked with a query: a link that died silently
 # delivers nothing and reports nothing until something is sent on it.
-CHECK_SECONDS = 10.0
+CHECK_SECONDS = 3.0
+# How long after the last answered check kept states are trusted: a listener stuck on a dead
+# link (its check waiting for TCP to give up) stops being trusted after this, not minutes later.
+TRUST_SECONDS = 10.0
 RECONNECT_MAX_SECONDS = 10.0
 
 
@@ -83,15 +88,17 @@ class RaceStateCache:
     Thread-safe: polls run in any of the process's threads, notifications in the listener's.
     """
 
-    def __init__(self, max_states=MAX_STATES, max_notified=MAX_NOTIFIED):
+    def __init__(self, max_states=MAX_STATES, max_notified=MAX_NOTIFIED, trust=TRUST_SECONDS):
         self.max_states = max_states
         self.max_notified = max_notified
+        self.trust = trust
         self._lock = threading.Lock()
         self._states = OrderedDict()  # job id -> RaceState, least recently polled first
         self._notified = OrderedDict()  # job id -> number of its latest notification
         self._sequence = 0  # numbers notifications (and "forget everything") as they arrive
         self._floor = 0  # readings numbered below this keep nothing
         self._listening = False
+        self._trusted_until = 0.0  # time.monotonic() after which nothing kept is used
 
     @property
     def listening(self):
@@ -104,7 +111,7 @@ class RaceStateCache:
     def reading(self, job_id):
         """The kept state of `job_id` for a poll about to run; UNCACHED while not listening."""
         with self._lock:
-            if not self._listening:
+            if not self._trusted():
                 return UNCACHED
             state = self._states.get(job_id)
             if state is not None:
@@ -115,7 +122,7 @@ class RaceStateCache:
         with self._lock:
             job_id = reading.job_id
             if (
-                not self._listening
+                not self._trusted()
                 or reading.sequence < self._floor
                 or self._notified.get(job_id, 0) > reading.sequence
             ):
@@ -124,6 +131,9 @@ class RaceStateCache:
             self._states.move_to_end(job_id)
             while len(self._states) > self.max_states:
                 self._states.popitem(last=False)
+
+    def _trusted(self):
+        return self._listening and time.monotonic() < self._trusted_until
 
     def last_heard(self, job_id):
         """The number of the latest notification heard for `job_id`, None when none is
@@ -169,6 +179,14 @@ class RaceStateCache:
             self._sequence += 1
             self._forget_all()
             self._listening = listening
+            self._trusted_until = time.monotonic() + self.trust if listening else 0.0
+
+    def confirm(self, answered_at):
+        """The listening link answered a query at `answered_at` (time.monotonic()), and every
+        notification received before that answer has been applied: trust it a while longer."""
+        with self._lock:
+            if self._listening:
+                self._trusted_until = answered_at + self.trust
 
 
 class StateListener:
@@ -216,12 +234,17 @@ class StateListener:
 
     def _listen(self, raw):
         checked = time.monotonic()
+        answered = None
         while not self.stopped.is_set():
+            # First the notifications that came with the check's answer (psycopg keeps them).
             for notification in raw.notifies(timeout=WAIT_SECONDS):
                 self.cache.changed(notification.payload)
+            if answered is not None:
+                self.cache.confirm(answered)
+                answered = None
             if time.monotonic() - checked >= CHECK_SECONDS:
                 raw.execute("SELECT 1")
-                checked = time.monotonic()
+                answered = checked = time.monotonic()
 
 
 class _ProcessStates:

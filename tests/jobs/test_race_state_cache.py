@@ -1,6 +1,8 @@
 """Live races' states kept per process, true by NOTIFY (jobs/race_state_cache.py and the
 triggers of migration jobs 0017): on PostgreSQL, with a real listener thread."""
 
+import time
+
 import psycopg
 import pytest
 from django.core.management import call_command
@@ -127,10 +129,12 @@ def test_the_setting_turns_the_cache_off(settings):
     assert race_state_cache._process_states is None  # no listener started
 
 
-def test_states_and_notification_numbers_are_bounded_without_keeping_a_stale_state():
-    def live(version):
-        return RaceState(True, version, (("elide", 0), ("standard", 0)), job_status="running")
+def live(version):
+    """The state of a running race with version `version`."""
+    return RaceState(True, version, (("elide", 0), ("standard", 0)), job_status="running")
 
+
+def test_states_and_notification_numbers_are_bounded_without_keeping_a_stale_state():
     cache = race_state_cache.RaceStateCache(max_states=2, max_notified=2)
     assert cache.reading("a") is race_state_cache.UNCACHED  # not listening yet
     cache.set_listening(True)
@@ -151,3 +155,17 @@ def test_states_and_notification_numbers_are_bounded_without_keeping_a_stale_sta
     assert "d" in cache
     cache.changed("")  # TRUNCATE: every race may have changed
     assert len(cache) == 0
+
+
+def test_kept_states_are_trusted_only_while_the_listening_link_answers_its_checks():
+    cache = race_state_cache.RaceStateCache(trust=0.2)
+    cache.set_listening(True)
+    reading = cache.reading("a")
+    assert reading is not race_state_cache.UNCACHED
+    time.sleep(0.3)  # no check answered since listening began
+    assert cache.reading("a") is race_state_cache.UNCACHED
+    reading.keep(live("a"))
+    assert "a" not in cache
+    cache.confirm(time.monotonic())
+    cache.reading("a").keep(live("a"))
+    assert cache.reading("a").state == live("a")
