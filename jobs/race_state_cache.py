@@ -104,12 +104,8 @@ class RaceStateCache:
     def listening(self):
         return self._listening
 
-    @property
-    def sequence(self):
-        return self._sequence
-
     def reading(self, job_id):
-        """The kept state of `job_id` for a poll about to run; UNCACHED while not listening."""
+        """The kept state of `job_id` for a poll about to run; UNCACHED while not trusted."""
         with self._lock:
             if not self._trusted():
                 return UNCACHED
