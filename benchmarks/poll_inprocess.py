@@ -60,11 +60,12 @@ def setup_django(args, tmp):
 
 
 def live_race():
-    """A running race with 60 KB of Maven-like output per side: its id and output length."""
+    """A running race with 60 KB of Maven-like output per side: its id and output length in
+    bytes (the poll's positions)."""
     from tests.factories import make_running_race
 
     output = "[INFO] Compiling 42 source files to /workspace/target/classes\n" * 1000
-    return make_running_race("bench/live", output=output).pk, len(output)
+    return make_running_race("bench/live", output=output).pk, len(output.encode())
 
 
 def caller():

@@ -89,7 +89,7 @@ for side in ("elide", "standard"):
     BuildResult.objects.create(job=job, build_type=side, status="pending",
         started_at=timezone.now(), output=line * 1000)
 finished = Job.objects.filter(status="completed").order_by("-speedup").first()
-print(job.pk, len(line) * 1000, finished.pk)
+print(job.pk, len(line.encode()) * 1000, finished.pk)
 """
     out = shell_output(env, script).strip().splitlines()[-1].split()
     return out[0], int(out[1]), out[2]
@@ -225,7 +225,7 @@ def main():
         }
         if args.postgres:
             env["DATABASE_URL"] = args.postgres
-        live_id, output_length, finished_id = prepare_database(env, args.jobs)
+        live_id, output_bytes, finished_id = prepare_database(env, args.jobs)
         server = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "gunicorn"),
@@ -255,13 +255,13 @@ def main():
                     "output poll (running, 1 KB new per side)",
                     re.sub(
                         r"elide=\d+&standard=\d+",
-                        f"elide={output_length - 1000}&standard={output_length - 1000}",
+                        f"elide={output_bytes - 1000}&standard={output_bytes - 1000}",
                         unchanged_poll,
                     ),
                 ),
-                (
+                (  # the API counts characters: as many as bytes in this ASCII output
                     "API output (JSON, nothing new)",
-                    f"/api/jobs/{live_id}/output?build_type=elide&offset={output_length}",
+                    f"/api/jobs/{live_id}/output?build_type=elide&offset={output_bytes}",
                 ),
             ]
             if args.only_polls:

@@ -18,7 +18,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from jobs.live import read_sides
+from jobs.live import read_side_text
 from jobs.models import BuildType, Job, percent_faster
 from jobs.ratelimit import client_key
 from jobs.services import (
@@ -323,7 +323,7 @@ def job_output(request, job_id):
     job = Job.objects.only("id", "status").filter(pk=job_id[:64]).first()
     if job is None:
         return json_error(404, "Job not found")
-    side = next(s for s in read_sides(job, {build_type: offset}) if s.build_type == build_type)
+    side = read_side_text(job, build_type, offset)
     return JsonResponse(
         {
             "jobId": job.pk,

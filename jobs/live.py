@@ -1,8 +1,9 @@
 """What the race page shows: each side's state, and the output appended since an offset.
 
 The poll endpoint runs every second for every open race page, so it reads only what is new:
-the database cuts the output at the client's offset (SUBSTR), and the job row and both result
-rows come in one small query whatever the size of the output or the number of jobs.
+the database cuts the output's UTF-8 bytes at the client's byte position (jobs/output_bytes.py
+says why bytes), and the job row and both result rows come in one small query whatever the
+size of the output or the number of jobs. The JSON API reads by characters (read_side_text).
 """
 
 import hashlib
@@ -19,18 +20,23 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Substr
+from django.db.models.functions import Coalesce, Length, Substr
 from django.utils import timezone
 
 from jobs.models import BuildResult, BuildType, Job, JobStatus
+from jobs.output_bytes import ByteSubstr, Utf8Bytes, decode_piece, utf8_bytes_sql
 from jobs.round_trips import model_reader, repeated_query_cursor
 from jobs.terminal import complete_prefix_length
 from jobs.vocabulary import SIDES
 
-# Characters of output sent per side per poll; the rest follows on the next polls.
+# Bytes of output sent per side per poll; the rest follows on the next polls.
+MAX_CHUNK_BYTES = 65_536
+# Characters of output the JSON API sends per call.
 MAX_CHUNK_CHARS = 65_536
-# Characters of output rendered into the page itself (the tail; the full text is a link).
-PAGE_OUTPUT_CHARS = 400_000
+# Bytes of output rendered into the page itself (the tail; the full text is a link).
+PAGE_OUTPUT_BYTES = 400_000
+# The units a reading's positions (offsets, lengths) are in.
+BYTES, CHARACTERS = "bytes", "characters"
 ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 TOOL_NAMES = {"maven": "Maven", "gradle": "Gradle", "elide": "Elide", "custom": "Custom command"}
 
@@ -46,9 +52,9 @@ class ResultProgress:
     status: str
     started_at: object  # the column as stored: only whether it is set matters here
     phase: str
-    output_length: int
+    output_size: int  # the stored output's length in bytes
     compacted: bool
-    chunk: str
+    chunk: bytes
 
 
 @dataclass
@@ -59,6 +65,8 @@ class Side:
     result: BuildResult | ResultProgress | None
     job_status: str
     text: str = ""  # output from `offset` on
+    # Positions in the reading's unit: UTF-8 bytes for the page and its poll, characters for
+    # the JSON API.
     offset: int = 0  # where `text` starts
     next_offset: int = 0  # where the next poll starts
     total_length: int = 0
@@ -131,51 +139,39 @@ class Side:
         return self.complete_after(self.next_offset)
 
 
-# Each side's output from the client's offset, cut by the database. The stored length decides
-# first whether there is anything after the offset, so a side with nothing new costs no read
-# of its text (on SQLite, SUBSTR reads the whole value to count characters up to the offset).
-# Parameters: _chunk_params. Plain SQL, the same on SQLite and PostgreSQL.
-_NEW_TEXT_SQL = (
-    "CASE WHEN r.build_type = %(elide)s AND r.output_length >= CAST(%(elide_start)s AS INTEGER)"
-    "  THEN SUBSTR(r.output, CAST(%(elide_start)s AS INTEGER), CAST(%(limit)s AS INTEGER))"
-    " WHEN r.build_type <> %(elide)s AND r.output_length >= CAST(%(standard_start)s AS INTEGER)"
-    "  THEN SUBSTR(r.output, CAST(%(standard_start)s AS INTEGER), CAST(%(limit)s AS INTEGER))"
-    " ELSE '' END"
-)
+# Each side's new bytes from the client's byte position, cut by the database. The stored byte
+# length decides first whether there is anything after the position, so a side with nothing
+# new costs no read of its text. Parameters: _poll_params. One string per database (how a
+# text's bytes are named differs); the rest is the same SQL on both.
+def _new_bytes_sql(vendor):
+    output = utf8_bytes_sql("r.output", vendor)
+    return (
+        "CASE WHEN r.build_type = %(elide)s AND r.output_bytes >= CAST(%(elide_start)s AS INTEGER)"
+        f"  THEN SUBSTR({output}, CAST(%(elide_start)s AS INTEGER), CAST(%(limit)s AS INTEGER))"
+        " WHEN r.build_type <> %(elide)s AND r.output_bytes >= CAST(%(standard_start)s AS INTEGER)"
+        f"  THEN SUBSTR({output}, CAST(%(standard_start)s AS INTEGER), CAST(%(limit)s AS INTEGER))"
+        " ELSE NULL END"
+    )
 
 
-_CHUNK_COLUMNS = (
-    "id, job_id, build_type, status, duration, bell_rung, created_at, duration_ms,"
-    " run_times_ms, exit_code, tool, tool_version, started_at, finished_at, error, phase,"
-    " jdk, phases, output_length, "
-    + _NEW_TEXT_SQL
-    + " AS chunk, CASE WHEN output_compressed IS NULL THEN 0 ELSE 1 END AS compacted"
-)
-_CHUNK_FROM = " FROM build_results r WHERE job_id = %(job_id)s"
-_CHUNK_SQL = "SELECT " + _CHUNK_COLUMNS + _CHUNK_FROM
-
-
-def _chunk_query(job_id, offsets, limit):
-    """Both results with each side's output from its offset: plain SQL, because building
-    this query through the ORM cost more than running it."""
-    return BuildResult.objects.raw(_CHUNK_SQL, _chunk_params(job_id, offsets, limit))
+_COMPACTED = Q(output_compressed__isnull=False)
+_DEFERRED_OUTPUTS = ("output", "output_timing", "output_compressed", "output_timing_compressed")
 
 
 def _tail_query(job_id, tail):
-    """Both results with the last `tail` characters of each side's output (the page)."""
+    """Both results with the last `tail` bytes of each side's output (the page)."""
     start = Case(
-        When(output_length__gt=tail, then=F("output_length") - tail),
+        When(output_bytes__gt=tail, then=F("output_bytes") - tail),
         default=Value(0),
         output_field=IntegerField(),
     )
     return (
         BuildResult.objects.filter(job_id=job_id)
-        .defer("output", "output_timing", "output_compressed", "output_timing_compressed")
+        .defer(*_DEFERRED_OUTPUTS)
         .annotate(
-            compacted=ExpressionWrapper(
-                Q(output_compressed__isnull=False), output_field=BooleanField()
-            ),
-            chunk=Substr(Coalesce("output", Value("")), start + 1),
+            compacted=ExpressionWrapper(_COMPACTED, output_field=BooleanField()),
+            output_size=F("output_bytes"),
+            chunk=ByteSubstr(Utf8Bytes("output"), start + 1),
             chunk_start=start,
         )
     )
@@ -189,29 +185,39 @@ def _compacted_outputs(result_ids):
     return {row.pk: row.full_output for row in rows}
 
 
-def read_sides(job, offsets=None, *, limit=None, tail=None):
-    """Both sides of `job` with the output after `offsets` ({build_type: int}).
+def read_sides(job, *, tail):
+    """Both sides of `job` with the last `tail` bytes of each side's output (the page's first
+    view; its poll goes on from there). One query, and a second one for a finished side whose
+    log was compacted."""
+    results = list(_tail_query(job.pk, tail))
+    return sides_from_results(job.status, results, clamp_offsets(None), limit=None, tail=tail)
 
-    One query while the race runs (the database cuts the text); a second one for a finished
-    side whose log was compacted. With `tail`, each side's text is its last `tail` characters
-    instead (the page's first view).
-    """
-    offsets = clamp_offsets(offsets)
-    limit = limit or MAX_CHUNK_CHARS
-    if tail is not None:
-        queryset = _tail_query(job.pk, tail)
-    else:
-        queryset = _chunk_query(job.pk, offsets, limit)
-    return sides_from_results(job.status, list(queryset), offsets, limit=limit, tail=tail)
+
+def read_side_text(job, build_type, offset, *, limit=MAX_CHUNK_CHARS):
+    """One side of `job` with at most `limit` characters of output from character `offset`
+    on: the JSON API's unit, which a client counts in the text it has received."""
+    offsets = clamp_offsets({build_type: offset})
+    results = (
+        BuildResult.objects.filter(job_id=job.pk, build_type=build_type)
+        .defer(*_DEFERRED_OUTPUTS)
+        .annotate(
+            compacted=ExpressionWrapper(_COMPACTED, output_field=BooleanField()),
+            output_size=Length("output"),
+            chunk=Substr(Coalesce("output", Value("")), offsets[build_type] + 1, limit),
+        )
+    )
+    sides = sides_from_results(job.status, list(results), offsets, limit=limit, unit=CHARACTERS)
+    return next(side for side in sides if side.build_type == build_type)
 
 
 def clamp_offsets(offsets):
     return {side: max(0, int((offsets or {}).get(side, 0))) for side in SIDES}
 
 
-def sides_from_results(job_status, results, offsets, *, limit, tail=None):
-    """The two Sides of a job in `job_status` from result rows that carry output_length,
-    compacted and chunk (and chunk_start with `tail`)."""
+def sides_from_results(job_status, results, offsets, *, limit, tail=None, unit=BYTES):
+    """The two Sides of a job in `job_status` from result rows that carry output_size,
+    compacted and chunk (and chunk_start with `tail`), positions in `unit`: a chunk of UTF-8
+    bytes for BYTES, of text for CHARACTERS."""
     results = {result.build_type: result for result in results}
     full_texts = _compacted_outputs([r.pk for r in results.values() if r.compacted])
     sides = []
@@ -221,23 +227,40 @@ def sides_from_results(job_status, results, offsets, *, limit, tail=None):
         if result is not None:
             if result.pk in full_texts:
                 full = full_texts[result.pk]
+                full = full.encode() if unit == BYTES else full
                 side.total_length = len(full)
                 start = max(0, len(full) - tail) if tail is not None else offsets[build_type]
-                side.offset = min(start, side.total_length)
-                end = side.offset + (len(full) if tail is not None else limit)
-                text = full[side.offset : end]
+                start = min(start, side.total_length)
+                chunk = full[start:] if tail is not None else full[start : start + limit]
             else:
-                side.total_length = result.output_length or 0  # NULL with a NULL output
+                side.total_length = result.output_size or 0  # NULL with a NULL output
                 start = result.chunk_start if tail is not None else offsets[build_type]
-                side.offset = min(start, side.total_length)
-                text = result.chunk or ""
-            end = side.offset + len(text)
-            if end < side.total_length or not side.complete_after(end):
-                text = text[: complete_prefix_length(text)]
-            side.text = text
-            side.next_offset = side.offset + len(text)
+                start = min(start, side.total_length)
+                chunk = result.chunk or ""
+            _cut(side, start, chunk, unit)
         sides.append(side)
     return sides
+
+
+def _cut(side, start, chunk, unit):
+    """Set the side's text from `chunk` (read from position `start`), its offset and the next
+    poll's, holding back what is not whole yet: a character cut in two, an escape sequence."""
+    if unit == BYTES:
+        more_follows = start + len(chunk) < side.total_length
+        skipped, text, used = decode_piece(chunk, more_follows=more_follows)
+        start += skipped
+    else:
+        text, used = chunk, len(chunk)
+    side.offset = start
+    end = start + used
+    if end < side.total_length or not side.complete_after(end):
+        whole = complete_prefix_length(text)
+        if whole < len(text):
+            held_back = text[whole:]
+            text = text[:whole]
+            end -= len(held_back.encode()) if unit == BYTES else len(held_back)
+    side.text = text
+    side.next_offset = max(start, end)
 
 
 # The poll's first step, run on every poll of every open race page: one indexed query that
@@ -245,7 +268,7 @@ def sides_from_results(job_status, results, offsets, *, limit, tail=None):
 # building costs more than the query itself here; it runs unchanged on SQLite and PostgreSQL.
 _STATE_COLUMNS = (
     "j.status, j.worker_id, j.commit_sha, r.build_type, r.status, r.bell_rung,"
-    " r.started_at, r.duration_ms, r.tool, r.tool_version, r.phase, r.output_length,"
+    " r.started_at, r.duration_ms, r.tool, r.tool_version, r.phase, r.output_bytes,"
     " CASE WHEN r.output_compressed IS NULL THEN 0 ELSE 1 END"
 )
 _STATE_WIDTH = 13
@@ -264,7 +287,7 @@ class RaceState:
     exists: bool
     # "<head>.<elide>.<standard>": each part changes when what that header shows changes.
     version: str = ""
-    lengths: tuple = ()  # ((build_type, output length or None when compacted), ...)
+    lengths: tuple = ()  # ((build_type, output bytes or None when compacted), ...)
     job_status: str = ""
 
     @property
@@ -322,17 +345,18 @@ POLL_RESULT_FIELDS = (
 )  # fmt: skip
 # Where a poll row's result columns start (after the state's and the job's).
 _RESULT_START = _STATE_WIDTH + len(POLL_JOB_FIELDS)
-_POLL_SQL = (
-    "SELECT "
+_POLL_SQL = {
+    vendor: "SELECT "
     + _STATE_COLUMNS
     + ", "
     + ", ".join(f"j.{name}" for name in POLL_JOB_FIELDS)
     + ", "
     + ", ".join(f"r.{name}" for name in POLL_RESULT_FIELDS)
     + ", "
-    + _NEW_TEXT_SQL
+    + _new_bytes_sql(vendor)
     + _STATE_FROM
-)
+    for vendor in ("sqlite", "postgresql")
+}
 
 
 @dataclass
@@ -351,7 +375,7 @@ class PollSnapshot:
         results = [
             ResultProgress(
                 pk=row[_RESULT_START], build_type=row[3], status=row[4], started_at=row[6],
-                phase=row[10], output_length=row[11] or 0, compacted=bool(row[12]),
+                phase=row[10], output_size=row[11] or 0, compacted=bool(row[12]),
                 chunk=row[-1],
             )
             for row in self.rows
@@ -369,15 +393,15 @@ class PollSnapshot:
             if row[3] is None:  # no result row (LEFT JOIN)
                 continue
             result = read_result(row[_RESULT_START:-1], db, connection)
-            result.output_length = row[11] or 0
+            result.output_size = row[11] or 0
             result.compacted = bool(row[12])
             result.chunk = row[-1]
             results.append(result)
         return job, sides_from_results(job.status, results, self.offsets, limit=self.limit)
 
 
-def _chunk_params(job_id, offsets, limit):
-    """Parameters of _NEW_TEXT_SQL (1-based SUBSTR starts) and of the job id."""
+def _poll_params(job_id, offsets, limit):
+    """Parameters of _new_bytes_sql (1-based SUBSTR starts) and of the job id."""
     return {
         "elide": BuildType.ELIDE,
         "elide_start": offsets[BuildType.ELIDE] + 1,
@@ -391,10 +415,10 @@ def poll_snapshot(job_id, offsets, *, limit=None):
     """Everything a poll answers with, from one query: the state (to answer 204 when nothing
     changed) and the rows the job and both sides' output after `offsets` are read from."""
     offsets = clamp_offsets(offsets)
-    limit = limit or MAX_CHUNK_CHARS
-    params = _chunk_params(job_id, offsets, limit)
+    limit = limit or MAX_CHUNK_BYTES
+    params = _poll_params(job_id, offsets, limit)
     with repeated_query_cursor(connection) as cursor:
-        cursor.execute(_POLL_SQL, params)
+        cursor.execute(_POLL_SQL[connection.vendor], params)
         rows = cursor.fetchall()
     state = _state_from_rows([row[:_STATE_WIDTH] for row in rows])
     return PollSnapshot(state, rows, offsets, limit)

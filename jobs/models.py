@@ -8,7 +8,6 @@ admin, raw SQL) can store a value the pages do not understand.
 import uuid
 
 from django.db import models
-from django.db.models.functions import Length
 from django.utils import timezone
 
 # The column values live in jobs/choices.py and the derived figures in jobs/judging.py; they
@@ -34,6 +33,7 @@ from jobs.compression import joined_text, joined_timing
 from jobs.fields import UnixTimestampField
 from jobs.indexes import NullsLastDescIndex
 from jobs.judging import judge_results, measured_ms_expression, percent_faster, success_ms
+from jobs.output_bytes import OctetLength
 from jobs.ratelimit import RateLimitCounter
 
 __all__ = [
@@ -327,12 +327,13 @@ class BuildResult(models.Model):
     # database. Read the log through `full_output` / `full_output_timing` (both forms).
     output_compressed = models.BinaryField(null=True, blank=True, editable=False)
     output_timing_compressed = models.BinaryField(null=True, blank=True, editable=False)
-    # Characters in `output` (NULL with it), computed by the database whenever a row is written,
-    # whatever writes it (the worker's SQL append, compaction, an import, raw SQL). The live
-    # poll reads this instead of LENGTH(output), which on every poll would read both sides'
-    # whole text only to answer "nothing new".
-    output_length = models.GeneratedField(
-        expression=Length("output"), output_field=models.IntegerField(), db_persist=True
+    # UTF-8 bytes in `output` (NULL with it), computed by the database whenever a row is
+    # written, whatever writes it (the worker's SQL append, compaction, an import, raw SQL).
+    # The live poll's positions are bytes (jobs/output_bytes.py); it reads this instead of the
+    # text's length, which on every poll would read both sides' whole text only to answer
+    # "nothing new".
+    output_bytes = models.GeneratedField(
+        expression=OctetLength("output"), output_field=models.IntegerField(), db_persist=True
     )
 
     class Meta:

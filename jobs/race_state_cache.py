@@ -3,7 +3,7 @@
 Every open race page polls once a second, and almost every poll finds nothing new
 (`RaceState.unchanged_for`). On PostgreSQL the query that says so is a network round trip,
 which costs the poll more than everything else it does. PostgreSQL can tell instead: triggers
-(migration jobs 0017) send NOTIFY on CHANNEL with the job's id in every transaction that
+(migration jobs 0018) send NOTIFY on CHANNEL with the job's id in every transaction that
 changes what a queued or running race's state is read from. Each web process keeps the
 states of live races it has read (`RaceStateCache`) and a thread (`StateListener`) LISTENs on
 a connection of its own and drops a race's state when its notification arrives. A poll

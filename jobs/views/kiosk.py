@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from jobs.forms import DEFAULT_LEADERBOARD_FILTERS
-from jobs.live import PAGE_OUTPUT_CHARS, read_sides
+from jobs.live import PAGE_OUTPUT_BYTES, read_sides
 from jobs.models import Job, JobStatus
 from jobs.services import get_recent_results
 from jobs.statistics import chart_geometry
@@ -40,7 +40,7 @@ def slide_context(now=None):
     context = {"poll_seconds": settings.ARENA_KIOSK_POLL_SECONDS}
     race = live_race()
     if race is not None:
-        sides = read_sides(race, tail=PAGE_OUTPUT_CHARS // 50)
+        sides = read_sides(race, tail=PAGE_OUTPUT_BYTES // 50)
         for side in sides:
             side.tail_lines = side.text.splitlines()[-TAIL_LINES:]
         context.update(slide="live", job=race, sides=sides)

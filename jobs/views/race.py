@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from jobs import pool, race_state_cache
 from jobs.forms import RaceForm
-from jobs.live import PAGE_OUTPUT_CHARS, SIDES, poll_snapshot, race_state, read_sides
+from jobs.live import PAGE_OUTPUT_BYTES, SIDES, poll_snapshot, race_state, read_sides
 from jobs.models import (
     SEED_JOB_COLUMNS,
     VERDICT_FIELDS,
@@ -108,7 +108,7 @@ def _race_context(job, sides, *, poll_url, version=""):
 def race_detail(request, job_id):
     job = _job_or_404(job_id)
     state = race_state(job.pk)
-    sides = read_sides(job, tail=PAGE_OUTPUT_CHARS)
+    sides = read_sides(job, tail=PAGE_OUTPUT_BYTES)
     poll_url = reverse("race_poll", args=[job.pk])
     context = _race_context(job, sides, poll_url=poll_url, version=state.version)
     context["pool_message"] = _pool_message(job)

@@ -1,5 +1,5 @@
 """Live races' states kept per process, true by NOTIFY (jobs/race_state_cache.py and the
-triggers of migration jobs 0017): on PostgreSQL, with a real listener thread."""
+triggers of migration jobs 0018): on PostgreSQL, with a real listener thread."""
 
 import time
 

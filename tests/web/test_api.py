@@ -262,6 +262,11 @@ def test_incremental_output(client):
     assert beyond["output"] == "" and beyond["offset"] == 21
     far = client.get(base, {"build_type": "elide", "offset": 2**31 - 2})
     assert far.status_code == 200 and far.json()["output"] == ""
+    # The API counts characters, whatever their size in bytes.
+    wide = make_running_race("acme/wide", output="caf\u00e9 \u2713 \U0001f514\n")
+    rest = client.get(f"/api/jobs/{wide.pk}/output", {"build_type": "elide", "offset": 3}).json()
+    assert rest["output"] == "\u00e9 \u2713 \U0001f514\n"
+    assert rest["offset"] == 3 and rest["nextOffset"] == rest["length"] == 9
     for params in (
         {"build_type": "maven"},
         {"build_type": "elide", "offset": "-1"},

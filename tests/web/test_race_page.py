@@ -1,6 +1,7 @@
 """The race page and its poll endpoint (jobs/views/race.py): results, escaping, the poll's
 offsets, cancel, logs, a fixed number of queries."""
 
+import html
 import re
 
 import pytest
@@ -165,7 +166,7 @@ def test_an_output_only_poll_sends_the_markup_of_the_polls_template(client):
 
 
 def test_poll_keeps_going_until_all_output_is_sent(client, monkeypatch):
-    monkeypatch.setattr("jobs.live.MAX_CHUNK_CHARS", 10)
+    monkeypatch.setattr("jobs.live.MAX_CHUNK_BYTES", 10)
     job = make_race(output="0123456789abcdefghijKLMNO")
     url = reverse("race_poll", args=[job.pk])
     received, offset, statuses = "", 0, []
@@ -313,3 +314,64 @@ def test_race_page_shows_cache_scenario_jdk_and_each_sides_phases(client):
     assert "Incremental rebuild after a one-line change" in page
     assert ", JDK 17 (/usr/lib/jvm/java-17-openjdk-amd64)" in page
     assert "clone 0.16 s · prepare 14.20 s (not measured) · measured 2.31 s 2.25 s" in page
+
+
+WIDE_OUTPUT = "caf\u00e9 \u2192 ok\n\U0001f514 Gr\u00fc\u00dfe, \u4e16\u754c\n" * 3
+
+
+def _next_offsets(body):
+    return {side: int(re.search(rf"{side}=(\d+)", body).group(1)) for side in ("elide", "standard")}
+
+
+def test_poll_positions_are_utf8_bytes_and_never_split_a_character(client, monkeypatch):
+    """Cut every few bytes, a multi-byte text arrives whole and in order: the poll's positions
+    are bytes, a piece's end never splits a character, and the last poll stops polling."""
+    monkeypatch.setattr("jobs.live.MAX_CHUNK_BYTES", 5)
+    job = make_race(output=WIDE_OUTPUT)
+    url = reverse("race_poll", args=[job.pk])
+    total = len(WIDE_OUTPUT.encode())
+    received, offsets, statuses = "", {"elide": 0, "standard": total}, []
+    for _ in range(total):
+        response = client.get(url, offsets, HTTP_HX_REQUEST="true")
+        statuses.append(response.status_code)
+        body = response.content.decode()
+        chunk = re.search(r'beforeend:#output-elide">([^<]*)</div>', body)
+        received += chunk.group(1) if chunk else ""
+        if response.status_code == 286:
+            break
+        following = _next_offsets(body)
+        assert offsets["elide"] < following["elide"] <= total  # always forward, within the text
+        offsets = following
+    assert statuses[-1] == 286 and received == html.escape(WIDE_OUTPUT, quote=False)
+
+
+# Inside the 2-byte e-acute, the 3-byte arrow and the 4-byte bell.
+@pytest.mark.parametrize("inside", [4, 7, 15])
+def test_a_position_inside_a_character_starts_at_the_next_one(client, inside):
+    job = make_running_race(output=WIDE_OUTPUT)
+    response = client.get(reverse("race_poll", args=[job.pk]), {"elide": inside, "standard": 0})
+    assert response.status_code == 200
+    body = response.content.decode()
+    text = html.unescape(re.search(r'beforeend:#output-elide">([^<]*)</div>', body).group(1))
+    data = WIDE_OUTPUT.encode()
+    skipped = next(n for n in range(4) if data[inside + n] & 0xC0 != 0x80)
+    assert text == data[inside + skipped :].decode()
+    assert _next_offsets(body)["elide"] == len(data)
+
+
+def test_the_page_tail_and_its_poll_meet_at_a_byte_position(client, monkeypatch):
+    """The page shows the last PAGE_OUTPUT_BYTES bytes, from the first whole character on;
+    its poller goes on from the text's end, and output appended later arrives whole."""
+    monkeypatch.setattr("jobs.views.race.PAGE_OUTPUT_BYTES", 10)
+    job = make_running_race(output=WIDE_OUTPUT)
+    page = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    poll_url = re.search(r'hx-get="([^"]+/poll\?[^"]+)"', page).group(1).replace("&amp;", "&")
+    data = WIDE_OUTPUT.encode()
+    assert f"elide={len(data)}" in poll_url
+    tail = data[-10:]
+    shown = tail[next(n for n in range(4) if tail[n] & 0xC0 != 0x80) :].decode()
+    assert html.escape(shown, quote=False) in page
+    append_output(job, "elide", "\u00e9t\u00e9\n")
+    body = client.get(poll_url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'beforeend:#output-elide">\u00e9t\u00e9\n</div>' in body
+    assert _next_offsets(body)["elide"] == len(data) + len("\u00e9t\u00e9\n".encode())

@@ -131,7 +131,7 @@ def drop_triggers(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("jobs", "0016_speedup_steps_per_day"),
+        ("jobs", "0017_build_result_output_bytes"),
     ]
 
     operations = [migrations.RunPython(create_triggers, drop_triggers)]
