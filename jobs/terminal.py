@@ -139,9 +139,13 @@ class AnsiRenderer:
 def render_ansi(text):
     """HTML for a piece of build output: escaped, colours as spans, other controls removed.
 
-    The colour state starts plain, so a piece appended by the poll endpoint stands alone.
+    The colour state starts plain, so a piece appended by the poll endpoint stands alone. A
+    piece without escape or control characters, most of a build's output, is only escaped.
     """
-    return AnsiRenderer().render(text or "")
+    text = text or ""
+    if _CONTROL_RE.search(text) is None:  # ESC and CR are control characters too
+        return escape(text)
+    return AnsiRenderer().render(text)
 
 
 def strip_ansi(text):

@@ -45,6 +45,14 @@ def test_any_output_renders_to_text_and_known_spans_only(text):
     assert html.count("<span") == html.count("</span>")
 
 
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from(list("ab<>&\u00e9\x1b[m1\r\n\t\x00\x7f")), max_size=40))
+def test_plain_pieces_take_the_short_way_to_the_same_html(text):
+    """render_ansi only escapes a piece without escape or control characters: the same HTML
+    as the renderer gives it."""
+    assert render_ansi(text) == AnsiRenderer().render(text)
+
+
 def test_colour_state_carries_across_pieces_of_one_renderer():
     renderer = AnsiRenderer()
     assert renderer.render("\x1b[32mgreen ") == '<span class="ansi-fg2">green </span>'
