@@ -16,6 +16,7 @@ machine), so the two services every page and API call runs are built to need one
   on PostgreSQL the server keeps them prepared instead of planning each call.
 """
 
+import functools
 from contextlib import nullcontext
 
 from django.db import connections, router, transaction
@@ -47,16 +48,35 @@ def insert_job_within_limit(job, limit):
     """INSERT the job unless `limit` jobs are queued already. Returns whether it was inserted.
 
     One statement: INSERT INTO jobs (...) SELECT <values> WHERE (SELECT COUNT(*) FROM (the
-    first `limit` queued jobs)) < limit. The count walks jobs_status_created_idx and stops at
+    first `limit` queued jobs)) < limit. The count reads an index on status and stops at
     `limit`. Inside an outer transaction the statement gets a savepoint, so that a refused
-    CHECK constraint leaves that transaction usable.
+    CHECK constraint leaves that transaction usable. On PostgreSQL the statement is prepared
+    (repeated_query_cursor): planning the count beside the insert cost more than running the
+    whole statement; the status and the limit are written into it (neither comes from a
+    user), so that its one generic plan is the plan for queued races.
     """
     using = router.db_for_write(Job)
     connection = connections[using]
     fields = Job._meta.concrete_fields
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     params = [field.get_db_prep_save(field.pre_save(job, True), connection) for field in fields]
-    if connection.vendor == "postgresql":
+    sql = _insert_within_limit_sql(connection.vendor, using, int(limit or 0))
+    guard = transaction.atomic(using=using) if connection.in_atomic_block else nullcontext()
+    with guard, repeated_query_cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        inserted = cursor.rowcount == 1
+    if inserted:
+        job._state.adding = False
+        job._state.db = using
+    return inserted
+
+
+@functools.cache
+def _insert_within_limit_sql(vendor, using, limit):
+    """insert_job_within_limit's statement, written once per database and limit."""
+    connection = connections[using]
+    fields = Job._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    if vendor == "postgresql":
         # A parameter in a SELECT list has no type of its own (NULL would be text).
         values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
     else:
@@ -65,17 +85,9 @@ def insert_job_within_limit(job, limit):
     # Table and column names come from the model, values are parameters.
     sql = f"INSERT INTO {table} ({columns}) SELECT {values}"
     if limit:
-        queued = f"SELECT 1 FROM {table} WHERE status = %s LIMIT %s"  # noqa: S608
-        sql += f" WHERE (SELECT COUNT(*) FROM ({queued}) AS queued) < %s"  # noqa: S608
-        params += [JobStatus.QUEUED, limit, limit]
-    guard = transaction.atomic(using=using) if connection.in_atomic_block else nullcontext()
-    with guard, connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        inserted = cursor.rowcount == 1
-    if inserted:
-        job._state.adding = False
-        job._state.db = using
-    return inserted
+        queued = f"SELECT 1 FROM {table} WHERE status = '{JobStatus.QUEUED}' LIMIT {limit}"  # noqa: S608
+        sql += f" WHERE (SELECT COUNT(*) FROM ({queued}) AS queued) < {limit}"  # noqa: S608
+    return sql
 
 
 class JobsWithSides:

@@ -125,6 +125,29 @@ def test_create_job_is_one_statement_that_commits_itself(limit, settings):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_submissions_share_one_prepared_plan_on_postgresql(settings):
+    """On PostgreSQL, create_job's statement is prepared once a connection has sent it five
+    times, with one generic plan that counts queued races only (planning it each time cost
+    more than running it). SQLite has nothing to prepare: the statement is simply sent."""
+    from django.db import connection
+
+    settings.ARENA_MAX_QUEUED_JOBS = 50
+    for n in range(7):
+        services.create_job(f"https://github.com/a/prepared-{n}")
+    assert Job.objects.filter(status="queued").count() == 7
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE 'INSERT INTO %%'"
+        )
+        (statement, generic_plans), *others = cursor.fetchall()
+    assert others == [] and generic_plans >= 1
+    assert "WHERE status = 'queued' LIMIT 50" in statement
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_full_queue_is_refused_by_the_insert_itself(settings):
     settings.ARENA_MAX_QUEUED_JOBS = 2
     for n in range(2):
