@@ -130,9 +130,13 @@ QUEUE_LIMIT = 100
 
 
 def cleanup():
-    """Delete the races the inserts made (none left queued for the next sample)."""
+    """Delete the races the inserts made (none left queued for the next sample): one plain
+    DELETE of queued rows that nothing else refers to, so that the next sample does not pay
+    for a model delete's bookkeeping (a checkpoint of its writes)."""
     if _inserted:
-        Job.objects.filter(pk__in=_inserted).delete()
+        placeholders = ", ".join("%s" for _ in _inserted)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM jobs WHERE id IN ({placeholders})", _inserted)  # noqa: S608
         _inserted.clear()
 
 
