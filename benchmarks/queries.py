@@ -125,10 +125,6 @@ def workload(samples):
         yield name, _capture(name, function), max(samples // 10, 10)
 
 
-# ARENA_MAX_QUEUED_JOBS's default: the queue check counts at most this many queued races.
-QUEUE_LIMIT = 100
-
-
 def cleanup():
     """Delete the races the inserts made (none left queued for the next sample): one plain
     DELETE of queued rows that nothing else refers to, so that the next sample does not pay

@@ -25,15 +25,13 @@ class OctetLength(Func):
 
 
 class Utf8Bytes(Func):
-    """A text's UTF-8 bytes, as a value that SUBSTR cuts by bytes."""
+    """A text's UTF-8 bytes, as a value that SUBSTR cuts by bytes (utf8_bytes_sql's SQL)."""
 
     output_field = BinaryField()
 
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS BLOB)")
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, template="CONVERT_TO(%(expressions)s, 'UTF8')")
+    def as_sql(self, compiler, connection, **extra_context):
+        template = utf8_bytes_sql("%(expressions)s", connection.vendor)
+        return super().as_sql(compiler, connection, template=template, **extra_context)
 
 
 class ByteSubstr(Func):
@@ -44,7 +42,7 @@ class ByteSubstr(Func):
 
 
 def utf8_bytes_sql(column, vendor):
-    """`column`'s UTF-8 bytes in plain SQL (Utf8Bytes, for the poll's hand-written query)."""
+    """`column`'s UTF-8 bytes in SQL: for the poll's hand-written query, and Utf8Bytes's."""
     if vendor == "postgresql":
         return f"CONVERT_TO({column}, 'UTF8')"
     return f"CAST({column} AS BLOB)"

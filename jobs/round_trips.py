@@ -59,7 +59,7 @@ def insert_job_within_limit(job, limit):
     connection = connections[using]
     fields = Job._meta.concrete_fields
     params = [field.get_db_prep_save(field.pre_save(job, True), connection) for field in fields]
-    sql = _insert_within_limit_sql(connection.vendor, using, int(limit or 0))
+    sql = _insert_within_limit_sql(using, int(limit or 0))
     guard = transaction.atomic(using=using) if connection.in_atomic_block else nullcontext()
     with guard, repeated_query_cursor(connection) as cursor:
         cursor.execute(sql, params)
@@ -71,12 +71,12 @@ def insert_job_within_limit(job, limit):
 
 
 @functools.cache
-def _insert_within_limit_sql(vendor, using, limit):
+def _insert_within_limit_sql(using, limit):
     """insert_job_within_limit's statement, written once per database and limit."""
     connection = connections[using]
     fields = Job._meta.concrete_fields
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    if vendor == "postgresql":
+    if connection.vendor == "postgresql":
         # A parameter in a SELECT list has no type of its own (NULL would be text).
         values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
     else:
