@@ -4,7 +4,7 @@
 
 1. A/A: the same CPU-bound, sleep-free recipe on both sides, --races races per mode
    (sequential and parallel), each of --iterations measured runs after one warm-up; the
-   speedup of each race (the engine's estimate, jobs/verdict.py) and the median
+   speedup of each race (the engine's estimate, jobs/outcomes/verdict.py) and the median
    over the races, which must be 1.00 ± 0.05.
 2. A/B: the standard side does twice the work of the elide side; the median speedup over
    --races sequential races must be 2.0 ± 0.1.

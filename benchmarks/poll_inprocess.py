@@ -9,7 +9,7 @@ new per side. Each round's ratio is the trivial view's CPU per call over the end
 median over rounds is printed. On PostgreSQL, the CPU the database server's backend spent per
 call is printed beside it (read from /proc: the server runs on this machine), and the poll
 with nothing new is measured twice: answered from the race state the process keeps
-(jobs/race_state_cache.py; its listener thread runs, and its CPU counts) and with
+(jobs/live/race_state_cache.py; its listener thread runs, and its CPU counts) and with
 ARENA_POLL_STATE_CACHE off, interleaved in the same rounds. --profile adds a cProfile listing
 per endpoint.
 
@@ -150,7 +150,7 @@ def main():
             database = f"{statistics.median(server_cpu[label]):.3f}" if args.postgres else "-"
             print(f"{label:30} {statistics.median(times):12.3f} {ratio:11.2f} {database:>22}")
         if args.postgres:
-            from jobs import race_state_cache
+            from jobs.live import race_state_cache
 
             cache = race_state_cache.process_cache()
             print(f"race states kept: {len(cache)}, listener listening: {cache.listening}")
@@ -191,7 +191,7 @@ def endpoint_call(call, label, path, query, htmx):
 def wait_for_the_state_listener(call, path, query):
     """PostgreSQL: the first poll starts the listener; measure once it listens (and the next
     poll has kept the race's state)."""
-    from jobs import race_state_cache
+    from jobs.live import race_state_cache
 
     call(path, query, True)
     cache = race_state_cache.process_cache()

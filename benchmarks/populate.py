@@ -3,7 +3,7 @@
 90 % completed (both sides finished, winner and speedup set), the rest failed, cancelled,
 queued or running, over a few hundred repositories and two years. Each finished side carries
 `log_kb` KB of realistic Maven/Gradle output, stored the way the arena stores a finished side
-(compacted by jobs.outputs), or as plain text with `compact=False`.
+(compacted by jobs.storage.outputs), or as plain text with `compact=False`.
 """
 
 import datetime
@@ -14,11 +14,11 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.buildlogs import maven_log
-from jobs.compression import compress_text, compress_timing
+from jobs.demo.buildlogs import maven_log
+from jobs.leaderboard.summary import rebuild_summary
 from jobs.models import BuildResult, Job
-from jobs.repositories import SUGGESTED_REPOSITORIES
-from jobs.summary import rebuild_summary
+from jobs.storage.compression import compress_text, compress_timing
+from jobs.submissions.repositories import SUGGESTED_REPOSITORIES
 
 SUGGESTED = [name for names in SUGGESTED_REPOSITORIES.values() for name in names]
 REPOSITORIES = SUGGESTED + [f"org{i % 97}/project-{i}" for i in range(500 - len(SUGGESTED))]

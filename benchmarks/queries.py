@@ -1,7 +1,7 @@
 """The hot queries the database benchmark times, and their query plans.
 
-Each is timed through the function the pages and the API call (jobs.services,
-jobs.leaderboard, jobs.statistics).
+Each is timed through the function the pages and the API call (jobs.submissions.services,
+jobs.leaderboard.ranking, jobs.leaderboard.per_repository).
 """
 
 import datetime
@@ -11,9 +11,11 @@ import random
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from jobs import leaderboard, leaderboard_figures, statistics
+from jobs.leaderboard import figures as leaderboard_figures
+from jobs.leaderboard import per_repository as statistics
+from jobs.leaderboard import ranking as leaderboard
 from jobs.models import Job, new_job_id
-from jobs.services import create_job, get_job, get_recent_results
+from jobs.submissions.services import create_job, get_job, get_recent_results
 
 _counter = itertools.count()
 _inserted = []

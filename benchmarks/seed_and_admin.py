@@ -70,9 +70,9 @@ def main():
     from django.db import connection
     from django.test import Client
 
-    from jobs.dbtools import database_size, human_bytes
-    from jobs.mock_data import seed_random_races
+    from jobs.demo.mock_data import seed_random_races
     from jobs.models import Job
+    from jobs.storage.dbtools import database_size, human_bytes
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/verdicts.py coverage [--trials 2000]
     .venv/bin/python benchmarks/verdicts.py headline [--races 100000]
 
-coverage: simulated races through jobs/verdict.py (no builds): each side's run
+coverage: simulated races through jobs/outcomes/verdict.py (no builds): each side's run
 times are a base time with lognormal noise (sigma 3% and 10%, the spread of real build runs)
 for 3, 5 and 10 runs a side, as A/A races (true speedup 1.0) and A/B races (true 1.5). For
 each: how often the interval contains the true speedup (its coverage), and the verdicts.
@@ -28,7 +28,7 @@ from types import SimpleNamespace
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from jobs.verdict import judge  # noqa: E402
+from jobs.outcomes.verdict import judge  # noqa: E402
 
 
 def side(name, times):
@@ -84,10 +84,10 @@ def headline_cost(races):
     django.setup()
     from django.core.management import call_command
 
-    from jobs.headline import headline, medians_from_every_speedup, medians_from_steps
-    from jobs.leaderboard_figures import totals
-    from jobs.mock_data import seed_random_races
-    from jobs.statistics import repository_statistics
+    from jobs.demo.mock_data import seed_random_races
+    from jobs.leaderboard.figures import totals
+    from jobs.leaderboard.headline import headline, medians_from_every_speedup, medians_from_steps
+    from jobs.leaderboard.per_repository import repository_statistics
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()

@@ -134,7 +134,7 @@ def measure_dispatch(repo, samples):
     from django.conf import settings
 
     from jobs.models import Job, JobStatus
-    from jobs.services import create_job
+    from jobs.submissions.services import create_job
 
     latencies = []
     poll = settings.ARENA_WORKER_POLL_INTERVAL
@@ -158,7 +158,7 @@ def measure_throughput(repo, count):
     from django.db import transaction
 
     from jobs.models import Job, JobStatus
-    from jobs.services import create_job
+    from jobs.submissions.services import create_job
 
     with transaction.atomic():
         ids = [
@@ -242,7 +242,7 @@ class StatementCounter:
 
 def measure_appends(repo, lines=1500, delay="0.002"):
     from jobs.models import BuildResult
-    from jobs.services import create_job
+    from jobs.submissions.services import create_job
     from workers import scheduler
     from workers.recording import run_job
 

@@ -171,7 +171,7 @@ if env_str("DATABASE_URL"):
             )
         )
         # Each web process keeps the states of live races it has polled, kept true by NOTIFY, so
-        # most polls answer 204 without a query (jobs/race_state_cache.py: one more connection
+        # most polls answer 204 without a query (jobs/live/race_state_cache.py: one more connection
         # per web process, which LISTENs). 0 turns that off, for a connection pooler in
         # transaction mode, where LISTEN does not work.
         ARENA_POLL_STATE_CACHE = env_bool("ARENA_POLL_STATE_CACHE", True)

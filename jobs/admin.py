@@ -16,7 +16,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from jobs import services
 from jobs.admin_forms import ExclusionReasonForm, JobAdminForm
 from jobs.admin_support import (
     CappedCountPaginator,
@@ -25,6 +24,7 @@ from jobs.admin_support import (
     mark_demo,
     output_tail_html,
 )
+from jobs.leaderboard.summary import kept_in_step
 from jobs.models import (
     VERDICT_FIELDS,
     BuildResult,
@@ -36,7 +36,7 @@ from jobs.models import (
     measured_ms_expression,
     percent_faster,
 )
-from jobs.summary import kept_in_step
+from jobs.submissions import services
 
 admin.site.site_header = "Build Arena administration"
 admin.site.site_title = "Build Arena admin"

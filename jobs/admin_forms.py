@@ -5,8 +5,8 @@ races are taken off the leaderboard."""
 from django import forms
 from django.core.exceptions import ValidationError
 
-from jobs import validation
 from jobs.models import Job
+from jobs.submissions import validation
 
 MAX_COMMAND_ARGS = 200
 MAX_COMMAND_ARG_LENGTH = 4000

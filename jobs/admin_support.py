@@ -14,8 +14,8 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from jobs.summary import kept_in_step
-from jobs.terminal import strip_ansi
+from jobs.leaderboard.summary import kept_in_step
+from jobs.live.terminal import strip_ansi
 
 # Past this many matching rows the job list shows an estimate instead of an exact count.
 EXACT_COUNT_LIMIT = 10_000

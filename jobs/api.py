@@ -18,10 +18,10 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from jobs.live import read_side_text
+from jobs.live.snapshot import read_side_text
 from jobs.models import BuildType, Job, percent_faster
-from jobs.ratelimit import client_key
-from jobs.services import (
+from jobs.submissions.ratelimit import client_key
+from jobs.submissions.services import (
     ClientLimitReached,
     QueueFull,
     RateLimited,
@@ -31,7 +31,7 @@ from jobs.services import (
     list_jobs,
     submit_race,
 )
-from jobs.validation import (
+from jobs.submissions.validation import (
     validate_build_options,
     validate_runs,
 )

@@ -7,10 +7,11 @@ class JobsConfig(AppConfig):
     verbose_name = "Races"
 
     def ready(self):
-        from jobs import cascades, summary
+        from jobs.leaderboard import summary
         from jobs.models import Job
+        from jobs.storage import cascades
 
-        # The seed's ON DELETE CASCADE as database triggers (see jobs/cascades.py).
+        # The seed's ON DELETE CASCADE as database triggers (see jobs/storage/cascades.py).
         pre_migrate.connect(cascades.before_migrate, sender=self, dispatch_uid="jobs-cascades")
         post_migrate.connect(cascades.after_migrate, sender=self, dispatch_uid="jobs-cascades")
         # Deleted races leave the leaderboard's summary rows in the delete's transaction.

@@ -3,12 +3,12 @@
 Kept apart from the models so that code which only needs the names (the engine's recorder,
 forms, templates, the legacy import) reads them without the models' weight; jobs.models
 re-exports them, so `from jobs.models import JobStatus` keeps working. The strings themselves
-come from jobs/vocabulary.py, the one place the engine and the web agree on them.
+come from jobs/outcomes/vocabulary.py, the one place the engine and the web agree on them.
 """
 
 from django.db import models
 
-from jobs import vocabulary
+from jobs.outcomes import vocabulary
 
 
 class JobStatus(models.TextChoices):
@@ -50,7 +50,7 @@ Winner = models.TextChoices("Winner", _sides(("TIE", (vocabulary.TIE, "Tie"))), 
 
 
 class Verdict(models.TextChoices):
-    """A finished race's verdict (jobs/verdict.py decides it)."""
+    """A finished race's verdict (jobs/outcomes/verdict.py decides it)."""
 
     ELIDE = vocabulary.ELIDE, "Elide faster"
     STANDARD = vocabulary.STANDARD, "Standard faster"

@@ -11,7 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from jobs.models import CacheMode, JobStatus, Scenario
-from jobs.validation import (
+from jobs.submissions.validation import (
     MAX_RUNS,
     MAX_URL_LENGTH,
     MAX_WARMUPS,
@@ -136,7 +136,7 @@ class LeaderboardFilterForm(forms.Form):
 
     def filters(self):
         """The filters as plain values; the default kind of race when the form is invalid.
-        A missing "scenario" or "cache" key means any (jobs/leaderboard.py)."""
+        A missing "scenario" or "cache" key means any (jobs/leaderboard/ranking.py)."""
         data = self.cleaned_data if self.is_valid() else {}
         filters = {key: value for key, value in data.items() if value and key not in KIND_FILTERS}
         for name, default in KIND_FILTERS.items():

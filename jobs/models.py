@@ -10,10 +10,6 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-# The column values live in jobs/choices.py and the derived figures in jobs/judging.py; they
-# are re-exported here (__all__) because the whole project imports them from jobs.models;
-# so is the rate limiter's table, which lives with the rate limiter (jobs/ratelimit.py).
-from jobs import vocabulary
 from jobs.choices import (
     COUNTED_VERDICTS,
     FINISHED_JOB_STATUSES,
@@ -29,12 +25,18 @@ from jobs.choices import (
     choice_column,
     one_of,
 )
-from jobs.compression import joined_text, joined_timing
 from jobs.fields import UnixTimestampField
 from jobs.indexes import NullsLastDescIndex
-from jobs.judging import judge_results, measured_ms_expression, percent_faster, success_ms
-from jobs.output_bytes import OctetLength
-from jobs.ratelimit import RateLimitCounter
+from jobs.live.output_bytes import OctetLength
+
+# The column values live in jobs/choices.py and the derived figures in jobs/outcomes/judging.py;
+# they
+# are re-exported here (__all__) because the whole project imports them from jobs.models;
+# so is the rate limiter's table, which lives with the rate limiter (jobs/submissions/ratelimit.py).
+from jobs.outcomes import vocabulary
+from jobs.outcomes.judging import judge_results, measured_ms_expression, percent_faster, success_ms
+from jobs.storage.compression import joined_text, joined_timing
+from jobs.submissions.ratelimit import RateLimitCounter
 
 __all__ = [
     "COUNTED_VERDICTS", "FINISHED_JOB_STATUSES", "SEED_JOB_COLUMNS", "VERDICT_FIELDS",
@@ -105,7 +107,8 @@ class Job(models.Model):
     )
     error = models.TextField(blank=True, default="", help_text="Why the arena could not run it.")
     is_mock = models.BooleanField(default=False, help_text="Demo data, not a real race.")
-    # Who submitted it from the web (jobs.ratelimit.client_key); empty for operators' jobs.
+    # Who submitted it from the web (jobs.submissions.ratelimit.client_key); empty for operators'
+    # jobs.
     # Bounds each client's queued+running races and orders the queue fairly across clients.
     client_key = models.CharField(max_length=200, blank=True, default="", db_default="")
     # SHA-256 of the cancel token handed to the submitter (the token itself is never stored).
@@ -185,7 +188,7 @@ class Job(models.Model):
                 name="jobs_ranking_idx",
                 condition=models.Q(status="completed"),
             ),
-            # The headline's per-repository medians (jobs/headline.py): WHERE status =
+            # The headline's per-repository medians (jobs/leaderboard/headline.py): WHERE status =
             #   'completed' AND repository_name = %s AND speedup >= %s AND speedup < %s
             #   ORDER BY speedup DESC LIMIT 1 OFFSET n: one repository's races in one step.
             models.Index(
@@ -211,8 +214,8 @@ class Job(models.Model):
 
     def save(self, *args, **kwargs):
         """Save, moving the race between leaderboard summary groups in the same transaction
-        (jobs/summary.py)."""
-        from jobs.summary import kept_in_step
+        (jobs/leaderboard/summary.py)."""
+        from jobs.leaderboard.summary import kept_in_step
 
         with kept_in_step([] if self._state.adding else [self.pk], also_after=[self.pk]):
             super().save(*args, **kwargs)
@@ -322,14 +325,15 @@ class BuildResult(models.Model):
     # {"clone_ms": int, "prepare_ms": int, "runs_ms": [int, ...]}: the race's clone, the side's
     # unmeasured prepare phase (cache warming, initial build) and its measured runs.
     phases = models.JSONField(default=dict, blank=True, null=True)
-    # A finished side's log, LZMA-compressed (jobs/compression.py; jobs/outputs.py compacts):
+    # A finished side's log, LZMA-compressed (jobs/storage/compression.py; jobs/storage/outputs.py
+    # compacts):
     # `output` is then NULL and `output_timing` empty, so 100,000 races fit in a small
     # database. Read the log through `full_output` / `full_output_timing` (both forms).
     output_compressed = models.BinaryField(null=True, blank=True, editable=False)
     output_timing_compressed = models.BinaryField(null=True, blank=True, editable=False)
     # UTF-8 bytes in `output` (NULL with it), computed by the database whenever a row is
     # written, whatever writes it (the worker's SQL append, compaction, an import, raw SQL).
-    # The live poll's positions are bytes (jobs/output_bytes.py); it reads this instead of the
+    # The live poll's positions are bytes (jobs/live/output_bytes.py); it reads this instead of the
     # text's length, which on every poll would read both sides' whole text only to answer
     # "nothing new".
     output_bytes = models.GeneratedField(
@@ -407,4 +411,4 @@ class RaceExclusion(models.Model):
         return f"{self.job_id} {action} by {self.changed_by or 'unknown'}"
 
 
-from jobs.summary_table import LeaderboardSummary, SpeedupStepCount  # noqa: E402,F401
+from jobs.leaderboard.summary_table import LeaderboardSummary, SpeedupStepCount  # noqa: E402,F401

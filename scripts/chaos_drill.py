@@ -128,7 +128,7 @@ def make_repository(root):
 def create_jobs(repo, count):
     from django.conf import settings
 
-    from jobs.services import create_job
+    from jobs.submissions.services import create_job
 
     settings.ARENA_MAX_QUEUED_JOBS = 0
     return [create_job(str(repo), standard_cmd=RECIPE, elide_cmd=RECIPE).pk for _ in range(count)]
@@ -258,7 +258,7 @@ def run_drill(args):
     if args.lock:
         # Shorter than the lock, so that writers do hit "database is locked" and must retry.
         WORKER_SETTINGS["ARENA_SQLITE_BUSY_TIMEOUT_MS"] = "1000"
-    from jobs.services import cancel_job
+    from jobs.submissions.services import cancel_job
 
     # The drill's repository, and the workers' logs unless --log-dir names a place for them.
     workdir = Path(tempfile.mkdtemp(prefix="arena-chaos-"))

@@ -186,7 +186,7 @@ def drive(args, hosts, cluster, workdir):
     from django.db import connection
 
     from jobs.models import BuildResult, Job
-    from jobs.services import create_job
+    from jobs.submissions.services import create_job
     from tests.repos import make_git_repo
     from workers.models import Worker, WorkerAssignment
 

@@ -93,10 +93,10 @@ def _empty_cache():
 @pytest.fixture(autouse=True)
 def _no_race_state_listener_left():
     """A poll outside a transaction on PostgreSQL starts this process's race state listener
-    (jobs/race_state_cache.py); it is stopped after the test, so no test inherits another's
+    (jobs/live/race_state_cache.py); it is stopped after the test, so no test inherits another's
     kept states and no connection outlives the test database."""
     yield
-    from jobs import race_state_cache
+    from jobs.live import race_state_cache
 
     race_state_cache.shutdown()
 

@@ -98,14 +98,14 @@ def searchable(path):
 
 
 def hear_everything_committed(cache):
-    """Wait until the race state listener feeding `cache` (jobs/race_state_cache.py) has heard
+    """Wait until the race state listener feeding `cache` (jobs/live/race_state_cache.py) has heard
     every notification committed so far: PostgreSQL delivers them in commit order, so once a
     marker sent now is heard, so is everything before it."""
     import uuid
 
     from django.db import connection
 
-    from jobs.race_state_cache import CHANNEL
+    from jobs.live.race_state_cache import CHANNEL
 
     marker = f"marker-{uuid.uuid4()}"
     with connection.cursor() as cursor:

@@ -37,7 +37,7 @@ def imported_modules(path, known):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            # `from jobs import vocabulary` imports the module jobs.vocabulary.
+            # `from jobs import vocabulary` imports the module jobs.outcomes.vocabulary.
             names = [
                 f"{node.module}.{alias.name}"
                 if f"{node.module}.{alias.name}" in known

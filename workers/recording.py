@@ -21,6 +21,7 @@ from django.db.models import F, TextField, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
+from jobs.leaderboard.summary import kept_in_step
 from jobs.models import (
     BuildResult,
     BuildStatus,
@@ -31,8 +32,7 @@ from jobs.models import (
     Verdict,
     success_ms,
 )
-from jobs.summary import kept_in_step
-from jobs.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED, INTERRUPTED
+from jobs.outcomes.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED, INTERRUPTED
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 
 logger = logging.getLogger(__name__)
@@ -393,7 +393,7 @@ class JobRun:
     def _compact(self):
         """Store the finished logs compressed (readers use BuildResult.full_output)."""
         try:
-            from jobs.outputs import compact_result
+            from jobs.storage.outputs import compact_result
         except ImportError:  # pragma: no cover - older schema without compaction
             return
         for result_id in self.result_ids.values():

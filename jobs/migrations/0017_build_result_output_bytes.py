@@ -1,7 +1,7 @@
 """build_results.output_bytes replaces output_length: the live poll's positions are UTF-8 bytes
-(jobs/output_bytes.py), so the stored length it reads is the output's length in bytes."""
+(jobs/live/output_bytes.py), so the stored length it reads is the output's length in bytes."""
 
-import jobs.output_bytes
+import jobs.live.output_bytes
 from django.db import migrations, models
 
 
@@ -19,6 +19,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='buildresult',
             name='output_bytes',
-            field=models.GeneratedField(db_persist=True, expression=jobs.output_bytes.OctetLength('output'), output_field=models.IntegerField()),
+            field=models.GeneratedField(db_persist=True, expression=jobs.live.output_bytes.OctetLength('output'), output_field=models.IntegerField()),
         ),
     ]

@@ -1,8 +1,8 @@
 """PostgreSQL: NOTIFY arena_race_changed, payload the job's id, in every transaction that
-changes what a live race's poll state is read from (jobs.live.race_state).
+changes what a live race's poll state is read from (jobs.live.snapshot.race_state).
 
 Each web process keeps the states of queued and running races and drops a race's state when
-its notification arrives (jobs/race_state_cache.py), so most polls answer without a query.
+its notification arrives (jobs/live/race_state_cache.py), so most polls answer without a query.
 What must notify, and what must stay silent:
 
 - `jobs`: any update of a job that is or becomes queued or running (status, worker, commit;

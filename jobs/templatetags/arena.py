@@ -7,9 +7,9 @@ from django import template
 from django.urls import reverse
 from django.utils import timezone
 
+from jobs.live.poll_markup import output_append_html, poller_html
+from jobs.live.terminal import render_ansi
 from jobs.models import percent_faster
-from jobs.poll_markup import output_append_html, poller_html
-from jobs.terminal import render_ansi
 
 register = template.Library()
 DASH = "\u2013"
@@ -107,13 +107,13 @@ def percent(speedup):
 
 @register.simple_tag
 def race_poller(poll_url, poll_query, polling):
-    """The element that schedules the next poll (jobs/poll_markup.py)."""
+    """The element that schedules the next poll (jobs/live/poll_markup.py)."""
     return poller_html(poll_url, poll_query, polling)
 
 
 @register.simple_tag
 def output_append(side):
-    """The block that appends a side's new output to its terminal (jobs/poll_markup.py)."""
+    """The block that appends a side's new output to its terminal (jobs/live/poll_markup.py)."""
     return output_append_html(side)
 
 

@@ -4,7 +4,7 @@ The API hands the token to its client; a browser keeps it in its session instead
 holds only the token's hash). The newest SESSION_TOKENS tokens are kept.
 """
 
-from jobs.services import may_cancel
+from jobs.submissions.services import may_cancel
 
 SESSION_KEY = "cancel_tokens"
 SESSION_TOKENS = 50

@@ -15,9 +15,9 @@ from django.core.cache import cache
 from django.http import HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from jobs import ratelimit
 from jobs.forms import LeaderboardFilterForm
-from jobs.statistics import csv_lines, json_chunks
+from jobs.leaderboard.per_repository import csv_lines, json_chunks
+from jobs.submissions import ratelimit
 from jobs.views.leaderboard import cached_figures
 
 # A rendered page is cached only below this size (a 10,000-row JSON page is about 4 MB).

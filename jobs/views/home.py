@@ -8,10 +8,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from jobs import ratelimit
 from jobs.forms import RaceForm
-from jobs.repositories import SUGGESTED_REPOSITORIES
-from jobs.services import (
+from jobs.submissions import ratelimit
+from jobs.submissions.repositories import SUGGESTED_REPOSITORIES
+from jobs.submissions.services import (
     ClientLimitReached,
     QueueFull,
     RateLimited,
@@ -19,7 +19,7 @@ from jobs.services import (
     list_jobs,
     submit_race,
 )
-from jobs.validation import (
+from jobs.submissions.validation import (
     validate_runs,
 )
 from jobs.views import cancel_tokens

@@ -14,10 +14,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from jobs.forms import DEFAULT_LEADERBOARD_FILTERS
-from jobs.live import PAGE_OUTPUT_BYTES, read_sides
+from jobs.leaderboard.per_repository import chart_geometry
+from jobs.live.snapshot import PAGE_OUTPUT_BYTES, read_sides
 from jobs.models import Job, JobStatus
-from jobs.services import get_recent_results
-from jobs.statistics import chart_geometry
+from jobs.submissions.services import get_recent_results
 from jobs.views.leaderboard import cached_figures
 
 SLIDES = ("headline", "chart", "recent")

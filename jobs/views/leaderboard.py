@@ -10,10 +10,10 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from jobs.forms import LeaderboardFilterForm
-from jobs.headline import headline
-from jobs.leaderboard import Ranking, attach_side_times
-from jobs.leaderboard_figures import totals
-from jobs.statistics import chart_geometry, repository_statistics
+from jobs.leaderboard.figures import totals
+from jobs.leaderboard.headline import headline
+from jobs.leaderboard.per_repository import chart_geometry, repository_statistics
+from jobs.leaderboard.ranking import Ranking, attach_side_times
 from jobs.views.partials import render_page_or_partial
 
 RACES_PER_PAGE = 25

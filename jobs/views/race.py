@@ -9,9 +9,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
-from jobs import pool, race_state_cache
 from jobs.forms import RaceForm
-from jobs.live import PAGE_OUTPUT_BYTES, SIDES, poll_snapshot, race_state, read_sides
+from jobs.live import pool, race_state_cache
+from jobs.live.poll_markup import STOPPED_POLLER, output_only_response_html, poll_query
+from jobs.live.replay import replay_data
+from jobs.live.snapshot import PAGE_OUTPUT_BYTES, SIDES, poll_snapshot, race_state, read_sides
 from jobs.models import (
     SEED_JOB_COLUMNS,
     VERDICT_FIELDS,
@@ -20,10 +22,8 @@ from jobs.models import (
     Job,
     JobStatus,
 )
-from jobs.poll_markup import STOPPED_POLLER, output_only_response_html, poll_query
-from jobs.replay import replay_data
-from jobs.services import cancel_job
-from jobs.share_card import headline
+from jobs.showcase.share_card import headline
+from jobs.submissions.services import cancel_job
 from jobs.views import cancel_tokens
 
 # Columns the race page header needs; the operator commands stay out of every page.
@@ -129,8 +129,8 @@ def race_detail(request, job_id):
 def race_poll(request, job_id):
     """New output since the client's offsets, and the state of both sides.
 
-    One query at most (jobs.live.poll_snapshot); none for a 204 when this process keeps the
-    race's state (jobs.race_state_cache, PostgreSQL). Answers 204 (htmx: nothing to swap, keep
+    One query at most (jobs.live.snapshot.poll_snapshot); none for a 204 when this process keeps the
+    race's state (jobs.live.race_state_cache, PostgreSQL). Answers 204 (htmx: nothing to swap, keep
     polling) when nothing changed since the client's version and offsets, the common case;
     only the new output and the next poller, without a template or model instances, when
     output grew and no header changed while the race runs (the next most common); and 286

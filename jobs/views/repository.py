@@ -12,17 +12,17 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
-from jobs.models import Job, JobStatus
-from jobs.repository_stats import (
+from jobs.leaderboard.repository_stats import (
     RaceKind,
     race_kinds,
     repository_summary,
     toolchains,
     trend_geometry,
 )
-from jobs.services import get_job
-from jobs.share_card import race_card_png, text_width
-from jobs.validation import validate_build_options
+from jobs.models import Job, JobStatus
+from jobs.showcase.share_card import race_card_png, text_width
+from jobs.submissions.services import get_job
+from jobs.submissions.validation import validate_build_options
 from jobs.views.lists import with_result_times
 
 RACES_PER_PAGE = 25

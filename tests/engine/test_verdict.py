@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from jobs.verdict import bootstrap_interval, class_parity, judge, speedup_interval
+from jobs.outcomes.verdict import bootstrap_interval, class_parity, judge, speedup_interval
 from tests.toolchains import toolchain, write_jar
 from workers.engine import RaceSpec, run_race
 from workers.engine.artifacts import read_jar, side_artifacts

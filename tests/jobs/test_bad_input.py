@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jobs.models import Job, JobStatus
-from jobs.services import QueueFull, create_job
-from jobs.validation import validate_ref, validate_repository_url
+from jobs.submissions.services import QueueFull, create_job
+from jobs.submissions.validation import validate_ref, validate_repository_url
 from workers import scheduler
 
 DRILL = settings(max_examples=60)

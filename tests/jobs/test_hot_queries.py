@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from jobs.models import BuildResult, Job
-from jobs.services import create_job, get_job, get_recent_results
+from jobs.submissions.services import create_job, get_job, get_recent_results
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ from django.db import DatabaseError, connection
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobs.mock_data import seed_random_races
+from jobs.demo.mock_data import seed_random_races
+from jobs.live.output_bytes import decode_piece
 from jobs.models import BuildResult, Job
-from jobs.output_bytes import decode_piece
-from jobs.outputs import compact_result
+from jobs.storage.outputs import compact_result
 from tests.ops.test_import_legacy import JOBS, RESULTS, legacy_db
 from workers.recording import append_output
 

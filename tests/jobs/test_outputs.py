@@ -6,9 +6,9 @@ from django.db import connection
 from django.db.models import TextField, Value
 from django.db.models.functions import Coalesce, Concat
 
-from jobs.buildlogs import maven_log
+from jobs.demo.buildlogs import maven_log
 from jobs.models import BuildResult, Job
-from jobs.outputs import compact_result, compact_some
+from jobs.storage.outputs import compact_result, compact_some
 
 pytestmark = pytest.mark.django_db
 
@@ -124,13 +124,13 @@ def test_the_database_stores_the_compressed_bytes():
     ],
 )
 def test_timing_round_trips_whatever_its_shape(timing):
-    from jobs.compression import compress_timing, decompress_timing
+    from jobs.storage.compression import compress_timing, decompress_timing
 
     assert decompress_timing(compress_timing(timing)) == timing
 
 
 def test_steady_timing_is_stored_as_differences():
-    from jobs.compression import DELTA_MARK, compress_text, compress_timing
+    from jobs.storage.compression import DELTA_MARK, compress_text, compress_timing
 
     timing = "".join(f"{i * 217} {i * 253 + i % 7}\n" for i in range(300))
     blob = compress_timing(timing)
@@ -151,6 +151,6 @@ def test_rows_compacted_with_zlib_still_read_back():
 
 @pytest.mark.parametrize("text", ["", "x", "🔔 BUILD COMPLETE 🔔\n", "\x00\x07 bell\n" * 3])
 def test_any_text_round_trips(text):
-    from jobs.compression import compress_text, decompress_text
+    from jobs.storage.compression import compress_text, decompress_text
 
     assert decompress_text(compress_text(text)) == text

@@ -1,4 +1,4 @@
-"""Live races' states kept per process, true by NOTIFY (jobs/race_state_cache.py and the
+"""Live races' states kept per process, true by NOTIFY (jobs/live/race_state_cache.py and the
 triggers of migration jobs 0018): on PostgreSQL, with a real listener thread."""
 
 import time
@@ -8,9 +8,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from jobs import race_state_cache
-from jobs.live import RaceState, race_state
-from jobs.mock_data import seed_original_mock_jobs, seed_random_races
+from jobs.demo.mock_data import seed_original_mock_jobs, seed_random_races
+from jobs.live import race_state_cache
+from jobs.live.snapshot import RaceState, race_state
 from jobs.models import BuildResult, Job
 from tests.factories import make_running_race
 from tests.ops.test_import_legacy import JOBS, RESULTS, legacy_db

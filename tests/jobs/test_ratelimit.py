@@ -1,10 +1,11 @@
-"""The submission rate limit's counters (jobs/ratelimit.py): windows on a controlled clock, the
+"""The submission rate limit's counters (jobs/submissions/ratelimit.py): windows on a controlled
+clock, the
 client's key, one count shared by every web process."""
 
 import pytest
 
-from jobs import ratelimit
 from jobs.models import RateLimitCounter
+from jobs.submissions import ratelimit
 
 pytestmark = pytest.mark.django_db
 

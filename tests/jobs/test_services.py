@@ -1,12 +1,13 @@
-"""jobs/services.py: the queue limit, fixed query counts per call, one-statement create_job."""
+"""jobs/submissions/services.py: the queue limit, fixed query counts per call, one-statement
+create_job."""
 
 import datetime
 
 import pytest
 from django.utils import timezone
 
-from jobs import services
 from jobs.models import BuildResult, Job
+from jobs.submissions import services
 from workers import scheduler
 from workers.models import Worker, WorkerAssignment
 

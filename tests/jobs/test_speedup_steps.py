@@ -5,7 +5,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobs.speedup_steps import step_of, step_start
+from jobs.leaderboard.speedup_steps import step_of, step_start
 
 
 @given(

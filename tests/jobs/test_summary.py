@@ -11,13 +11,11 @@ from hypothesis import strategies as st
 
 from jobs.admin import exclude_races
 from jobs.admin_support import mark_demo
+from jobs.demo.mock_data import seed_random_races
 from jobs.fields import to_unix_seconds
-from jobs.legacy_import import import_legacy_database
-from jobs.mock_data import seed_random_races
-from jobs.models import BuildResult, Job, LeaderboardSummary, SpeedupStepCount, judge_results
-from jobs.speedup_steps import recount_steps, step_of
-from jobs.summary import counted_races_by_group_columns, rebuild_summary, recount
-from jobs.summary_table import (
+from jobs.leaderboard.speedup_steps import recount_steps, step_of
+from jobs.leaderboard.summary import counted_races_by_group_columns, rebuild_summary, recount
+from jobs.leaderboard.summary_table import (
     EVERY_DAY,
     EVERY_REPOSITORY,
     SPEEDUP_STEP_KEY,
@@ -26,6 +24,8 @@ from jobs.summary_table import (
     SUMMARY_KEY,
     SUMMARY_LOWEST,
 )
+from jobs.models import BuildResult, Job, LeaderboardSummary, SpeedupStepCount, judge_results
+from jobs.storage.legacy_import import import_legacy_database
 from tests.factories import make_race
 from tests.ops.test_import_legacy import legacy_db
 from workers.recording import JobRun

@@ -1,10 +1,11 @@
-"""jobs/validation.py: repository URLs and local paths, accepted or refused with a message."""
+"""jobs/submissions/validation.py: repository URLs and local paths, accepted or refused with a
+message."""
 
 import pytest
 from django.core.exceptions import ValidationError
 
-from jobs import services, validation
 from jobs.models import Job
+from jobs.submissions import services, validation
 
 GOOD_URLS = [
     ("https://github.com/spring-projects/spring-petclinic",

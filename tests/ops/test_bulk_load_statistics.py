@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from jobs.mock_data import seed_random_races
+from jobs.demo.mock_data import seed_random_races
 from tests.ops.test_import_legacy import JOBS, RESULTS, legacy_db
 
 

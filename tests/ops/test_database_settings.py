@@ -177,7 +177,7 @@ def test_postgresql_health_check_costs_no_round_trip_until_the_server_ends_the_s
 # statements and one through Django's usual cursor, seven times each.
 PREPARE_PROBE = """
 from django.db import connection
-from jobs.round_trips import repeated_query_cursor
+from jobs.live.round_trips import repeated_query_cursor
 for _ in range(7):
     with repeated_query_cursor(connection) as cursor:
         cursor.execute("SELECT %s::int + 1", [41])

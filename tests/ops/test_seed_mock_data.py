@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from jobs.mock_data import MOCK_RACES, REPOSITORIES, seed_random_races
+from jobs.demo.mock_data import MOCK_RACES, REPOSITORIES, seed_random_races
 from jobs.models import BuildResult, Job, judge_results
 
 ORIGINAL = {

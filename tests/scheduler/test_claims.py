@@ -144,7 +144,7 @@ def test_release_of_an_interrupted_race_requeues_it():
 
 
 def test_release_never_overwrites_a_cancelled_job():
-    from jobs.services import cancel_job
+    from jobs.submissions.services import cancel_job
 
     register("w1", now=0)
     job = queue_job(created=-10)

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from jobs.models import Job, JobStatus
-from jobs.services import create_job
+from jobs.submissions.services import create_job
 from workers.queue_listener import start_queue_listener
 from workers.scheduler import requeue_job
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from jobs.models import BuildResult, Job, JobStatus
-from jobs.services import cancel_job, create_job
+from jobs.submissions.services import cancel_job, create_job
 from tests.repos import head_sha, make_git_repo, maven_project_files
 from workers.recording import run_job
 
@@ -220,8 +220,8 @@ def test_parallel_races_in_threads_of_one_process(engine_settings, repo):
 def test_a_race_with_no_elide_binary_is_void_and_leaves_the_headline_and_win_counts(
     engine_settings, repo, tmp_path
 ):
-    from jobs.headline import headline
-    from jobs.leaderboard_figures import totals
+    from jobs.leaderboard.figures import totals
+    from jobs.leaderboard.headline import headline
     from tests.factories import make_race
     from tests.toolchains import toolchain
 

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from jobs.models import Job, JobStatus
-from jobs.services import cancel_job
+from jobs.submissions.services import cancel_job
 from tests.support import wait_until
 from workers import scheduler
 from workers.models import Worker, WorkerAssignment, WorkerStatus
@@ -264,7 +264,7 @@ def test_housekeeping_reaps_other_dead_workers(worker_settings):
 def test_a_real_race_through_the_worker(worker_settings, allow_local_repos, tmp_path):
     """The same unit methods with the real run_job and a fast real recipe."""
     from jobs.models import BuildResult, BuildStatus
-    from jobs.services import create_job
+    from jobs.submissions.services import create_job
     from tests.repos import make_git_repo
 
     repo = make_git_repo(tmp_path / "app", {"README.md": "hello\n"})

@@ -33,7 +33,7 @@ FAST_WORKERS = {
 QUEUE = f"""
 import json
 from django.conf import settings
-from jobs.services import create_job
+from jobs.submissions.services import create_job
 settings.ARENA_MAX_QUEUED_JOBS = 0
 cmd = json.loads('{RECIPE}')
 for _ in range({{count}}):

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jobs.models import BuildResult, Job, JobStatus
-from jobs.services import create_job, get_job
+from jobs.submissions.services import create_job, get_job
 from tests.repos import make_git_repo
 from tests.support import require_tool
 from workers.recording import run_job

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from jobs.models import BuildResult, BuildStatus, Job, JobStatus
-from jobs.services import create_job
+from jobs.submissions.services import create_job
 from tests.repos import make_git_repo
 from tests.support import PROJECT_DIR, wait_until
 from workers.models import Worker, WorkerAssignment, WorkerStatus

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from jobs.admin_support import CappedCountPaginator, format_ms
 from jobs.models import BuildResult, Job
-from jobs.outputs import compact_result
+from jobs.storage.outputs import compact_result
 from tests.factories import make_numbered_race
 from workers.models import Worker, WorkerAssignment
 
@@ -181,8 +181,8 @@ def test_operator_commands_are_editable_on_an_existing_job(admin_client):
 def test_an_admin_excludes_a_race_from_the_leaderboard_with_a_reason_kept_in_history(
     admin_client,
 ):
-    from jobs.headline import headline
-    from jobs.leaderboard_figures import totals
+    from jobs.leaderboard.figures import totals
+    from jobs.leaderboard.headline import headline
     from jobs.models import RaceExclusion
 
     job = make_numbered_race(4)

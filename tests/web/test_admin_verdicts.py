@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs.headline import headline
-from jobs.leaderboard_figures import totals
+from jobs.leaderboard.figures import totals
+from jobs.leaderboard.headline import headline
 from jobs.models import Job, RaceExclusion
 from tests.factories import make_race
 from workers.models import Worker

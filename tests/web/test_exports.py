@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from jobs.leaderboard.summary import rebuild_summary
 from jobs.models import Job
-from jobs.summary import rebuild_summary
 from tests.factories import make_race
 
 pytestmark = pytest.mark.django_db

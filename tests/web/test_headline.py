@@ -1,4 +1,5 @@
-"""jobs/headline.py: medians found through the speedup steps equal medians of every speedup."""
+"""jobs/leaderboard/headline.py: medians found through the speedup steps equal medians of every
+speedup."""
 
 import datetime
 import random
@@ -7,9 +8,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from jobs.headline import headline, medians_from_every_speedup, medians_from_steps
+from jobs.leaderboard.headline import headline, medians_from_every_speedup, medians_from_steps
+from jobs.leaderboard.summary_table import EVERY_DAY
 from jobs.models import Job, SpeedupStepCount
-from jobs.summary_table import EVERY_DAY
 from tests.factories import make_race
 
 pytestmark = pytest.mark.django_db

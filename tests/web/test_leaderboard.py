@@ -10,9 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs.leaderboard import attach_side_times, completed_races, ranking
-from jobs.leaderboard_figures import totals
-from jobs.statistics import chart_geometry, repository_statistics
+from jobs.leaderboard.figures import totals
+from jobs.leaderboard.per_repository import chart_geometry, repository_statistics
+from jobs.leaderboard.ranking import attach_side_times, completed_races, ranking
 from tests.factories import make_race, make_running_race
 
 pytestmark = pytest.mark.django_db
@@ -280,7 +280,7 @@ def test_the_board_speaks_of_warm_clean_races_unless_asked_to_pool_kinds(client,
 
 
 def test_headline_is_the_geometric_mean_of_each_repositorys_median(client, settings):
-    from jobs.headline import headline
+    from jobs.leaderboard.headline import headline
 
     settings.ARENA_PLAUSIBLE_SPEEDUP = 10
     for elide_ms in (10_000, 20_000, 25_000):  # medians: 100/20 = 5.0
@@ -319,7 +319,7 @@ def test_void_and_not_comparable_races_are_counted_apart_and_never_ranked(client
 
 
 def test_headline_of_many_repositories_uses_the_normal_interval(settings):
-    from jobs.headline import HEADLINE_NORMAL_ABOVE, headline
+    from jobs.leaderboard.headline import HEADLINE_NORMAL_ABOVE, headline
 
     count = HEADLINE_NORMAL_ABOVE + 1
     for index in range(count):

@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from jobs.admin import exclude_races
-from jobs.leaderboard_figures import totals
+from jobs.leaderboard.figures import totals
+from jobs.leaderboard.per_repository import repository_statistics
+from jobs.leaderboard.speedups import SPEEDUP_BINS
 from jobs.models import Job
-from jobs.speedups import SPEEDUP_BINS
-from jobs.statistics import repository_statistics
 from tests.factories import make_race
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 """The race poll on PostgreSQL answers 204 from the race state its process keeps, without a
 query, and every kind of writer's change reaches the next polls within a moment
-(jobs/views/race.py race_poll, jobs/race_state_cache.py). SQLite: every poll queries."""
+(jobs/views/race.py race_poll, jobs/live/race_state_cache.py). SQLite: every poll queries."""
 
 import re
 
@@ -9,9 +9,9 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs import race_state_cache
+from jobs.live import race_state_cache
 from jobs.models import Job
-from jobs.services import cancel_job
+from jobs.submissions.services import cancel_job
 from tests.factories import make_running_race
 from tests.support import hear_everything_committed, wait_until
 from workers.engine.side import SideResult

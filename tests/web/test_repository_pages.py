@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from jobs.repository_stats import median_interval
+from jobs.leaderboard.repository_stats import median_interval
 from tests.factories import make_race, make_running_race
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +118,7 @@ def test_badge_escapes_whatever_the_name_holds(client):
     ],
 )
 def test_card_is_a_1200x630_png(client, fields, headline):
-    from jobs.share_card import headline as card_headline
+    from jobs.showcase.share_card import headline as card_headline
 
     job = make_race("acme/card", **fields)
     response = client.get(reverse("race_card", args=[job.pk]))
@@ -131,7 +131,7 @@ def test_card_is_a_1200x630_png(client, fields, headline):
 
 
 def test_card_without_the_debian_font_falls_back_to_pillows_own(client, settings, caplog):
-    from jobs.share_card import font
+    from jobs.showcase.share_card import font
 
     settings.ARENA_CARD_FONT_DIR = "/nonexistent"
     font.cache_clear()

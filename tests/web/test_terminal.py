@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.replay import parse_timing, replay_chunks
-from jobs.terminal import AnsiRenderer, complete_prefix_length, render_ansi, strip_ansi
+from jobs.live.replay import parse_timing, replay_chunks
+from jobs.live.terminal import AnsiRenderer, complete_prefix_length, render_ansi, strip_ansi
 
 ALLOWED_TAG = re.compile(r'<span class="(ansi-[a-z0-9]+)( ansi-[a-z0-9]+)*">|</span>')
 

@@ -10,7 +10,7 @@ outranks a fallback success. The bell alone never makes a side successful: see
 
 import re
 
-from jobs.vocabulary import FAILURE, SUCCESS
+from jobs.outcomes.vocabulary import FAILURE, SUCCESS
 
 MARKER = "🔔 BUILD COMPLETE 🔔"
 UNKNOWN = "unknown"

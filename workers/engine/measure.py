@@ -1,6 +1,6 @@
 """Measurement: statistics over runs, CPUs and the host lock.
 
-The speedup, its interval and the verdict are computed in jobs/verdict.py only.
+The speedup, its interval and the verdict are computed in jobs/outcomes/verdict.py only.
 
 The host-wide measurement lock (flock on ARENA_MEASURE_LOCK) is held around every measured
 build run, so measured runs of different races on the same host never overlap: a 2-core

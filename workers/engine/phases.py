@@ -8,7 +8,7 @@ build; never measured) and its measured runs, so nobody mistakes a download for 
 
 import time
 
-from jobs.vocabulary import BUILD, INFRASTRUCTURE
+from jobs.outcomes.vocabulary import BUILD, INFRASTRUCTURE
 from workers.engine import diagnosis
 from workers.engine.cache import CacheError, cache_tool, tree_summary
 from workers.engine.jdk import jdk_for_project

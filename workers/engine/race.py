@@ -13,8 +13,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from jobs.verdict import Verdict, judge, void
-from jobs.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED
+from jobs.outcomes.verdict import Verdict, judge, void
+from jobs.outcomes.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED
 from workers.engine.cache import WARM, HostCache, RaceCaches
 from workers.engine.measure import Cancelled, measurement_lock, split_cpus
 from workers.engine.phases import prepare_phase
@@ -58,7 +58,7 @@ class RaceOutcome:
     error: str = ""
     commit_sha: str = ""
     sides: dict = field(default_factory=dict)
-    # The race's verdict, speedup and interval (jobs/verdict.py): stored as is.
+    # The race's verdict, speedup and interval (jobs/outcomes/verdict.py): stored as is.
     verdict: Verdict | None = None
 
     @property

@@ -4,7 +4,7 @@ import datetime
 import shlex
 from dataclasses import dataclass, field
 
-from jobs.vocabulary import BUILD, FAILURE, INFRASTRUCTURE, PENDING, SUCCESS
+from jobs.outcomes.vocabulary import BUILD, FAILURE, INFRASTRUCTURE, PENDING, SUCCESS
 from workers.engine import diagnosis
 from workers.engine.artifacts import side_artifacts
 from workers.engine.bell import BellDetector

@@ -10,8 +10,8 @@ from django.db import OperationalError
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
-from jobs import vocabulary
 from jobs.models import BuildResult, BuildStatus, ErrorKind, Job, JobStatus, Verdict
+from jobs.outcomes import vocabulary
 from workers.models import Worker, WorkerAssignment, WorkerStatus
 
 logger = logging.getLogger(__name__)

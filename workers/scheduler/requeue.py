@@ -3,8 +3,8 @@
 from django.db import transaction
 from django.utils import timezone
 
+from jobs.leaderboard.summary import kept_in_step
 from jobs.models import VERDICT_FIELDS, BuildResult, Job, JobStatus
-from jobs.summary import kept_in_step
 from workers.models import Worker, WorkerAssignment
 
 

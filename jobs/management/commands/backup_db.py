@@ -8,7 +8,7 @@ Restore: stop the web and the workers, copy the backup over the database file, d
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from jobs.dbtools import BackupError, backup_destination, backup_sqlite, human_bytes
+from jobs.storage.dbtools import BackupError, backup_destination, backup_sqlite, human_bytes
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from jobs.models import Job
-from jobs.services import cancel_job
+from jobs.submissions.services import cancel_job
 
 
 class Command(BaseCommand):

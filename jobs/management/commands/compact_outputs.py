@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from jobs.dbtools import refresh_planner_statistics
-from jobs.outputs import compact_some
+from jobs.storage.dbtools import refresh_planner_statistics
+from jobs.storage.outputs import compact_some
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from jobs.dbtools import database_stats, human_bytes
+from jobs.storage.dbtools import database_stats, human_bytes
 
 
 class Command(BaseCommand):

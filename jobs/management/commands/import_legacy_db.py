@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs.dbtools import refresh_planner_statistics
-from jobs.legacy_import import LegacyImportError, import_legacy_database
+from jobs.storage.dbtools import refresh_planner_statistics
+from jobs.storage.legacy_import import LegacyImportError, import_legacy_database
 
 
 class Command(BaseCommand):

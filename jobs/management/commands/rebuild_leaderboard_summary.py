@@ -4,8 +4,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from jobs.dbtools import refresh_planner_statistics
-from jobs.summary import rebuild_summary
+from jobs.leaderboard.summary import rebuild_summary
+from jobs.storage.dbtools import refresh_planner_statistics
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs.dbtools import refresh_planner_statistics
-from jobs.mock_data import MOCK_RACES, seed_original_mock_jobs, seed_random_races
+from jobs.demo.mock_data import MOCK_RACES, seed_original_mock_jobs, seed_random_races
+from jobs.storage.dbtools import refresh_planner_statistics
 
 
 class Command(BaseCommand):

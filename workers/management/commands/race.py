@@ -24,8 +24,8 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from jobs.models import BuildResult, CacheMode, JobStatus, RaceMode, Scenario, percent_faster
-from jobs.services import QueueFull, cancel_job, create_job
-from jobs.vocabulary import BASELINE_FIRST, FAILURE, SUCCESS
+from jobs.outcomes.vocabulary import BASELINE_FIRST, FAILURE, SUCCESS
+from jobs.submissions.services import QueueFull, cancel_job, create_job
 from workers import scheduler
 from workers.engine.measure import run_stats
 from workers.recording import run_job

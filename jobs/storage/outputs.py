@@ -7,14 +7,14 @@ logs shrink about elevenfold (LZMA), which keeps 1,000 completed races within 10
 
 Readers use `BuildResult.full_output` / `full_output_timing`, which join the compressed part
 and whatever text is in the plain column. So a chunk appended after compaction (a late flush)
-is never lost: the next compaction folds it in. The storage format is jobs/compression.py.
+is never lost: the next compaction folds it in. The storage format is jobs/storage/compression.py.
 """
 
 from django.db import transaction
 from django.db.models import Q
 
-from jobs.compression import compress_text, compress_timing, joined_text, joined_timing
 from jobs.models import FINISHED_JOB_STATUSES, BuildResult, BuildStatus
+from jobs.storage.compression import compress_text, compress_timing, joined_text, joined_timing
 
 
 def compactable_results():

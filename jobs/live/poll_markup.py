@@ -10,7 +10,7 @@ runs, sends them alone without rendering a template (jobs/views/race.py).
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from jobs.terminal import render_ansi
+from jobs.live.terminal import render_ansi
 
 STOPPED_POLLER = mark_safe('<div id="race-poller"></div>')
 

@@ -27,7 +27,7 @@ INTERRUPTED = "interrupted"
 # The winner when neither side is clearly faster (jobs.winner holds a side's name or this).
 TIE = "tie"
 
-# A finished race's verdict (jobs/verdict.py decides it): a side, TIE, or one of these.
+# A finished race's verdict (jobs/outcomes/verdict.py decides it): a side, TIE, or one of these.
 INCONCLUSIVE = "inconclusive"  # the interval straddles 1.0: too close to call
 VOID = "void"  # a side could not run (infrastructure error)
 NOT_COMPARABLE = "not_comparable"  # the two sides' class sets differ

@@ -21,6 +21,7 @@ from pathlib import Path
 from django.db import transaction
 
 from jobs.fields import from_unix_seconds
+from jobs.leaderboard.summary import kept_in_step
 from jobs.models import (
     FINISHED_JOB_STATUSES,
     SEED_JOB_COLUMNS,
@@ -33,7 +34,6 @@ from jobs.models import (
     judge_results,
     success_ms,
 )
-from jobs.summary import kept_in_step
 
 REQUIRED_COLUMNS = {
     "jobs": set(SEED_JOB_COLUMNS),

@@ -8,7 +8,8 @@ changes what a queued or running race's state is read from. Each web process kee
 states of live races it has read (`RaceStateCache`) and a thread (`StateListener`) LISTENs on
 a connection of its own and drops a race's state when its notification arrives. A poll
 whose race has a kept state that is unchanged for the client answers at once; any other poll
-queries as before (jobs.live.poll_snapshot) and keeps the state it read if the race is live.
+queries as before (jobs.live.snapshot.poll_snapshot) and keeps the state it read if the race is
+live.
 
 A page may see a change late by no more than the time a notification takes to arrive, and
 never misses one, because of three rules:

@@ -125,7 +125,7 @@ def repository_summary(name, kind=RaceKind()):
 
 
 def counted_races(races):
-    """The completed races among `races` that the leaderboard counts (jobs/verdict.py)."""
+    """The completed races among `races` that the leaderboard counts (jobs/outcomes/verdict.py)."""
     return races.filter(
         status=JobStatus.COMPLETED, verdict__in=COUNTED_VERDICTS, excluded_reason=""
     )

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import F, IntegerField
 from django.db.models.functions import Coalesce
 
-from jobs import verdict as verdicts
+from jobs.outcomes import verdict as verdicts
 
 
 def measured_ms_expression(path=""):

@@ -6,9 +6,9 @@ rendered to safe HTML here (the same escaping as the live page), so the replay p
 (static/js/race.js) only appends markup the server produced and never interprets build output.
 """
 
-from jobs.live import SIDES
+from jobs.live.snapshot import SIDES
+from jobs.live.terminal import AnsiRenderer, complete_prefix_length
 from jobs.models import BuildResult
-from jobs.terminal import AnsiRenderer, complete_prefix_length
 
 
 def parse_timing(timing, length):

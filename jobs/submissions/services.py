@@ -15,7 +15,7 @@ from django.db import IntegrityError
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from jobs import ratelimit
+from jobs.live.round_trips import JobsWithSides, insert_job_within_limit
 from jobs.models import (
     COUNTED_VERDICTS,
     FINISHED_JOB_STATUSES,
@@ -25,8 +25,8 @@ from jobs.models import (
     Job,
     JobStatus,
 )
-from jobs.round_trips import JobsWithSides, insert_job_within_limit
-from jobs.validation import (
+from jobs.submissions import ratelimit
+from jobs.submissions.validation import (
     validate_build_options,
     validate_ref,
     validate_repository_url,
@@ -79,7 +79,7 @@ def create_job(repository_url, *, ref="", client_key="", **extra):
     # The CHECK constraints are left to the database: Django's validate_constraints runs one
     # query per constraint, which would more than double the cost of a submission.
     job.full_clean(exclude=["id"], validate_constraints=False)
-    # One statement, no transaction of its own (jobs/round_trips.py).
+    # One statement, no transaction of its own (jobs/live/round_trips.py).
     limit = settings.ARENA_MAX_QUEUED_JOBS
     per_client = settings.ARENA_MAX_JOBS_PER_CLIENT
     try:
@@ -183,7 +183,7 @@ def storable_job_id(job_id):
 
 
 def get_job(job_id, *, with_output=False):
-    """The job with both results attached, or None. One query (jobs/round_trips.py)."""
+    """The job with both results attached, or None. One query (jobs/live/round_trips.py)."""
     job_id = storable_job_id(job_id)
     if job_id is None:
         return None

@@ -1,6 +1,6 @@
 """The one place that turns two sides' results into a speedup, its interval and a verdict.
 
-Pure Python with no Django import (like jobs/vocabulary.py), so that the engine, which
+Pure Python with no Django import (like jobs/outcomes/vocabulary.py), so that the engine, which
 computes each race's verdict, and the leaderboard, which bootstraps the headline, share it
 while the apps keep depending one way (workers on jobs).
 
@@ -34,7 +34,7 @@ import random
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from jobs.vocabulary import (
+from jobs.outcomes.vocabulary import (
     COUNTED_VERDICTS,
     ELIDE,
     INCONCLUSIVE,

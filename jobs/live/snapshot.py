@@ -1,7 +1,7 @@
 """What the race page shows: each side's state, and the output appended since an offset.
 
 The poll endpoint runs every second for every open race page, so it reads only what is new:
-the database cuts the output's UTF-8 bytes at the client's byte position (jobs/output_bytes.py
+the database cuts the output's UTF-8 bytes at the client's byte position (jobs/live/output_bytes.py
 says why bytes), and the job row and both result rows come in one small query whatever the
 size of the output or the number of jobs. The JSON API reads by characters (read_side_text).
 """
@@ -23,11 +23,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Length, Substr
 from django.utils import timezone
 
+from jobs.live.output_bytes import ByteSubstr, Utf8Bytes, decode_piece, utf8_bytes_sql
+from jobs.live.round_trips import model_reader, repeated_query_cursor
+from jobs.live.terminal import complete_prefix_length
 from jobs.models import BuildResult, BuildType, Job, JobStatus
-from jobs.output_bytes import ByteSubstr, Utf8Bytes, decode_piece, utf8_bytes_sql
-from jobs.round_trips import model_reader, repeated_query_cursor
-from jobs.terminal import complete_prefix_length
-from jobs.vocabulary import SIDES
+from jobs.outcomes.vocabulary import SIDES
 
 # Bytes of output sent per side per poll; the rest follows on the next polls.
 MAX_CHUNK_BYTES = 65_536

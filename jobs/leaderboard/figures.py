@@ -1,12 +1,14 @@
 """The leaderboard's figures from its summary rows: totals, the speedup chart's counts and the
-median (per-repository rows are in jobs/statistics.py).
+median (per-repository rows are in jobs/leaderboard/per_repository.py).
 
-They add up rows of `leaderboard_summary` (jobs/summary.py keeps them in the same
+They add up rows of `leaderboard_summary` (jobs/leaderboard/summary.py keeps them in the same
 transaction as every race they count) instead of scanning `jobs`: a few thousand rows
 whatever the number of races. `summary_rows` applies the leaderboard's filters to them as
-jobs.leaderboard.finished_races applies them to races. The median is the one figure read from
+jobs.leaderboard.ranking.finished_races applies them to races. The median is the one figure read
+from
 `jobs`, through the speedup index, one or two rows within a slice the counts point at: a
-1/200-wide step of the speedup steps (jobs/speedup_steps.py), over every day or added up over
+1/200-wide step of the speedup steps (jobs/leaderboard/speedup_steps.py), over every day or added
+up over
 the days asked for.
 """
 
@@ -16,7 +18,7 @@ import functools
 from django.db import connection
 from django.db.models import F, Max, Q, Sum
 
-from jobs.leaderboard import (
+from jobs.leaderboard.ranking import (
     RANKING_INDEX,
     REPOSITORY_SPEEDUP_INDEX,
     completed_races,
@@ -24,6 +26,9 @@ from jobs.leaderboard import (
     demo_and_kind,
     using_ranking_index,
 )
+from jobs.leaderboard.speedup_steps import step_start
+from jobs.leaderboard.speedups import SPEEDUP_BINS, bin_condition
+from jobs.leaderboard.summary_table import EVERY_DAY, EVERY_REPOSITORY, SPEEDUP_BIN_COLUMNS
 from jobs.models import (
     COUNTED_VERDICTS,
     LeaderboardSummary,
@@ -31,15 +36,13 @@ from jobs.models import (
     Verdict,
     percent_faster,
 )
-from jobs.speedup_steps import step_start
-from jobs.speedups import SPEEDUP_BINS, bin_condition
-from jobs.summary_table import EVERY_DAY, EVERY_REPOSITORY, SPEEDUP_BIN_COLUMNS
 
 
 def totals(filters=None):
     """Races, wins per side, ties, win rate, best and median speedup, and what was left out.
 
-    One GROUP BY over the summary rows (jobs/summary.py) plus the median (median_speedup).
+    One GROUP BY over the summary rows (jobs/leaderboard/summary.py) plus the median
+    (median_speedup).
 
     The win rate counts races that both sides built (a forfeit, where one side's build
     failed, is a win but not a measurement), never void or not comparable ones.
@@ -134,7 +137,8 @@ def median_speedup(filters, histogram):
 
     Each is read through the speedup index within one slice of speedups, which the counts say
     holds it and at what offset (speedup_slices): mostly a 1/200-wide step of the finer
-    histogram (jobs/speedup_steps.py), a chart bin for a name and dates together. There, when
+    histogram (jobs/leaderboard/speedup_steps.py), a chart bin for a name and dates together.
+    There, when
     the name picks one repository, the read walks that repository's races in the bin
     (jobs_repo_speedup_idx) rather than every repository's.
     """

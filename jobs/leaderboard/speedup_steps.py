@@ -1,17 +1,19 @@
-"""The finer speedup histogram behind the median (jobs/summary_table.py SpeedupStepCount).
+"""The finer speedup histogram behind the median (jobs/leaderboard/summary_table.py
+SpeedupStepCount).
 
 Each counted race with a speedup adds one to its step, floor(speedup * SPEEDUP_STEPS), with
 its demo flag, scenario and cache, in three rows: over every day (`day` = EVERY_DAY) for its
 repository and for every repository together (EVERY_REPOSITORY), and for its own UTC day for
 every repository together. Not per repository per day: that would multiply the rows by the
 number of repositories for the one filter (a name and dates together) that the chart bins
-answer well enough. jobs/summary.py moves races between steps in the same transaction as the
+answer well enough. jobs/leaderboard/summary.py moves races between steps in the same transaction
+as the
 summary rows (increments in SQL, like them) and rebuilds the steps with them.
 
 The median is then found by adding up a few hundred steps (for a range of days, the days'
 steps: ~900 a day at 11,000 races a day, read from leaderboard_steps_races_idx alone) and
 reading, through the speedup index, only the races of the one step that holds it
-(jobs/leaderboard_figures.py, jobs/headline.py).
+(jobs/leaderboard/figures.py, jobs/leaderboard/headline.py).
 """
 
 import collections
@@ -21,7 +23,7 @@ from django.db import connections
 from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, IntegerField, Q, Value
 from django.db.models.functions import Cast, Floor
 
-from jobs.summary_table import (
+from jobs.leaderboard.summary_table import (
     DAY_SECONDS,
     EVERY_DAY,
     EVERY_REPOSITORY,
@@ -29,7 +31,7 @@ from jobs.summary_table import (
     SPEEDUP_STEPS,
     SpeedupStepCount,
 )
-from jobs.vocabulary import COUNTED_VERDICTS
+from jobs.outcomes.vocabulary import COUNTED_VERDICTS
 
 TABLE = SpeedupStepCount._meta.db_table
 

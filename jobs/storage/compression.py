@@ -1,7 +1,7 @@
 """How a finished log is stored compressed: raw LZMA2 for text, deltas for timing lines.
 
 Pure functions with no database access, so that the models read compressed columns through
-them (`BuildResult.full_output`) and jobs/outputs.py writes them.
+them (`BuildResult.full_output`) and jobs/storage/outputs.py writes them.
 """
 
 import lzma

@@ -1,7 +1,9 @@
 """Leaderboard queries: which races count, the ranking, the sides' times.
 
-The ranking reads `jobs`; the headline is jobs/headline.py; the totals, the chart and the
-per-repository rows (jobs/statistics.py) add up the summary rows (jobs/summary.py,
+The ranking reads `jobs`; the headline is jobs/leaderboard/headline.py; the totals, the chart and
+the
+per-repository rows (jobs/leaderboard/per_repository.py) add up the summary rows
+(jobs/leaderboard/summary.py,
 `summary_rows`), which count the same races by the same filters and are kept in step in each
 race's transaction.
 
@@ -21,6 +23,7 @@ from django.db import connection
 from django.db.models import CharField, F, FilteredRelation, Q
 from django.db.models.expressions import RawSQL
 
+from jobs.leaderboard.speedups import plausible
 from jobs.models import (
     COUNTED_VERDICTS,
     BuildResult,
@@ -29,8 +32,7 @@ from jobs.models import (
     JobStatus,
     measured_ms_expression,
 )
-from jobs.speedups import plausible
-from jobs.vocabulary import measured_ms
+from jobs.outcomes.vocabulary import measured_ms
 
 # status = 'completed' written into the SQL as a literal, not a bound parameter: SQLite uses
 # a partial index (jobs_ranking_idx ... WHERE status = 'completed') only when it can see the

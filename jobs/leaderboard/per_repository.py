@@ -2,7 +2,7 @@
 
 Per-repository figures are what the original kept in its race_statistics table: races, wins
 per side, ties, average and best times and the last race, added up here from the
-leaderboard's summary rows (jobs/summary.py), which are kept in step in each race's
+leaderboard's summary rows (jobs/leaderboard/summary.py), which are kept in step in each race's
 transaction.
 """
 
@@ -12,10 +12,10 @@ import json
 from django.db.models import Max, Min, Q, Sum
 from django.db.models.functions import Coalesce
 
-from jobs.leaderboard import ranking_with_times
-from jobs.leaderboard_figures import SUM_PREFIX, prefixed, summary_rows, unprefixed, win_rate
+from jobs.leaderboard.figures import SUM_PREFIX, prefixed, summary_rows, unprefixed, win_rate
+from jobs.leaderboard.ranking import ranking_with_times
 from jobs.models import COUNTED_VERDICTS, Verdict, percent_faster
-from jobs.vocabulary import ELIDE, STANDARD, TIE
+from jobs.outcomes.vocabulary import ELIDE, STANDARD, TIE
 
 REPOSITORIES_SHOWN = 50
 
@@ -23,7 +23,8 @@ REPOSITORIES_SHOWN = 50
 def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
     """[{repository_name, races, elide_wins, standard_wins, ties, avg/best times, ...}].
 
-    One GROUP BY over the summary rows (jobs/summary.py) of the counted races: a few rows
+    One GROUP BY over the summary rows (jobs/leaderboard/summary.py) of the counted races: a few
+    rows
     per repository and day, never the races themselves.
     """
     measured = Q(measured=True)

@@ -8,7 +8,8 @@ the normal interval of the mean log). Races without a speedup (forfeits) and rac
 ARENA_PLAUSIBLE_SPEEDUP (flagged for review) are left out.
 
 The medians are exact either way. Without a date filter they are found from the speedup steps
-kept with the summary rows (jobs/speedup_steps.py): each repository's steps say which step
+kept with the summary rows (jobs/leaderboard/speedup_steps.py): each repository's steps say which
+step
 holds its median and at what offset, and one or two index reads of that repository's races in
 that step return the value, so the cost grows with repositories, not races. With a date filter
 every matching speedup is read: a repository's steps count every day together (per day the
@@ -25,17 +26,17 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F, Sum
 
-from jobs.leaderboard import (
+from jobs.leaderboard.figures import step_condition
+from jobs.leaderboard.ranking import (
     REPOSITORY_SPEEDUP_INDEX,
     completed_races,
     demo_and_kind,
     indexed_by,
 )
-from jobs.leaderboard_figures import step_condition
-from jobs.speedup_steps import step_of, step_start
-from jobs.speedups import flagged_condition
-from jobs.summary_table import EVERY_DAY, EVERY_REPOSITORY, SpeedupStepCount
-from jobs.verdict import bootstrap_interval
+from jobs.leaderboard.speedup_steps import step_of, step_start
+from jobs.leaderboard.speedups import flagged_condition
+from jobs.leaderboard.summary_table import EVERY_DAY, EVERY_REPOSITORY, SpeedupStepCount
+from jobs.outcomes.verdict import bootstrap_interval
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
-"""Keeping the leaderboard's summary rows (jobs/summary_table.py) in step with `jobs`.
+"""Keeping the leaderboard's summary rows (jobs/leaderboard/summary_table.py) in step with `jobs`.
 
 A race counts in the summary while it is completed, not excluded and has a verdict; it
 belongs to the group of SUMMARY_KEY, for its day and for every day (EVERY_DAY), adds its
 counts to both rows (one race, its win, its chart bin, its sides' success times), widens
 their extremes (best speedup and times, last race), and adds one to its speedup steps
-(jobs/speedup_steps.py: over every day, and on its day for every repository together).
+(jobs/leaderboard/speedup_steps.py: over every day, and on its day for every repository together).
 
 Every write that can change that — a race recorded, a verdict stored, a requeue, an admin's
 exclusion, demo flag or edit, a deletion — runs inside `kept_in_step(job_ids)`, which reads
@@ -39,10 +39,15 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from jobs.fields import to_unix_seconds
-from jobs.speedup_steps import TABLE as STEPS_TABLE
-from jobs.speedup_steps import apply_step_changes, day_expression, rebuild_steps, step_keys
-from jobs.speedups import SPEEDUP_BINS, bin_condition, bin_index, plausible
-from jobs.summary_table import (
+from jobs.leaderboard.speedup_steps import TABLE as STEPS_TABLE
+from jobs.leaderboard.speedup_steps import (
+    apply_step_changes,
+    day_expression,
+    rebuild_steps,
+    step_keys,
+)
+from jobs.leaderboard.speedups import SPEEDUP_BINS, bin_condition, bin_index, plausible
+from jobs.leaderboard.summary_table import (
     DAY_SECONDS,
     EVERY_DAY,
     SPEEDUP_BIN_COLUMNS,
@@ -53,7 +58,7 @@ from jobs.summary_table import (
     LeaderboardSummary,
     SpeedupStepCount,
 )
-from jobs.vocabulary import COMPLETED, ELIDE, STANDARD, TIE
+from jobs.outcomes.vocabulary import COMPLETED, ELIDE, STANDARD, TIE
 
 TABLE = LeaderboardSummary._meta.db_table
 # The columns of `jobs` a race's group and figures are made of.

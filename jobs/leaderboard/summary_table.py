@@ -4,7 +4,8 @@ One row per (UTC day, repository, demo or real, scenario, cache, verdict, measur
 holds the counts, sums and extremes of the completed, not excluded races of that group, and
 one more per group with `day` = EVERY_DAY counts them over every day together, so
 that the totals, the speedup chart and the per-repository figures are small aggregates over
-these rows instead of scans of `jobs`. jobs/summary.py keeps the rows in step, in the same
+these rows instead of scans of `jobs`. jobs/leaderboard/summary.py keeps the rows in step, in the
+same
 transaction as every write that changes what the leaderboard counts, and rebuilds them.
 """
 
@@ -22,7 +23,7 @@ SUMMARY_KEY = (
     "verdict",
     "measured",
 )
-# How many bins the speedup chart has (jobs.leaderboard.SPEEDUP_BINS).
+# How many bins the speedup chart has (jobs.leaderboard.ranking.SPEEDUP_BINS).
 SPEEDUP_BIN_COUNT = 9
 SPEEDUP_BIN_COLUMNS = tuple(f"speedup_bin_{index}" for index in range(SPEEDUP_BIN_COUNT))
 # Added up when a race joins a group, subtracted when it leaves.
@@ -49,7 +50,8 @@ def _count():
 
 class RaceKindColumns(models.Model):
     """What both summary tables count races apart by, besides repository and day: demo or
-    real, and the kind of race (jobs.leaderboard.demo_and_kind filters either table on them)."""
+    real, and the kind of race (jobs.leaderboard.ranking.demo_and_kind filters either table on
+    them)."""
 
     is_mock = models.BooleanField()
     scenario = models.CharField(max_length=16, default="clean")
@@ -117,7 +119,7 @@ class SpeedupStepCount(RaceKindColumns):
     """How many counted races with a speedup fall in one step (floor(speedup * 200)), per
     demo/real, scenario and cache; over every day (EVERY_DAY) per repository and for every
     repository together (EVERY_REPOSITORY), and per UTC day for every repository together:
-    the finer histogram behind the median speedup (jobs/speedup_steps.py)."""
+    the finer histogram behind the median speedup (jobs/leaderboard/speedup_steps.py)."""
 
     repository_name = models.TextField(default=EVERY_REPOSITORY, blank=True)
     day = UnixTimestampField(
@@ -133,7 +135,7 @@ class SpeedupStepCount(RaceKindColumns):
             models.UniqueConstraint(fields=SPEEDUP_STEP_KEY, name="leaderboard_speedup_step_key"),
         ]
         indexes = [
-            # The median's step (jobs/leaderboard_figures.py): SELECT step, SUM(races) ...
+            # The median's step (jobs/leaderboard/figures.py): SELECT step, SUM(races) ...
             # WHERE repository_name = '' AND day >= %s ... GROUP BY step, read from the index
             # alone (a month's per-day steps are tens of thousands of rows at a million races).
             models.Index(fields=[*SPEEDUP_STEP_KEY, "races"], name="leaderboard_steps_races_idx"),
