@@ -4,6 +4,8 @@ Everything an operator may change comes from the environment; README.md lists ev
 The embedded default is a SQLite file beside manage.py; DATABASE_URL switches to PostgreSQL.
 """
 
+import datetime
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -50,6 +52,14 @@ def env_float(name, default):
         raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
 
 
+def env_runs(name, default):
+    """A number of measured runs, or "auto" (adaptive runs)."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("", "auto"):
+        return default if value == "" else "auto"
+    return env_int(name, default)
+
+
 def env_list(name, default=()):
     value = os.environ.get(name)
     if value is None:
@@ -81,8 +91,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "csp",
+    "axes",
     "jobs",
     "workers",
+    "suites",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +109,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "buildarena.middleware.DatabaseErrorMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes checks every login (the admin's included) before the password does.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "buildarena.urls"
@@ -255,11 +275,59 @@ ARENA_TIE_TOLERANCE = env_float("ARENA_TIE_TOLERANCE", 0.01)
 ARENA_PARITY_TOLERANCE = env_float("ARENA_PARITY_TOLERANCE", 0.02)
 # A speedup above this (or below its inverse) is flagged for review and kept off the headline.
 ARENA_PLAUSIBLE_SPEEDUP = env_float("ARENA_PLAUSIBLE_SPEEDUP", 10.0)
+# The headline claims a speedup only once counted races cover this many repositories.
+ARENA_HEADLINE_MIN_REPOSITORIES = env_int("ARENA_HEADLINE_MIN_REPOSITORIES", 3)
+# Where the leaderboard's and the booth's headline comes from: "races" (every counted race) or
+# "suite" (the newest Elide version's suite results, docs/SUITES.md).
+ARENA_HEADLINE_SOURCE = env_str("ARENA_HEADLINE_SOURCE", "races")
+if ARENA_HEADLINE_SOURCE not in ("races", "suite"):
+    raise ImproperlyConfigured(
+        f"ARENA_HEADLINE_SOURCE must be races or suite, got {ARENA_HEADLINE_SOURCE!r}"
+    )
 # Runs and warm-ups of a race started from the form or the API when none are given.
-ARENA_DEFAULT_RUNS = env_int("ARENA_DEFAULT_RUNS", 3)
+ARENA_DEFAULT_RUNS = env_runs("ARENA_DEFAULT_RUNS", "auto")
 ARENA_DEFAULT_WARMUPS = env_int("ARENA_DEFAULT_WARMUPS", 1)
+# A measured run during which the rest of the host used more than this many cores on average
+# is noisy: its pair of runs is run again, at most ARENA_NOISE_RETRIES times a race.
+ARENA_NOISE_MAX_CPU = env_float("ARENA_NOISE_MAX_CPU", 0.10)
+ARENA_NOISE_RETRIES = env_int("ARENA_NOISE_RETRIES", 3)
+# The most runs a side an adaptive race ("auto") may take.
+ARENA_MAX_RUNS = env_int("ARENA_MAX_RUNS", 10)
+# The CPUs sequential measured builds run on (comma-separated numbers); empty: every CPU but the
+# first when the host has more than two (left to the worker and the database), else all.
+ARENA_BUILD_CPUS = env_list("ARENA_BUILD_CPUS")
+for _cpu in ARENA_BUILD_CPUS:
+    if not _cpu.isdigit():
+        raise ImproperlyConfigured(f"ARENA_BUILD_CPUS must list CPU numbers, got {_cpu!r}")
 # Seconds between a worker's probes of its toolchains (java, JDKs, mvn, gradle, elide).
 ARENA_TOOLCHAIN_PROBE_INTERVAL = env_float("ARENA_TOOLCHAIN_PROBE_INTERVAL", 300.0)
+# Seconds between a worker's noise-floor calibrations (an A/A race of a fixed Java workload,
+# workers/engine/calibration.py); 0 turns them off. Pairs and workload size set how long it takes.
+ARENA_CALIBRATION_INTERVAL = env_float("ARENA_CALIBRATION_INTERVAL", 3600.0)
+ARENA_CALIBRATION_PAIRS = env_int("ARENA_CALIBRATION_PAIRS", 5)
+ARENA_CALIBRATION_ROUNDS = env_int("ARENA_CALIBRATION_ROUNDS", 150_000_000)  # ~1 s a run
+
+# --- Build Arena: continuous benchmarking (suites/) ----------------------------------------------
+# Seconds between scheduled runs of each suite (0: only new toolchain versions and on demand).
+ARENA_SUITE_INTERVAL = env_int("ARENA_SUITE_INTERVAL", 0)
+# More races of a repository whose suite race ended void or inconclusive, before the run ends.
+ARENA_SUITE_RETRIES = env_int("ARENA_SUITE_RETRIES", 1)
+# A speedup change between versions smaller than this share is never a regression/improvement.
+ARENA_REGRESSION_THRESHOLD = env_float("ARENA_REGRESSION_THRESHOLD", 0.05)
+# Who is mailed each regression and improvement once (comma-separated; empty: nobody).
+ARENA_ALERT_EMAILS = env_list("ARENA_ALERT_EMAILS")
+# Mail goes through Django's email: the console by default, SMTP when EMAIL_HOST is set.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "build-arena@localhost")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
 
 # --- Build Arena: workers -----------------------------------------------------------------------
 # A worker whose heartbeat is older than this many seconds is presumed dead.
@@ -312,6 +380,17 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+# Logins (django-axes): after ARENA_LOGIN_FAILURE_LIMIT wrong passwords for one account from one
+# client (the client as the rate limits count it: jobs/submissions/ratelimit.py), that pair is
+# locked out for ARENA_LOGIN_LOCKOUT_MINUTES, a correct password included (429 and a page).
+AXES_FAILURE_LIMIT = max(1, env_int("ARENA_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=max(1, env_int("ARENA_LOGIN_LOCKOUT_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "jobs.submissions.ratelimit.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_TEMPLATE = "errors/login_locked.html"
+AXES_VERBOSE = False  # no banner on every start; lockouts are still logged
 # Request bodies Django reads into memory (JSON API, forms) are refused above this size (400).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ARENA_MAX_REQUEST_BYTES", 2_621_440)
 
@@ -320,9 +399,18 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ARENA_MAX_REQUEST_BYTES", 2_621_440)
 # off. Counted in the database table rate_limit_counters, so all web processes share it.
 ARENA_JOB_RATE_LIMIT = env_int("ARENA_JOB_RATE_LIMIT", 10)
 ARENA_JOB_RATE_WINDOW = max(1, env_int("ARENA_JOB_RATE_WINDOW", 600))
-# Behind a reverse proxy: the header holding the client address (its last entry is used),
-# e.g. X-Forwarded-For. Empty: the connection's address (REMOTE_ADDR).
+# Behind a reverse proxy: the header holding the client address, e.g. X-Forwarded-For. Empty:
+# the connection's address (REMOTE_ADDR). Only hops added by ARENA_TRUSTED_PROXIES (addresses
+# or CIDRs) are believed, and the header only on connections from one of them.
 ARENA_CLIENT_IP_HEADER = env_str("ARENA_CLIENT_IP_HEADER")
+ARENA_TRUSTED_PROXIES = env_list("ARENA_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
+for _proxy in ARENA_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ARENA_TRUSTED_PROXIES must list addresses or CIDRs, got {_proxy!r}"
+        ) from None
 # How long each web process keeps the leaderboard's totals, chart and per-repository figures.
 ARENA_LEADERBOARD_CACHE_SECONDS = env_int("ARENA_LEADERBOARD_CACHE_SECONDS", 15)
 # Races one client (address, or IPv6 /64) may have queued or running at once; 0: no limit.
@@ -340,6 +428,8 @@ ARENA_CARD_FONT_DIR = env_str("ARENA_CARD_FONT_DIR") or "/usr/share/fonts/truety
 # Booth mode (/kiosk/): seconds each slide shows, and how often the page asks for news.
 ARENA_KIOSK_SLIDE_SECONDS = env_int("ARENA_KIOSK_SLIDE_SECONDS", 10)
 ARENA_KIOSK_POLL_SECONDS = max(1, env_int("ARENA_KIOSK_POLL_SECONDS", 2))
+# How long the booth keeps a just-finished race's verdict on screen before the slides resume.
+ARENA_KIOSK_HOLD_SECONDS = max(0, env_int("ARENA_KIOSK_HOLD_SECONDS", 20))
 
 # --- Build Arena: build engine (workers/engine, docs/ENGINE.md) --------------------------------
 # Where races clone and build (one directory per race, removed afterwards unless kept).
@@ -348,6 +438,9 @@ ARENA_KEEP_WORKSPACES = env_bool("ARENA_KEEP_WORKSPACES", False)
 ARENA_CLONE_TIMEOUT = env_int("ARENA_CLONE_TIMEOUT", 300)
 # Wall-clock limit of one build run of one side, in seconds (a job's timeout_seconds wins).
 ARENA_BUILD_TIMEOUT = env_int("ARENA_BUILD_TIMEOUT", 900)
+# Seconds one race may hold the host: prepare, warm-ups and runs of both sides together (the
+# form and the API refuse what cannot fit the repository's last build times); 0: no bound.
+ARENA_RACE_BUDGET_SECONDS = max(0, env_int("ARENA_RACE_BUDGET_SECONDS", 1800))
 ARENA_VERSION_TIMEOUT = env_int("ARENA_VERSION_TIMEOUT", 30)
 # Output kept per side (characters): the beginning, then the last ARENA_OUTPUT_TAIL.
 ARENA_OUTPUT_CAP = env_int("ARENA_OUTPUT_CAP", 2_000_000)
@@ -360,6 +453,8 @@ ARENA_REQUIRE_SANDBOX = env_bool("ARENA_REQUIRE_SANDBOX", False)
 ARENA_BWRAP = env_str("ARENA_BWRAP", "bwrap")
 # The host account builds run as when the worker runs as root (bin/install-system-deps makes it).
 ARENA_BUILD_USER = env_str("ARENA_BUILD_USER", "arena-build")
+# Parallel mode runs both sides at once: the second one as this account (its own process count).
+ARENA_PARALLEL_BUILD_USER = env_str("ARENA_PARALLEL_BUILD_USER", "arena-build2")
 # on: builds reach outside hosts through slirp4netns, never the host's loopback, own addresses,
 # link-local or (unless ARENA_BUILD_ALLOW_PRIVATE_NETS) private ranges; off: no network.
 ARENA_BUILD_NETWORK = env_str("ARENA_BUILD_NETWORK", "on")
@@ -367,15 +462,20 @@ if ARENA_BUILD_NETWORK not in ("on", "off"):
     raise ImproperlyConfigured(
         f"ARENA_BUILD_NETWORK must be on or off, got {ARENA_BUILD_NETWORK!r}"
     )
-# rlimits per build (0 = unlimited): address space (JVMs reserve far more than they use),
-# processes and threads (counted per user on the host), file size.
-ARENA_BUILD_MAX_MEMORY_MB = env_int("ARENA_BUILD_MAX_MEMORY_MB", 16384)
+# rlimits per build (0 = unlimited): address space (JVMs reserve far more than they use; Elide's
+# native image reserves ~32 GB), processes and threads (counted per user on the host), file size.
+ARENA_BUILD_MAX_MEMORY_MB = env_int("ARENA_BUILD_MAX_MEMORY_MB", 65536)
 ARENA_BUILD_MAX_PROCESSES = env_int("ARENA_BUILD_MAX_PROCESSES", 4096)
 ARENA_BUILD_MAX_FILE_MB = env_int("ARENA_BUILD_MAX_FILE_MB", 8192)
 ARENA_BUILD_ALLOW_PRIVATE_NETS = env_bool("ARENA_BUILD_ALLOW_PRIVATE_NETS", False)
-# Disk per side (source copy and home, watched while it builds) and its private /tmp (RAM).
+# Disk and inodes per side and clone (a filesystem of their own on a root worker, quota.py)
+# and a side's private /tmp (RAM).
 ARENA_BUILD_MAX_DISK_MB = env_int("ARENA_BUILD_MAX_DISK_MB", 20480)
+ARENA_BUILD_MAX_INODES = env_int("ARENA_BUILD_MAX_INODES", 1_000_000)
 ARENA_BUILD_TMP_MB = env_int("ARENA_BUILD_TMP_MB", 1024)
+# A build's /dev/shm (a tmpfs too) and its System V shared memory, each; with /tmp they must
+# fit ARENA_BUILD_MAX_MEMORY_MB.
+ARENA_BUILD_SHM_MB = env_int("ARENA_BUILD_SHM_MB", 64)
 # A clone with more files or directory levels is refused.
 ARENA_MAX_REPO_FILES = env_int("ARENA_MAX_REPO_FILES", 200_000)
 ARENA_MAX_REPO_DEPTH = env_int("ARENA_MAX_REPO_DEPTH", 128)
@@ -384,15 +484,25 @@ ARENA_MAX_REPO_DEPTH = env_int("ARENA_MAX_REPO_DEPTH", 128)
 ARENA_MEASURE_LOCK = env_str("ARENA_MEASURE_LOCK")
 # Toolchains: executables (name on PATH or absolute path) and extra arguments (shell-like
 # quoting, split into a list; never run through a shell).
-ARENA_MVN = env_str("ARENA_MVN", "mvn")
-ARENA_GRADLE = env_str("ARENA_GRADLE", "gradle")
+# ARENA_MVN / ARENA_GRADLE empty: the arena provisions the Maven or Gradle each project asks
+# for into the tools store (docs/BUILDS.md); set: that executable is used for every race.
+ARENA_MVN = env_str("ARENA_MVN")
+ARENA_GRADLE = env_str("ARENA_GRADLE")
+# The tools store: where (empty = a "-tools" directory beside ARENA_WORKSPACE_ROOT), its bound,
+# the Maven used when a project names none, and where distributions come from.
+ARENA_TOOLS_ROOT = env_str("ARENA_TOOLS_ROOT")
+ARENA_TOOLS_MAX_MB = env_int("ARENA_TOOLS_MAX_MB", 2048)
+ARENA_MAVEN_DEFAULT = env_str("ARENA_MAVEN_DEFAULT", "3.9.11")
+ARENA_MAVEN_REPOSITORY = env_str("ARENA_MAVEN_REPOSITORY", "https://repo.maven.apache.org/maven2")
+ARENA_GRADLE_DISTRIBUTIONS = env_str(
+    "ARENA_GRADLE_DISTRIBUTIONS", "https://services.gradle.org/distributions"
+)
 ARENA_ELIDE = env_str("ARENA_ELIDE", "elide")
 ARENA_MAVEN_ARGS = env_str("ARENA_MAVEN_ARGS")
 ARENA_GRADLE_ARGS = env_str("ARENA_GRADLE_ARGS")
-ARENA_ELIDE_ADOPT_ARGS = env_str("ARENA_ELIDE_ADOPT_ARGS")
 ARENA_ELIDE_BUILD_ARGS = env_str("ARENA_ELIDE_BUILD_ARGS")
-# Use the project's ./mvnw or ./gradlew when it has one.
-ARENA_USE_WRAPPERS = env_bool("ARENA_USE_WRAPPERS", True)
+# The Elide command, "{elide}" standing for ARENA_ELIDE; empty: the template of Elide's version.
+ARENA_ELIDE_RECIPE = env_str("ARENA_ELIDE_RECIPE")
 ARENA_JAVA_HOME = env_str("ARENA_JAVA_HOME")
 # JDK homes a race may choose from (comma-separated); empty: those found under /usr/lib/jvm.
 ARENA_JDKS = env_list("ARENA_JDKS")

@@ -31,11 +31,12 @@ from jobs.models import (
     BuildStatus,
     BuildType,
     Job,
+    JobStatus,
     RaceExclusion,
-    Winner,
     measured_ms_expression,
-    percent_faster,
 )
+from jobs.outcomes.labels import outcome_of, tags_of
+from jobs.outcomes.numbers import interval_text, speedup_text
 from jobs.submissions import services
 
 admin.site.site_header = "Build Arena administration"
@@ -127,7 +128,7 @@ class JobAdmin(admin.ModelAdmin):
         "created",
         "elide_time",
         "standard_time",
-        "winner_display",
+        "outcome_display",
         "speedup_display",
         "verdict",
         "worker_link",
@@ -160,8 +161,8 @@ class JobAdmin(admin.ModelAdmin):
             "Outcome",
             {
                 "fields": [
-                    ("verdict", "winner", "speedup"),
-                    ("speedup_ci_low", "speedup_ci_high", "speedup_ci_level"),
+                    ("outcome_display", "verdict", "winner"),
+                    ("speedup_display", "interval_display"),
                     "void_reason",
                     "parity",
                     "commit_sha",
@@ -196,6 +197,9 @@ class JobAdmin(admin.ModelAdmin):
         ),
     ]
     _always_read_only = [
+        "outcome_display",
+        "speedup_display",
+        "interval_display",
         "repository_name",
         "status",
         "error",
@@ -209,11 +213,21 @@ class JobAdmin(admin.ModelAdmin):
         "is_mock",
     ]
 
+    # What a race was measured with: fixed once it has started, so that its results always
+    # describe the options shown beside them.
+    _measured_with = [
+        "mode", "cache", "scenario", "iterations", "warmups", "timeout_seconds",
+        "standard_cmd", "elide_cmd",
+    ]  # fmt: skip
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return self._always_read_only
         # A race's repository is fixed once it exists: its results belong to that URL.
-        return [*self._always_read_only, "repository_url", "ref"]
+        fixed = [*self._always_read_only, "repository_url", "ref"]
+        if obj.status != JobStatus.QUEUED:
+            fixed += self._measured_with
+        return fixed
 
     def get_queryset(self, request):
         return (
@@ -257,7 +271,14 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.display(description="Speedup", ordering="speedup")
     def speedup_display(self, obj):
-        return f"{obj.speedup:.2f}\u00d7" if obj.speedup else "-"
+        return speedup_text(obj.speedup) if obj.speedup is not None else "-"
+
+    @admin.display(description="Interval")
+    def interval_display(self, obj):
+        if obj.speedup_ci_low is None or obj.speedup_ci_high is None:
+            return "-"
+        level = f"{(obj.speedup_ci_level or 0.95) * 100:.0f}%"
+        return f"{level} CI {interval_text(obj.speedup_ci_low, obj.speedup_ci_high)}"
 
     @admin.display(description="Worker", ordering="worker_id")
     def worker_link(self, obj):
@@ -280,15 +301,11 @@ class JobAdmin(admin.ModelAdmin):
     def standard_time(self, obj):
         return format_ms(obj.standard_ms)
 
-    @admin.display(description="Winner", ordering="winner")
-    def winner_display(self, obj):
-        if not obj.winner:
-            return "-"
-        percent = percent_faster(obj.speedup)
-        if percent is None or obj.winner == Winner.TIE:
-            return obj.get_winner_display()
-        word = "faster" if percent >= 0 else "slower"
-        return f"{obj.get_winner_display()} (elide {abs(percent):.1f}% {word})"
+    @admin.display(description="Outcome", ordering="verdict")
+    def outcome_display(self, obj):
+        """The outcome's one name (jobs/outcomes/labels.py) and why it does not count."""
+        names = [outcome_of(obj).label(), *(tag.label() for tag in tags_of(obj))]
+        return " \u00b7 ".join(names)
 
     @admin.action(
         description="Cancel selected jobs (running builds are stopped)", permissions=["change"]

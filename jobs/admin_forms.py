@@ -71,7 +71,7 @@ class JobAdminForm(forms.ModelForm):
         return (self.cleaned_data.get("excluded_reason") or "").strip()[:2000]
 
     def clean_repository_url(self):
-        url, self.repository_name = validation.validate_repository_url(
+        url, self.repository_name, self.url_ref = validation.validate_repository(
             self.cleaned_data.get("repository_url")
         )
         return url
@@ -84,6 +84,15 @@ class JobAdminForm(forms.ModelForm):
 
     def clean_elide_cmd(self):
         return clean_command(self.cleaned_data.get("elide_cmd"))
+
+    def clean(self):
+        data = super().clean()
+        if "ref" in data:  # a ref named by the URL (/tree/REF) fills an empty ref field
+            try:
+                data["ref"] = validation.choose_ref(getattr(self, "url_ref", ""), data["ref"])
+            except ValidationError as error:
+                self.add_error("ref", error)
+        return data
 
     def _post_clean(self):
         if hasattr(self, "repository_name"):

@@ -6,6 +6,7 @@ table. CappedCountPaginator counts exactly only up to a limit and past it asks t
 for its estimate (PostgreSQL's planner), which is instant whatever the table size.
 """
 
+import datetime
 import json
 
 from django.core.paginator import Paginator
@@ -16,6 +17,7 @@ from django.utils.html import format_html
 
 from jobs.leaderboard.summary import kept_in_step
 from jobs.live.terminal import strip_ansi
+from jobs.outcomes.numbers import duration_text
 
 # Past this many matching rows the job list shows an estimate instead of an exact count.
 EXACT_COUNT_LIMIT = 10_000
@@ -67,31 +69,34 @@ NBSP = "\u00a0"
 
 
 def format_ms(ms):
-    """45210 -> '45.21 s'; 78000 -> '1 min 18.00 s'; None -> '-' (non-breaking spaces: a
-    duration never wraps in a list column)."""
+    """A measured time as every page writes it (jobs/outcomes/numbers.py): 45210 -> '45.21 s',
+    78000 -> '1:18'; None -> '-' (non-breaking spaces: a duration never wraps in a list
+    column)."""
     if ms is None:
         return "-"
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{seconds:.2f}{NBSP}s"
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}{NBSP}min{NBSP}{rest:05.2f}{NBSP}s"
+    return duration_text(ms).replace(" ", NBSP)
 
 
 def format_moment(moment):
-    """A date and time on one line, to the second (no microseconds), in UTC."""
+    """A date and time on one line, to the second (no microseconds), with its zone (UTC)."""
     if moment is None:
         return "-"
-    return moment.strftime("%Y-%m-%d") + NBSP + moment.strftime("%H:%M:%S")
+    moment = moment.astimezone(datetime.UTC)
+    return moment.strftime("%Y-%m-%d") + NBSP + moment.strftime("%H:%M:%S") + NBSP + "UTC"
 
 
 def output_tail_html(output):
     """A build's output for a read-only admin field: ANSI escapes stripped, escaped, in a
-    scrolling <pre> (styled by static/css/admin.css: the CSP allows no inline style)."""
+    scrolling <pre> (styled by static/css/admin.css: the CSP allows no inline style), which
+    takes the keyboard's focus so that it scrolls without a mouse."""
     output = strip_ansi(output or "")
     hidden = max(len(output) - OUTPUT_TAIL_CHARS, 0)
     note = f"(first {hidden:,} characters not shown)\n" if hidden else ""
-    return format_html('<pre class="build-output">{}{}</pre>', note, output[hidden:])
+    return format_html(
+        '<pre class="build-output" tabindex="0" role="region" aria-label="Build output">{}{}</pre>',
+        note,
+        output[hidden:],
+    )
 
 
 def mark_demo(queryset, is_mock):

@@ -20,6 +20,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from jobs.live.snapshot import read_side_text
 from jobs.models import BuildType, Job, percent_faster
+from jobs.outcomes.labels import is_operator_race, outcome_of
+from jobs.outcomes.numbers import data_number, data_numbers
 from jobs.submissions.ratelimit import client_key
 from jobs.submissions.services import (
     ClientLimitReached,
@@ -88,6 +90,7 @@ def result_json(result):
         "exitCode": result.exit_code,
         "bellRung": result.bell_rung,
         "runTimesMs": result.run_times_ms or [],
+        "runs": runs_json(result.phases),
         "toolVersion": result.tool_version or None,
         "finishedAt": _iso(result.finished_at),
         "error": result.error or None,
@@ -98,14 +101,28 @@ def result_json(result):
     }
 
 
+def runs_json(phases):
+    """Every measured run with how quiet the host was: [{"ms", "noisy", "repeated",
+    "hostNoise": {"otherCpu", "steal", "load"}}] (docs/ENGINE.md, "Noise"); a repeated run was
+    noisy and its pair was run again, so it does not count. [] for races recorded before."""
+    runs = phases.get("runs") if isinstance(phases, dict) else None
+    if not isinstance(runs, list):
+        return []
+    keys = ("ms", "noisy", "repeated", "hostNoise")
+    return [{key: run.get(key) for key in keys} for run in runs if isinstance(run, dict)]
+
+
 def phases_json(phases):
-    """{"clone_ms", "prepare_ms", "runs_ms"} of a side (nulls and [] when not recorded)."""
+    """{"clone_ms", "prepare_ms", "runs_ms", "downloads"} of a side (nulls and [] when not
+    recorded); `downloads[i]` is what measured run i fetched, None where the tool does not say."""
     phases = phases if isinstance(phases, dict) else {}
     runs = phases.get("runs_ms")
+    downloads = phases.get("downloads")
     return {
         "clone_ms": phases.get("clone_ms"),
         "prepare_ms": phases.get("prepare_ms"),
         "runs_ms": list(runs) if isinstance(runs, list) else [],
+        "downloads": list(downloads) if isinstance(downloads, list) else [],
     }
 
 
@@ -123,15 +140,19 @@ def job_json(job):
         "workerId": job.worker_id,
         "winner": job.winner,
         "verdict": job.verdict,
-        "speedup": job.speedup,
-        "speedupCi95": job.speedup_ci95,
+        "outcome": outcome_of(job).key,
+        "outcomeLabel": outcome_of(job).label(),
+        "operatorRace": is_operator_race(job.standard_cmd, job.elide_cmd),
+        "speedup": data_number(job.speedup),
+        "speedupCi95": data_numbers(job.speedup_ci95),
         "speedupCiLevel": job.speedup_ci_level,
         "voidReason": job.void_reason or None,
         "parity": job.parity,
         "excludedReason": job.excluded_reason or None,
         "iterations": job.iterations,
+        "adaptive": job.adaptive,
         "warmups": job.warmups,
-        "percentFaster": percent_faster(job.speedup),
+        "percentFaster": data_number(percent_faster(job.speedup)),
         "error": job.error or None,
         "isMock": job.is_mock,
         "cache": job.cache,

@@ -8,7 +8,7 @@ come from jobs/outcomes/vocabulary.py, the one place the engine and the web agre
 
 from django.db import models
 
-from jobs.outcomes import vocabulary
+from jobs.outcomes import labels, vocabulary
 
 
 class JobStatus(models.TextChoices):
@@ -46,18 +46,24 @@ def _sides(*more):
 # A result row's side.
 BuildType = models.TextChoices("BuildType", _sides(), module=__name__)
 # A finished race's winner: a side, or neither.
-Winner = models.TextChoices("Winner", _sides(("TIE", (vocabulary.TIE, "Tie"))), module=__name__)
+Winner = models.TextChoices(
+    "Winner",
+    _sides(("TIE", (vocabulary.TIE, labels.OUTCOMES[vocabulary.TIE].label()))),
+    module=__name__,
+)
 
 
 class Verdict(models.TextChoices):
-    """A finished race's verdict (jobs/outcomes/verdict.py decides it)."""
+    """A finished race's verdict (jobs/outcomes/verdict.py decides it), named as its outcome
+    (jobs/outcomes/labels.py; a side's verdict without a speedup is that side's forfeit)."""
 
-    ELIDE = vocabulary.ELIDE, "Elide faster"
-    STANDARD = vocabulary.STANDARD, "Standard faster"
-    TIE = vocabulary.TIE, "Tie"
-    INCONCLUSIVE = vocabulary.INCONCLUSIVE, "Too close to call"
-    VOID = vocabulary.VOID, "Could not run"
-    NOT_COMPARABLE = vocabulary.NOT_COMPARABLE, "Not comparable"
+    ELIDE = vocabulary.ELIDE, labels.OUTCOMES[labels.ELIDE_WIN].label()
+    STANDARD = vocabulary.STANDARD, labels.OUTCOMES[labels.STANDARD_WIN].label()
+    TIE = vocabulary.TIE, labels.OUTCOMES[vocabulary.TIE].label()
+    INCONCLUSIVE = vocabulary.INCONCLUSIVE, labels.OUTCOMES[vocabulary.INCONCLUSIVE].label()
+    VOID = vocabulary.VOID, labels.OUTCOMES[vocabulary.VOID].label()
+    NOT_COMPARABLE = vocabulary.NOT_COMPARABLE, labels.OUTCOMES[vocabulary.NOT_COMPARABLE].label()
+    BOTH_FAILED = vocabulary.BOTH_FAILED, labels.OUTCOMES[vocabulary.BOTH_FAILED].label()
 
 
 COUNTED_VERDICTS = vocabulary.COUNTED_VERDICTS

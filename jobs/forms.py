@@ -12,11 +12,13 @@ from django.core.exceptions import ValidationError
 
 from jobs.models import CacheMode, JobStatus, Scenario
 from jobs.submissions.validation import (
+    AUTO,
     MAX_RUNS,
     MAX_URL_LENGTH,
     MAX_WARMUPS,
+    choose_ref,
     validate_ref,
-    validate_repository_url,
+    validate_repository,
     validate_runs,
 )
 
@@ -36,7 +38,8 @@ class RaceForm(forms.Form):
     repository_url = forms.CharField(
         label="Repository URL",
         max_length=MAX_URL_LENGTH,
-        widget=forms.URLInput(
+        # Text, not type=url: "github.com/OWNER/REPO" (no scheme) is accepted.
+        widget=forms.TextInput(
             attrs={
                 "placeholder": "https://github.com/spring-projects/spring-petclinic",
                 "autocomplete": "url",
@@ -52,7 +55,16 @@ class RaceForm(forms.Form):
         max_length=200,
         widget=forms.TextInput(attrs={"placeholder": "main", "spellcheck": "false"}),
     )
-    iterations = runs_field("Measured runs", 1, MAX_RUNS, "; more runs give a narrower interval.")
+    iterations = forms.ChoiceField(
+        label="Measured runs",
+        required=False,
+        choices=[(AUTO, "Auto"), *((str(n), str(n)) for n in range(1, MAX_RUNS + 1))],
+        help_text="Auto adds runs until the verdict is clear (3 to 10 per side); a number "
+        "runs exactly that many. More runs give a narrower interval.",
+        error_messages={
+            "invalid_choice": f"Measured runs must be Auto or a whole number from 1 to {MAX_RUNS}."
+        },
+    )
     warmups = runs_field("Warm-up runs", 0, MAX_WARMUPS, ", not measured.")
     cache = forms.ChoiceField(
         label="Dependency cache",
@@ -70,15 +82,27 @@ class RaceForm(forms.Form):
     )
 
     def clean_repository_url(self):
-        url, name = validate_repository_url(self.cleaned_data["repository_url"])
+        url, name, self.url_ref = validate_repository(self.cleaned_data["repository_url"])
         self.repository_name = name
         return url
+
+    def clean_iterations(self):
+        value = self.cleaned_data.get("iterations")
+        if not value:
+            return None
+        return value if value == AUTO else int(value)
 
     def clean_ref(self):
         return validate_ref(self.cleaned_data.get("ref", ""))
 
     def clean(self):
         data = super().clean()
+        # A ref named by the pasted URL (/tree/REF) fills an empty ref field.
+        if "ref" in data:
+            try:
+                data["ref"] = choose_ref(getattr(self, "url_ref", ""), data["ref"])
+            except ValidationError as error:
+                self.add_error("ref", error)
         if "iterations" in data and "warmups" in data:
             data["iterations"], data["warmups"] = validate_runs(data["iterations"], data["warmups"])
         return data

@@ -95,6 +95,9 @@ class Job(models.Model):
         "What is measured: a clean build, a no-op or an incremental rebuild.",
     )
     iterations = models.PositiveIntegerField(default=1)
+    # Adaptive runs ("auto"): pairs are added until the verdict is clear, `iterations` at most
+    # (jobs/outcomes/sequential.py); otherwise exactly `iterations` measured runs a side.
+    adaptive = models.BooleanField(default=False, db_default=False)
     warmups = models.PositiveIntegerField(default=0)
     timeout_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text="Per-side build timeout; empty uses the default."
@@ -104,6 +107,11 @@ class Job(models.Model):
     elide_cmd = models.JSONField(null=True, blank=True)
     attempts = models.PositiveIntegerField(
         default=0, help_text="How many times a worker has taken this job."
+    )
+    # Queue order before fairness: 0 for public and operators' races, 1 for suite races
+    # (suites/triggers.py), which are claimed only while no race of 0 is queued.
+    priority = models.PositiveSmallIntegerField(
+        default=0, db_default=0, help_text="Claimed in ascending order (suite races: 1)."
     )
     error = models.TextField(blank=True, default="", help_text="Why the arena could not run it.")
     is_mock = models.BooleanField(default=False, help_text="Demo data, not a real race.")
@@ -172,7 +180,8 @@ class Job(models.Model):
             models.Index(fields=["-created_at"], name="jobs_created_at_idx"),
             # Status filters: WHERE status = %s ORDER BY created_at DESC
             models.Index(fields=["status", "-created_at"], name="jobs_status_created_idx"),
-            # The claim: WHERE status = 'queued' ORDER BY created_at, id LIMIT 1
+            # The claim (workers/scheduler/claims.py): the queued jobs only, read by its cheap
+            # "anything queued?" check and ordered by age within fair_queue_order's turns.
             models.Index(
                 fields=["created_at", "id"],
                 name="jobs_queued_idx",
@@ -322,8 +331,9 @@ class BuildResult(models.Model):
         db_default="",
         help_text="The JDK the side built with: major version (home).",
     )
-    # {"clone_ms": int, "prepare_ms": int, "runs_ms": [int, ...]}: the race's clone, the side's
-    # unmeasured prepare phase (cache warming, initial build) and its measured runs.
+    # {"clone_ms": int, "prepare_ms": int, "runs_ms": [int, ...], "downloads": [int|None, ...]}:
+    # the race's clone, the side's unmeasured prepare phase (cache warming, initial build), its
+    # measured runs and the artifacts each of them downloaded (workers/engine/downloads.py).
     phases = models.JSONField(default=dict, blank=True, null=True)
     # A finished side's log, LZMA-compressed (jobs/storage/compression.py; jobs/storage/outputs.py
     # compacts):

@@ -262,6 +262,8 @@ def run_drill(args):
 
     # The drill's repository, and the workers' logs unless --log-dir names a place for them.
     workdir = Path(tempfile.mkdtemp(prefix="arena-chaos-"))
+    # The clone runs as the build account (docs/ENGINE.md, "The clone"): it must read the repo.
+    os.chmod(workdir, 0o755)  # noqa: S103 (holds only the drill's own test repository)
     log_dir = Path(args.log_dir) if args.log_dir else workdir
     log_dir.mkdir(parents=True, exist_ok=True)
     repo = make_repository(workdir)

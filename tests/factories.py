@@ -94,11 +94,12 @@ def make_numbered_race(n=0, *, status="completed", worker=None, output="[INFO] B
         created_at=now - datetime.timedelta(minutes=n),
         started_at=now - datetime.timedelta(minutes=n) if status != "queued" else None,
         worker_id=worker.pk if worker else None,
+        iterations=3,
     )
     if status in ("completed", "running"):
         BuildResult.objects.create(
             job=job, build_type="standard", status="success", duration=78, duration_ms=78_000,
-            output=output, bell_rung=True,
+            run_times_ms=[77_900, 78_000, 78_100], output=output, bell_rung=True,
         )  # fmt: skip
         BuildResult.objects.create(
             job=job,
@@ -106,6 +107,7 @@ def make_numbered_race(n=0, *, status="completed", worker=None, output="[INFO] B
             status="success" if status == "completed" else "pending",
             duration=45,
             duration_ms=45_000,
+            run_times_ms=[44_900, 45_000, 45_100],
             output="🔔 BUILD COMPLETE 🔔",
         )
         job.refresh_from_db()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,21 @@ def hear_everything_committed(cache):
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, marker])
     assert wait_until(lambda: cache.last_heard(marker) is not None), "the listener is deaf"
+
+
+def new_marker():
+    """Digits in a sleep's fraction (`sleep 60.000123456`) that find its process in /proc."""
+    return f"000{uuid.uuid4().int % 10**9:09d}"
+
+
+def processes_with(marker):
+    """The pids of live processes whose command line holds `marker`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                if marker.encode() in cmdline.read():
+                    found.append(int(pid))
+        except OSError:
+            continue
+    return found

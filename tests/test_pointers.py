@@ -5,21 +5,30 @@ import re
 
 from tests.support import PROJECT_DIR
 
-TOP_LEVEL = ("buildarena", "jobs", "workers", "tests", "docs", "benchmarks", "scripts", "static",
-             "templates", "bin", ".ci")  # fmt: skip
+TOP_LEVEL = ("buildarena", "jobs", "workers", "suites", "tests", "docs", "benchmarks", "scripts",
+             "static", "templates", "bin", ".ci", "deploy")  # fmt: skip
 SOURCES = [
     *sorted(PROJECT_DIR.glob("*.md")),
     *sorted((PROJECT_DIR / "docs").glob("*.md")),
     *(
         path
-        for folder in ("buildarena", "jobs", "workers", "tests", "benchmarks", "scripts", "bin")
+        for folder in (
+            "buildarena",
+            "jobs",
+            "workers",
+            "tests",
+            "benchmarks",
+            "scripts",
+            "bin",
+            "deploy",
+        )
         for path in sorted((PROJECT_DIR / folder).rglob("*"))
         if path.is_file() and path.suffix in ("", ".py", ".sh") and "migrations" not in path.parts
     ),
 ]
 # jobs/models.py, workers/scheduler/, static/js/race.js ... (a path under a top-level folder)
 PATH = re.compile(
-    r"(?<![\w./-])((?:" + "|".join(re.escape(name) for name in TOP_LEVEL) + r")/[\w./-]*)"
+    r"(?<![\w./-])((?:" + "|".join(re.escape(name) for name in TOP_LEVEL) + r")/[\w./@-]*)"
 )
 DOCUMENT = re.compile(r"(?<![\w/.-])([A-Z][A-Z_]+\.md)\b")
 TEMPLATES = PROJECT_DIR / "templates"
@@ -71,3 +80,40 @@ def test_named_documents_are_in_the_repository():
 
 def test_named_indexes_exist():
     assert unknown_names(INDEX, defined_indexes()) == []
+
+
+CODE_FOLDERS = ("buildarena", "jobs", "workers", "suites", "benchmarks", "scripts", "bin", "deploy",
+                "templates", "static", "tests", ".ci")  # fmt: skip
+CODE_SUFFIXES = ("", ".py", ".sh", ".html", ".js", ".css", ".txt", ".service", ".timer", ".example")
+# Names of Django, PostgreSQL and SQLite that the docs quote: not ours to define.
+OTHERS_NAMES = {"QueryDict", "jobs_pkey", "convert_from", "max_connections"}
+# What the docs name in backticks: a setting, a class, a function or attribute (snake_case,
+# optionally dotted or called), each of which must be spelt somewhere in the code.
+SETTING = re.compile(r"`(ARENA_[A-Z0-9_]+)")
+CLASS = re.compile(r"`([A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)(?:\(\))?`")
+FUNCTION = re.compile(r"`(?:[a-z_][a-z0-9_]*\.)*([a-z][a-z0-9]*_[a-z0-9_]+)(?:\([^`]*\))?`")
+
+
+def code_words():
+    words = set()
+    for folder in CODE_FOLDERS:
+        for path in (PROJECT_DIR / folder).rglob("*"):
+            if path.is_file() and path.suffix in CODE_SUFFIXES:
+                try:
+                    words.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", path.read_text()))
+                except UnicodeDecodeError:
+                    continue
+    return words
+
+
+def test_names_in_the_docs_exist_in_the_code():
+    known = code_words() | OTHERS_NAMES
+    docs = [*sorted(PROJECT_DIR.glob("*.md")), *sorted((PROJECT_DIR / "docs").glob("*.md"))]
+    missing = sorted(
+        f"{doc.relative_to(PROJECT_DIR)}: {name}"
+        for doc in docs
+        for pattern in (SETTING, CLASS, FUNCTION)
+        for name in pattern.findall(doc.read_text())
+        if name not in known
+    )
+    assert missing == []

@@ -47,7 +47,7 @@ def service_status(request):
             "capacity": pool.capacity,
             "load": pool.load,
             "queued": pool.queued,
-            "total": Worker.objects.count(),
+            "total": Worker.objects.pool().count(),
             "message": pool.waiting_message or None,
         }
         checks["toolchains"] = toolchain_check()
@@ -69,7 +69,11 @@ def service_status(request):
 def toolchain_check():
     """Degraded when no live worker can run an Elide side: races would all come out void."""
     live = list(
-        Worker.objects.alive().values("id", "runs_elide", "toolchains", "toolchains_probed_at")
+        Worker.objects.pool()
+        .alive()
+        .values(
+            "id", "runs_elide", "toolchains", "toolchains_probed_at", "noise_floor", "calibrated_at"
+        )
     )
     with_elide = [row["id"] for row in live if row["runs_elide"]]
     check = {
@@ -80,6 +84,7 @@ def toolchain_check():
                 "runsElide": row["runs_elide"],
                 "probedAt": _iso(row["toolchains_probed_at"]),
                 "toolchains": row["toolchains"],
+                "noiseFloor": _noise_floor(row),
             }
             for row in live
         },
@@ -87,3 +92,10 @@ def toolchain_check():
     if not with_elide:
         check["message"] = "No live worker can run an Elide side: races will be void."
     return check
+
+
+def _noise_floor(row):
+    """The worker's last calibration (workers/noise_floor.py), null until one has finished."""
+    if not row["noise_floor"]:
+        return None
+    return {**row["noise_floor"], "calibratedAt": _iso(row["calibrated_at"])}

@@ -15,6 +15,16 @@ from django.utils import timezone
 from jobs.fields import UnixTimestampField
 from jobs.models import Job
 
+# Worker ids of `manage.py race` commands ("race@<host>:<pid>"). Such a race may run an
+# operator's custom commands, so the pool never runs it again: when the command's process is
+# gone, its job fails with the reason instead of going back to the queue (workers/scheduler/).
+FOREGROUND_PREFIX = "race@"
+
+
+def is_foreground(worker_id):
+    """Whether this id belongs to a `manage.py race` command, not to a pool worker."""
+    return bool(worker_id) and worker_id.startswith(FOREGROUND_PREFIX)
+
 
 class WorkerStatus(models.TextChoices):
     ACTIVE = "active", "Active"
@@ -23,6 +33,11 @@ class WorkerStatus(models.TextChoices):
 
 
 class WorkerQuerySet(models.QuerySet):
+    def pool(self):
+        """The pool's workers, without the rows of `manage.py race` commands (race@<host>:<pid>),
+        which take no queued job and are not workers that can be dead."""
+        return self.exclude(id__startswith=FOREGROUND_PREFIX)
+
     def alive(self, now=None):
         """Active or in maintenance, with a heartbeat newer than ARENA_WORKER_DEAD_AFTER."""
         now = now or timezone.now()
@@ -51,6 +66,10 @@ class Worker(models.Model):
     toolchains_probed_at = UnixTimestampField(null=True, blank=True)
     # Whether the last probe found a working elide: the scheduler prefers such workers.
     runs_elide = models.BooleanField(default=False, db_default=False)
+    # The host's noise floor from the worker's last calibration (workers/noise_floor.py):
+    # {"spread": 0.021, "pairs": 5, "ratios": [...]}; NULL until the first one finished.
+    noise_floor = models.JSONField(null=True, blank=True)
+    calibrated_at = UnixTimestampField(null=True, blank=True)
 
     objects = WorkerQuerySet.as_manager()
 
@@ -75,6 +94,11 @@ class Worker(models.Model):
 
     def __str__(self):
         return f"{self.id} on {self.hostname} ({self.status}, {self.current_load}/{self.capacity})"
+
+    @property
+    def is_command_line(self):
+        """The row of a `manage.py race` command, not a worker of the pool."""
+        return is_foreground(self.id)
 
     @property
     @admin.display(description="Toolchains")

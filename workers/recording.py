@@ -265,6 +265,7 @@ class JobRun:
             race_id=job.pk,
             cache=job.cache,
             scenario=job.scenario,
+            adaptive=job.adaptive,
         )
 
     def _create_results(self, job):

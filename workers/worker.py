@@ -22,10 +22,14 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
-from workers import scheduler
+from workers import noise_floor, scheduler
+from workers.engine.config import EngineConfig
+from workers.engine.cpuaccount import remove_stale as remove_stale_accounts
 from workers.engine.toolchains import summary as toolchain_summary
+from workers.engine.workspace import remove_abandoned
 from workers.models import WorkerStatus
 from workers.race_thread import RaceThread, default_run_job, run_race
+from workers.signals import pool_maintained
 
 # How long the loop waits for race threads to stop once told to (their builds get killed).
 STOP_WAIT_SECONDS = 10.0
@@ -50,6 +54,7 @@ class WorkerLoop:
         clock=time.monotonic,
         listen=None,
         probe=None,
+        calibrate=None,
     ):
         self.worker_id = worker_id
         self.hostname = hostname
@@ -68,8 +73,14 @@ class WorkerLoop:
         self.probe = probe
         self.probe_interval = settings.ARENA_TOOLCHAIN_PROBE_INTERVAL
         self.next_probe = 0.0
+        # Called with no arguments, returns the host's NoiseFloor (run_worker passes the real
+        # calibration, workers/engine/calibration.py); None: this loop does not calibrate.
+        self.calibrate = calibrate
+        self.calibration_interval = settings.ARENA_CALIBRATION_INTERVAL
+        self.next_calibration = 0.0
         self.probe_thread = None
         self._probe_found = []
+        self._calibrated = []
         self.heartbeat_interval = settings.ARENA_HEARTBEAT_INTERVAL
         self.poll_interval = settings.ARENA_WORKER_POLL_INTERVAL
         self.grace_period = settings.ARENA_WORKER_GRACE_PERIOD
@@ -151,6 +162,11 @@ class WorkerLoop:
         if self.listen is not None:
             self.listener = self.listen(self.wake, self.log)
         self.probe_toolchains()
+        # Workspaces (and their quota mounts) of races a killed worker left behind.
+        swept = remove_abandoned(EngineConfig.from_settings(settings).workspace_root)
+        if swept:
+            self.log(f"removed {swept} abandoned workspace(s) and unmounted their filesystems")
+        remove_stale_accounts()  # empty CPU-accounting cgroups of a killed worker's builds
         note = " (in maintenance: takes no jobs until activated)" if self.in_maintenance else ""
         self.log(f"registered on {self.hostname}, capacity {self.capacity}{note}")
         self.housekeeping()
@@ -173,34 +189,60 @@ class WorkerLoop:
         return self.claim_one()
 
     def probe_toolchains(self):
-        """Store a finished toolchain probe on this worker's row; start the next when due.
+        """Store a finished toolchain probe and noise-floor calibration on this worker's row;
+        start the next when either is due.
 
-        The probe runs in a thread of its own (it starts JVMs: seconds, more on a busy host)
-        so that it never delays heartbeats or claims; only this loop's thread writes the row.
+        Both run in one thread of their own, the calibration right after the probe (they
+        start JVMs: seconds, more on a busy host) so that they never delay heartbeats or
+        claims; only this loop's thread writes the row.
         Returns what a finished probe found, else None.
         """
-        if self.probe is None or self.probe_interval <= 0:
-            return None
-        found = None
         if self.probe_thread is not None and not self.probe_thread.is_alive():
             self.probe_thread = None
-            found = self._probe_found.pop() if self._probe_found else None
-            if found is not None:
-                scheduler.record_toolchains(self.worker_id, found)
-                self.log(f"toolchains: {toolchain_summary(found)}")
-        if self.probe_thread is None and self.clock() >= self.next_probe:
-            self.next_probe = self.clock() + self.probe_interval
+        # Each result is stored as soon as it is there: the probe's before the calibration ends.
+        found = self._probe_found.pop() if self._probe_found else None
+        if found is not None:
+            scheduler.record_toolchains(self.worker_id, found)
+            self.log(f"toolchains: {toolchain_summary(found)}")
+        if self._calibrated:
+            floor = self._calibrated.pop()
+            noise_floor.record(self.worker_id, floor)
+            self.log(f"noise floor: {noise_floor.percent(floor.spread)} ({floor.pairs} A/A pairs)")
+        if self.probe_thread is not None:
+            return found
+        # An interval of 0 turns a check off.
+        now = self.clock()
+        probe_due = self.probe is not None and self.probe_interval > 0 and self.next_probe <= now
+        calibration_due = (
+            self.calibrate is not None
+            and self.calibration_interval > 0
+            and self.next_calibration <= now
+        )
+        if probe_due:
+            self.next_probe = now + self.probe_interval
+        if calibration_due:
+            self.next_calibration = now + self.calibration_interval
+        if probe_due or calibration_due:
             self.probe_thread = threading.Thread(
-                target=self._run_probe, name="toolchain-probe", daemon=True
+                target=self._run_host_checks,
+                args=(probe_due, calibration_due),
+                name="host-checks",
+                daemon=True,
             )
             self.probe_thread.start()
         return found
 
-    def _run_probe(self):
-        try:
-            self._probe_found.append(self.probe())
-        except Exception as error:  # a probe problem must not stop the worker
-            self.log(f"toolchain probe failed: {error!r}")
+    def _run_host_checks(self, probe, calibrate):
+        if probe:
+            try:
+                self._probe_found.append(self.probe())
+            except Exception as error:  # a probe problem must not stop the worker
+                self.log(f"toolchain probe failed: {error!r}")
+        if calibrate:
+            try:
+                self._calibrated.append(self.calibrate())
+            except Exception as error:  # nor a calibration problem
+                self.log(f"noise floor calibration failed: {error!r}")
 
     def beat_if_due(self):
         """Heartbeat and pool housekeeping, every ARENA_HEARTBEAT_INTERVAL."""
@@ -231,6 +273,11 @@ class WorkerLoop:
             self.log(f"job {job_id} failed: its worker was lost on its last attempt")
         if result.deleted:
             self.log(f"deleted {result.deleted} long-inactive worker(s)")
+        for receiver, error in pool_maintained.send_robust(
+            sender=type(self), worker_id=self.worker_id
+        ):
+            if isinstance(error, Exception):
+                self.log(f"housekeeping of {receiver.__module__} failed: {error!r}")
 
     def rejoin(self):
         """This worker was presumed dead (or deleted) while alive: its jobs were handed to

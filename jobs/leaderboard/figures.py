@@ -29,61 +29,101 @@ from jobs.leaderboard.ranking import (
 from jobs.leaderboard.speedup_steps import step_start
 from jobs.leaderboard.speedups import SPEEDUP_BINS, bin_condition
 from jobs.leaderboard.summary_table import EVERY_DAY, EVERY_REPOSITORY, SPEEDUP_BIN_COLUMNS
-from jobs.models import (
-    COUNTED_VERDICTS,
-    LeaderboardSummary,
-    SpeedupStepCount,
-    Verdict,
-    percent_faster,
+from jobs.models import COUNTED_VERDICTS, LeaderboardSummary, SpeedupStepCount, percent_faster
+from jobs.outcomes.labels import (
+    COUNTED_OUTCOMES,
+    ELIDE_FORFEIT,
+    ELIDE_WIN,
+    STANDARD_FORFEIT,
+    STANDARD_WIN,
+    empty_tally,
+    judged_outcome,
 )
+from jobs.outcomes.vocabulary import BOTH_FAILED, INCONCLUSIVE, NOT_COMPARABLE, TIE, VOID
 
 
 def totals(filters=None):
-    """Races, wins per side, ties, win rate, best and median speedup, and what was left out.
+    """Races by outcome, win rate, best and median speedup, and what was left out.
 
     One GROUP BY over the summary rows (jobs/leaderboard/summary.py) plus the median
-    (median_speedup).
+    (median_speedup). The rows are keyed by (verdict, measured), the two values that decide a
+    race's outcome (jobs/outcomes/labels.py): every count of every page comes from here or
+    from `outcome_counts` on the same rows.
 
-    The win rate counts races that both sides built (a forfeit, where one side's build
-    failed, is a win but not a measurement), never void or not comparable ones.
+    Wins are measured wins; forfeits (one side's build failed) are counted apart, and so are
+    both sides failing. The win rate counts measured races only, never void or not comparable
+    ones.
     """
-    columns = ("races", "elide_wins", "standard_wins", "ties", "flagged", *SPEEDUP_BIN_COLUMNS)
-    # Plain sums per (verdict, measured): a dozen groups, added up here.
+    columns = ("flagged", *SPEEDUP_BIN_COLUMNS)
     groups = (
         summary_rows(filters)
         .values("verdict", "measured")
-        .annotate(**prefixed(**{name: Sum(name) for name in columns}), top=Max("best_speedup"))
+        .annotate(
+            **prefixed(races=Sum("races"), **{name: Sum(name) for name in columns}),
+            top=Max("best_speedup"),
+        )
         .order_by()
     )
-    figures = dict.fromkeys([*columns, "inconclusive", "measured", "elide_measured_wins"], 0)
-    figures.update(void=0, not_comparable=0, best_speedup=None)
+    figures = dict.fromkeys(columns, 0)
+    tally = new_tally()
+    best = None
     for group in groups:
         group = unprefixed(group)
-        verdict = group["verdict"]
-        if verdict not in COUNTED_VERDICTS:
-            figures[verdict] += group["races"]
+        add_to_tally(tally, group)
+        if group["verdict"] not in COUNTED_VERDICTS:
             continue
         for name in columns:
             figures[name] += group[name]
-        if verdict == Verdict.INCONCLUSIVE:
-            figures["inconclusive"] += group["races"]
-        if group["measured"]:
-            figures["measured"] += group["races"]
-            figures["elide_measured_wins"] += group["elide_wins"]
         if group["top"] is not None:
-            figures["best_speedup"] = max(figures["best_speedup"] or 0, group["top"])
-    figures["with_speedup"] = figures["measured"]
+            best = max(best or 0, group["top"])
+    figures.update(outcome_figures(tally))
+    figures["best_speedup"] = best
     figures["histogram"] = [
         {"label": label, "low": low, "high": high, "count": figures.pop(column)}
         for column, (low, high, label) in zip(SPEEDUP_BIN_COLUMNS, SPEEDUP_BINS, strict=True)
     ]
-    figures["win_rate"] = win_rate(figures)
-    figures["forfeits"] = figures["races"] - figures["measured"]
-    del figures["elide_measured_wins"]
     figures["median_speedup"] = median_speedup(filters, figures["histogram"])
     figures["median_percent_faster"] = percent_faster(figures["median_speedup"])
     figures["best_percent_faster"] = percent_faster(figures["best_speedup"])
     return figures
+
+
+MEASURED = "measured"
+
+
+def add_to_tally(tally, group):
+    """Add a group of races ({"verdict", "measured", "races"}, a summary row's key and count)
+    to a tally by outcome, and its counted races with a speedup to tally[MEASURED]."""
+    tally[judged_outcome(group["verdict"], group["measured"])] += group["races"]
+    if group["measured"] and group["verdict"] in COUNTED_VERDICTS:
+        tally[MEASURED] += group["races"]
+
+
+def new_tally():
+    return {**empty_tally(), MEASURED: 0}
+
+
+def outcome_figures(tally):
+    """The counts every page shows, from races per outcome (new_tally, add_to_tally): the
+    one definition of races, wins, forfeits, measured races and the win rate."""
+    races = sum(tally[key] for key in COUNTED_OUTCOMES)
+    measured = tally[MEASURED]
+    return {
+        "races": races,
+        "elide_wins": tally[ELIDE_WIN],
+        "standard_wins": tally[STANDARD_WIN],
+        "elide_forfeits": tally[ELIDE_FORFEIT],
+        "standard_forfeits": tally[STANDARD_FORFEIT],
+        "forfeits": tally[ELIDE_FORFEIT] + tally[STANDARD_FORFEIT],
+        "ties": tally[TIE],
+        "inconclusive": tally[INCONCLUSIVE],
+        "both_failed": tally[BOTH_FAILED],
+        "void": tally[VOID],
+        "not_comparable": tally[NOT_COMPARABLE],
+        "measured": measured,
+        "with_speedup": measured,
+        "win_rate": tally[ELIDE_WIN] / measured if measured else None,
+    }
 
 
 # Aggregates over summary rows are named apart from the columns they add up (Django refuses
@@ -123,13 +163,6 @@ def rows_of_days(rows, filters):
     if filters.get("until"):
         rows = rows.filter(day__lt=day_start(filters["until"] + datetime.timedelta(days=1)))
     return rows
-
-
-def win_rate(figures):
-    """Elide's share of the measured races (a forfeit, where one side's build failed, is a
-    win but not a measurement; void races are never counted). None when there are none."""
-    measured = figures["measured"]
-    return figures["elide_measured_wins"] / measured if measured else None
 
 
 def median_speedup(filters, histogram):

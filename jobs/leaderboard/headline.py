@@ -8,12 +8,16 @@ the normal interval of the mean log). Races without a speedup (forfeits) and rac
 ARENA_PLAUSIBLE_SPEEDUP (flagged for review) are left out.
 
 The medians are exact either way. Without a date filter they are found from the speedup steps
-kept with the summary rows (jobs/leaderboard/speedup_steps.py): each repository's steps say which
-step
-holds its median and at what offset, and one or two index reads of that repository's races in
-that step return the value, so the cost grows with repositories, not races. With a date filter
+kept with the summary rows (jobs/leaderboard/speedup_steps.py): each repository's steps say
+which step holds its median and at what offset, and one or two index reads of that
+repository's races in that step return the value, so the cost grows with repositories, not
+races. With a date filter
 every matching speedup is read: a repository's steps count every day together (per day the
 steps count only every repository together).
+
+With ARENA_HEADLINE_SOURCE=suite the unfiltered headline is instead the newest Elide
+version's suite results (suites/results.py, registered by the suites app when Django starts:
+this app never imports it), so the number shown at a booth is current and complete.
 """
 
 import itertools
@@ -46,8 +50,36 @@ HEADLINE_RESAMPLES = 2000
 HEADLINE_NORMAL_ABOVE = 200
 
 
+# The suites app's headline of the newest Elide version, registered when Django starts.
+_suite_headline = None
+# Filters that pick some races or repositories: the suite's headline speaks of none of them.
+NARROWING_FILTERS = ("q", "since", "until")
+
+
+def register_suite_headline(provider):
+    global _suite_headline
+    _suite_headline = provider
+
+
+def current_headline(filters=None):
+    """The headline every page shows: from the counted races (headline), or, with
+    ARENA_HEADLINE_SOURCE=suite and no narrowing filter, the newest Elide version's suite
+    results, in the same shape plus "source", "suite" and "version"."""
+    filters = filters or {}
+    narrowed = any(filters.get(name) for name in NARROWING_FILTERS)
+    if settings.ARENA_HEADLINE_SOURCE == "suite" and _suite_headline and not narrowed:
+        return _suite_headline()
+    return {**headline(filters), "source": "races"}
+
+
 def headline(filters=None):
-    """{"speedup", "ci95", "races", "repositories", "includesDemo"} for these filters."""
+    """{"speedup", "ci95", "races", "repositories", "includesDemo", "reason",
+    "repositoriesNeeded"} for these filters.
+
+    A speedup is claimed only with its interval and once the counted races cover
+    ARENA_HEADLINE_MIN_REPOSITORIES repositories; otherwise `speedup` and `ci95` are None and
+    `reason` says what is missing (how many more repositories are needed).
+    """
     filters = filters or {}
     if filters.get("since") or filters.get("until"):
         medians, races = medians_from_every_speedup(filters)
@@ -60,24 +92,40 @@ def headline(filters=None):
             logger.warning("%s; run manage.py rebuild_leaderboard_summary", mismatch)
             medians, races = medians_from_every_speedup(filters)
     logs = [math.log(value) for value in medians.values()]
+    needed = max(0, settings.ARENA_HEADLINE_MIN_REPOSITORIES - len(logs))
     result = {
         "speedup": None,
         "ci95": None,
         "races": races,
         "repositories": len(logs),
         "includesDemo": bool(filters.get("include_demo")),
+        "repositoriesNeeded": needed,
+        "reason": "",
     }
-    if not logs:
+    if needed:
+        result["reason"] = _not_yet(len(logs), needed)
         return result
-    result["speedup"] = round(math.exp(_mean(logs)), 4)
     if len(logs) > HEADLINE_NORMAL_ABOVE:
         margin = 1.959963984540054 * statistics.stdev(logs) / math.sqrt(len(logs))
         interval = (_mean(logs) - margin, _mean(logs) + margin)
     else:
         interval = bootstrap_interval(logs, _mean, resamples=HEADLINE_RESAMPLES, seed=len(logs))
-    if interval is not None:
-        result["ci95"] = [round(math.exp(interval[0]), 4), round(math.exp(interval[1]), 4)]
+    if interval is None:
+        result["reason"] = "No interval can be drawn from these repositories yet."
+        return result
+    result["speedup"] = round(math.exp(_mean(logs)), 4)
+    result["ci95"] = [round(math.exp(interval[0]), 4), round(math.exp(interval[1]), 4)]
     return result
+
+
+def _not_yet(covered, needed):
+    """Why there is no headline yet, as a sentence."""
+    plural = "repository" if needed == 1 else "repositories"
+    have = "repository" if covered == 1 else "repositories"
+    return (
+        f"No speedup claimed yet: measured races cover {covered} {have}; "
+        f"{needed} more {plural} needed."
+    )
 
 
 def _mean(values):

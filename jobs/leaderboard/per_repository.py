@@ -9,28 +9,39 @@ transaction.
 import csv
 import json
 
-from django.db.models import Max, Min, Q, Sum
+from django.db.models import Max, Min, Sum
 from django.db.models.functions import Coalesce
 
-from jobs.leaderboard.figures import SUM_PREFIX, prefixed, summary_rows, unprefixed, win_rate
-from jobs.leaderboard.ranking import ranking_with_times
-from jobs.models import COUNTED_VERDICTS, Verdict, percent_faster
+from jobs.leaderboard.figures import (
+    SUM_PREFIX,
+    add_to_tally,
+    new_tally,
+    outcome_figures,
+    prefixed,
+    summary_rows,
+    unprefixed,
+)
+from jobs.leaderboard.ranking import completed_races, ranking_with_times
+from jobs.leaderboard.repository_stats import median, median_interval
+from jobs.leaderboard.speedups import flagged_condition
+from jobs.models import COUNTED_VERDICTS, percent_faster
+from jobs.outcomes.labels import outcome_of
+from jobs.outcomes.numbers import data_number, data_numbers
 from jobs.outcomes.vocabulary import ELIDE, STANDARD, TIE
 
 REPOSITORIES_SHOWN = 50
 
 
 def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
-    """[{repository_name, races, elide_wins, standard_wins, ties, avg/best times, ...}].
+    """[{repository_name, races, elide_wins, forfeits, ties, ..., avg/best times, ...}].
 
-    One GROUP BY over the summary rows (jobs/leaderboard/summary.py) of the counted races: a few
-    rows
-    per repository and day, never the races themselves.
+    Two GROUP BYs over the summary rows (jobs/leaderboard/summary.py) of the counted races: a
+    few rows per repository and day, never the races themselves. The counts by outcome come
+    from figures.outcome_figures, as the leaderboard's totals do.
     """
-    measured = Q(measured=True)
 
-    def total(column, condition=None):
-        return Coalesce(Sum(column, filter=condition), 0)
+    def total(column):
+        return Coalesce(Sum(column), 0)
 
     rows = (
         summary_rows(filters)
@@ -39,12 +50,6 @@ def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
         .annotate(
             **prefixed(
                 races=total("races"),
-                elide_wins=total("elide_wins"),
-                standard_wins=total("standard_wins"),
-                ties=total("ties"),
-                inconclusive=total("races", Q(verdict=Verdict.INCONCLUSIVE)),
-                measured=total("races", measured),
-                elide_measured_wins=total("elide_wins", measured),
                 elide_success_count=total("elide_success_count"),
                 elide_success_ms_total=total("elide_success_ms_total"),
                 standard_success_count=total("standard_success_count"),
@@ -59,11 +64,11 @@ def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
     )
     if limit:
         rows = rows[:limit]
+    rows = [unprefixed(row) for row in rows]
+    tallies = _outcome_tallies(filters, [row["repository_name"] for row in rows])
     result = []
     for row in rows:
-        row = unprefixed(row)
-        row["win_rate"] = win_rate(row)
-        row.pop("elide_measured_wins")
+        row.update(outcome_figures(tallies[row["repository_name"]]))
         for side in ("elide", "standard"):
             count = row.pop(f"{side}_success_count")
             total_ms = row.pop(f"{side}_success_ms_total")
@@ -72,15 +77,63 @@ def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
     return result
 
 
+def _outcome_tallies(filters, names):
+    """{repository: {outcome: races}} for these repositories, from their summary rows."""
+    tallies = {name: new_tally() for name in names}
+    groups = (
+        summary_rows(filters)
+        .filter(repository_name__in=names)
+        .values("repository_name", "verdict", "measured")
+        .annotate(**prefixed(races=Sum("races")))
+        .order_by()
+    )
+    for group in groups:
+        group = unprefixed(group)
+        add_to_tally(tallies[group["repository_name"]], group)
+    return tallies
+
+
+def add_median_speedups(repositories, filters=None):
+    """Each repository row gains its median speedup and that median's interval (None with too
+    few races), over the same plausible speedups as the headline's per-repository medians;
+    one query over the shown repositories' races."""
+    names = [row["repository_name"] for row in repositories]
+    speedups = {name: [] for name in names}
+    rows = (
+        completed_races(filters or {})
+        .filter(speedup__isnull=False, repository_name__in=names)
+        .exclude(flagged_condition())
+        .values_list("repository_name", "speedup")
+    )
+    for name, speedup in rows.iterator(chunk_size=5000):
+        speedups[name].append(speedup)
+    for row in repositories:
+        values = speedups[row["repository_name"]]
+        row["median_speedup"] = median(values)
+        row["median_interval"] = median_interval(values)
+    return repositories
+
+
 ROW_HEIGHT, ROW_LABEL_WIDTH, ROW_BAR_WIDTH = 28, 92, 210
 
 
 def chart_geometry(histogram, *, width=640, height=240, padding=28):
-    """Bars of the speedup histogram in SVG coordinates (drawn by the template, no JS)."""
+    """Bars of the speedup histogram in SVG coordinates (drawn by the template, no JS).
+
+    Below the bars: their range labels, then the axis title on a line of its own (they never
+    overlap); left of them: whole-number ticks of the race counts with grid lines.
+    """
     count = len(histogram)
     peak = max((item["count"] for item in histogram), default=0) or 1
-    plot_height = height - 2 * padding - 12  # room below for the axis title
-    slot = (width - 2 * padding) / max(count, 1)
+    left, right = padding + 24, width - padding / 2
+    top, baseline = padding / 2 + 6, height - 44  # 44: a label line and the title's line
+    plot_height = baseline - top
+    slot = (right - left) / max(count, 1)
+    step = _tick_step(peak)
+    y_ticks = [
+        {"value": value, "y": round(baseline - plot_height * value / peak, 1)}
+        for value in range(0, peak + 1, step)
+    ]
     bars = []
     for index, item in enumerate(histogram):
         bar_height = plot_height * item["count"] / peak
@@ -93,12 +146,12 @@ def chart_geometry(histogram, *, width=640, height=240, padding=28):
         bars.append(
             {
                 **item,
-                "x": round(padding + index * slot + slot * 0.1, 1),
-                "y": round(height - padding - bar_height, 1),
+                "x": round(left + index * slot + slot * 0.1, 1),
+                "y": round(baseline - bar_height, 1),
                 "width": round(slot * 0.8, 1),
                 "height": round(bar_height, 1),
-                "label_x": round(padding + index * slot + slot / 2, 1),
-                "count_y": round(max(14, height - padding - bar_height - 6), 1),
+                "label_x": round(left + index * slot + slot / 2, 1),
+                "count_y": round(max(14, baseline - bar_height - 6), 1),
                 "side": side,
                 # The narrow (phone) variant: one horizontal bar per row.
                 "row_y": index * ROW_HEIGHT,
@@ -108,18 +161,31 @@ def chart_geometry(histogram, *, width=640, height=240, padding=28):
     return {
         "width": width,
         "height": height,
-        "baseline": height - padding,
-        "label_y": height - padding + 16,
-        "x_title_y": height - 2,
-        "y_title_y": (height - padding) / 2,
-        "left": padding,
-        "right": width - padding,
+        "baseline": baseline,
+        "label_y": baseline + 18,
+        "x_title_y": height - 6,
+        "y_title_y": (top + baseline) / 2,
+        "tick_x": left - 6,
+        "y_ticks": y_ticks,
+        "left": left,
+        "right": right,
         "bars": bars,
         "rows_height": count * ROW_HEIGHT,
         "row_bar_x": ROW_LABEL_WIDTH,
         "rows_width": ROW_LABEL_WIDTH + ROW_BAR_WIDTH + 40,
         "peak": peak if peak > 1 or any(i["count"] for i in histogram) else 0,
     }
+
+
+def _tick_step(peak):
+    """A whole step (1, 2, 5, 10, 20, ...) giving at most five ticks up to `peak`."""
+    step = 1
+    while peak / step > 5:
+        for factor in (2, 5 / 2, 2):
+            step = int(step * factor)
+            if peak / step <= 5:
+                break
+    return step
 
 
 EXPORT_FIELDS = (
@@ -135,6 +201,7 @@ EXPORT_FIELDS = (
     "standard_status",
     "winner",
     "verdict",
+    "outcome",
     "speedup",
     "speedup_ci_low",
     "speedup_ci_high",
@@ -161,16 +228,13 @@ def export_rows(filters=None, *, start=0, stop=None, ranked_count=None):
             "standard_status": job.standard_status,
             "winner": job.winner,
             "verdict": job.verdict,
-            "speedup": round(job.speedup, 4) if job.speedup else None,
-            "speedup_ci_low": _rounded(job.speedup_ci_low),
-            "speedup_ci_high": _rounded(job.speedup_ci_high),
+            "outcome": outcome_of(job).label(),
+            "speedup": data_number(job.speedup),
+            "speedup_ci_low": data_number(job.speedup_ci_low),
+            "speedup_ci_high": data_number(job.speedup_ci_high),
             "percent_faster": round(faster, 2) if faster is not None else None,
             "is_mock": job.is_mock,
         }
-
-
-def _rounded(value):
-    return round(value, 4) if value is not None else None
 
 
 class _Echo:
@@ -196,12 +260,14 @@ def json_chunks(
     """{"headline", "filters", "page", "totals", "repositories", "races": [...]} streamed a
     race at a time (`page`: the page's description; `window`: start, stop, ranked_count)."""
     head = {
-        "headline": headline,
+        "headline": data_numbers(headline),
         "filters": {k: str(v) for k, v in (filters or {}).items()},
         **({"page": page} if page else {}),
-        "totals": totals,
+        "totals": data_numbers(totals),
         "repositories": [
-            {**row, "last_race": row["last_race"].isoformat() if row["last_race"] else None}
+            data_numbers(
+                {**row, "last_race": row["last_race"].isoformat() if row["last_race"] else None}
+            )
             for row in repositories or []
         ],
     }

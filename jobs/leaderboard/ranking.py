@@ -8,8 +8,8 @@ per-repository rows (jobs/leaderboard/per_repository.py) add up the summary rows
 race's transaction.
 
 Which races count: completed, with a verdict the board counts (elide, standard, tie,
-inconclusive; never void or not comparable), not excluded by an admin, and real unless
-demo data is asked for (`include_demo`).
+inconclusive; never void or not comparable), not excluded by an admin, not an operator race
+(a custom command on either side), and real unless demo data is asked for (`include_demo`).
 
 Everything here is a fixed number of queries whatever the number of races: the ranking pages
 through `jobs` with the partial index jobs_ranking_idx (WHERE status = 'completed'
@@ -32,6 +32,7 @@ from jobs.models import (
     JobStatus,
     measured_ms_expression,
 )
+from jobs.outcomes.judging import public_race_condition
 from jobs.outcomes.vocabulary import measured_ms
 
 # status = 'completed' written into the SQL as a literal, not a bound parameter: SQLite uses
@@ -71,7 +72,9 @@ def indexed_by(sql, index):
 def finished_races(filters=None):
     """Completed races matching the filters, whatever their verdict (void ones included)."""
     filters = filters or {}
-    queryset = Job.objects.filter(status=COMPLETED_LITERAL, excluded_reason="")
+    queryset = Job.objects.filter(
+        public_race_condition(), status=COMPLETED_LITERAL, excluded_reason=""
+    )
     if filters.get("q"):
         queryset = queryset.filter(repository_name__icontains=filters["q"])
     if filters.get("since"):

@@ -13,8 +13,9 @@ order-statistic interval), so it assumes nothing about how speedups are spread.
 import math
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 
+from jobs.leaderboard.figures import add_to_tally, new_tally, outcome_figures
 from jobs.models import (
     COUNTED_VERDICTS,
     BuildResult,
@@ -23,9 +24,8 @@ from jobs.models import (
     Job,
     JobStatus,
     Scenario,
-    Verdict,
-    Winner,
 )
+from jobs.outcomes.judging import public_race_condition
 
 MIN_RACES_FOR_INTERVAL = 6  # below that even the widest order statistics cover < 95%
 TREND_POINTS = 200  # the newest races drawn in the trend chart
@@ -94,41 +94,52 @@ def median_interval(values, confidence=0.95):
 
 
 def repository_summary(name, kind=RaceKind()):
-    """Races of one kind by status, wins per side, the median speedup and its interval, best
-    speedup."""
+    """One kind of race of a repository: races by outcome (figures.outcome_figures, as the
+    leaderboard counts them), races not counted and why, the median speedup and its interval,
+    the best speedup."""
     races = kind.races_of(name)
-    counts = races.aggregate(
-        races=Count("pk"),
-        completed=Count("pk", filter=Q(status=JobStatus.COMPLETED)),
-        failed=Count("pk", filter=Q(status=JobStatus.FAILED)),
-        cancelled=Count("pk", filter=Q(status=JobStatus.CANCELLED)),
-        elide_wins=Count("pk", filter=Q(status=JobStatus.COMPLETED, winner=Winner.ELIDE)),
-        standard_wins=Count("pk", filter=Q(status=JobStatus.COMPLETED, winner=Winner.STANDARD)),
-        ties=Count("pk", filter=Q(status=JobStatus.COMPLETED, winner=Winner.TIE)),
-        inconclusive=Count("pk", filter=Q(verdict=Verdict.INCONCLUSIVE)),
-        void=Count("pk", filter=Q(verdict=Verdict.VOID)),
-        not_comparable=Count("pk", filter=Q(verdict=Verdict.NOT_COMPARABLE)),
-        excluded=Count("pk", filter=~Q(excluded_reason="")),
-        last_race=Max("created_at"),
+    tally = new_tally()
+    judged = judged_races(races).values("verdict", "measured").annotate(races=Count("pk"))
+    for group in judged.order_by():
+        add_to_tally(tally, group)
+    counts = outcome_figures(tally)
+    counts.update(
+        races.aggregate(
+            all_races=Count("pk"),
+            completed=Count("pk", filter=Q(status=JobStatus.COMPLETED)),
+            failed=Count("pk", filter=Q(status=JobStatus.FAILED)),
+            cancelled=Count("pk", filter=Q(status=JobStatus.CANCELLED)),
+            excluded=Count("pk", filter=Q(status=JobStatus.COMPLETED) & ~Q(excluded_reason="")),
+            operator_races=Count("pk", filter=~public_race_condition()),
+            last_race=Max("created_at"),
+        )
     )
     # Only races the leaderboard counts have a speedup worth a median: never a void or not
-    # comparable race, never one an admin excluded.
+    # comparable race, never one an admin excluded, never an operator race.
     speedups = list(
         counted_races(races).filter(speedup__isnull=False).values_list("speedup", flat=True)
     )
-    counts["measured"] = len(speedups)
     counts["median_speedup"] = median(speedups)
     counts["interval"] = median_interval(speedups)
     counts["best_speedup"] = max(speedups, default=None)
-    counts["demo_only"] = counts["races"] > 0 and not races.filter(is_mock=False).exists()
+    counts["demo_only"] = counts["all_races"] > 0 and not races.filter(is_mock=False).exists()
     return counts
 
 
-def counted_races(races):
-    """The completed races among `races` that the leaderboard counts (jobs/outcomes/verdict.py)."""
+def judged_races(races):
+    """The completed, judged, public races among `races` that no admin excluded (counted or
+    void or not comparable), with `measured` (whether it has a speedup)."""
     return races.filter(
-        status=JobStatus.COMPLETED, verdict__in=COUNTED_VERDICTS, excluded_reason=""
-    )
+        public_race_condition(),
+        status=JobStatus.COMPLETED,
+        verdict__isnull=False,
+        excluded_reason="",
+    ).annotate(measured=ExpressionWrapper(Q(speedup__isnull=False), output_field=BooleanField()))
+
+
+def counted_races(races):
+    """The races among `races` that the leaderboard counts (jobs/outcomes/labels.py)."""
+    return judged_races(races).filter(verdict__in=COUNTED_VERDICTS)
 
 
 def toolchains(name):
@@ -149,7 +160,8 @@ def trend_geometry(name, kind=RaceKind(), *, width=640, height=240, padding=44, 
     them).
 
     The y axis is logarithmic around 1x (twice as fast and twice as slow are equally far from
-    the line of equal times); counted races where a side failed are marked on the baseline.
+    the line of equal times); counted races where a side failed have no speedup and are
+    marked in a lane of their own below the axis, never on a speedup line.
     Void, not comparable and excluded races are not drawn: they measured nothing comparable.
     """
     rows = list(
@@ -164,7 +176,7 @@ def trend_geometry(name, kind=RaceKind(), *, width=640, height=240, padding=44, 
     bottom = min([0.5, *measured])
     log_top, log_bottom = math.log(top), math.log(bottom)
     plot_left, plot_right = left, width - padding / 2
-    plot_top, plot_bottom = padding / 2, height - padding
+    plot_top, plot_bottom = padding / 2, height - padding - 20  # 20: the failed races' lane
 
     def y_of(speedup):
         share = (math.log(speedup) - log_bottom) / (log_top - log_bottom)
@@ -213,6 +225,7 @@ def trend_geometry(name, kind=RaceKind(), *, width=640, height=240, padding=44, 
         "ticks": ticks,
         "first": first,
         "last": last,
+        "failed_y": plot_bottom + 16,
         "x_title_y": height - 8,
         "y_title_x": 14,
         "y_title_y": (plot_top + plot_bottom) / 2,

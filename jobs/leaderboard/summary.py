@@ -58,6 +58,8 @@ from jobs.leaderboard.summary_table import (
     LeaderboardSummary,
     SpeedupStepCount,
 )
+from jobs.outcomes.judging import public_race_condition
+from jobs.outcomes.labels import is_operator_race
 from jobs.outcomes.vocabulary import COMPLETED, ELIDE, STANDARD, TIE
 
 TABLE = LeaderboardSummary._meta.db_table
@@ -75,6 +77,8 @@ JOB_COLUMNS = (
     "speedup",
     "elide_success_ms",
     "standard_success_ms",
+    "standard_cmd",
+    "elide_cmd",
 )
 
 
@@ -84,8 +88,14 @@ def _jobs():
 
 
 def counts_in_summary(row):
-    """Whether a race (a dict of JOB_COLUMNS) is in the summary at all."""
-    return row["status"] == COMPLETED and not row["excluded_reason"] and row["verdict"]
+    """Whether a race (a dict of JOB_COLUMNS) is in the summary at all: completed, judged,
+    not excluded and not an operator race."""
+    return (
+        row["status"] == COMPLETED
+        and not row["excluded_reason"]
+        and bool(row["verdict"])
+        and not is_operator_race(row["standard_cmd"], row["elide_cmd"])
+    )
 
 
 def contribution(row):
@@ -267,7 +277,7 @@ def _races_of_group(key):
 
 
 def _counted_condition():
-    return Q(status=COMPLETED, excluded_reason="", verdict__isnull=False)
+    return Q(status=COMPLETED, excluded_reason="", verdict__isnull=False) & public_race_condition()
 
 
 def counted_races_by_group_columns():

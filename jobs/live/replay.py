@@ -4,7 +4,13 @@
 starting at that offset appeared that many milliseconds after the side started. The pieces are
 rendered to safe HTML here (the same escaping as the live page), so the replay player
 (static/js/race.js) only appends markup the server produced and never interprets build output.
+
+Each side also lists where its runs began ("=== run 2/3 ===" and "=== warm-up 1/1 ..." lines,
+written by workers/engine/side.py), so the player's clock counts each run from zero as the
+live page's does, instead of the side's whole wall time.
 """
+
+import re
 
 from jobs.live.snapshot import SIDES
 from jobs.live.terminal import AnsiRenderer, complete_prefix_length
@@ -37,6 +43,22 @@ def parse_timing(timing, length):
     return cleaned
 
 
+# The engine's header of a run: "=== run 2/3 ===", "=== run 4 of at most 10 ===" (adaptive) or
+# "=== warm-up 1/1 (not measured) ===".
+_RUN_HEADER = re.compile(r"^=== ((?:run|warm-up) \d+(?:/\d+| of at most \d+))", re.MULTILINE)
+
+
+def run_starts(text, timing):
+    """[[elapsed ms, "Run 2/3"], ...]: when each run of a side began, in recorded time."""
+    points = parse_timing(timing, len(text))
+    starts = []
+    for match in _RUN_HEADER.finditer(text):
+        elapsed = max((ms for offset, ms in points if offset <= match.start()), default=0)
+        label = match.group(1)
+        starts.append([elapsed, label[0].upper() + label[1:]])
+    return starts
+
+
 def replay_chunks(text, timing):
     """[[elapsed ms, html], ...] for one side's output."""
     points = parse_timing(timing, len(text))
@@ -66,6 +88,7 @@ def replay_data(job):
             "duration",
             "duration_ms",
             "bell_rung",
+            "error_kind",
             "output",
             "output_timing",
             "output_compressed",
@@ -76,13 +99,15 @@ def replay_data(job):
     for build_type in SIDES:
         result = results.get(build_type)
         if result is None:
-            sides[build_type] = {"chunks": [], "durationMs": None, "status": None}
+            sides[build_type] = {"chunks": [], "runs": [], "durationMs": None, "status": None}
             continue
-        chunks = replay_chunks(result.full_output, result.full_output_timing)
+        text, timing = result.full_output, result.full_output_timing
         sides[build_type] = {
-            "chunks": chunks,
+            "chunks": replay_chunks(text, timing),
+            "runs": run_starts(text, timing),
             "durationMs": result.best_duration_ms,
             "status": result.status,
             "bellRung": result.bell_rung,
+            "errorKind": result.error_kind,
         }
     return {"jobId": job.pk, "sides": sides}

@@ -27,6 +27,7 @@ from jobs.live.output_bytes import ByteSubstr, Utf8Bytes, decode_piece, utf8_byt
 from jobs.live.round_trips import model_reader, repeated_query_cursor
 from jobs.live.terminal import complete_prefix_length
 from jobs.models import BuildResult, BuildType, Job, JobStatus
+from jobs.outcomes.labels import tool_name, tool_with_version
 from jobs.outcomes.vocabulary import SIDES
 
 # Bytes of output sent per side per poll; the rest follows on the next polls.
@@ -38,7 +39,6 @@ PAGE_OUTPUT_BYTES = 400_000
 # The units a reading's positions (offsets, lengths) are in.
 BYTES, CHARACTERS = "bytes", "characters"
 ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
-TOOL_NAMES = {"maven": "Maven", "gradle": "Gradle", "elide": "Elide", "custom": "Custom command"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +79,15 @@ class Side:
     @property
     def tool_label(self):
         if self.result and self.result.tool:
-            return TOOL_NAMES.get(self.result.tool, self.result.tool)
+            return tool_name(self.result.tool)
         return "Elide" if self.build_type == BuildType.ELIDE else "Maven / Gradle"
+
+    @property
+    def tool_text(self):
+        """The tool and its version, its name said once ("Apache Maven 3.9.6")."""
+        if self.result and self.result.tool:
+            return tool_with_version(self.result.tool, getattr(self.result, "tool_version", ""))
+        return self.tool_label
 
     @property
     def state(self):
@@ -336,12 +343,12 @@ def _state_from_rows(rows):
 POLL_JOB_FIELDS = (
     "id", "repository_url", "repository_name", "status", "created_at", "started_at",
     "completed_at", "worker_id", "ref", "commit_sha", "mode", "iterations", "error",
-    "is_mock", "winner", "speedup", "cache", "scenario",
+    "is_mock", "winner", "speedup", "cache", "scenario", "verdict",
 )  # fmt: skip
 POLL_RESULT_FIELDS = (
     "id", "job_id", "build_type", "status", "duration", "bell_rung", "created_at",
     "duration_ms", "run_times_ms", "exit_code", "tool", "tool_version", "started_at",
-    "finished_at", "error", "phase", "jdk", "phases",
+    "finished_at", "error", "phase", "jdk", "phases", "error_kind",
 )  # fmt: skip
 # Where a poll row's result columns start (after the state's and the job's).
 _RESULT_START = _STATE_WIDTH + len(POLL_JOB_FIELDS)

@@ -26,6 +26,13 @@ _PARTIAL_TAIL_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*)?$")
 _FG = {30 + i: f"ansi-fg{i}" for i in range(8)} | {90 + i: f"ansi-fg{i + 8}" for i in range(8)}
 _BG = {40 + i: f"ansi-bg{i}" for i in range(8)} | {100 + i: f"ansi-bg{i + 8}" for i in range(8)}
 
+# Hostile output may send `ESC [` with megabytes of parameters. Parameter text longer than this
+# is ignored whole; only the first MAX_SGR_CODES codes count; a code of more digits than
+# MAX_SGR_DIGITS means nothing (and is never handed to int(), which refuses > 4,300 digits).
+MAX_SGR_PARAMS_CHARS = 256
+MAX_SGR_CODES = 32
+MAX_SGR_DIGITS = 5
+
 
 def complete_prefix_length(text):
     """Length of `text` without an escape sequence cut off at its end."""
@@ -47,7 +54,9 @@ class _Style:
         self.fg = self.bg = None
 
     def apply(self, params):
-        codes = [int(p) if p.isdigit() else 0 for p in params.split(";")] if params else [0]
+        if len(params) > MAX_SGR_PARAMS_CHARS:
+            return
+        codes = [_code(p) for p in params.split(";")[:MAX_SGR_CODES]] if params else [0]
         index = 0
         while index < len(codes):
             code = codes[index]
@@ -98,6 +107,15 @@ class _Style:
         ]
         names += [c for c in (self.fg, self.bg) if c]
         return " ".join(names)
+
+
+def _code(param):
+    """An SGR code: empty means 0 (reset); anything not a short decimal number means nothing."""
+    if not param:
+        return 0
+    if len(param) > MAX_SGR_DIGITS or not param.isascii() or not param.isdigit():
+        return -1
+    return int(param)
 
 
 def _clean(text):

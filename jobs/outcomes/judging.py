@@ -8,7 +8,7 @@ the leaderboard and the legacy import share one definition of each.
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.db.models import F, IntegerField
+from django.db.models import F, IntegerField, Q
 from django.db.models.functions import Coalesce
 
 from jobs.outcomes import verdict as verdicts
@@ -60,3 +60,9 @@ def percent_faster(speedup):
     if not speedup:
         return None
     return (1 - 1 / speedup) * 100
+
+
+def public_race_condition(path=""):
+    """Races without an operator's custom command (jobs.outcomes.labels.is_operator_race), the
+    only ones the public leaderboard, headline, badges, repository figures and booth count."""
+    return Q(**{f"{path}standard_cmd__isnull": True, f"{path}elide_cmd__isnull": True})

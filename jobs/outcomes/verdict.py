@@ -17,14 +17,18 @@ either side there is no interval at all (`ci95` is None) and `confidence` says w
 
 Verdict, with t = the tie tolerance (ARENA_TIE_TOLERANCE) and the tie band [1 - t, 1 / (1 - t)]:
 - void: a side could not run (infrastructure error): never a win, never counted.
-- not_comparable: both sides built, but their sets of class names differ by more than the
-  parity tolerance: the two builds did not do the same work.
-- one side failed its build (it ran and failed): the other side wins by forfeit; no speedup.
-  Both failed: inconclusive.
+- not_comparable: both sides built, but their jars differ by more than the parity tolerance
+  (class names, class-file major versions, resource entries), or a side produced no jar at
+  all: the two builds did not do the same work.
+- one side failed its build (it ran and failed): the other side wins by forfeit when it
+  produced a jar; no speedup. Both failed: both_failed, an outcome of its own. The other side
+  has no jar: inconclusive.
+A side with no jar never wins, operator commands included.
 - an interval exists: if it lies inside the tie band, tie; if it excludes 1.0, the faster side
   wins (tie when the estimate itself is inside the band: a real but negligible difference);
   otherwise (it straddles 1.0 and reaches outside the band) inconclusive.
-- no interval (fewer than 3 runs a side): the estimate decides, tie inside the band.
+- no interval (fewer than 3 runs a side): the estimate decides, tie inside the band; with one
+  run on a side nobody wins (tie inside the band, else inconclusive).
 So an A/A race comes out tie (when its runs are steady) or inconclusive (when they are too
 noisy to say), and only an interval that excludes 1.0 names a winner among many runs.
 """
@@ -35,6 +39,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from jobs.outcomes.vocabulary import (
+    BOTH_FAILED,
     COUNTED_VERDICTS,
     ELIDE,
     INCONCLUSIVE,
@@ -60,8 +65,8 @@ class Verdict:
     # The interval's exact coverage (0.95 or more; 0.90 with 3 runs a side), None without one.
     confidence: float | None = None
     void_reason: str = ""
-    # Class-set comparison when both sides produced classes: {"difference", "standardOnly",
-    # "elideOnly", "examples"}.
+    # Jar comparison when both sides built: {"difference", "standardOnly", "elideOnly",
+    # "examples", "versionMismatches", "resourceDifferences", "reason"}.
     parity: dict | None = field(default=None, compare=False)
 
     @property
@@ -175,30 +180,92 @@ def class_parity(standard_classes, elide_classes, *, examples=5):
     }
 
 
+def jar_parity(standard, elide, *, examples=5):
+    """How far two sides' jars differ: class names, then the class-file major version of each
+    class both have, then resource entries; the share of the compared items that differ."""
+    parity = class_parity(standard.class_names or set(), elide.class_names or set())
+    standard_versions = getattr(standard, "class_versions", None) or {}
+    elide_versions = getattr(elide, "class_versions", None) or {}
+    mismatched = sorted(
+        name
+        for name in standard_versions.keys() & elide_versions.keys()
+        if standard_versions[name] != elide_versions[name]
+    )
+    standard_resources = getattr(standard, "resources", None) or set()
+    elide_resources = getattr(elide, "resources", None) or set()
+    resources_differ = sorted(standard_resources ^ elide_resources)
+    compared = len((standard.class_names or set()) | (elide.class_names or set())) + len(
+        standard_resources | elide_resources
+    )
+    differing = parity["standardOnly"] + parity["elideOnly"] + len(mismatched)
+    differing += len(resources_differ)
+    parity["difference"] = round(differing / compared, 4) if compared else 0.0
+    parity["versionMismatches"] = len(mismatched)
+    parity["resourceDifferences"] = len(resources_differ)
+    parity["examples"] = (parity["examples"] + resources_differ)[:examples]
+    reasons = []
+    if mismatched:
+        name = mismatched[0]
+        reasons.append(
+            f"{len(mismatched)} classes compiled for another Java level (e.g. {name}: "
+            f"class-file version {standard_versions[name]} in the standard build, "
+            f"{elide_versions[name]} in Elide's)"
+        )
+    if parity["standardOnly"] or parity["elideOnly"]:
+        reasons.append(
+            f"{parity['standardOnly']} classes only in the standard build, "
+            f"{parity['elideOnly']} only in Elide's"
+        )
+    if resources_differ:
+        reasons.append(f"{len(resources_differ)} resource entries in one build only")
+    parity["reason"] = "; ".join(reasons)
+    return parity
+
+
+def has_no_jar(side):
+    """True when a side is known to have produced no jar (its `artifacts` count none)."""
+    artifacts = getattr(side, "artifacts", None)
+    return isinstance(artifacts, dict) and not artifacts.get("files")
+
+
+def _no_jar_parity(*sides):
+    names = " and ".join(f"the {side.side} side" for side in sides)
+    return {"difference": 1.0, "standardOnly": 0, "elideOnly": 0, "examples": [],
+            "reason": f"{names} produced no jar"}  # fmt: skip
+
+
 def judge(standard, elide, *, tie_tolerance, parity_tolerance):
     """The verdict of a race from its two sides.
 
     Each side has `status` ("success"/"failure"), `error_kind`, `error`, `run_times_ms` and
-    `class_names` (a set, or None when not known). Pure: the same inputs give the same verdict.
+    `class_names` (a set, or None when not known); optionally `class_versions`, `resources`
+    and `artifacts` (None when not known). Pure: the same inputs give the same verdict.
     """
     for side in (elide, standard):
         if side.error_kind == INFRASTRUCTURE:
             return void(side.error or f"the {side.side} side could not run")
     standard_ok, elide_ok = standard.status == SUCCESS, elide.status == SUCCESS
     if not (standard_ok and elide_ok):
-        if standard_ok:
+        if standard_ok and not has_no_jar(standard):
             return Verdict(STANDARD)
-        if elide_ok:
+        if elide_ok and not has_no_jar(elide):
             return Verdict(ELIDE)
-        return Verdict(INCONCLUSIVE)
+        return Verdict(INCONCLUSIVE if standard_ok or elide_ok else BOTH_FAILED)
+    jarless = [side for side in (standard, elide) if has_no_jar(side)]
+    if jarless:
+        return Verdict(NOT_COMPARABLE, parity=_no_jar_parity(*jarless))
     parity = None
     if standard.class_names and elide.class_names:
-        parity = class_parity(standard.class_names, elide.class_names)
+        parity = jar_parity(standard, elide)
         if parity["difference"] > parity_tolerance:
             return Verdict(NOT_COMPARABLE, parity=parity)
     estimate, interval, coverage = speedup_interval(standard.run_times_ms, elide.run_times_ms)
     if interval is None:
-        verdict = TIE if _in_tie_band(estimate, tie_tolerance) else _faster(estimate)
+        one_run = min(len(standard.run_times_ms), len(elide.run_times_ms)) < 2
+        if _in_tie_band(estimate, tie_tolerance):
+            verdict = TIE
+        else:  # one run a side says nothing about noise: never a winner
+            verdict = INCONCLUSIVE if one_run else _faster(estimate)
     else:
         low, high = interval
         if _in_tie_band(low, tie_tolerance) and _in_tie_band(high, tie_tolerance):

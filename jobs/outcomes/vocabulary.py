@@ -31,9 +31,10 @@ TIE = "tie"
 INCONCLUSIVE = "inconclusive"  # the interval straddles 1.0: too close to call
 VOID = "void"  # a side could not run (infrastructure error)
 NOT_COMPARABLE = "not_comparable"  # the two sides' class sets differ
-VERDICTS = (ELIDE, STANDARD, TIE, INCONCLUSIVE, VOID, NOT_COMPARABLE)
-# Verdicts of races the leaderboard counts (the other two never count).
-COUNTED_VERDICTS = (ELIDE, STANDARD, TIE, INCONCLUSIVE)
+BOTH_FAILED = "both_failed"  # both sides ran their builds and both failed
+VERDICTS = (ELIDE, STANDARD, TIE, INCONCLUSIVE, VOID, NOT_COMPARABLE, BOTH_FAILED)
+# Verdicts of races the leaderboard counts (void and not comparable never count).
+COUNTED_VERDICTS = (ELIDE, STANDARD, TIE, INCONCLUSIVE, BOTH_FAILED)
 WINNERS = (ELIDE, STANDARD, TIE)
 
 # How a failed side failed: it could not run at all, or its build ran and failed.

@@ -14,7 +14,18 @@ from pathlib import Path
 from django.conf import settings
 from PIL import Image, ImageDraw, ImageFont
 
-from jobs.models import BuildStatus, JobStatus
+from jobs.models import BuildStatus
+from jobs.outcomes.labels import (
+    ELIDE_COLOUR,
+    ELIDE_WIN,
+    STANDARD_COLOUR,
+    STANDARD_WIN,
+    outcome_of,
+    tool_name,
+    tool_with_version,
+)
+from jobs.outcomes.numbers import duration_text, speedup_text
+from jobs.outcomes.vocabulary import INCONCLUSIVE, TIE, VOID
 
 logger = logging.getLogger(__name__)
 
@@ -22,10 +33,7 @@ WIDTH, HEIGHT = 1200, 630
 BACKGROUND = (15, 23, 42)
 TEXT = (226, 232, 240)
 MUTED = (148, 163, 184)
-ELIDE = (167, 139, 250)
-STANDARD = (56, 189, 248)
 FAILED = (248, 113, 113)
-TIMES = "\u00d7"
 
 
 @functools.cache
@@ -57,44 +65,40 @@ def _fit(draw, text, size, max_width, *, bold=False):
     return font(12, bold=bold)
 
 
+def _rgb(colour):
+    """ "#b69cff" -> (182, 156, 255)."""
+    return tuple(int(colour[index : index + 2], 16) for index in (1, 3, 5))
+
+
+ELIDE_RGB, STANDARD_RGB = _rgb(ELIDE_COLOUR), _rgb(STANDARD_COLOUR)
+
+
 def headline(job, elide, standard):
-    """The card's big line and its colour: honest about unfinished and failed races."""
-    if job.status == JobStatus.FAILED:
-        return "The arena could not run this race", FAILED
-    if job.status == JobStatus.CANCELLED:
-        return "Race cancelled", MUTED
-    if not job.is_finished:
-        return "Race in progress", MUTED
-    if job.verdict == "void":
-        return "Could not run: " + (job.void_reason or job.error or "a side could not run"), MUTED
-    if job.verdict == "not_comparable":
-        return "Not comparable: the builds produced different classes", MUTED
-    if job.verdict == "inconclusive" and job.speedup:
-        return f"Too close to call ({job.speedup:.2f}{TIMES})", TEXT
-    if job.speedup:
-        if job.winner == "tie":
-            return "A tie", TEXT
-        if job.speedup >= 1:
-            return f"Elide {job.speedup:.2f}{TIMES} faster", ELIDE
-        return f"Standard build {1 / job.speedup:.2f}{TIMES} faster", STANDARD
-    if elide and standard and elide.status == standard.status == BuildStatus.FAILURE:
-        return "Both builds failed", FAILED
-    if job.winner == "elide":
-        return "Elide built it; the standard build failed", ELIDE
-    if job.winner == "standard":
-        return "The standard build succeeded; Elide failed", STANDARD
-    return "No result", MUTED
+    """The card's big line and its colour, in the outcome's name and colour
+    (jobs/outcomes/labels.py): a demo race says so; a side's win says by how much."""
+    found = outcome_of(job)
+    tool = tool_name(standard.tool if standard else "")
+    line = found.label(tool)
+    if found.key == ELIDE_WIN:
+        line = f"Elide {speedup_text(job.speedup)} faster"
+    elif found.key == STANDARD_WIN:
+        line = f"{tool} {speedup_text(1 / job.speedup)} faster"
+    elif found.key in (TIE, INCONCLUSIVE) and job.speedup:
+        line = f"{line} ({speedup_text(job.speedup)})"
+    elif found.key == VOID:
+        line = f"{line}: not a result"
+    if job.is_mock:
+        line = f"Demo: {line}"
+    return line, _rgb(found.colour)
 
 
 def _side_line(label, result):
     if result is None or result.is_pending:
         return f"{label}: not finished"
     if result.status != BuildStatus.SUCCESS:
-        return f"{label}: " + (
-            "could not run" if result.error_kind == "infrastructure" else "failed"
-        )
-    tool = f" ({result.tool} {result.tool_version})".replace(" )", ")") if result.tool else ""
-    return f"{label}{tool}: {result.best_duration_ms / 1000:.2f} s"
+        return f"{label}: " + ("not run" if result.error_kind == "infrastructure" else "failed")
+    tool = tool_with_version(result.tool, result.tool_version) if result.tool else label
+    return f"{tool}: {duration_text(result.best_duration_ms)}"
 
 
 def race_card_png(job):
@@ -102,17 +106,21 @@ def race_card_png(job):
     elide, standard = job.elide_result, job.standard_result
     image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, WIDTH, 12), fill=ELIDE)
+    line, colour = headline(job, elide, standard)
+    draw.rectangle((0, 0, WIDTH, 12), fill=colour)
     draw.text((64, 56), "Build Arena \u00b7 Elide vs Maven & Gradle", font=font(30), fill=MUTED)
     name = job.repository_name + (f" @{job.ref}" if job.ref else "")
     draw.text((64, 120), name, font=_fit(draw, name, 64, WIDTH - 128, bold=True), fill=TEXT)
-    line, colour = headline(job, elide, standard)
     draw.text((64, 240), line, font=_fit(draw, line, 72, WIDTH - 128, bold=True), fill=colour)
     for row, (label, result, side_colour) in enumerate(
-        (("Elide", elide, ELIDE), ("Standard", standard, STANDARD))
+        (("Elide", elide, ELIDE_RGB), ("Standard", standard, STANDARD_RGB))
     ):
         text = _side_line(label, result)
-        failed = result is not None and result.status == BuildStatus.FAILURE
+        failed = (
+            result is not None
+            and result.status == BuildStatus.FAILURE
+            and result.error_kind != "infrastructure"
+        )
         top = 380 + row * 70
         draw.rectangle((64, top + 6, 80, top + 40), fill=FAILED if failed else side_colour)
         draw.text((100, top), text, font=_fit(draw, text, 40, WIDTH - 164), fill=TEXT)

@@ -7,6 +7,7 @@ submissions per ARENA_JOB_RATE_WINDOW seconds; the next one gets 429 with Retry-
 the seconds left in the window. Old windows are deleted as new ones start.
 """
 
+import functools
 import ipaddress
 import math
 import time
@@ -50,27 +51,71 @@ class RateLimitResult:
     retry_after: int  # seconds until the window resets (meaningful when not allowed)
 
 
-def client_key(request):
-    """The client's address: REMOTE_ADDR, or the last hop of ARENA_CLIENT_IP_HEADER.
+def client_address(request):
+    """The client's IP address, or None; only hops added by ARENA_TRUSTED_PROXIES are believed.
 
-    Only the address appended by our own proxy (the last one in X-Forwarded-For) is trusted;
-    earlier entries are whatever the client chose to send.
+    Without ARENA_CLIENT_IP_HEADER it is the connection's address. With it, the header counts
+    only when the connection comes from a trusted proxy; X-Forwarded-For is then walked from
+    the right, each hop appended by the trusted proxy to its right, until a hop that is not a
+    trusted proxy: that is the client. Entries left of it are whatever the client sent.
     """
-    address = request.META.get("REMOTE_ADDR", "")
+    address = _ip(request.META.get("REMOTE_ADDR", ""))
     header = settings.ARENA_CLIENT_IP_HEADER
-    if header:
-        meta_name = "HTTP_" + header.upper().replace("-", "_")
-        forwarded = [part.strip() for part in request.META.get(meta_name, "").split(",")]
-        if forwarded and forwarded[-1]:
-            address = forwarded[-1]
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
+    trusted = _trusted_networks(tuple(settings.ARENA_TRUSTED_PROXIES))
+    if not header or not _is_trusted(address, trusted):
+        return address
+    meta_name = "HTTP_" + header.upper().replace("-", "_")
+    for hop in reversed(request.META.get(meta_name, "").split(",")[-MAX_FORWARDED_HOPS:]):
+        parsed = _ip(hop.strip())
+        if parsed is None:  # garbage from a proxy: believe no more than the proxy itself
+            return address
+        address = parsed
+        if not _is_trusted(address, trusted):
+            return address
+    return address
+
+
+def client_key(request):
+    """The client as every per-client limit counts it: its address, an IPv6 client by /64."""
+    address = client_address(request)
+    if address is None:
         return "unknown"
-    if parsed.version == 6:
+    if address.version == 6:
         # One client usually owns a whole /64.
-        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return str(parsed)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def client_ip(request):
+    """client_key as one IP address (an IPv6 /64 as its first address), for django-axes."""
+    key = client_key(request)
+    return None if key == "unknown" else key.removesuffix("/64")
+
+
+# Hops of a forwarding header looked at, at most (a client may send thousands).
+MAX_FORWARDED_HOPS = 32
+
+
+def _ip(text):
+    """An address as ipaddress parses it (IPv4-mapped IPv6 as IPv4), or None."""
+    try:
+        parsed = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if parsed.version == 6 and parsed.ipv4_mapped:
+        return parsed.ipv4_mapped
+    return parsed
+
+
+@functools.lru_cache(maxsize=8)
+def _trusted_networks(entries):
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def _is_trusted(address, networks):
+    return address is not None and any(
+        address.version == network.version and address in network for network in networks
+    )
 
 
 def hit(key, *, limit=None, window=None, now=None):

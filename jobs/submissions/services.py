@@ -25,11 +25,13 @@ from jobs.models import (
     Job,
     JobStatus,
 )
+from jobs.outcomes.sequential import FIRST_LOOK
 from jobs.submissions import ratelimit
+from jobs.submissions.budget import check_race_budget
 from jobs.submissions.validation import (
+    measured_runs,
     validate_build_options,
-    validate_ref,
-    validate_repository_url,
+    validate_repository,
     validate_runs,
 )
 
@@ -73,8 +75,7 @@ def create_job(repository_url, *, ref="", client_key="", **extra):
     (mode, iterations, warmups, timeout_seconds, standard_cmd, elide_cmd, cancel_token_hash);
     public entry points must not pass them through from users.
     """
-    url, name = validate_repository_url(repository_url)
-    ref = validate_ref(ref)
+    url, name, ref = validate_repository(repository_url, ref)
     job = Job(repository_url=url, repository_name=name, ref=ref, client_key=client_key, **extra)
     # The CHECK constraints are left to the database: Django's validate_constraints runs one
     # query per constraint, which would more than double the cost of a submission.
@@ -123,28 +124,37 @@ def submit_race(
 ):
     """The one way the public starts a race (the form and POST /api/jobs).
 
-    In order: validate (runs 1-10 and warm-ups 0-3: validate_runs; cache and scenario:
+    In order: validate (runs 1-10 or "auto", and warm-ups 0-3: validate_runs; cache and scenario:
     validate_build_options; None for the defaults); unless `force`, reuse the newest real,
     comparable race of the repository, ref, cache and scenario that the leaderboard counts
-    (reusable_races: never demo data, never void or excluded); count the
+    (reusable_races: never demo data, never void or excluded); refuse runs and warm-ups that
+    cannot fit the race budget at the repository's last known pace (check_race_budget); count the
     submission against the client's rate limit; create the job with a fresh cancel token,
     within the global queue limit and the client's own limit (create_job: one statement).
     Raises ValidationError, RateLimited, QueueFull or ClientLimitReached; nothing is written
     then except the rate-limit count.
     """
-    url, _ = validate_repository_url(repository_url)
-    ref = validate_ref(ref)
+    url, name, ref = validate_repository(repository_url, ref)
     iterations, warmups = validate_runs(iterations, warmups)
     cache, scenario = validate_build_options(cache, scenario)
     if not force:
         finished = find_finished_race(url, ref, cache=cache, scenario=scenario)
         if finished is not None:
             return Submission(job=finished, reused=True, cancel_token=None)
+    runs, adaptive = measured_runs(iterations)
+    # An adaptive race runs at least FIRST_LOOK pairs and stops adding them at the budget.
+    check_race_budget(name, iterations=FIRST_LOOK if adaptive else runs, warmups=warmups)
     allowed = ratelimit.hit("jobs:" + client_key)
     if not allowed.allowed:
         raise RateLimited(allowed.retry_after)
     token = secrets.token_urlsafe(24)
-    options = {"iterations": iterations, "warmups": warmups, "cache": cache, "scenario": scenario}
+    options = {
+        "iterations": runs,
+        "adaptive": adaptive,
+        "warmups": warmups,
+        "cache": cache,
+        "scenario": scenario,
+    }
     job = create_job(
         url, ref=ref, client_key=client_key, cancel_token_hash=hash_cancel_token(token), **options
     )
@@ -247,8 +257,8 @@ def reusable_races(url, ref, **options):
 def find_finished_race(repository_url, ref="", **options):
     """The newest race that a submission of this repository (and ref, cache, scenario) may
     show instead of building again: see reusable_races."""
-    url, _ = validate_repository_url(repository_url)
-    return reusable_races(url, validate_ref(ref), **options).first()
+    url, _, ref = validate_repository(repository_url, ref)
+    return reusable_races(url, ref, **options).first()
 
 
 def expected_duration_ms(repository_url, ref="", *, iterations, warmups):
@@ -256,8 +266,7 @@ def expected_duration_ms(repository_url, ref="", *, iterations, warmups):
     times of both sides (sequential: every run of both sides, warm-ups included); None when
     it has not raced before. Never raises: a bad URL has no estimate."""
     try:
-        url, _ = validate_repository_url(repository_url)
-        ref = validate_ref(ref)
+        url, _, ref = validate_repository(repository_url, ref)
     except ValidationError:
         return None
     last = (

@@ -21,12 +21,52 @@ _REF_RE = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,200}$")
 _FORBIDDEN_CHARS = set(" \t\r\n;|&$`<>\\\"'(){}*?![]#%^~")
 
 
-def validate_repository_url(url):
-    """Return (normalized url, repository name) or raise ValidationError with a clear message.
+def validate_repository(url, ref=""):
+    """(normalized url, repository name, ref) from a repository URL as people paste it and the
+    ref they typed, or ValidationError with a sentence for them.
 
-    Accepts https://github.com/OWNER/REPO and https://gitlab.com/OWNER/REPO (optional .git and
-    trailing slash), hosts from ARENA_EXTRA_GIT_HOSTS, and, when ARENA_ALLOW_LOCAL_REPOS is on,
-    local paths and file:// URLs.
+    A URL that names a ref (https://github.com/OWNER/REPO/tree/REF) gives the ref when none
+    was typed; a typed ref that contradicts it is refused rather than silently preferred.
+    """
+    url, name, url_ref = _parse_repository_url(url)
+    return url, name, choose_ref(url_ref, validate_ref(ref))
+
+
+def choose_ref(url_ref, typed_ref):
+    """The race's ref: the one the URL names (/tree/REF), else the typed one; both, when they
+    differ, is a mistake to point out rather than to settle silently."""
+    if not url_ref:
+        return typed_ref
+    url_ref = validate_ref(url_ref)
+    if typed_ref and typed_ref != url_ref:
+        raise ValidationError(
+            f"The URL names the ref {url_ref} but the ref field says {typed_ref}; "
+            "leave one of them out.",
+            code="conflicting_ref",
+        )
+    return url_ref
+
+
+def validate_repository_url(url):
+    """(normalized url, repository name) of a URL without a ref in it, or ValidationError.
+
+    For a URL that may name a ref (/tree/REF), use validate_repository, which keeps it."""
+    url, name, url_ref = _parse_repository_url(url)
+    if url_ref:
+        raise ValidationError(
+            "This URL names a ref (/tree/...); give the repository's URL and the ref apart.",
+            code="ref_in_url",
+        )
+    return url, name
+
+
+def _parse_repository_url(url):
+    """(normalized url, repository name, ref named by the URL or "").
+
+    Accepts https://github.com/OWNER/REPO and https://gitlab.com/OWNER/REPO, with or without
+    https:// (github.com/OWNER/REPO), a trailing .git or slash, a /tree/REF (GitLab:
+    /-/tree/REF) suffix; hosts from ARENA_EXTRA_GIT_HOSTS; and, when ARENA_ALLOW_LOCAL_REPOS
+    is on, local paths and file:// URLs.
     """
     if not isinstance(url, str):
         raise ValidationError("The repository URL must be a string.", code="invalid_type")
@@ -48,15 +88,16 @@ def validate_repository_url(url):
         )
 
     if url.startswith(("file://", "/")):
-        return _validate_local(url)
+        return (*_validate_local(url), "")
 
     bad = sorted(set(url) & _FORBIDDEN_CHARS)
     if bad:
         raise ValidationError(
-            "The repository URL contains characters that are not allowed: "
-            + " ".join(repr(ch) for ch in bad),
+            f"A repository URL cannot contain {_named_characters(bad)}.",
             code="invalid_characters",
         )
+    if "://" not in url and url.lower().startswith(_bare_host_prefixes()):
+        url = "https://" + url  # github.com/OWNER/REPO, as copied from an address bar
     try:
         parts = urlsplit(url)
         port = parts.port  # raises ValueError for "github.com:abc" or a port above 65535
@@ -79,6 +120,8 @@ def validate_repository_url(url):
         raise ValidationError("A port in the repository URL is not allowed.", code="port")
     host = (parts.hostname or "").lower()
     allowed_hosts = set(DEFAULT_GIT_HOSTS) | {h.lower() for h in settings.ARENA_EXTRA_GIT_HOSTS}
+    if host.startswith("www.") and host[4:] in allowed_hosts:
+        host = host[4:]
     if host not in allowed_hosts:
         raise ValidationError(
             f"Repositories on {host or 'that host'} are not accepted; "
@@ -89,17 +132,41 @@ def validate_repository_url(url):
         raise ValidationError(
             "The repository URL must not have a query or fragment.", code="invalid"
         )
-    path = parts.path.rstrip("/")
-    if path.endswith(".git"):
-        path = path[: -len(".git")]
-    segments = path.strip("/").split("/")
+    segments = [segment for segment in parts.path.split("/") if segment]
+    ref = ""
+    for marker in (["-", "tree"], ["tree"]):
+        at = len(marker) + 2
+        if segments[2:at] == marker and len(segments) > at:
+            segments, ref = segments[:2], "/".join(segments[at:])
+            break
+    if segments:
+        segments[-1] = segments[-1].removesuffix(".git")
     if len(segments) != 2 or not all(_NAME_RE.fullmatch(s) for s in segments):
         raise ValidationError(
-            f"Expected https://{host}/OWNER/REPO, got a path of {parts.path or '/'}.",
+            f"A repository URL looks like https://{host}/OWNER/REPO, "
+            f"and {parts.path or '/'} is not an owner and a repository.",
             code="invalid_path",
         )
     owner, repo = segments
-    return f"https://{host}/{owner}/{repo}", f"{owner}/{repo}"
+    return f"https://{host}/{owner}/{repo}", f"{owner}/{repo}", ref
+
+
+_CHARACTER_NAMES = {" ": "a space", "\t": "a tab", "\r": "a line break", "\n": "a line break"}
+
+
+def _named_characters(characters):
+    """ "a space or the character ;" and so on: characters named so a person can find them."""
+    names = []
+    for character in characters:
+        name = _CHARACTER_NAMES.get(character, f"the character “{character}”")
+        if name not in names:
+            names.append(name)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _bare_host_prefixes():
+    hosts = set(DEFAULT_GIT_HOSTS) | {h.lower() for h in settings.ARENA_EXTRA_GIT_HOSTS}
+    return tuple(f"{host}/" for host in hosts) + tuple(f"www.{host}/" for host in hosts)
 
 
 def _validate_local(url):
@@ -131,23 +198,39 @@ def validate_ref(ref):
 
 MAX_RUNS = 10
 MAX_WARMUPS = 3
+# Adaptive runs: pairs are added until the verdict is clear (jobs/outcomes/sequential.py).
+AUTO = "auto"
 
 
 def validate_runs(iterations, warmups):
-    """Runs (1-10) and warm-ups (0-3) of a public submission; None takes the default
-    (ARENA_DEFAULT_RUNS, ARENA_DEFAULT_WARMUPS). Returns both, or raises ValidationError."""
+    """Runs (1-10, or "auto") and warm-ups (0-3) of a public submission; None takes the
+    default (ARENA_DEFAULT_RUNS, ARENA_DEFAULT_WARMUPS). Returns both ("auto" as AUTO), or
+    raises ValidationError."""
     iterations = settings.ARENA_DEFAULT_RUNS if iterations is None else iterations
     warmups = settings.ARENA_DEFAULT_WARMUPS if warmups is None else warmups
+    if isinstance(iterations, str) and iterations.strip().lower() == AUTO:
+        iterations = AUTO
     errors = []
     for name, value, low, high in (
         ("iterations", iterations, 1, MAX_RUNS),
         ("warmups", warmups, 0, MAX_WARMUPS),
     ):
+        if name == "iterations" and value == AUTO:
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            errors.append(f"{name} must be a whole number from {low} to {high}.")
+            also = ' or "auto"' if name == "iterations" else ""
+            errors.append(f"{name} must be a whole number from {low} to {high}{also}.")
     if errors:
         raise ValidationError(errors, code="invalid_runs")
     return iterations, warmups
+
+
+def measured_runs(iterations):
+    """(runs a side at most, adaptive?) of validated `iterations`: "auto" runs up to
+    ARENA_MAX_RUNS a side."""
+    if iterations == AUTO:
+        return settings.ARENA_MAX_RUNS, True
+    return iterations, False
 
 
 def validate_build_options(cache, scenario):

@@ -10,6 +10,20 @@ from django.utils import timezone
 from jobs.live.poll_markup import output_append_html, poller_html
 from jobs.live.terminal import render_ansi
 from jobs.models import percent_faster
+from jobs.outcomes.labels import (
+    BOTH_FAILED,
+    ELIDE_FORFEIT,
+    ELIDE_WIN,
+    OUTCOMES,
+    STANDARD_FORFEIT,
+    STANDARD_WIN,
+    TALLIED_OUTCOMES,
+    Outcome,
+    outcome_of,
+    tags_of,
+)
+from jobs.outcomes.numbers import duration_text, interval_text, speedup_text, time_text
+from jobs.outcomes.vocabulary import INCONCLUSIVE, NOT_COMPARABLE, TIE, VOID
 
 register = template.Library()
 DASH = "\u2013"
@@ -29,10 +43,9 @@ def dash_when_missing(format_value):
 
 
 @register.filter
-@dash_when_missing
 def seconds(milliseconds):
-    """12345 -> "12.35 s" (the race's precision: hundredths of a second)."""
-    return f"{int(milliseconds) / 1000:.2f} s"
+    """A measured time (jobs/outcomes/numbers.py): 12345 -> "12.35 s", 672370 -> "11:12"."""
+    return duration_text(milliseconds)
 
 
 @register.filter
@@ -67,14 +80,13 @@ def times_faster(speedup):
         return DASH
     if speedup < 1:
         speedup = 1 / speedup
-    return f"{speedup:.2f}{TIMES}" if speedup < 10 else f"{speedup:.1f}{TIMES}"
+    return speedup_text(speedup)
 
 
 @register.filter
-@dash_when_missing
 def times_value(speedup):
     """The speedup itself in the one unit, x: 1.554 -> "1.55x" (no inversion)."""
-    return f"{speedup:.2f}{TIMES}"
+    return speedup_text(speedup)
 
 
 @register.filter
@@ -93,7 +105,63 @@ def interval(job):
     if low is None or high is None:
         return "no interval (fewer than 3 runs a side)"
     level = getattr(job, "speedup_ci_level", None) or 0.95
-    return f"{level * 100:.0f}% CI {low:.2f}{DASH}{high:.2f}{TIMES}"
+    return f"{level * 100:.0f}% CI {interval_text(low, high)}"
+
+
+@register.filter
+def outcome(job):
+    """The race's Outcome (jobs/outcomes/labels.py): .name via outcome_label, .css, .colour."""
+    return outcome_of(job)
+
+
+@register.filter
+def outcome_label(value, standard_tool=""):
+    """An outcome's name (an Outcome, or a job), the standard side named by its tool."""
+    found = value if isinstance(value, Outcome) else outcome_of(value)
+    return found.label(standard_tool)
+
+
+@register.filter
+def outcome_sentence(value, standard_tool=""):
+    """An outcome's one sentence (an Outcome, or a job)."""
+    found = value if isinstance(value, Outcome) else outcome_of(value)
+    return found.describe(standard_tool)
+
+
+@register.filter
+def outcome_name(key, standard_tool=""):
+    """The name of the outcome with this key ("both_failed" -> "Both failed")."""
+    return OUTCOMES[key].label(standard_tool)
+
+
+@register.filter
+def race_tags(job):
+    """The Outcomes that say why a finished race does not count (operator race, excluded)."""
+    return tags_of(job)
+
+
+@register.filter
+def outcome_tiles(figures):
+    """[(Outcome, races)] of a count (figures.outcome_figures): every counted outcome, in the
+    vocabulary's order."""
+    names = {
+        ELIDE_WIN: "elide_wins",
+        STANDARD_WIN: "standard_wins",
+        ELIDE_FORFEIT: "elide_forfeits",
+        STANDARD_FORFEIT: "standard_forfeits",
+        TIE: "ties",
+        INCONCLUSIVE: "inconclusive",
+        BOTH_FAILED: "both_failed",
+        VOID: "void",
+        NOT_COMPARABLE: "not_comparable",
+    }
+    return [(OUTCOMES[key], figures.get(names[key], 0)) for key in TALLIED_OUTCOMES]
+
+
+@register.filter
+def when(moment):
+    """An exact time with its zone ("2026-12-07 17:36 UTC")."""
+    return time_text(moment)
 
 
 @register.filter

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from jobs.forms import RaceForm
+from jobs.outcomes.sequential import FIRST_LOOK
 from jobs.submissions import ratelimit
 from jobs.submissions.repositories import SUGGESTED_REPOSITORIES
 from jobs.submissions.services import (
@@ -20,6 +21,7 @@ from jobs.submissions.services import (
     submit_race,
 )
 from jobs.submissions.validation import (
+    measured_runs,
     validate_runs,
 )
 from jobs.views import cancel_tokens
@@ -38,15 +40,19 @@ def pick_suggestions(rng=random):
 
 
 def _estimate(url, ref="", iterations=None, warmups=None):
-    """{"ms", "iterations", "warmups"} when this repository raced before, else None."""
+    """{"ms", "iterations", "warmups", "adaptive"} when this repository raced before, else
+    None (an adaptive race's shortest: it may add runs)."""
     try:
         iterations, warmups = validate_runs(iterations, warmups)
     except ValidationError:
         return None
+    runs, adaptive = measured_runs(iterations)
+    # An adaptive race takes at least FIRST_LOOK runs a side: the estimate is its shortest.
+    iterations = FIRST_LOOK if adaptive else runs
     milliseconds = expected_duration_ms(url, ref, iterations=iterations, warmups=warmups)
     if milliseconds is None:
         return None
-    return {"ms": milliseconds, "iterations": iterations, "warmups": warmups}
+    return {"ms": milliseconds, "iterations": iterations, "warmups": warmups, "adaptive": adaptive}
 
 
 def _whole_number(text):

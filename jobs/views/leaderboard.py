@@ -11,8 +11,12 @@ from django.views.decorators.http import require_GET
 
 from jobs.forms import LeaderboardFilterForm
 from jobs.leaderboard.figures import totals
-from jobs.leaderboard.headline import headline
-from jobs.leaderboard.per_repository import chart_geometry, repository_statistics
+from jobs.leaderboard.headline import current_headline
+from jobs.leaderboard.per_repository import (
+    add_median_speedups,
+    chart_geometry,
+    repository_statistics,
+)
 from jobs.leaderboard.ranking import Ranking, attach_side_times
 from jobs.views.partials import render_page_or_partial
 
@@ -29,8 +33,8 @@ def cached_figures(filters):
 
     def compute():
         figures = totals(filters)
-        repositories = repository_statistics(filters)
-        statement = headline(filters)
+        repositories = add_median_speedups(repository_statistics(filters), filters)
+        statement = current_headline(filters)
         context = {
             "headline": statement,
             "totals": figures,
@@ -41,6 +45,8 @@ def cached_figures(filters):
             "headline": statement,
             "totals": figures,
             "repositories": repositories,
+            # The headline leads the page, above the filters (leaderboard.html).
+            "headline_html": render_to_string("partials/leaderboard_headline.html", context),
             "figures_html": render_to_string("partials/leaderboard_figures.html", context),
             "repos_html": render_to_string("partials/leaderboard_repos.html", context),
         }
@@ -69,6 +75,9 @@ def leaderboard(request):
         "form": form,
         "page": page,
         "first_rank": page.start_index(),
+        "headline_html": mark_safe(figures["headline_html"]),  # noqa: S308 (rendered above)
+        # A filter change swaps the body; the headline above the filters follows out of band.
+        "headline_out_of_band": bool(request.htmx),
         "figures_html": mark_safe(figures["figures_html"]),  # noqa: S308 (rendered above)
         "repos_html": mark_safe(figures["repos_html"]),  # noqa: S308 (rendered above)
         "export_query": request.GET.copy().urlencode() if filters else "",

@@ -1,11 +1,12 @@
 """The job list page."""
 
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch
 from django.views.decorators.http import require_GET
 
 from jobs.forms import JobFilterForm
 from jobs.models import BuildResult, Job
+from jobs.outcomes.judging import public_race_condition
 from jobs.views.partials import render_page_or_partial
 
 JOBS_PER_PAGE = 25
@@ -22,7 +23,13 @@ def with_result_times(queryset):
 @require_GET
 def job_list(request):
     form = JobFilterForm(request.GET)
-    queryset = Job.objects.order_by("-created_at", "-id").defer("standard_cmd", "elide_cmd")
+    queryset = (
+        Job.objects.order_by("-created_at", "-id")
+        .defer("standard_cmd", "elide_cmd")
+        .annotate(
+            operator_race=ExpressionWrapper(~public_race_condition(), output_field=BooleanField())
+        )
+    )
     if form.is_valid():
         if form.cleaned_data["status"]:
             queryset = queryset.filter(status=form.cleaned_data["status"])

@@ -48,7 +48,10 @@ _JOB_COLUMNS = (
 MAX_OFFSET = 2**31 - 2
 
 
-_JOB_SQL = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs WHERE id = %s"  # noqa: S608 (constants)
+# Whether either side ran an operator's command, without the commands themselves
+# (jobs.outcomes.labels.tags_of reads it: the page labels an operator race).
+_OPERATOR_RACE = "(standard_cmd IS NOT NULL OR elide_cmd IS NOT NULL) AS operator_race"
+_JOB_SQL = f"SELECT {', '.join(_JOB_COLUMNS)}, {_OPERATOR_RACE} FROM jobs WHERE id = %s"  # noqa: S608 (constants)
 
 
 def _job_or_404(job_id):
@@ -76,23 +79,52 @@ def _offsets(request):
     return offsets
 
 
+def _at(values, index):
+    return values[index] if index < len(values) else None
+
+
+def counted_noise(phases):
+    """The other processes' CPU (cores) during each run that counts, None where unknown."""
+    runs = phases.get("runs") if isinstance(phases, dict) else None
+    if not isinstance(runs, list):
+        return []
+    return [
+        (run.get("hostNoise") or {}).get("otherCpu")
+        for run in runs
+        if isinstance(run, dict) and not run.get("repeated")
+    ]
+
+
+def repeated_runs(phases):
+    """How many runs of a side were run again because the host was busy."""
+    runs = phases.get("runs") if isinstance(phases, dict) else None
+    if not isinstance(runs, list):
+        return 0
+    return sum(1 for run in runs if isinstance(run, dict) and run.get("repeated"))
+
+
 def _race_context(job, sides, *, poll_url, version=""):
     by_type = {side.build_type: side for side in sides}
     polling = not (job.is_finished and all(side.complete for side in sides))
-    runs = []
+    runs, repeated = [], 0
     if job.iterations > 1 and all(side.result for side in sides):
-        elide_runs = by_type[BuildType.ELIDE].result.run_times_ms or []
-        standard_runs = by_type[BuildType.STANDARD].result.run_times_ms or []
+        elide, standard = by_type[BuildType.ELIDE].result, by_type[BuildType.STANDARD].result
+        elide_runs, standard_runs = elide.run_times_ms or [], standard.run_times_ms or []
+        elide_noise, standard_noise = counted_noise(elide.phases), counted_noise(standard.phases)
         count = max(len(elide_runs), len(standard_runs))
         runs = [
             (
                 index + 1,
-                elide_runs[index] if index < len(elide_runs) else None,
-                standard_runs[index] if index < len(standard_runs) else None,
+                _at(elide_runs, index),
+                _at(standard_runs, index),
+                _at(elide_noise, index),
+                _at(standard_noise, index),
             )
             for index in range(count)
         ]
+        repeated = repeated_runs(standard.phases)
     return {
+        **_noise_floor_context(job, polling),
         "job": job,
         "sides": sides,
         "elide": by_type[BuildType.ELIDE],
@@ -101,7 +133,19 @@ def _race_context(job, sides, *, poll_url, version=""):
         "poll_url": poll_url,
         "poll_query": poll_query(sides, version),
         "runs": runs,
+        "repeated_pairs": repeated,
+        # A race that never ran (cancelled or refused before any output) has nothing to replay.
+        "replayable": any(side.total_length for side in sides),
     }
+
+
+def _noise_floor_context(job, polling):
+    """The floor of the host that measured a finished race, and whether the race's speedup
+    lies within it (a query only for a measured race that ran on a worker)."""
+    floor = None
+    if not polling and job.speedup and job.worker_id:
+        floor = pool.noise_floor(job.worker_id)
+    return {"noise_floor": floor, "within_noise_floor": bool(floor and floor.covers(job.speedup))}
 
 
 @require_GET

@@ -20,6 +20,9 @@ from jobs.leaderboard.repository_stats import (
     trend_geometry,
 )
 from jobs.models import Job, JobStatus
+from jobs.outcomes.labels import ELIDE_COLOUR, NEUTRAL_COLOUR, OUTCOMES, STANDARD_COLOUR
+from jobs.outcomes.numbers import speedup_text
+from jobs.outcomes.vocabulary import TIE
 from jobs.showcase.share_card import race_card_png, text_width
 from jobs.submissions.services import get_job
 from jobs.submissions.validation import validate_build_options
@@ -79,15 +82,16 @@ def repository_page(request, owner, name):
 
 
 def badge_message(summary):
-    """(message, colour class) of the badge: the median speedup when races were measured."""
+    """(message, colour) of the badge: the median speedup of the measured races, in the
+    outcome colours of jobs/outcomes/labels.py."""
     speedup = summary["median_speedup"]
     if speedup is None:
-        return ("no measured race yet", "none")
+        return ("no measured race yet", NEUTRAL_COLOUR)
     if 0.99 <= speedup <= 1.01:
-        return ("as fast", "tie")
+        return (OUTCOMES[TIE].label().lower(), OUTCOMES[TIE].colour)
     if speedup > 1:
-        return (f"{speedup:.1f}\u00d7 faster", "elide")
-    return (f"{1 / speedup:.1f}\u00d7 slower", "standard")
+        return (f"{speedup_text(speedup)} faster", ELIDE_COLOUR)
+    return (f"{speedup_text(1 / speedup)} slower", STANDARD_COLOUR)
 
 
 @require_GET
@@ -103,9 +107,7 @@ def repository_badge(request, owner, name):
     context = {
         "label": label,
         "message": message,
-        "colour": {"elide": "#7c3aed", "standard": "#0369a1", "tie": "#475569"}.get(
-            colour, "#64748b"
-        ),
+        "colour": colour,
         "label_width": label_width,
         "message_width": message_width,
         "width": label_width + message_width,

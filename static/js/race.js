@@ -42,11 +42,15 @@
   });
 
   // --- Replay: the race as it happened. Output appears at its recorded moment (elapsed ms
-  // since the race started); each side's clock runs from its first output to its last, its
-  // bell lights and its result shows when it finished, and the winner banner and the per-run
-  // table appear once both sides are done. 1x is real time; at 4x and 16x silences longer
-  // than MAX_GAP_MS (on the merged timeline of both sides) are shortened to it.
+  // since the race started); each side's clock counts the current run from zero, as the live
+  // page's does (runs begin where the engine's "=== run 2/3 ===" headers were recorded), its
+  // bell lights and its result shows when it finished, and the summary (verdict, times, the
+  // per-run table) appears once both sides are done; nothing of the result shows before.
+  // 1x is real time; at 4x and 16x silences longer than MAX_GAP_MS (on the merged timeline of
+  // both sides) are shortened to it. No speed plays a race in less than MIN_REPLAY_MS (a race
+  // shorter than that plays in real time).
   var MAX_GAP_MS = 1500;
+  var MIN_REPLAY_MS = 10000;
   var SIDES = ["elide", "standard"];
   var player = null;
 
@@ -78,10 +82,28 @@
     return spans;
   }
 
+  // What tells the result: the summary and the measured times in the side headers.
   function finalPieces() {
-    var summary = document.getElementById("race-summary");
-    if (!summary) return [];
-    return Array.prototype.slice.call(summary.querySelectorAll(".winner-banner, .summary-grid"));
+    return Array.prototype.slice.call(document.querySelectorAll("#race-summary, .side-head .phases"));
+  }
+
+  // How many playback ms pass per real ms: the chosen speed, slowed down so that the whole
+  // replay lasts at least MIN_REPLAY_MS (a race that took less lasts its real time).
+  function playbackRate(events, speed) {
+    if (!events.length) return speed;
+    var last = events[events.length - 1];
+    var shortest = Math.min(last.at, MIN_REPLAY_MS);
+    var duration = Math.max(last.play / speed, shortest);
+    return duration > 0 ? last.play / duration : speed;
+  }
+
+  // The run a side is in at recorded time `at`: {label, from} or null before its first run.
+  // A side without run headers (one run, no warm-up) is one run from its first output.
+  function currentRun(runs, at, firstAt) {
+    if (!runs || !runs.length) return { label: null, from: firstAt };
+    var run = null;
+    runs.forEach(function (start) { if (start[0] <= at) run = { label: start[1], from: start[0] }; });
+    return run;
   }
 
   function saveHeads() {
@@ -139,6 +161,7 @@
     finalPieces().forEach(function (piece) { piece.hidden = true; });
     var clock = root.querySelector(".replay-clock");
     var started = performance.now();
+    var rate = playbackRate(events, speed);
     var index = 0;
     var stop = root.querySelector("[data-stop]");
     stop.hidden = false;
@@ -146,13 +169,14 @@
     root.querySelector("#replay-status").textContent = "Replay started at " + speed + "\u00d7.";
     player = state;
     state.timer = setInterval(function () {
-      var position = (performance.now() - started) * speed;
+      var position = (performance.now() - started) * rate;
       while (index < events.length && events[index].play <= position) {
         var event = events[index++];
         var terminal = terminals[event.side];
         if (terminal) {
+          var follow = atBottom(terminal);  // unless the reader scrolled up
           terminal.insertAdjacentHTML("beforeend", event.html);
-          terminal.scrollTop = terminal.scrollHeight;
+          if (follow) terminal.scrollTop = terminal.scrollHeight;
         }
       }
       SIDES.forEach(function (side) {
@@ -162,13 +186,16 @@
         var done = position >= span.to && eventsShown(events, index, side);
         if (done) {
           var failed = result.status !== "success";
-          showSide(side, failed ? "failed" : formatSeconds(result.durationMs), !!result.bellRung,
-                   failed ? "Failed" : "Success");
+          var notRun = failed && result.errorKind === "infrastructure";
+          showSide(side, notRun ? "not run" : failed ? "failed" : formatSeconds(result.durationMs),
+                   !!result.bellRung, notRun ? "Could not run" : failed ? "Failed" : "Success");
         } else {
-          // Recorded time since this side's first output, plus playback since its last one.
-          var recorded = lastAt(events, index, side) - span.fromAt;
-          var since = position - lastPlay(events, index, side);
-          showSide(side, formatClock(Math.max(recorded + since, 0)), false, "Building\u2026");
+          // Recorded time now: this side's last output shown, plus playback since it.
+          var now = lastAt(events, index, side) + position - lastPlay(events, index, side);
+          var run = currentRun(result.runs, now, span.fromAt);
+          if (!run) { showSide(side, "\u2013", false, "Preparing\u2026"); return; }
+          var phase = run.label ? "Building (" + run.label.toLowerCase() + ")\u2026" : "Building\u2026";
+          showSide(side, formatClock(Math.max(now - run.from, 0)), false, phase);
         }
       });
       var shown = index > 0 ? events[index - 1].at : 0;

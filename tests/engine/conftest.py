@@ -1,5 +1,6 @@
 import pytest
 
+from tests.provisioning import maven_mirror
 from tests.repos import make_git_repo, maven_project_files
 from tests.support import require_tool
 from workers.engine.config import EngineConfig
@@ -16,3 +17,10 @@ def config(tmp_path):
 def repo(tmp_path):
     """A git repository holding a small Maven project that builds offline."""
     return make_git_repo(tmp_path / "repo", maven_project_files())
+
+
+@pytest.fixture(scope="session")
+def central_maven_mirror(tmp_path_factory):
+    """A local Maven repository holding Maven 3.9.11 and the apache-maven version list, fetched
+    from Maven Central once per test session."""
+    return maven_mirror(tmp_path_factory.mktemp("maven-mirror") / "repository")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from workers.engine.diagnosis import explain
+from workers.engine.diagnosis import exit_failure, explain
 
 GRADLE_WRAPPER = """Downloading https://services.gradle.org/distributions/gradle-9.2.1-bin.zip
 
@@ -26,8 +26,8 @@ Exception in thread "main" java.net.UnknownHostException: services.gradle.org
             "[ERROR] Failed to execute goal org.apache.maven.plugins:maven-compiler-plugin:3.13.0"
             ":compile: Compilation failure\n[ERROR] Source option 5 is no longer supported. "
             "Use 7 or later.\n",
-            "the JDK cannot build this project's Java level: Source option 5 is no longer "
-            "supported. Use 7 or later.",
+            "JDK mismatch: this JDK no longer compiles Java 5: the project needs an older JDK "
+            "that still does",
         ),
         (
             "[WARNING] Rule 0: org.apache.maven.enforcer.rules.version.RequireMavenVersion "
@@ -48,9 +48,27 @@ Exception in thread "main" java.net.UnknownHostException: services.gradle.org
             "[ERROR] Rule 1: org.apache.maven.enforcer.rules.version.RequireJavaVersion failed "
             "with message:\n[ERROR] Detected JDK /usr/lib/jvm/temurin-25-jdk-amd64 is version "
             "25.0.3 which is not in the allowed range [17,22).\n",
-            "the project's enforcer rule refuses this JDK: Detected JDK "
+            "JDK mismatch: the project's enforcer rule refuses this JDK: Detected JDK "
             "/usr/lib/jvm/temurin-25-jdk-amd64 is version 25.0.3 which is not in the allowed "
-            "range [17,22).",
+            "range [17,22); it needs a JDK in [17,22)",
+        ),
+        (
+            # javapoet: error-prone's javac 9 reading JDK 17's class files.
+            "[ERROR] Failed to execute goal org.apache.maven.plugins:maven-compiler-plugin:3.11.0"
+            ":compile\n[ERROR] bad class file: /modules/java.base/java/lang/Object.class\n"
+            "    class file has wrong version 61.0, should be 53.0\n",
+            "JDK mismatch: a tool of the build reads class files up to Java 9 and was given "
+            "Java 17's (class file has wrong version 61.0, should be 53.0): the project needs "
+            "JDK 9",
+        ),
+        (
+            "[ERROR] Fatal error compiling: error: release version 99 not supported\n",
+            "JDK mismatch: this JDK cannot compile for Java 99: the project needs JDK 99 or newer",
+        ),
+        (
+            "error: --release 7 not supported\n",
+            "JDK mismatch: this JDK no longer compiles Java 7: the project needs an older JDK "
+            "that still does",
         ),
         (
             "[ERROR] error: Error fetching URL: https://commons.apache.org/proper/commons-io/"
@@ -63,3 +81,44 @@ Exception in thread "main" java.net.UnknownHostException: services.gradle.org
 )
 def test_known_failures_are_named_and_others_left_alone(output, cause):
     assert explain(output) == cause
+
+
+@pytest.mark.parametrize(
+    ("output", "kind"),
+    [
+        (GRADLE_WRAPPER, "infrastructure"),
+        ("bwrap: Creating new namespace failed: Operation not permitted\n", "infrastructure"),
+        ("[ERROR] The plugin a:b:1.0 requires Maven version 3.9.6 -> [Help 1]\n", "infrastructure"),
+        ("[ERROR] Unsupported class file major version 69\n", "infrastructure"),
+        (
+            "[ERROR] Could not transfer artifact a:b:pom:1.0 from/to central "
+            "(https://repo.maven.apache.org/maven2): repo.maven.apache.org: Unknown host\n",
+            "infrastructure",
+        ),
+        ("[ERROR] Could not resolve artifact a:b:jar:9.9 in central: not found\n", "build"),
+        ("[ERROR] COMPILATION ERROR : cannot find symbol\n", "build"),
+        ("echo bwrap: in the middle of a line\n", "build"),
+    ],
+)
+def test_the_workers_own_environment_is_an_infrastructure_error_the_project_a_build_failure(
+    output, kind
+):
+    """An infrastructure error makes the race void; a build failure is the project's."""
+    message, found = exit_failure("the build exited", 1, output)
+    assert found == kind and message.startswith("the build exited with code 1")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Unsupported class file major version {n}",
+        "class file has wrong version {n}.0, should be 61.0",
+        "invalid target release: {n}",
+        "Source option {n} is no longer supported",
+    ],
+)
+def test_a_version_of_thousands_of_digits_is_no_cause_and_no_crash(line):
+    """A hostile build prints a version int() refuses (over 4,300 digits): no cause is named."""
+    output = "[ERROR] " + line.format(n="6" * 5000) + "\n"
+    assert explain(output) == ""
+    assert exit_failure("the build exited", 1, output) == ("the build exited with code 1", "build")

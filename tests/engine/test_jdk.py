@@ -32,6 +32,12 @@ def test_major_version_reads_the_usual_spellings(text, major):
     assert major_version(text) == major
 
 
+@pytest.mark.parametrize("text", ["9" * 5000, "1." + "8" * 5000, "java=" + "1" * 5000])
+def test_a_version_of_thousands_of_digits_is_no_version(text):
+    """A hostile .java-version or pom.xml names a number int() refuses: no version, no crash."""
+    assert major_version(text) is None
+
+
 @pytest.mark.parametrize(
     ("files", "major", "source"),
     [
@@ -146,10 +152,43 @@ def test_a_project_asking_for_a_jdk_the_host_lacks_fails_with_a_clear_message(tm
     )
     spec = RaceSpec(str(repo), cache="cold", elide_cmd=["mvn", "-B", "-T", "2", "package"])
     outcome = run_race(spec, config)
-    assert outcome.status == "completed"
-    for side in outcome.sides.values():
+    assert outcome.status == "completed" and outcome.verdict.verdict == "void"
+    standard, elide = outcome.sides["standard"], outcome.sides["elide"]
+    for side in (standard, elide):
         assert side.status == "failure" and side.run_times_ms == []
-        assert side.error.startswith(
-            "no installed JDK fits: the project asks for Java 99 (maven.compiler.release in "
-            "pom.xml); installed JDKs: 17 (/usr/lib/jvm/"
-        ), side.error
+        assert side.error_kind == "infrastructure"
+    assert standard.error.startswith(
+        "no installed JDK fits: the project asks for Java 99 (maven.compiler.release in "
+        "pom.xml); installed JDKs: 17 (/usr/lib/jvm/"
+    ), standard.error
+    # The race is void once one side cannot run: the other is never built.
+    assert elide.error == "not run: the race is void because the standard side could not run"
+    assert outcome.verdict.void_reason == standard.error
+
+
+MISMATCHED_MVN = """#!/bin/sh
+# Stands in for a Maven whose error-prone javac 9 reads the JDK's class files.
+case "$1" in -v) echo "Apache Maven 3.9.11 (stand-in)"; exit 0;; esac
+echo "[ERROR] bad class file: /modules/java.base/java/lang/Object.class"
+echo "    class file has wrong version 61.0, should be 53.0"
+echo "[INFO] BUILD FAILURE"
+exit 1
+"""
+
+
+def test_a_jdk_mismatch_in_the_output_is_named_and_makes_the_race_void(tmp_path):
+    mvn = tmp_path / "mvn-bin" / "mvn"
+    mvn.parent.mkdir()
+    mvn.write_text(MISMATCHED_MVN)
+    mvn.chmod(0o755)
+    repo = make_git_repo(tmp_path / "javapoet-like", central_project_files())
+    config = EngineConfig(workspace_root=tmp_path / "workspaces", mvn=str(mvn))
+    outcome = run_race(RaceSpec(str(repo), cache="cold", elide_cmd=["true"]), config)
+    standard = outcome.sides["standard"]
+    assert standard.error_kind == "infrastructure"
+    assert standard.error == (
+        "the build exited with code 1: JDK mismatch: a tool of the build reads class files up "
+        "to Java 9 and was given Java 17's (class file has wrong version 61.0, should be "
+        "53.0): the project needs JDK 9"
+    )
+    assert outcome.verdict.verdict == "void" and outcome.verdict.void_reason == standard.error

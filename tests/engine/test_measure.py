@@ -7,9 +7,11 @@ import time
 
 import pytest
 
+from tests.toolchains import with_jar
 from workers.engine import RaceListener, RaceSpec, run_race
 from workers.engine.measure import (
     Cancelled,
+    build_cpus,
     measurement_lock,
     open_private_lock,
     run_stats,
@@ -19,7 +21,8 @@ from workers.engine.measure import (
 
 def busy(loops):
     """A CPU-bound command with no sleeping: its time is the CPU it gets."""
-    return ["sh", "-c", f"i=0; while [ $i -lt {loops} ]; do i=$((i+1)); done; echo BUILD SUCCESS"]
+    loop = f"i=0; while [ $i -lt {loops} ]; do i=$((i+1)); done; echo BUILD SUCCESS"
+    return ["sh", "-c", with_jar(loop)]
 
 
 def cpu_list(text):
@@ -167,8 +170,8 @@ def test_twice_the_time_comes_out_as_a_speedup_of_two(config, repo):
     CPU-bound A/B check (2.0 ± 0.1) is benchmarks/engine_measure.py."""
     spec = RaceSpec(
         str(repo), iterations=3,
-        standard_cmd=["sh", "-c", "sleep 0.6; echo BUILD SUCCESS"],
-        elide_cmd=["sh", "-c", "sleep 0.3; echo BUILD SUCCESS"],
+        standard_cmd=["sh", "-c", with_jar("sleep 0.6; echo BUILD SUCCESS")],
+        elide_cmd=["sh", "-c", with_jar("sleep 0.3; echo BUILD SUCCESS")],
     )  # fmt: skip
     outcome = run_race(spec, config)
     assert outcome.status == "completed"
@@ -176,3 +179,12 @@ def test_twice_the_time_comes_out_as_a_speedup_of_two(config, repo):
     low, high = outcome.verdict.ci95
     assert 1 < low <= outcome.speedup <= high < 2.3
     assert outcome.verdict.verdict == "elide"
+
+
+def test_build_cpus_leave_one_core_on_bigger_hosts_and_check_the_setting():
+
+    assert build_cpus(available=[0, 1]) == [0, 1]
+    assert build_cpus(available=[0, 1, 2, 3]) == [1, 2, 3]
+    assert build_cpus((3, 2), available=[0, 1, 2, 3]) == [2, 3]
+    with pytest.raises(ValueError, match="may not use: \\[9\\]"):
+        build_cpus((9,), available=[0, 1])

@@ -66,6 +66,8 @@ def test_cold_races_download_inside_their_measured_runs(project):
         assert "BUILD SUCCESS" in measured
         phases = result.phases
         assert phases["runs_ms"] == result.run_times_ms and len(result.run_times_ms) == 1
+        # Counted from Maven's own "Downloaded from" lines: junit, hamcrest, the plugins.
+        assert phases["downloads"][0] == measured.count("Downloaded from central: ") >= 5
         assert phases["clone_ms"] >= 0 and phases["prepare_ms"] is not None
         assert "=== prepare" not in output  # nothing is prepared in cold mode
 
@@ -75,23 +77,25 @@ def test_warm_races_prepare_unmeasured_and_start_every_run_from_the_same_state(p
     own_host_cache = config.with_changes(cache_root=config.cache_root.parent / "warm-caches")
     outcome, seen = race(project, own_host_cache, cache="warm", iterations=2)
     standard, elide = seen.output["standard"], seen.output["elide"]
-    # One unmeasured full build fills the Maven cache for this commit; the elide side, also
-    # Maven, takes the same state.
+    # One unmeasured full build fills the Maven cache for this commit and command; the elide
+    # side, also Maven but another command (-T 2), fills its own.
     assert "=== prepare: one full build fills the cache (not measured) ===" in standard
     assert CENTRAL + "junit/junit/4.13.2/junit-4.13.2.jar" in standard
     assert "warm cache for maven: filled by a full build" in standard
-    assert "warm cache for maven: prepared earlier in this race" in elide
+    assert "warm cache for maven: filled by a full build" in elide
     assert "host cache" not in standard + elide  # the first warm race of this commit
     assert ("standard", "prepare: warming the cache (not measured)") in seen.states
-    states = []
-    for output in (standard, elide):
+    for side, output in (("standard", standard), ("elide", elide)):
         found = STATE_RE.findall(output)
         assert len(found) == 2, output[-3000:]  # one per measured run
-        states += found
-        measured = output.split("[arena] warm cache: starting from", 1)[1]
+        assert len(set(found)) == 1, found  # the same files, sizes and names for every run
+        assert int(found[0][1]) > 10
+        prepare, measured = output.split("[arena] warm cache: starting from", 1)
         assert "Downloading from" not in measured and "BUILD SUCCESS" in measured
-    assert len(set(states)) == 1, states  # the same files, sizes and names for every run
-    assert int(states[0][1]) > 10
+        # Warm means warm: the measured runs fetched nothing, as Maven's output counts it.
+        assert prepare.count("Downloaded from central: ") >= 5
+        assert outcome.sides[side].phases["downloads"] == [0, 0]
+        assert "[arena] downloads in this run: 0" in measured
     result = outcome.sides["standard"]
     assert result.phases["prepare_ms"] > 0 and result.phases["runs_ms"] == result.run_times_ms
     assert len(result.run_times_ms) == 2

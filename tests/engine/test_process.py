@@ -4,6 +4,8 @@ import os
 import threading
 import time
 
+from tests.support import require_tool
+from workers.engine.cpuaccount import CpuAccount
 from workers.engine.output import OutputCap, TextDecoder
 from workers.engine.process import Launch, run_process
 
@@ -155,3 +157,30 @@ def test_output_cap_on_a_real_noisy_command():
     assert published.rstrip().endswith("99999\n100000\nTHE-END")
     assert "characters cut here" in published
     assert len(published) < 5500
+
+
+def test_the_cpu_time_of_the_whole_tree_is_measured():
+    """A child of the command burns CPU: its time is the command's (the host noise meter
+    subtracts it); a sleeping command uses next to none."""
+    burn = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    outcome, _ = run(["sh", "-c", f'python3 -c "{burn}"; echo done'])
+    assert outcome.ok and outcome.cpu_seconds >= 0.45
+    idle, _ = run(["sleep", "0.3"])
+    assert idle.ok and idle.cpu_seconds < 0.1
+
+
+def test_a_pid_namespace_hides_nothing_from_the_cpu_count():
+    """bubblewrap's own PID namespace reaps the build out of wait4's sight; the command's cgroup
+    (cpuaccount.py) still counts it. Without a cgroup the count is unknown, never too low."""
+    require_tool("bwrap", "the sandbox's PID namespace")
+    burn = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    argv = ["bwrap", "--unshare-pid", "--dev-bind", "/", "/", "python3", "-c", burn]
+    outcome = run_process(Launch(argv, reaped_inside=True), timeout=30, on_output=lambda data: None)
+    assert outcome.ok
+    assert outcome.cpu_seconds is None or outcome.cpu_seconds >= 0.45
+    assert outcome.reaped_cpu_seconds < 0.1  # what wait4 alone would have said
+    probe = CpuAccount()
+    counting = probe.path is not None  # a writable cgroup hierarchy, as on a root worker
+    probe.close()
+    if counting:
+        assert outcome.cpu_seconds >= 0.45

@@ -6,7 +6,7 @@ import pytest
 
 from tests.repos import git, gradle_project_files, head_sha, make_git_repo, maven_project_files
 from tests.support import require_tool
-from tests.toolchains import write_jar
+from tests.toolchains import toolchain, write_jar
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 from workers.engine.recipes import NO_BUILD_FILE
 
@@ -14,9 +14,8 @@ FAKE_ELIDE = """#!/bin/sh
 # Stands in for the elide binary: says what it was asked, "builds" the jar lying beside it.
 case "$1" in
   --version) echo "Elide 1.0.0-test (fake)";;
-  adopt) echo "elide-fake: adopt $2"; echo "adopted" > elide.pkl;;
-  build) test -f elide.pkl || {{ echo "not adopted"; exit 2; }}
-         mkdir -p .dev/artifacts && cp "$(dirname "$0")/app.jar" .dev/artifacts/
+  build) test -f pom.xml || {{ echo "no pom.xml"; exit 2; }}
+         mkdir -p .dev/artifacts/jvm/jars && cp "$(dirname "$0")/app.jar" .dev/artifacts/jvm/jars/
          echo "elide-fake: build $*"; {bell};;
   *) echo "unknown command $1"; exit 64;;
 esac
@@ -44,6 +43,10 @@ def config(tmp_path):
     require_tool("bwrap", "builds run in the sandbox")
     return EngineConfig(
         workspace_root=tmp_path / "workspaces",
+        # Debian's Maven and Gradle, as an operator's ARENA_MVN / ARENA_GRADLE (the arena's
+        # own provisioning is tested in test_provisioned_races.py).
+        mvn="mvn",
+        gradle="gradle",
         maven_args=("-o", "-Dmaven.repo.local=/usr/share/maven-repo"),
         gradle_args=("--offline",),
         elide=str(tmp_path / "no-elide-here" / "elide"),
@@ -66,11 +69,10 @@ def race(config, repo, **spec):
     return outcome, listener
 
 
-def test_maven_project_races_for_real_and_missing_elide_makes_the_race_void(config, tmp_path):
+def test_maven_project_races_for_real(config, tmp_path):
     require_tool("mvn", "the standard side builds with Maven")
     repo = make_git_repo(tmp_path / "hello-maven", maven_project_files())
-    config = config.with_changes(elide="elide-missing-here", worker_name="build-2")
-    outcome, seen = race(config, repo)
+    outcome, seen = race(config.with_changes(elide=fake_elide(tmp_path)), repo)
     assert outcome.status == "completed"
     assert outcome.commit_sha == head_sha(repo)
     standard, elide = outcome.sides["standard"], outcome.sides["elide"]
@@ -82,6 +84,18 @@ def test_maven_project_races_for_real_and_missing_elide_makes_the_race_void(conf
     assert "BUILD SUCCESS" in seen.output["standard"]
     assert standard.artifacts == {"files": 1, "bytes": standard.artifacts["bytes"], "classes": 1}
     assert standard.class_names == {"dev/arena/test/Hello.class"}
+    assert elide.status == "success", seen.output["elide"][-3000:]
+    # Workspaces removed afterwards (.locks holds the measurement lock).
+    assert [p.name for p in config.workspace_root.iterdir()] == [".locks"]
+
+
+def test_missing_elide_makes_the_race_void_before_maven_builds(config, tmp_path):
+    require_tool("mvn", "the standard side builds with Maven")
+    repo = make_git_repo(tmp_path / "hello-maven", maven_project_files())
+    config = config.with_changes(elide="elide-missing-here", worker_name="build-2")
+    outcome, seen = race(config, repo)
+    assert outcome.status == "completed"
+    standard, elide = outcome.sides["standard"], outcome.sides["elide"]
     reason = "elide is not installed on worker build-2 (looked for elide-missing-here)"
     assert elide.status == "failure" and elide.error_kind == "infrastructure"
     assert elide.error == reason
@@ -89,11 +103,15 @@ def test_maven_project_races_for_real_and_missing_elide_makes_the_race_void(conf
     assert f"[arena] {reason}" in seen.output["elide"]
     assert outcome.verdict.verdict == "void" and outcome.verdict.void_reason == reason
     assert outcome.speedup is None and outcome.verdict.winner is None
-    # Workspaces removed afterwards (.locks holds the measurement lock).
+    # The standard side never built: a void race can never count.
+    not_run = "not run: the race is void because the elide side could not run"
+    assert standard.status == "failure" and standard.error_kind == "infrastructure"
+    assert standard.error == not_run and standard.run_times_ms == []
+    assert "mvn -B package" not in seen.output["standard"]
     assert [p.name for p in config.workspace_root.iterdir()] == [".locks"]
 
 
-def test_elide_recipe_adopts_then_builds_with_the_configured_executable(config, tmp_path):
+def test_elide_recipe_builds_the_pom_with_the_configured_executable(config, tmp_path):
     repo = make_git_repo(tmp_path / "hello-maven", maven_project_files())
     config = config.with_changes(elide=fake_elide(tmp_path), elide_build_args=("--fast",))
     outcome, seen = race(config, repo, standard_cmd=["sh", "-c", "echo BUILD SUCCESS"])
@@ -101,17 +119,17 @@ def test_elide_recipe_adopts_then_builds_with_the_configured_executable(config, 
     assert elide.status == "success", seen.output["elide"]
     assert elide.tool == "elide" and elide.tool_version == "Elide 1.0.0-test (fake)"
     output = seen.output["elide"]
-    assert output.index("elide-fake: adopt maven") < output.index("elide-fake: build build --fast")
+    assert "elide-fake: build build --fast" in output and "adopt" not in output
     assert elide.bell_rung
 
 
 def test_elide_bell_reporting_failure_fails_the_side(config, tmp_path):
-    repo = make_git_repo(tmp_path / "hello-gradle", gradle_project_files())
+    repo = make_git_repo(tmp_path / "hello-maven", maven_project_files())
     bell = r"printf '\360\237\224\224 BUILD COMPLETE \360\237\224\224\nStatus: FAILURE\n'"
     config = config.with_changes(elide=fake_elide(tmp_path, bell=bell))
     outcome, seen = race(config, repo, standard_cmd=["true"])
     elide = outcome.sides["elide"]
-    assert "elide-fake: adopt gradle" in seen.output["elide"]
+    assert "elide-fake: build build" in seen.output["elide"]
     assert elide.exit_code == 0 and elide.bell_rung
     assert elide.status == "failure"
 
@@ -127,21 +145,22 @@ def test_gradle_project_is_detected_and_built_with_gradle(config, tmp_path):
     assert "BUILD SUCCESSFUL" in seen.output["standard"] and standard.bell_rung
 
 
-def test_wrapper_is_preferred_and_a_build_that_exits_0_with_no_jar_fails(config, tmp_path):
+def test_a_build_that_exits_0_with_no_jar_fails_and_mvnw_is_not_run(config, tmp_path):
     files = {**maven_project_files(), "mvnw": "#!/bin/sh\necho Apache Maven 9.9.9 wrapper $*\n"}
     repo = make_git_repo(tmp_path / "wrapped", files, executable=("mvnw",))
+    config = config.with_changes(mvn=toolchain(tmp_path / "mvn-bin", "mvn", jar=False))
     outcome, seen = race(config, repo, elide_cmd=["true"])
-    assert "wrapper -B package -DskipTests -o" in seen.output["standard"]
+    assert "wrapper" not in seen.output["standard"]
+    assert f"$ {config.mvn} -B package -DskipTests -o" in seen.output["standard"]
     standard = outcome.sides["standard"]
     assert standard.exit_code == 0
-    # The repository's own script claims a version: shown as its claim, not as fact.
-    assert standard.tool_version == "Apache Maven 9.9.9 wrapper -v (reported by ./mvnw)"
     assert standard.status == "failure" and standard.error == "no jar produced"
     assert standard.error_kind == "build"
     assert standard.artifacts == {"files": 0, "bytes": 0, "classes": 0}
     assert "[arena] no jar produced" in seen.output["standard"]
-    # A build failure is a forfeit, not a void race: the custom elide side wins, no speedup.
-    assert outcome.verdict.verdict == "elide" and outcome.speedup is None
+    # A build failure is a forfeit, not a void race; but the custom elide side left no jar
+    # either, and a side with no jar never wins.
+    assert outcome.verdict.verdict == "inconclusive" and outcome.verdict.winner is None
 
 
 def test_no_build_file_fails_both_sides_clearly(config, tmp_path):
@@ -206,7 +225,7 @@ def test_output_cap_applies_per_side(config, tmp_path):
 
 
 def test_readable_git_errors():
-    from workers.engine.workspace import readable_git_error
+    from workers.engine.gitclone import readable_git_error
 
     prompt = (
         "Cloning into 'checkout'...\n"

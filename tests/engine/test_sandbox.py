@@ -1,7 +1,10 @@
 """The sandbox: scrubbed environment, private filesystem, network on/off, hostile builds."""
 
+import ipaddress
+import json
 import os
 import socket
+import subprocess
 import threading
 from pathlib import Path
 
@@ -148,6 +151,72 @@ def test_private_ranges_open_only_when_allowed(config, side):
     assert own is None or f"prohibit {own}" in allowed  # the host stays closed either way
 
 
+def subnet_neighbour():
+    """(an address of this host's own subnet that is not the host's, the subnet), or None."""
+    rows = json.loads(subprocess.run(["ip", "-j", "-4", "addr", "show"], capture_output=True,
+                                     text=True, check=True).stdout)  # fmt: skip
+    for row in rows:
+        for address in row.get("addr_info", ()):
+            own = ipaddress.ip_interface(f"{address['local']}/{address['prefixlen']}")
+            if own.is_loopback or own.network.prefixlen > 30:
+                continue
+            others = [host for host in own.network.hosts() if host != own.ip]
+            return str(others[-1]), str(own.network)
+    return None
+
+
+# Asks the build's routing table only: a UDP connect sends nothing, and TCP is tried only
+# once UDP was refused (so refused locally, by a prohibit route), never towards the LAN.
+ROUTE_PROBE = (
+    "import socket,sys\n"
+    "udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+    "try:\n"
+    "    udp.connect((sys.argv[1], 9))\n"
+    "    print('ROUTED', sys.argv[1])\n"
+    "except OSError as exc:\n"
+    "    print('UDP REFUSED', type(exc).__name__)\n"
+    "    try:\n"
+    "        socket.create_connection((sys.argv[1], 80), timeout=3)\n"
+    "        print('CONNECTED')\n"
+    "    except OSError as exc:\n"
+    "        print('TCP REFUSED', type(exc).__name__)\n"
+)
+
+
+def test_the_hosts_own_subnet_is_refused_even_where_private_ranges_are_allowed(config, side):
+    """The host's LAN is blocked as a subnet of the host, whether or not it is a private range
+    (this one, where the tests run, may be public)."""
+    found = subnet_neighbour()
+    if found is None:
+        pytest.skip("this host has no IPv4 subnet on a non-loopback interface")
+    neighbour, subnet = found
+    outcome, output = run_in_sandbox(
+        config.with_changes(allow_private_nets=True),
+        side,
+        ["sh", "-c", f'ip route show type prohibit; python3 -c "$0" {neighbour}', ROUTE_PROBE],
+    )
+    assert outcome.exit_code == 0, output
+    assert f"prohibit {subnet}" in output
+    assert "UDP REFUSED PermissionError" in output and "TCP REFUSED PermissionError" in output
+    assert "ROUTED" not in output and "CONNECTED" not in output
+
+
+def test_network_on_has_no_ipv6_route(config, side):
+    """slirp4netns runs without IPv6, so no IPv6 address outside the build is reachable (a
+    UDP connect asks the routing table only: nothing is sent)."""
+    probe = (
+        "import socket\n"
+        "try:\n"
+        "    socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).connect(('2001:db8::1', 9))\n"
+        "    print('ROUTED')\n"
+        "except OSError as exc:\n"
+        "    print('UNREACHABLE', exc.errno)\n"
+    )
+    outcome, output = run_in_sandbox(config, side, ["python3", "-c", probe])
+    assert outcome.exit_code == 0, output
+    assert "UNREACHABLE 101" in output  # ENETUNREACH
+
+
 def test_network_off_reaches_nothing(config, side, listeners):
     local, outside = listeners
     outcome, output = run_in_sandbox(
@@ -199,7 +268,7 @@ def test_filesystem_shows_the_workspace_only(config, side):
 def test_hostile_repository_is_contained_and_the_race_completes(
     config, tmp_path, monkeypatch, listeners
 ):
-    """Its wrapper script hunts for secrets, the database, the host and the network."""
+    """Its build script hunts for secrets, the database, the host and the network."""
     local, _ = listeners
     monkeypatch.setenv("SECRET_KEY", "the-arena-secret-key")
     monkeypatch.setenv("DATABASE_URL", "postgres://arena:hunter2@127.0.0.1/arena")
@@ -214,8 +283,15 @@ def test_hostile_repository_is_contained_and_the_race_completes(
         project_file=PROJECT_DIR / "pwned.txt",
         port=local.port,
     )
+    # The standard side never runs a repository's ./mvnw: the hostile script is the
+    # operator's Maven here (ARENA_MVN), run in the sandbox like any build.
     files = {**maven_project_files(), "mvnw": mvnw}
     repo = make_git_repo(tmp_path / "hostile", files, executable=("mvnw",))
+    mvn = tmp_path / "operator-maven" / "mvn"
+    mvn.parent.mkdir()
+    mvn.write_text(mvnw)
+    mvn.chmod(0o755)
+    config = config.with_changes(mvn=str(mvn))
     collected = {}
 
     class Collect(RaceListener):
@@ -226,7 +302,7 @@ def test_hostile_repository_is_contained_and_the_race_completes(
     outcome = run_race(spec, config, Collect())
     output = collected["standard"]
     assert outcome.status == "completed"
-    assert "$ ./mvnw -B package -DskipTests" in output
+    assert f"$ {mvn} -B package -DskipTests" in output
     assert "LEAK" not in output
     for attack in ("env", "proc-environ", "database", "project-db", "settings", "outside",
                    "project-file", "loopback", "host-alias"):  # fmt: skip

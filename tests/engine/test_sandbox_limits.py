@@ -11,8 +11,8 @@ import pytest
 
 from tests.repos import make_git_repo
 from tests.support import require_tool
+from workers.checks import host_can_build
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
-from workers.engine.doctor import report
 from workers.engine.measure import measurement_lock
 
 
@@ -47,8 +47,10 @@ def test_without_bubblewrap_nothing_runs_and_the_side_names_it(config, repo, tmp
     assert outcome.status == "completed"
     for side, result in outcome.sides.items():
         assert result.status == "failure"
-        assert "bubblewrap (/nonexistent/bwrap) is not installed" in result.error
         assert "BUILD SUCCESS\n" not in output[side]
+    # The first side names what is missing; the race is void then, the other never builds.
+    assert "bubblewrap (/nonexistent/bwrap) is not installed" in outcome.sides["standard"].error
+    assert "the race is void" in outcome.sides["elide"].error
     assert not marker.exists()
 
 
@@ -121,7 +123,7 @@ def test_a_build_filling_the_disk_is_stopped_with_a_clear_message(config, repo):
     outcome, _ = race(config.with_changes(max_disk_mb=32), repo, ["sh", "-c", script])
     standard = outcome.sides["standard"]
     assert standard.status == "failure"
-    assert "used more than 32 MB of disk" in standard.error
+    assert "disk quota reached: 32 MB (ARENA_BUILD_MAX_DISK_MB)" in standard.error
     assert standard.run_times_ms[0] < 15_000  # stopped long before its sleep ended
     assert outcome.sides["elide"].status == "success"
 
@@ -132,7 +134,7 @@ def test_the_disk_quota_also_stops_a_warm_races_prepare_build(config, repo):
     standard = outcome.sides["standard"]
     assert standard.status == "failure" and standard.run_times_ms == []  # never measured
     assert standard.error.startswith("prepare: one full build fills the cache: ")
-    assert "used more than 32 MB of disk" in standard.error
+    assert "disk quota reached: 32 MB (ARENA_BUILD_MAX_DISK_MB)" in standard.error
     assert standard.phases["prepare_ms"] < 15_000  # stopped long before its sleep ended
 
 
@@ -189,9 +191,12 @@ def test_a_root_worker_that_cannot_drop_privileges_refuses_to_build(
     marker = tmp_path / "ran"
     command = ["sh", "-c", f"touch {marker}"]
     outcome, _ = race(config.with_changes(build_user=account), repo, command, command)
-    for result in outcome.sides.values():
-        assert result.status == "failure"
-        assert reason in result.error and "refusing to build as root" in result.error
+    # Not even the clone runs (it runs as the build account): the race fails, void.
+    assert outcome.status == "failed" and outcome.sides == {}
+    assert reason in outcome.error and "refusing to build as root" in outcome.error
+    assert outcome.verdict.verdict == "void"
     assert not marker.exists()
-    ready, text = report(config.with_changes(build_user=account))  # what `make run` prints
-    assert not ready and reason in text
+    # What `manage.py check` (and so `make run`) says of such a host.
+    messages = host_can_build(config=config.with_changes(build_user=account))
+    assert [m.id for m in messages if m.id == "arena.W001"] == ["arena.W001"]
+    assert any(reason in m.msg for m in messages)

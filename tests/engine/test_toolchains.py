@@ -11,7 +11,7 @@ from workers.engine.toolchains import list_jdks, probe, run_bounded, runs_elide,
 def test_probe_finds_this_hosts_java_maven_and_a_stand_in_elide(tmp_path):
     require_tool("mvn", "the probe runs mvn -v")
     elide = toolchain(tmp_path / "elide-bin", "elide")
-    config = EngineConfig(workspace_root=tmp_path, elide=elide, gradle="no-gradle-here")
+    config = EngineConfig(workspace_root=tmp_path, mvn="mvn", elide=elide, gradle="no-gradle-here")
     found = probe(config)
     assert found["mvn"]["ok"] and found["mvn"]["version"].startswith("Apache Maven 3")
     assert found["java"]["ok"] and "version" in found["java"]["version"]
@@ -20,6 +20,17 @@ def test_probe_finds_this_hosts_java_maven_and_a_stand_in_elide(tmp_path):
     assert runs_elide(found)
     assert "no gradle" in summary(found) and "Elide 1.0.0-test" in summary(found)
     assert not runs_elide(probe(config.with_changes(elide="elide-missing")))
+
+
+def test_provisioned_maven_and_gradle_are_reported_as_such_without_running_anything(tmp_path):
+    found = probe(EngineConfig(workspace_root=tmp_path, maven_default="3.9.10"))
+    assert found["mvn"] == {
+        "ok": True,
+        "provisioned": True,
+        "version": "provisioned per project (default Maven 3.9.10)",
+    }
+    assert found["gradle"]["version"] == "provisioned per project (from its wrapper properties)"
+    assert "provisioned per project (default Maven 3.9.10)" in summary(found)
 
 
 def test_jdks_are_listed_once_each_with_their_release_version(tmp_path):

@@ -56,7 +56,10 @@ def test_verdict_rules():
     assert noisy.verdict == "inconclusive" and noisy.winner is None
     assert noisy.ci95[0] < 1 < noisy.ci95[1]
     assert verdict_of([1000], [1004]).verdict == "tie"  # no interval: the estimate decides
-    assert verdict_of([1000], [800]).verdict == "elide"
+    # One run a side never names a winner: tie inside the band, else inconclusive.
+    assert verdict_of([1000], [800]).verdict == "inconclusive"
+    assert verdict_of([800], [1000]).winner is None
+    assert verdict_of([1000, 1010], [800, 805]).verdict == "elide"  # two runs: the estimate
     forfeit = verdict_of([1000], [10], elide={"status": "failure", "kind": "build"})
     assert forfeit.verdict == "standard" and forfeit.speedup is None
     void = verdict_of(
@@ -70,7 +73,7 @@ def test_verdict_rules():
 def test_class_sets_that_differ_beyond_the_tolerance_are_not_comparable():
     full = {f"C{i}.class" for i in range(100)}
     assert class_parity(full, full)["difference"] == 0
-    almost = verdict_of([1000], [500], standard={"classes": full},
+    almost = verdict_of([1000, 1000], [500, 500], standard={"classes": full},
                         elide={"classes": full - {"C0.class"}})  # fmt: skip
     assert almost.verdict == "elide" and almost.parity["difference"] == 0.01
     half = verdict_of([1000], [500], standard={"classes": full},
@@ -112,7 +115,6 @@ def race_with(config, repo, tmp_path, *, standard, elide, iterations=5):
     config = config.with_changes(
         mvn=toolchain(tmp_path / "mvn-bin", "mvn", **standard),
         elide=toolchain(tmp_path / "elide-bin", "elide", **elide),
-        use_wrappers=False,
     )
     return run_race(RaceSpec(str(repo), iterations=iterations), config)
 
@@ -162,9 +164,7 @@ def test_a_custom_elide_command_is_judged_on_the_jars_it_left_wherever_its_tool_
     jars in target/: they are counted and compared with the standard side's."""
     maven = toolchain(tmp_path / "mvn-bin", "mvn", classes=40)
     # A custom command's own executable is shown to the sandbox like any operator's install.
-    config = config.with_changes(
-        mvn=maven, use_wrappers=False, extra_ro_binds=(str(tmp_path / "mvn-bin"),)
-    )
+    config = config.with_changes(mvn=maven, extra_ro_binds=(str(tmp_path / "mvn-bin"),))
     spec = RaceSpec(str(repo), iterations=1, elide_cmd=[maven, "-T", "2", "package"])
     outcome = run_race(spec, config)
     elide = outcome.sides["elide"]

@@ -172,14 +172,20 @@ def outcome(elide, standard):
 def test_stored_results_are_judged_by_the_engine(settings):
     """Demo data and imports have no engine outcome: the engine's judge runs on the rows."""
     settings.ARENA_TIE_TOLERANCE = 0.01
-    assert outcome(result(ms=45_000), result(ms=78_000)) == ("elide", pytest.approx(78 / 45))
-    assert outcome(result(ms=80_000), result(ms=78_000))[0] == "standard"
+    # One run a side: a speedup, but never a winner (a tie only inside the tie band).
+    assert outcome(result(ms=45_000), result(ms=78_000)) == ("inconclusive", pytest.approx(78 / 45))
+    assert outcome(result(ms=80_000), result(ms=78_000))[0] == "inconclusive"
     assert outcome(result(ms=78_100), result(ms=78_000))[0] == "tie"
+    three = BuildResult(status="success", duration_ms=45_000, run_times_ms=[44_900, 45_000, 45_100])
+    against = BuildResult(
+        status="success", duration_ms=78_000, run_times_ms=[77_900, 78_000, 78_100]
+    )
+    assert outcome(three, against)[0] == "elide"
     assert outcome(result("failure", 1), result(ms=78_000)) == ("standard", None)
     assert outcome(result("failure", 1, "infrastructure"), result(ms=78_000)) == ("void", None)
     assert outcome(result("pending"), result()) is None
     legacy = BuildResult(status="success", duration=45)  # seconds only, as in the seed
-    assert outcome(legacy, result(ms=78_000)) == ("elide", pytest.approx(78 / 45))
+    assert outcome(legacy, result(ms=78_000)) == ("inconclusive", pytest.approx(78 / 45))
     assert percent_faster(78 / 45) == pytest.approx((78 - 45) / 78 * 100)
 
 

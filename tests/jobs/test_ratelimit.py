@@ -21,22 +21,58 @@ def test_rate_limit_windows_with_a_controlled_clock(settings):
     assert list(RateLimitCounter.objects.values_list("window_start", flat=True)) == [start + 600]
 
 
-def test_client_key_uses_the_last_proxy_hop_only_when_configured(rf, settings):
-    request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 5.6.7.8")
+def test_client_key_believes_only_hops_added_by_trusted_proxies(rf, settings):
+    forwarded = "1.2.3.4, 6.6.6.6, 5.6.7.8, 10.0.0.2"
+    request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    settings.ARENA_TRUSTED_PROXIES = ["10.0.0.0/24"]
     settings.ARENA_CLIENT_IP_HEADER = ""
     assert ratelimit.client_key(request) == "10.0.0.1"
     settings.ARENA_CLIENT_IP_HEADER = "X-Forwarded-For"
+    # From the right: 10.0.0.2 is a trusted proxy's hop, 5.6.7.8 the first one that is not.
     assert ratelimit.client_key(request) == "5.6.7.8"
-    v6 = rf.get("/", REMOTE_ADDR="2001:db8::1")
+    # A connection from elsewhere is the client, whatever header it sends.
+    direct = rf.get("/", REMOTE_ADDR="198.51.100.9", HTTP_X_FORWARDED_FOR="5.6.7.8")
+    assert ratelimit.client_key(direct) == "198.51.100.9"
+    settings.ARENA_TRUSTED_PROXIES = []
+    assert ratelimit.client_key(request) == "10.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "key"),
+    [
+        ("", "127.0.0.1"),  # no hop: the proxy itself
+        ("garbage", "127.0.0.1"),
+        ("5.6.7.8, garbage", "127.0.0.1"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("::1, 127.0.0.1", "::/64"),  # every hop trusted: the leftmost
+        ("9.9.9.9, " * 5000 + "5.6.7.8", "5.6.7.8"),
+    ],
+)
+def test_client_key_from_odd_forwarding_headers(rf, settings, forwarded, key):
+    settings.ARENA_TRUSTED_PROXIES = ["127.0.0.1", "::1"]
+    settings.ARENA_CLIENT_IP_HEADER = "X-Forwarded-For"
+    request = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    assert ratelimit.client_key(request) == key
+
+
+def test_ipv6_clients_are_grouped_by_64(rf, settings):
     settings.ARENA_CLIENT_IP_HEADER = ""
-    assert ratelimit.client_key(v6) == "2001:db8::/64"
+    keys = {
+        ratelimit.client_key(rf.get("/", REMOTE_ADDR=address))
+        for address in ("2001:db8::1", "2001:db8::ffff:1", "2001:db8:0:0:1234:5678:9abc:def0")
+    }
+    assert keys == {"2001:db8::/64"}
+    assert ratelimit.client_ip(rf.get("/", REMOTE_ADDR="2001:db8::1")) == "2001:db8::"
+    assert ratelimit.client_key(rf.get("/", REMOTE_ADDR="2001:db8:0:1::1")) == "2001:db8:0:1::/64"
 
 
 @pytest.mark.django_db(transaction=True)
 def test_rate_limit_is_shared_between_processes(manage):
     """Two other processes (as two gunicorn workers would) and this one count together."""
     script = (
-        "from jobs import ratelimit; "
+        "from jobs.submissions import ratelimit; "
         "print(ratelimit.hit('jobs:192.0.2.1', limit=3, window=3600, now=1_800_000_100).hits)"
     )
     counts = [manage("shell", "-v", "0", "-c", script, check=True).stdout.split()[-1] for _ in "ab"]

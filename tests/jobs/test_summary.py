@@ -80,7 +80,9 @@ def steps_counted_here():
         status="completed",
         excluded_reason="",
         speedup__isnull=False,
-        verdict__in=("elide", "standard", "tie", "inconclusive"),
+        verdict__in=("elide", "standard", "tie", "inconclusive", "both_failed"),
+        standard_cmd__isnull=True,  # operator races never count
+        elide_cmd__isnull=True,
     )
     steps = collections.Counter()
     for job in counted:
@@ -189,6 +191,14 @@ def deleted(number):
             Job.objects.filter(pk=job.pk).delete()
 
 
+def operator_command_toggled(number):
+    """An operator's custom command set on a race (it leaves the summary) or taken off."""
+    job = some_race(number)
+    if job is not None:
+        job.elide_cmd = None if job.elide_cmd else ["sh", "-c", "mvn -q package"]
+        job.save()
+
+
 def demo_flag_flipped(number):
     job = some_race(number)
     if job is not None:
@@ -223,6 +233,7 @@ OPERATIONS = {
     "requeue": requeued,
     "delete": deleted,
     "demo": demo_flag_flipped,
+    "operator": operator_command_toggled,
     "seed": seeded,
     "import": imported,
 }

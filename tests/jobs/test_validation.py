@@ -28,19 +28,62 @@ BAD_URLS = [
     ("https://user:token@github.com/a/b", "Credentials in the repository URL are not allowed"),
     ("https://github.com:8443/a/b", "A port in the repository URL is not allowed"),
     ("https://bitbucket.org/a/b", "Repositories on bitbucket.org are not accepted"),
-    ("https://github.com/a", "Expected https://github.com/OWNER/REPO"),
-    ("https://github.com/a/b/tree/main", "Expected https://github.com/OWNER/REPO"),
-    ("https://github.com/a/b?x=1", "characters that are not allowed: '?'"),
-    ("https://github.com/a/b c", "characters that are not allowed: ' '"),
-    ("https://github.com/a/b;rm -rf ~", "characters that are not allowed"),
-    ("https://github.com/a/$(id)", "characters that are not allowed"),
-    ("https://github.com/a/`id`", "characters that are not allowed"),
+    ("https://github.com/a", "looks like https://github.com/OWNER/REPO, and /a is not"),
+    ("https://github.com/a/b/blob/main/x", "looks like https://github.com/OWNER/REPO"),
+    ("https://github.com/a/b/tree/", "looks like https://github.com/OWNER/REPO"),
+    ("https://github.com/a/b?x=1", "A repository URL cannot contain the character “?”."),
+    ("https://github.com/a/b c", "A repository URL cannot contain a space."),
+    ("https://github.com/a/b;rm -rf ~", "cannot contain a space, the character “;” or"),
+    ("https://github.com/a/$(id)", "cannot contain the character “$”"),
+    ("https://github.com/a/`id`", "cannot contain the character “`”."),
     ("https://github.com/a/b\nx", "control characters"),
     ("https://github.com/" + "a" * 300 + "/" + "b" * 300, "too long"),
     ("/srv/repos/project", "Local paths and file:// URLs are not accepted"),
     ("file:///srv/repos/project", "Local paths and file:// URLs are not accepted"),
-    ("https://github.com/../etc", "Expected https://github.com/OWNER/REPO"),
+    ("https://github.com/../etc", "looks like https://github.com/OWNER/REPO"),
+    ("github.com/a", "looks like https://github.com/OWNER/REPO"),
+    ("example.com/a/b", "Only https:// repository URLs are accepted"),
 ]
+
+
+# What people paste: the address bar without https://, a branch's page, a clone URL.
+PASTED = [
+    ("github.com/spring-projects/spring-petclinic", "", "spring-projects/spring-petclinic", ""),
+    ("www.github.com/google/guava.git", "", "google/guava", ""),
+    ("https://github.com/square/okhttp/tree/parent-4.12.0", "", "square/okhttp", "parent-4.12.0"),
+    ("https://github.com/o/r/tree/feature/nested/", "", "o/r", "feature/nested"),
+    ("https://github.com/o/r/tree/main", "main", "o/r", "main"),
+    ("https://gitlab.com/group/project/-/tree/v1.0", "", "group/project", "v1.0"),
+    ("https://github.com/o/r.git/", "dev", "o/r", "dev"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("pasted", "typed_ref", "name", "ref"), PASTED)
+def test_what_people_paste_is_understood(pasted, typed_ref, name, ref):
+    url, repository_name, chosen_ref = validation.validate_repository(pasted, typed_ref)
+    host = "gitlab.com" if "gitlab" in pasted else "github.com"
+    assert (url, repository_name, chosen_ref) == (f"https://{host}/{name}", name, ref)
+
+
+@pytest.mark.django_db
+def test_a_ref_in_the_url_is_the_race_ref_and_a_contradicting_one_is_refused():
+    job = services.create_job("https://github.com/o/r/tree/release/2.x")
+    assert (job.repository_url, job.ref) == ("https://github.com/o/r", "release/2.x")
+    with pytest.raises(ValidationError, match="names the ref main but the ref field says dev"):
+        services.create_job("https://github.com/o/r/tree/main", ref="dev")
+    with pytest.raises(ValidationError, match="names a ref"):
+        validation.validate_repository_url("https://github.com/o/r/tree/main")
+    assert Job.objects.count() == 1
+
+
+@pytest.mark.parametrize(("url", "message"), BAD_URLS)
+def test_every_refusal_reads_as_one_sentence(url, message, settings):
+    settings.ARENA_ALLOW_LOCAL_REPOS = False
+    with pytest.raises(ValidationError) as refused:
+        validation.validate_repository(url)
+    for sentence in refused.value.messages:
+        assert sentence[0].isupper() and sentence.endswith(".") and "\n" not in sentence
+        assert "'" not in sentence  # no Python reprs of characters
 
 
 @pytest.mark.parametrize(("url", "normalized", "name"), GOOD_URLS)

@@ -4,7 +4,6 @@ Short heartbeat, poll and dead-worker thresholds come in through the environment
 recovery after a SIGKILL takes seconds, not minutes.
 """
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from django.db.models import Count, Q
 from jobs.models import BuildResult, BuildStatus, Job, JobStatus
 from jobs.submissions.services import create_job
 from tests.repos import make_git_repo
-from tests.support import PROJECT_DIR, wait_until
+from tests.support import PROJECT_DIR, new_marker, processes_with, wait_until
 from workers.models import Worker, WorkerAssignment, WorkerStatus
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -38,25 +37,6 @@ def recipe(seconds, marker=None):
     """A build that prints, takes `seconds` (a unique marker lets tests find its processes)."""
     sleep = f"{seconds}.{marker}" if marker else str(seconds)
     return ["sh", "-c", f"echo compiling; sleep {sleep}; echo BUILD SUCCESS"]
-
-
-def new_marker():
-    """Digits appended to a sleep's fraction: `sleep 8.000123456` is findable in /proc."""
-    return f"000{uuid.uuid4().int % 10**9:09d}"
-
-
-def processes_with(marker):
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if marker.encode() in f.read():
-                    found.append(int(pid))
-        except OSError:
-            continue
-    return found
 
 
 def wait_for(predicate, timeout, what):

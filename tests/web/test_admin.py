@@ -79,8 +79,8 @@ def test_job_list_columns_filters_and_search(admin_client, race):
     page = admin_client.get(url).content.decode()
     assert "owner/repo1" in page and "owner/repo2" in page
     # Both durations, each kept on one line by non-breaking spaces.
-    assert "45.00\u00a0s" in page and "1\u00a0min\u00a018.00\u00a0s" in page
-    assert "elide 42.3% faster" in page  # the winner with the original's percentage
+    assert "45.00\u00a0s" in page and "1:18" in page  # m:ss above a minute, as every page
+    assert "1.73\u00d7" in page  # the speedup to 2 decimals
 
     def listed(query):
         html = admin_client.get(url, query).content.decode()
@@ -175,6 +175,33 @@ def test_operator_commands_are_editable_on_an_existing_job(admin_client):
     assert (job.mode, job.iterations, job.warmups, job.timeout_seconds) == ("parallel", 3, 1, 600)
     assert job.elide_cmd == ["elide", "build"] and job.standard_cmd is None
     assert (job.cache, job.scenario) == ("cold", "noop")
+
+
+@pytest.mark.django_db
+def test_a_finished_races_measured_fields_are_read_only(admin_client):
+    job = make_numbered_race(4)  # completed: 3 runs, sequential, warm, clean, no commands
+    url = reverse("admin:jobs_job_change", args=[job.pk])
+    page = admin_client.get(url).content.decode()
+    for field in ("mode", "iterations", "warmups", "cache", "scenario", "elide_cmd"):
+        assert f'name="{field}"' not in page  # shown, not offered as an input
+    assert 'name="excluded_reason"' in page  # what an operator may still decide
+    response = admin_client.post(
+        url,
+        {"mode": "parallel", "iterations": "9", "warmups": "3", "cache": "cold",
+         "scenario": "noop", "elide_cmd": '["sh", "-c", "true"]', "excluded_reason": "",
+         **NO_INLINE_FORMS},
+    )  # fmt: skip
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert (job.mode, job.iterations, job.warmups) == ("sequential", 3, 0)
+    assert (job.cache, job.scenario, job.elide_cmd) == ("warm", "clean", None)
+
+
+@pytest.mark.django_db
+def test_output_blocks_take_the_keyboard_focus(admin_client, race):
+    page = admin_client.get(reverse("admin:jobs_job_change", args=[race.pk])).content.decode()
+    blocks = page.count('<pre class="build-output"')
+    assert blocks == 2 and page.count('<pre class="build-output" tabindex="0"') == blocks
 
 
 @pytest.mark.django_db
@@ -319,7 +346,8 @@ def test_capped_count_paginator(monkeypatch):
 def test_format_ms():
     assert format_ms(None) == "-"
     assert format_ms(45_210) == "45.21\u00a0s"
-    assert format_ms(78_000) == "1\u00a0min\u00a018.00\u00a0s"
+    assert format_ms(78_000) == "1:18"
+    assert format_ms(672_370) == "11:12"
 
 
 @pytest.mark.django_db

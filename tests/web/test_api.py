@@ -39,6 +39,16 @@ def test_create_job_with_a_ref(client):
     assert Job.objects.get().ref == "v1.2"
 
 
+def test_the_api_reads_a_pasted_url_as_the_form_does(client):
+    body = {"repositoryUrl": "github.com/a/b/tree/release/2.x"}
+    assert post_json(client, "/api/jobs", body).status_code == 201
+    job = Job.objects.get()
+    assert (job.repository_url, job.ref) == ("https://github.com/a/b", "release/2.x")
+    refused = post_json(client, "/api/jobs", {"repositoryUrl": "github.com/a/b c"})
+    assert refused.status_code == 400
+    assert refused.json()["details"] == ["A repository URL cannot contain a space."]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "fragment"),
     [
@@ -118,16 +128,21 @@ def test_reuse_never_returns_a_demo_void_or_excluded_race(client):
     assert post_json(client, "/api/jobs", {"repositoryUrl": url}).json()["jobId"] == real.pk
 
 
-def test_runs_and_warmups_default_to_3_and_1_and_are_validated(client):
+def test_runs_default_to_auto_and_1_warmup_and_are_validated(client):
     url = "https://github.com/acme/runs"
     created = post_json(client, "/api/jobs", {"repositoryUrl": url, "force": True})
     job = Job.objects.get(pk=created.json()["jobId"])
-    assert (job.iterations, job.warmups) == (3, 1)
+    assert (job.iterations, job.adaptive, job.warmups) == (10, True, 1)
+    detail = client.get(f"/api/jobs/{job.pk}").json()["job"]
+    assert (detail["iterations"], detail["adaptive"]) == (10, True)
     created = post_json(
         client, "/api/jobs", {"repositoryUrl": url, "force": True, "iterations": 10, "warmups": 0}
     )
     job = Job.objects.get(pk=created.json()["jobId"])
-    assert (job.iterations, job.warmups) == (10, 0)
+    assert (job.iterations, job.adaptive, job.warmups) == (10, False, 0)
+    created = post_json(client, "/api/jobs", {"repositoryUrl": url, "force": True,
+                                              "iterations": "auto"})  # fmt: skip
+    assert Job.objects.get(pk=created.json()["jobId"]).adaptive
     count = Job.objects.count()
     for bad in ({"iterations": 0}, {"iterations": 11}, {"warmups": 4}, {"warmups": -1},
                 {"iterations": "3"}, {"iterations": 2.5}, {"warmups": True}):  # fmt: skip
@@ -178,8 +193,10 @@ def test_rate_limit_gives_429_with_retry_after(client, settings):
 
 
 def test_get_job_shape(client):
-    job = make_race("apache/commons-lang", elide_ms=32_000, standard_ms=55_000)
+    job = make_race("apache/commons-lang", elide_ms=32_000, standard_ms=55_000, iterations=3)
     data = client.get(f"/api/jobs/{job.pk}").json()["job"]
+    assert (data["outcome"], data["outcomeLabel"]) == ("elide_win", "Elide wins")
+    assert data["operatorRace"] is False
     assert data["id"] == job.pk
     assert data["repositoryUrl"] == "https://github.com/apache/commons-lang"
     assert data["repositoryName"] == "apache/commons-lang"
@@ -390,15 +407,21 @@ def test_each_side_reports_its_phases_and_jdk(client):
     job = make_race("apache/commons-io")
     job.results.filter(build_type="elide").update(
         jdk="17 (/usr/lib/jvm/java-17-openjdk-amd64)",
-        phases={"clone_ms": 120, "prepare_ms": 15_000, "runs_ms": [30_000]},
+        phases={"clone_ms": 120, "prepare_ms": 15_000, "runs_ms": [30_000], "downloads": [0]},
     )
     data = client.get(f"/api/jobs/{job.pk}").json()["job"]
     assert data["elideResult"]["phases"] == {
         "clone_ms": 120,
         "prepare_ms": 15_000,
         "runs_ms": [30_000],
+        "downloads": [0],
     }
     assert data["elideResult"]["jdk"] == "17 (/usr/lib/jvm/java-17-openjdk-amd64)"
     # Races recorded before phases existed answer with the same shape.
-    assert data["standardResult"]["phases"] == {"clone_ms": None, "prepare_ms": None, "runs_ms": []}
+    assert data["standardResult"]["phases"] == {
+        "clone_ms": None,
+        "prepare_ms": None,
+        "runs_ms": [],
+        "downloads": [],
+    }
     assert data["standardResult"]["jdk"] is None

@@ -95,7 +95,9 @@ def test_create_job_bodies(client, body):
         job = Job.objects.get(pk=json.loads(response.content)["jobId"])
         assert job.repository_url.startswith(("https://github.com/", "https://gitlab.com/"))
         assert job.standard_cmd is None and job.elide_cmd is None
-        assert job.iterations == body.get("iterations", 3) and 1 <= job.iterations <= 10
+        # No runs given: adaptive ("auto"), at most ARENA_MAX_RUNS (10) a side.
+        assert job.iterations == body.get("iterations", 10) and 1 <= job.iterations <= 10
+        assert job.adaptive == ("iterations" not in body)
     else:
         assert Job.objects.count() == before
 

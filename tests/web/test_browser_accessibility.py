@@ -41,6 +41,12 @@ def test_no_serious_accessibility_problem_on_any_page_at_both_widths(
     finished = make_race("spring/petclinic", output="[INFO] BUILD SUCCESS\n")
     make_race("spring/petclinic", elide_ms=21_000, standard_status="failure")
     running = make_running_race("acme/live", output="compiling\n")
+    void = make_race(
+        "acme/void",
+        elide_status="failure",
+        elide_error_kind="infrastructure",
+        elide_error="fatal: could not read Username for 'https://github.com'\n" * 20,
+    )
     django_user_model.objects.create_superuser("admin", "admin@example.com", "pw-for-tests")
     pages = [
         "/",
@@ -49,6 +55,8 @@ def test_no_serious_accessibility_problem_on_any_page_at_both_widths(
         "/jobs/?q=petclinic",
         f"/jobs/{finished.pk}/",
         f"/jobs/{running.pk}/",
+        f"/jobs/{void.pk}/",
+        f"/admin/jobs/job/{void.pk}/change/",
         f"/jobs/{running.pk}/cancel",
         "/workers/",
         "/repos/spring/petclinic/",

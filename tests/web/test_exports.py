@@ -64,6 +64,18 @@ def test_exports_are_rate_limited_per_client(client, settings):
     assert client.get(reverse("leaderboard_json"), REMOTE_ADDR="10.1.1.1").status_code == 200
 
 
+def test_one_ipv6_64_and_forged_forwarding_headers_are_one_export_client(client, settings):
+    settings.ARENA_EXPORT_RATE_LIMIT = 2
+    settings.ARENA_CLIENT_IP_HEADER = "X-Forwarded-For"
+    url = reverse("leaderboard_csv")
+    codes = [
+        client.get(url, REMOTE_ADDR=f"2001:db8:9:9::{n}", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+        for n in range(1, 4)
+    ]
+    assert [response.status_code for response in codes] == [200, 200, 429]
+    assert client.get(url, REMOTE_ADDR="2001:db8:9:a::1").status_code == 200
+
+
 def test_a_page_is_served_from_the_cache_until_it_expires(client, settings):
     settings.ARENA_EXPORT_CACHE_SECONDS = 60
     make_race("cached/one")

@@ -13,7 +13,8 @@ from django.utils import timezone
 from jobs.leaderboard.figures import totals
 from jobs.leaderboard.per_repository import chart_geometry, repository_statistics
 from jobs.leaderboard.ranking import attach_side_times, completed_races, ranking
-from tests.factories import make_race, make_running_race
+from tests.factories import make_race as make_one_race
+from tests.factories import make_running_race
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +22,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _no_cache(settings):
     settings.ARENA_LEADERBOARD_CACHE_SECONDS = 0
+
+
+def make_race(*args, **kwargs):
+    """A race of 3 runs a side (one run a side names no winner)."""
+    return make_one_race(*args, **{"iterations": 3, **kwargs})
 
 
 @pytest.fixture
@@ -59,9 +65,10 @@ def test_ranking_orders_by_speedup_with_unranked_races_last(races):
 def test_totals(races):
     figures = totals({"include_demo": True})
     assert figures["races"] == 6
-    assert figures["elide_wins"] == 4  # fast, good, old_mock, broken (standard failed)
+    # Measured wins; broken (the standard build failed) is Elide's forfeit, counted apart.
+    assert figures["elide_wins"] == 3 and figures["elide_forfeits"] == 1
     assert figures["standard_wins"] == 1 and figures["ties"] == 1
-    # The win rate counts measured races only: broken was a forfeit.
+    # The win rate counts measured races only.
     assert figures["forfeits"] == 1 and figures["win_rate"] == pytest.approx(3 / 5)
     assert figures["best_speedup"] == pytest.approx(4.0)
     speedups = sorted([4.0, 2.0, 0.5, 30_100 / 30_000, 55 / 32])
@@ -124,10 +131,17 @@ def test_chart_geometry_scales_bars_to_the_tallest():
     ]
     chart = chart_geometry(histogram, width=300, height=200, padding=20)
     bars = chart["bars"]
-    # 200 high, 20 of padding at each end and 12 for the axis title: 148 for the tallest bar.
-    assert bars[2]["height"] == 148 and bars[0]["height"] == 37 and bars[1]["height"] == 0
+    # 200 high: 16 above, 44 below for the bars' labels and the axis title: 140 for the tallest.
+    assert bars[2]["height"] == 140 and bars[0]["height"] == 35 and bars[1]["height"] == 0
     assert [bar["side"] for bar in bars] == ["standard", "tie", "elide"]
-    assert all(bar["y"] + bar["height"] == 180 for bar in bars)
+    assert all(bar["y"] + bar["height"] == 156 for bar in bars)
+    # The range labels and the axis title each have a line of their own (12 px type).
+    assert chart["label_y"] - chart["baseline"] >= 12
+    assert chart["x_title_y"] - chart["label_y"] >= 16
+    # Whole-number ticks of the race counts, from the baseline up to the tallest bar.
+    assert [(tick["value"], tick["y"]) for tick in chart["y_ticks"]] == [
+        (0, 156), (1, 121), (2, 86), (3, 51), (4, 16),
+    ]  # fmt: skip
 
 
 def test_leaderboard_page_shows_totals_chart_and_repositories(client, races):
@@ -136,7 +150,7 @@ def test_leaderboard_page_shows_totals_chart_and_repositories(client, races):
     assert '<svg class="chart chart-wide"' in content and content.count("<rect") == 18
     assert "spring/petclinic" in content and "By repository" in content
     assert "4.00\u00d7" in content  # best speedup
-    assert "1 run: no interval" in content  # one unit (x); no percent column
+    assert "90% CI" in content  # one unit (x); no percent column
     assert "<script" not in content.split("<main")[1]
 
 
@@ -145,7 +159,9 @@ def test_leaderboard_filters_via_query_and_htmx_partial(client, races):
     ranking_table = content.split('class="cards ranking-table"')[1].split("</table>")[0]
     assert "google/guava" in ranking_table and "petclinic" not in ranking_table
     partial = client.get(reverse("leaderboard"), HTTP_HX_REQUEST="true").content.decode()
-    assert partial.startswith('<div id="leaderboard-body">') and "<html" not in partial
+    # The headline, above the filters, follows out of band; then the body.
+    assert partial.startswith('<div id="leaderboard-headline" hx-swap-oob="true">')
+    assert '\n<div id="leaderboard-body">' in partial and "<html" not in partial
     assert "apache/commons-lang" not in partial
     with_demo = client.get(reverse("leaderboard"), {"include_demo": "on"}).content.decode()
     assert "apache/commons-lang" in with_demo and "Includes demo data" in with_demo
@@ -195,8 +211,15 @@ def test_json_export(client, races):
     assert data["filters"] == {"scenario": "clean", "cache": "warm"}  # the default kind
     assert data["totals"]["races"] == 5
     headline = data["headline"]
-    assert set(headline) == {"speedup", "ci95", "races", "repositories", "includesDemo"}
+    assert set(headline) == {
+        "speedup", "ci95", "races", "repositories", "includesDemo", "reason", "repositoriesNeeded",
+        "source",
+    }  # fmt: skip
+    assert headline["source"] == "races"
     assert headline["races"] == 4 and headline["repositories"] == 2  # broken has no speedup
+    # Two repositories are not enough for a claim (ARENA_HEADLINE_MIN_REPOSITORIES, 3).
+    assert headline["speedup"] is None and headline["ci95"] is None
+    assert headline["repositoriesNeeded"] == 1 and "1 more repository needed" in headline["reason"]
     assert headline["includesDemo"] is False
     repos = {row["repository_name"]: row for row in data["repositories"]}
     assert repos["spring/petclinic"]["races"] == 2 and "apache/commons-lang" not in repos
@@ -234,14 +257,14 @@ def test_figures_are_cached_per_process_and_the_ranking_is_not(client, settings)
     cache.clear()
     make_race("cache/first")
     first = client.get(reverse("leaderboard")).content.decode()
-    assert re.search(r'stat-value">1</span><span class="stat-label">races', first)
+    assert re.search(r'stat-value">1</span><span class="stat-label">counted race<', first)
     make_race("cache/second", elide_ms=1000, standard_ms=90_000)
     second = client.get(reverse("leaderboard")).content.decode()
-    assert re.search(r'stat-value">1</span><span class="stat-label">races', second)
+    assert re.search(r'stat-value">1</span><span class="stat-label">counted race<', second)
     assert "cache/second" in second.split('class="cards ranking-table"')[1]  # rows read live
     cache.clear()
     third = client.get(reverse("leaderboard")).content.decode()
-    assert re.search(r'stat-value">2</span><span class="stat-label">races', third)
+    assert re.search(r'stat-value">2</span><span class="stat-label">counted races<', third)
     assert "cache/second" in third.split('class="cards ranking-table"')[1]
 
 
@@ -263,18 +286,21 @@ def test_the_board_speaks_of_warm_clean_races_unless_asked_to_pool_kinds(client,
     1.5x. The default kind is warm and clean; "any" pools kinds on purpose."""
     settings.ARENA_PLAUSIBLE_SPEEDUP = 20
     settings.ARENA_LEADERBOARD_CACHE_SECONDS = 0
+    settings.ARENA_HEADLINE_MIN_REPOSITORIES = 2
     make_race("kinds/clean", elide_ms=10_000, standard_ms=15_000)
+    make_race("kinds/clean-too", elide_ms=20_000, standard_ms=30_000)
     make_race("kinds/noop", elide_ms=1_000, standard_ms=9_000, scenario="noop")
     make_race("kinds/cold", elide_ms=1_000, standard_ms=4_000, cache="cold")
     board = client.get("/leaderboard/").content.decode()
     assert "kinds/clean" in board and "kinds/noop" not in board and "kinds/cold" not in board
     default = json.loads(b"".join(client.get(reverse("leaderboard_json")).streaming_content))
-    assert default["headline"]["speedup"] == 1.5 and default["headline"]["repositories"] == 1
+    assert default["headline"]["speedup"] == 1.5 and default["headline"]["repositories"] == 2
     pooled = client.get(reverse("leaderboard_json"), {"scenario": "any", "cache": "any"})
     pooled = json.loads(b"".join(pooled.streaming_content))
-    assert pooled["filters"] == {} and pooled["headline"]["repositories"] == 3
+    assert pooled["filters"] == {} and pooled["headline"]["repositories"] == 4
     from jobs.views.kiosk import slide_context
 
+    settings.ARENA_KIOSK_HOLD_SECONDS = 0  # no finished race's verdict held on screen
     booth = slide_context(now=0)  # the first slide: the headline
     assert booth["slide"] == "headline" and booth["headline"]["speedup"] == 1.5
 
@@ -301,7 +327,10 @@ def test_headline_is_the_geometric_mean_of_each_repositorys_median(client, setti
     assert totals()["flagged"] == 1
     content = client.get(reverse("leaderboard")).content.decode()
     assert "Elide builds 2.00\u00d7 faster" in content
-    assert f"(95% CI {low:.2f}\u00d7\u2013{high:.2f}\u00d7), 5 races of 3 repositories" in content
+    assert (
+        f"(95% CI {low:.2f}\u00d7\u2013{high:.2f}\u00d7), 5 measured races of 3 repositories"
+        in content
+    )
     assert "50% less build time" in content and "Demo data excluded" in content
     assert "flagged for review" in content
 
@@ -315,7 +344,7 @@ def test_void_and_not_comparable_races_are_counted_apart_and_never_ranked(client
     assert (figures["races"], figures["void"], figures["elide_wins"]) == (1, 1, 1)
     assert [job.pk for job in ranking()] == [counted.pk]
     content = client.get(reverse("leaderboard")).content.decode()
-    assert "Not counted: 1 void race" in content
+    assert "Not counted: 1 void (could not run)" in content
 
 
 def test_headline_of_many_repositories_uses_the_normal_interval(settings):

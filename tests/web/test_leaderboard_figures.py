@@ -16,6 +16,7 @@ from jobs.leaderboard.per_repository import repository_statistics
 from jobs.leaderboard.speedups import SPEEDUP_BINS
 from jobs.models import Job
 from tests.factories import make_race
+from tests.recount import is_public, recount
 
 pytestmark = pytest.mark.django_db
 
@@ -73,13 +74,24 @@ def varied_races(settings):
         job.verdict, job.winner, job.speedup = verdict, None, None
         job.save()
     exclude_races(Job.objects.filter(pk=jobs[3].pk), "broken runner", "tester")
+    # Measured wins (3 runs a side: one run names no winner), both sides failing, and an
+    # operator race (never counted).
+    make_race("acme/one", elide_ms=80_000, standard_ms=20_000, created_at=NOW, iterations=3)
+    make_race("acme/two", elide_ms=20_000, standard_ms=50_000, created_at=NOW, iterations=3)
+    make_race(
+        "acme/two",
+        elide_status="failure",
+        standard_status="failure",
+        created_at=NOW - datetime.timedelta(days=2),
+    )
+    make_race("other/three", standard_cmd=["true"], created_at=NOW - datetime.timedelta(days=3))
 
 
 def matching(filters):
     """The races the leaderboard counts under `filters`, any verdict, picked in Python."""
     races = []
     for job in Job.objects.filter(status="completed", excluded_reason=""):
-        if job.verdict is None:
+        if job.verdict is None or not is_public(job):
             continue
         if filters.get("q") and filters["q"].lower() not in job.repository_name.lower():
             continue
@@ -102,54 +114,37 @@ def expected_totals(filters, bound):
     races = matching(filters)
     counted = [job for job in races if job.verdict not in ("void", "not_comparable")]
     speedups = sorted(job.speedup for job in counted if job.speedup is not None)
-    measured = [job for job in counted if job.speedup is not None]
     return {
-        "races": len(counted),
-        "elide_wins": sum(job.winner == "elide" for job in counted),
-        "standard_wins": sum(job.winner == "standard" for job in counted),
-        "ties": sum(job.winner == "tie" for job in counted),
-        "inconclusive": sum(job.verdict == "inconclusive" for job in counted),
-        "measured": len(measured),
-        "with_speedup": len(measured),
+        **recount(races),
+        "with_speedup": len(speedups),
         "flagged": sum(not 1 / bound <= value <= bound for value in speedups),
         "best_speedup": max(speedups, default=None),
-        "void": sum(job.verdict == "void" for job in races),
-        "not_comparable": sum(job.verdict == "not_comparable" for job in races),
-        "forfeits": len(counted) - len(measured),
         "median_speedup": statistics.median(speedups) if speedups else None,
         "histogram": [
             sum(low <= value and (high is None or value < high) for value in speedups)
             for low, high, _ in SPEEDUP_BINS
         ],
-        "win_rate": (
-            sum(job.winner == "elide" for job in measured) / len(measured) if measured else None
-        ),
     }
 
 
 def expected_repositories(filters):
     rows = {}
     for job in matching(filters):
-        if job.verdict in ("void", "not_comparable"):
-            continue
         rows.setdefault(job.repository_name, []).append(job)
     result = []
-    for name, jobs in rows.items():
+    for name, every in rows.items():
+        jobs = [job for job in every if job.verdict not in ("void", "not_comparable")]
+        if not jobs:
+            continue
         measured = [job for job in jobs if job.speedup is not None]
-        row = {"repository_name": name, "races": len(jobs)}
+        row = {"repository_name": name, **recount(every), "with_speedup": len(measured)}
         for side in ("elide", "standard"):
             times = [getattr(job, f"{side}_success_ms") for job in jobs]
             times = [ms for ms in times if ms is not None]
             row[f"avg_{side}_ms"] = round(sum(times) / len(times)) if times else None
             row[f"best_{side}_ms"] = min(times, default=None)
-            row[f"{side}_wins"] = sum(job.winner == side for job in jobs)
-        row["ties"] = sum(job.winner == "tie" for job in jobs)
-        row["inconclusive"] = sum(job.verdict == "inconclusive" for job in jobs)
-        row["measured"] = len(measured)
         row["best_speedup"] = max((job.speedup for job in measured), default=None)
         row["last_race"] = max(job.created_at for job in jobs)
-        wins = sum(job.winner == "elide" for job in measured)
-        row["win_rate"] = wins / len(measured) if measured else None
         result.append(row)
     return sorted(result, key=lambda row: (-row["races"], row["repository_name"]))
 
@@ -184,7 +179,8 @@ def test_the_fixture_covers_what_the_figures_distinguish(varied_races):
     counted = totals({"include_demo": True})
     assert counted["void"] == 1 and counted["not_comparable"] == 1
     assert counted["flagged"] >= 1 and counted["forfeits"] >= 1
-    assert counted["elide_wins"] and counted["standard_wins"]
+    assert counted["elide_wins"] and counted["standard_wins"] and counted["both_failed"]
+    assert counted["standard_forfeits"] and Job.objects.filter(standard_cmd__isnull=False)
     assert totals()["races"] < counted["races"]
     narrowed = totals({"cache": "cold", "scenario": "clean"})["races"]
     assert 0 < narrowed < totals()["races"]
@@ -194,8 +190,9 @@ def test_the_fixture_covers_what_the_figures_distinguish(varied_races):
 def test_figures_read_summary_rows_not_the_races(varied_races):
     with CaptureQueriesContext(connection) as queries:
         repository_statistics({"include_demo": True})
-    assert len(queries) == 1
-    assert "leaderboard_summary" in queries[0]["sql"] and '"jobs"' not in queries[0]["sql"]
+    assert len(queries) == 2
+    for query in queries:
+        assert "leaderboard_summary" in query["sql"] and '"jobs"' not in query["sql"]
 
     with CaptureQueriesContext(connection) as queries:
         figures = totals({"include_demo": True})

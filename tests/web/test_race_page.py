@@ -28,7 +28,9 @@ def append_output(job, build_type, text):
 
 
 def test_race_page_shows_a_finished_race(client):
-    job = make_race(elide_ms=12_340, standard_ms=29_616, iterations=3, commit_sha="a" * 40)
+    job = make_race(
+        elide_ms=12_340, standard_ms=29_616, iterations=3, commit_sha="a" * 40, output="ok\n"
+    )
     content = client.get(reverse("race_detail", args=[job.pk])).content.decode()
     assert "12.34 s" in content and "29.62 s" in content
     assert "Elide wins" in content and "2.40\u00d7" in content
@@ -45,16 +47,25 @@ def test_race_page_shows_why_a_void_race_could_not_run(client):
     reason = "elide is not installed on worker build-2"
     job = make_race(elide_status="failure", elide_error_kind="infrastructure", elide_error=reason)
     content = client.get(reverse("race_detail", args=[job.pk])).content.decode()
-    assert f"Could not run: {reason}" in content
+    # The verdict leads, neutral; the reason is detail under it; the side "could not run".
+    summary = content.split('id="race-summary"')[1]
+    assert '<h2 id="summary-title">Void: not a result</h2>' in summary
+    assert f'aria-label="Why the race is void">{reason}</pre>' in summary
+    assert content.index('id="race-summary"') < content.index('class="terminals"')
+    elide_head = content.split('id="side-head-elide"')[1].split("</header>")[0]
+    assert "Could not run" in elide_head and "not run" in elide_head and "ailed" not in elide_head
     assert "Elide wins" not in content and "wins:" not in content
 
 
 def test_race_page_of_a_standard_win_and_a_tie(client):
-    lost = make_race("a/lost", elide_ms=40_000, standard_ms=20_000)
+    lost = make_race("a/lost", elide_ms=40_000, standard_ms=20_000, iterations=3)
     content = client.get(reverse("race_detail", args=[lost.pk])).content.decode()
     assert "Maven wins" in content and "2.00\u00d7" in content
     tie = make_race("a/tie", elide_ms=20_000, standard_ms=20_050)
-    assert "Dead heat" in client.get(reverse("race_detail", args=[tie.pk])).content.decode()
+    assert (
+        '<h2 id="summary-title">Tie</h2>'
+        in client.get(reverse("race_detail", args=[tie.pk])).content.decode()
+    )
 
 
 def test_race_page_escapes_hostile_output(client):
@@ -227,7 +238,7 @@ def test_cancel_asks_for_confirmation_then_cancels_with_post_and_csrf(client, ad
     assert job.status == "cancelled"
     body = response.content.decode()
     assert "Race cancelled" in body and "kept below" not in body
-    assert "kept in the terminals above" in body
+    assert "kept in the terminals" in body
     # A second cancel changes nothing and says so.
     again = client.post(url, follow=True)
     assert "already ended" in again.content.decode()
@@ -314,6 +325,35 @@ def test_race_page_shows_cache_scenario_jdk_and_each_sides_phases(client):
     assert "Incremental rebuild after a one-line change" in page
     assert ", JDK 17 (/usr/lib/jvm/java-17-openjdk-amd64)" in page
     assert "clone 0.16 s · prepare 14.20 s (not measured) · measured 2.31 s 2.25 s" in page
+
+
+def test_race_page_shows_what_each_measured_run_downloaded(client):
+    job = make_race("apache/commons-io", cache="warm")
+    job.results.filter(build_type="standard").update(
+        phases={"clone_ms": 160, "prepare_ms": 14_200, "runs_ms": [2_310, 2_250],
+                "downloads": [0, 0]},
+    )  # fmt: skip
+    job.results.filter(build_type="elide").update(
+        phases={"clone_ms": 160, "prepare_ms": 9_000, "runs_ms": [1_900], "downloads": [None]},
+    )
+    page = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert "measured 2.31 s 2.25 s · artifacts downloaded 0 0</span>" in page
+    assert "measured 1.90 s · artifacts downloaded \u2013</span>" in page  # Elide does not say
+
+
+def test_a_not_comparable_race_says_how_the_jars_differ(client):
+    job = make_race("apache/commons-io")
+    reason = (
+        "1 classes compiled for another Java level (e.g. p/Hello.class: class-file version 52 "
+        "in the standard build, 61 in Elide's)"
+    )
+    parity = {"difference": 1.0, "standardOnly": 0, "elideOnly": 0, "examples": [],
+              "versionMismatches": 1, "resourceDifferences": 0, "reason": reason}  # fmt: skip
+    Job.objects.filter(pk=job.pk).update(
+        verdict="not_comparable", winner=None, speedup=None, parity=parity
+    )
+    page = client.get(reverse("race_detail", args=[job.pk])).content.decode()
+    assert "class-file version 52 in the standard build, 61 in Elide&#x27;s). Kept off" in page
 
 
 WIDE_OUTPUT = "caf\u00e9 \u2192 ok\n\U0001f514 Gr\u00fc\u00dfe, \u4e16\u754c\n" * 3

@@ -10,6 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from jobs.leaderboard.repository_stats import median_interval
+from jobs.outcomes.labels import outcome_of
 from tests.factories import make_race, make_running_race
 
 pytestmark = pytest.mark.django_db
@@ -56,9 +57,9 @@ def test_repository_figures_never_pool_kinds_of_race(client):
     cold = client.get(url, {"cache": "cold", "scenario": "clean"}).content.decode()
     assert "4.00\u00d7" in cold and "1.50\u00d7" not in cold
     badge = reverse("repository_badge", args=["acme", "kinds"])
-    assert "1.5\u00d7 faster" in client.get(badge).content.decode()
+    assert "1.50\u00d7 faster" in client.get(badge).content.decode()
     noop_badge = client.get(badge, {"scenario": "noop"}).content.decode()
-    assert "9.0\u00d7 faster" in noop_badge
+    assert "9.00\u00d7 faster" in noop_badge
 
 
 @pytest.mark.parametrize("query", [{"cache": "tepid"}, {"scenario": "dirty"}, {"cache": "WARM"}])
@@ -93,7 +94,7 @@ def test_badge_is_valid_svg_with_cache_headers(client):
     root = ET.fromstring(response.content)  # noqa: S314 (our own response)
     assert root.tag == SVG + "svg"
     texts = [node.text for node in root.iter(SVG + "text")]
-    assert "Elide" in texts and "1.7\u00d7 faster" in texts
+    assert "Elide" in texts and "1.70\u00d7 faster" in texts  # 2 decimals, as every page
     unknown = client.get(reverse("repository_badge", args=["nobody", "nothing"]))
     assert "no measured race yet" in unknown.content.decode()
 
@@ -112,9 +113,14 @@ def test_badge_escapes_whatever_the_name_holds(client):
 @pytest.mark.parametrize(
     ("fields", "headline"),
     [
-        ({}, "Elide 2.00\u00d7 faster"),
-        ({"elide_status": "failure"}, "The standard build succeeded; Elide failed"),
-        ({"elide_status": "failure", "standard_status": "failure"}, "Both builds failed"),
+        ({"iterations": 3}, "Elide 2.00\u00d7 faster"),
+        ({"elide_status": "failure"}, "Maven wins by forfeit"),
+        ({"elide_status": "failure", "standard_status": "failure"}, "Both failed"),
+        ({"iterations": 3, "is_mock": True}, "Demo: Elide 2.00\u00d7 faster"),
+        (
+            {"elide_status": "failure", "elide_error_kind": "infrastructure"},
+            "Void: not a result",
+        ),
     ],
 )
 def test_card_is_a_1200x630_png(client, fields, headline):
@@ -126,7 +132,13 @@ def test_card_is_a_1200x630_png(client, fields, headline):
     assert "max-age=86400" in response["Cache-Control"]
     image = Image.open(io.BytesIO(response.content))
     assert image.format == "PNG" and image.size == (1200, 630)
-    assert card_headline(job, job.elide_result, job.standard_result)[0] == headline
+    line, colour = card_headline(job, job.elide_result, job.standard_result)
+    assert line == headline
+    # The outcome's one colour (jobs/outcomes/labels.py): never Elide's purple on a void card.
+    found = outcome_of(job)
+    assert "#{:02x}{:02x}{:02x}".format(*colour) == found.colour
+    if found.key == "void":
+        assert image.getpixel((600, 5)) == colour and colour != (0xB6, 0x9C, 0xFF)
     assert client.get("/jobs/nope/card.png").status_code == 404
 
 

@@ -59,6 +59,41 @@ def test_a_client_may_have_only_so_many_races_queued_or_running(client):
     }
 
 
+def test_forged_forwarding_headers_share_one_limit(client, settings):
+    """A client reaching the app directly sends a new X-Forwarded-For each time: one client."""
+    settings.ARENA_CLIENT_IP_HEADER = "X-Forwarded-For"
+    settings.ARENA_TRUSTED_PROXIES = ["127.0.0.1"]
+    statuses = [
+        post_json(
+            client,
+            {"repositoryUrl": f"https://github.com/forged/r{n}"},
+            REMOTE_ADDR="198.51.100.9",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+        ).status_code
+        for n in range(6)
+    ]
+    assert statuses == [201, 201, 429, 429, 429, 429]
+    # Behind the trusted proxy, the hop it added is the client.
+    behind = post_json(
+        client,
+        {"repositoryUrl": "https://github.com/proxied/r"},
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.50",
+    )
+    assert behind.status_code == 201
+    assert Job.objects.get(repository_name="proxied/r").client_key == "203.0.113.50"
+
+
+def test_addresses_of_one_ipv6_64_share_one_limit(client):
+    addresses = ["2001:db8:5:6::1", "2001:db8:5:6::2", "2001:db8:5:6:ffff::9"]
+    statuses = [
+        api_create(client, f"v6/r{n}", address=address).status_code
+        for n, address in enumerate(addresses)
+    ]
+    assert statuses == [201, 201, 429]
+    assert api_create(client, "v6/other", address="2001:db8:5:7::1").status_code == 201
+
+
 def test_form_and_api_reuse_a_finished_race_the_same_way(client):
     from tests.factories import make_race
 

@@ -86,3 +86,18 @@ def test_replay_chunks_follow_the_timing_and_never_cut_a_sequence():
         [400, '<span class="ansi-fg1">two</span>'],
         [900, "\nthree\n"],
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("\x1b[" + "9" * 5000 + "mplain", "plain"),  # more digits than int() takes
+        ("\x1b[000031mred", "red"),  # 6 digits: nothing
+        ("\x1b[00031mred", '<span class="ansi-fg1">red</span>'),
+        ("\x1b[1;" + "0" * 300 + "31mx", "x"),  # parameters over 256 characters: ignored
+        ("\x1b[" + "2;" * 40 + "1mx", '<span class="ansi-dim">x</span>'),  # codes past 32
+        ("\x1b[31;" + ";" * 5000 + "mx", "x"),
+    ],
+)
+def test_sgr_parameters_are_bounded(text, html):
+    assert render_ansi(text) == html

@@ -40,14 +40,12 @@ def with_verdict(job, verdict, **fields):
 def test_a_void_race_shows_why_and_never_a_winner_or_the_missing_sides_time(client):
     job = void_race()
     page = client.get(reverse("race_detail", args=[job.pk])).content.decode()
-    assert "Could not run: " in page and "is not installed" in page
+    assert "Void: not a result" in page and "is not installed" in page
     assert "wins" not in page.split('class="summary"')[1].split("</section>")[0]
     listing = client.get(reverse("job_list")).content.decode()
     row = listing.split("acme/void")[1].split("</tr>")[0]
-    assert "Could not run" in row and "could not run" in row and "badge-standard" not in row
-    assert card_headline(job, job.elide_result, job.standard_result)[0].startswith(
-        "Could not run: "
-    )
+    assert ">Void<" in row and "could not run" in row and "outcome-standard" not in row
+    assert card_headline(job, job.elide_result, job.standard_result)[0] == "Void: not a result"
 
 
 def test_not_comparable_and_inconclusive_races_say_so_everywhere(client):
@@ -58,7 +56,7 @@ def test_not_comparable_and_inconclusive_races_say_so_everywhere(client):
         parity={"difference": 0.5, "standardOnly": 3, "elideOnly": 1, "examples": ["a.B"]},
     )
     close = with_verdict(make_race("acme/close", elide_ms=59_000), "inconclusive", winner=None)
-    for job, words in ((differing, "Not comparable"), (close, "Too close to call")):
+    for job, words in ((differing, "Not comparable"), (close, "Inconclusive")):
         page = client.get(reverse("race_detail", args=[job.pk])).content.decode()
         summary = page.split('class="summary"')[1].split("</section>")[0]
         assert words in summary and "wins" not in summary
@@ -79,9 +77,9 @@ def test_only_counted_races_feed_a_repositorys_median(client):
     with_verdict(excluded, excluded.verdict, excluded_reason="mirror was stale")
     page = client.get(reverse("repository_page", args=["acme", "mixed"])).content.decode()
     assert "2.00\u00d7" in page and "5.00\u00d7" not in page.split("median speedup")[0][-200:]
-    assert "1 void (could not run)" in page and "1 excluded by an admin" in page
+    assert "Not counted: 1 void," in page and "1 excluded by an admin" in page
     badge = client.get(reverse("repository_badge", args=["acme", "mixed"])).content.decode()
-    assert "2.0\u00d7 faster" in badge
+    assert "2.00\u00d7 faster" in badge
 
 
 def test_the_kiosk_headline_is_the_leaderboards_with_its_interval():
@@ -91,4 +89,4 @@ def test_the_kiosk_headline_is_the_leaderboards_with_its_interval():
     context = slide_context(now=0)
     assert context["slide"] == "headline" and context["headline"]["races"] == 3
     html = render_to_string("kiosk/slide.html", context)
-    assert "95% CI" in html and "Across 3 races of 3 repositories" in html
+    assert "95% CI" in html and "Across 3 measured races of 3 repositories" in html

@@ -28,7 +28,8 @@ import time
 import uuid
 from pathlib import Path
 
-from workers.engine.trees import chown_tree, remove_tree
+from workers.engine import carried
+from workers.engine.trees import chown_tree, remove_tree, tree_usage
 
 COLD = "cold"
 WARM = "warm"
@@ -36,6 +37,9 @@ CACHE_MODES = (COLD, WARM)
 ENTRY_TREE = "home"
 ENTRY_META = "meta.json"
 COPY_TIMEOUT = 900
+# What one file or directory of a stored entry counts against the bound besides its blocks
+# (an inode and a directory entry; one block is what a small file takes on most filesystems).
+INODE_BYTES = 4096
 _TOOL_NAMES = {"mvn": "maven", "mvnw": "maven", "gradle": "gradle", "gradlew": "gradle"}
 
 
@@ -60,8 +64,16 @@ def cache_tool(tool, argv):
     return f"custom-{digest}"
 
 
-def cache_key(repository_url, commit, tool):
-    return hashlib.sha256(f"{repository_url}\n{commit}\n{tool}".encode()).hexdigest()[:40]
+def cache_state(tool, argv, tool_version, jdk):
+    """The name of a warm state: its tool and a digest of what else makes two caches differ
+    (the command, the tool's version, the JDK), so a state is reused only by the same build."""
+    identity = json.dumps([tool, list(argv or ()), tool_version or "", jdk or ""])
+    return f"{tool}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+
+
+def cache_key(repository_url, commit, state):
+    """The host store's key: repository, commit and state name (cache_state)."""
+    return hashlib.sha256(json.dumps([repository_url, commit, state]).encode()).hexdigest()[:40]
 
 
 def copy_tree(source, destination, timeout=COPY_TIMEOUT):
@@ -94,28 +106,10 @@ def private_dir(path):
     return path
 
 
-def tree_summary(path):
-    """(files, bytes, fingerprint) of a tree without following symlinks: equal fingerprints
-    mean the same names, kinds and sizes, so runs can show they started from the same state."""
-    digest = hashlib.sha256()
-    files = size = 0
-    root = str(path)
-    for directory, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames + [d for d in dirnames if os.path.islink(f"{directory}/{d}")]):
-            full = os.path.join(directory, name)
-            try:
-                info = os.lstat(full)
-            except OSError:
-                continue
-            relative = os.path.relpath(full, root)
-            if os.path.islink(full):
-                digest.update(f"L {relative} {os.readlink(full)}\n".encode())
-            else:
-                files += 1
-                size += info.st_size
-                digest.update(f"F {relative} {info.st_size}\n".encode())
-    return files, size, digest.hexdigest()[:12]
+def charged_bytes(usage):
+    """What an entry counts against ARENA_CACHE_MAX_MB: its blocks on disk plus INODE_BYTES
+    for each file and directory, so that many empty files weigh like a big one."""
+    return usage.bytes + usage.inodes * INODE_BYTES
 
 
 class HostCache:
@@ -156,13 +150,15 @@ class HostCache:
         within the bound. Returns False (nothing kept) when it alone exceeds the bound."""
         if self.max_bytes <= 0:
             return False
-        _, size, _ = tree_summary(source)
+        usage = tree_usage(source)
+        size = charged_bytes(usage)
         if size > self.max_bytes:
             return False
         staging = self.root / f".staging-{uuid.uuid4().hex}"
         try:
             copy_tree(source, staging / ENTRY_TREE)
-            (staging / ENTRY_META).write_text(json.dumps({**meta, "bytes": size}))
+            recorded = {**meta, "bytes": usage.bytes, "inodes": usage.inodes}
+            (staging / ENTRY_META).write_text(json.dumps(recorded))
             with self._locked(exclusive=True):
                 entry = self._entry(key)
                 if (entry / ENTRY_META).is_file():
@@ -177,14 +173,15 @@ class HostCache:
         return True
 
     def entries(self):
-        """[(last used, bytes, key)] of complete entries."""
+        """[(last used, charged bytes, key)] of complete entries."""
         found = []
         for entry in self.root.iterdir() if self.root.is_dir() else ():
             meta = entry / ENTRY_META
             if entry.name.startswith(".") or not meta.is_file():
                 continue
             try:
-                size = int(json.loads(meta.read_text()).get("bytes", 0))
+                recorded = json.loads(meta.read_text())
+                size = int(recorded.get("bytes", 0)) + int(recorded.get("inodes", 0)) * INODE_BYTES
                 found.append((meta.stat().st_mtime, size, entry.name))
             except (OSError, ValueError, AttributeError):
                 continue
@@ -227,24 +224,30 @@ class RaceCaches:
     def warm(self):
         return self.mode == WARM
 
-    def warm_state(self, tool, fill):
-        """(snapshot path, how it was obtained) of the warm state for `tool`.
+    def warm_state(self, tool, fill, project=None):
+        """(snapshot path, how it was obtained) of the warm state named `tool` (cache_state).
 
         Already prepared in this race, else copied from the host store, else filled by
         `fill()` (which builds once and returns (the home it left, "") or (None, why the
-        build failed): then (None, why)) and kept in the host store when it fits.
+        build failed): then (None, why)) and kept in the host store when it fits. The
+        stores a tool keeps inside the `project` copy it built (carried.py) join the state.
         """
         if tool in self._snapshots:
             return self._snapshots[tool], "prepared earlier in this race"
         snapshot = private_dir(self.local_root) / tool
         key = cache_key(self.repository_url, self.commit, tool)
         if self.host.fetch(key, snapshot):
-            how = "taken from the host cache (same repository, commit and tool)"
+            how = (
+                "taken from the host cache (same repository, commit, tool, tool version, "
+                "command and JDK)"
+            )
         else:
             home, failure = fill()
             if home is None:
                 return None, failure
             copy_tree(home, snapshot)
+            if project is not None:
+                carried.stash(snapshot, project, copy_tree)
             meta = {"repository": self.repository_url, "commit": self.commit, "tool": tool}
             kept = self.host.store(key, snapshot, meta)
             how = "filled by a full build" + (
@@ -253,16 +256,23 @@ class RaceCaches:
         self._snapshots[tool] = snapshot
         return snapshot, how
 
-    def start_from(self, home, tool, owner=None):
+    def start_from(self, home, tool, owner=None, project=None):
         """Replace `home` with the state a run of `tool` starts from (empty when cold), given
-        to `owner` ((uid, gid) of the build account) when set."""
+        to `owner` ((uid, gid) of the build account) when set; the stores the state carries
+        for the project go into `project` (a fresh copy). Returns notes to print."""
         snapshot = self._snapshots.get(tool) if self.warm else None
         if snapshot is None:
             reset_dir(home)
         else:
             remove_tree(home)
             copy_tree(snapshot, home)
-        if owner is not None and owner != (os.geteuid(), os.getegid()):
+        owner = owner if owner is not None and owner != (os.geteuid(), os.getegid()) else None
+        notes = []
+        if project is not None:
+            notes = carried.unstash(home, project, owner, copy_tree)
+        remove_tree(Path(home) / carried.STASH)
+        if owner is not None:
             info = os.lstat(home)
             if (info.st_uid, info.st_gid) != tuple(owner):
                 chown_tree(home, *owner)
+        return notes

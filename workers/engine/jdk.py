@@ -15,10 +15,11 @@ under /usr/lib/jvm (a directory with java and javac in its bin directory and a `
 file naming JAVA_VERSION).
 
 The rule: the lowest installed JDK whose major version is at least the requested one (a newer
-javac compiles for an older release; the lowest keeps closest to what the project tested).
-With no request, ARENA_JAVA_HOME when set, else the lowest installed JDK. When the request is
-above every installed JDK the side fails with a message naming the request, where it came
-from, and what is installed.
+javac compiles for an older release; the lowest keeps closest to what the project tested)
+and that every maven-enforcer-plugin `requireJavaVersion` range allows (upper bounds too:
+`[1.8,9)` admits only a JDK 8). With no request, ARENA_JAVA_HOME when set (and allowed), else
+the lowest allowed installed JDK. When no installed JDK fits the side fails with a message
+naming the request or range, where it came from, and what is installed.
 """
 
 import os
@@ -26,15 +27,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from defusedxml import ElementTree
-from defusedxml.common import DefusedXmlException
-
+from workers.engine.pom import read_pom, text_of
 from workers.engine.safefiles import read_text
 
 JVM_DIR = Path("/usr/lib/jvm")
-_VERSION_RE = re.compile(r"(\d+)(?:\.(\d+))?")
+# At most 9 digits a number: a hostile file may hold thousands, which int() refuses.
+_VERSION_RE = re.compile(r"(\d{1,9})(?:\.(\d{1,9}))?")
 _JAVA_VERSION_RE = re.compile(r'^JAVA_VERSION="([^"]+)"', re.MULTILINE)
-_PROPERTY_RE = re.compile(r"^\$\{([A-Za-z0-9_.-]{1,100})\}$")
 _TOOLCHAIN_RE = re.compile(
     r"languageVersion\s*(?:=|\.set\s*\()\s*JavaLanguageVersion\.of\(\s*['\"]?(\d{1,3})"
 )
@@ -70,6 +69,8 @@ class JdkChoice:
     jdk: Jdk | None
     request: JdkRequest | None
     error: str = ""
+    # The enforcer's requireJavaVersion ranges the choice honoured (versions.Requirement).
+    ranges: tuple = ()
 
     def describe(self):
         if self.jdk is None:
@@ -79,6 +80,8 @@ class JdkChoice:
             if self.request
             else "the project names no Java version"
         )
+        if self.ranges:
+            asked += "; it accepts " + ", ".join(r.describe() for r in self.ranges)
         return f"{asked}: using {self.jdk.describe()}"
 
 
@@ -151,61 +154,31 @@ def _from_sdkmanrc(src):
     return JdkRequest(major, "java in .sdkmanrc") if major else None
 
 
-def _local(tag):
-    return tag.rsplit("}", 1)[-1]
-
-
-def _children(element, name):
-    return [child for child in element if _local(child.tag) == name]
-
-
-def _text_of(element, path):
-    """The text at a path of local names (namespaces ignored), or None."""
-    current = [element]
-    for name in path:
-        current = [child for parent in current for child in _children(parent, name)]
-        if not current:
-            return None
-    return (current[0].text or "").strip()
-
-
 def _from_pom(src):
-    text = read_text(src, "pom.xml")
-    if not text:
+    pom = read_pom(src)
+    if pom is None:
         return None
-    try:
-        root = ElementTree.fromstring(text.encode("utf-8"), forbid_dtd=True)
-    except (ElementTree.ParseError, DefusedXmlException, ValueError):
-        return None
-    properties = {}
-    for block in _children(root, "properties"):
-        for prop in block:
-            properties[_local(prop.tag)] = (prop.text or "").strip()
 
     def resolve(value):
-        for _ in range(5):  # ${a} -> ${b} -> 17, bounded
-            match = _PROPERTY_RE.match(value or "")
-            if not match:
-                break
-            value = properties.get(match.group(1), "")
-        return major_version(value) if value and "${" not in value else None
+        value = pom.resolve(value)
+        return major_version(value) if value else None
 
     for name in POM_PROPERTIES:
-        major = resolve(properties.get(name))
+        major = resolve(pom.properties.get(name))
         if major:
             return JdkRequest(major, f"{name} in pom.xml")
-    for plugins in (("build", "plugins"), ("build", "pluginManagement", "plugins")):
-        current = [root]
-        for name in plugins:
-            current = [child for parent in current for child in _children(parent, name)]
-        for plugin in (p for block in current for p in _children(block, "plugin")):
-            if _text_of(plugin, ("artifactId",)) != "maven-compiler-plugin":
-                continue
-            for option in COMPILER_OPTIONS:
-                major = resolve(_text_of(plugin, ("configuration", option)))
-                if major:
-                    return JdkRequest(major, f"maven-compiler-plugin <{option}> in pom.xml")
+    for plugin in pom.plugins("maven-compiler-plugin"):
+        for option in COMPILER_OPTIONS:
+            major = resolve(text_of(plugin, ("configuration", option)))
+            if major:
+                return JdkRequest(major, f"maven-compiler-plugin <{option}> in pom.xml")
     return None
+
+
+def java_ranges(src):
+    """The maven-enforcer-plugin requireJavaVersion ranges of the project at `src`."""
+    pom = read_pom(src)
+    return tuple(pom.enforcer_requirements("requireJavaVersion", java_version=True)) if pom else ()
 
 
 def _from_gradle(src):
@@ -217,29 +190,39 @@ def _from_gradle(src):
 
 
 # --- the choice --------------------------------------------------------------------------------
-def choose_jdk(request, jdks, default_home=""):
+def choose_jdk(request, jdks, default_home="", ranges=()):
     """Apply the rule of this module's docstring; a JdkChoice with an error when none fits."""
-    if request is None:
-        if default_home:
-            jdk = probe_jdk(default_home) or Jdk(home=default_home, major=0, version="default")
-            return JdkChoice(jdk, None)
-        if jdks:
-            return JdkChoice(jdks[0], None)
+
+    def allowed(jdk):
+        return all(r.allows(jdk.version) for r in ranges)
+
+    if request is None and default_home:
+        jdk = probe_jdk(default_home) or Jdk(home=default_home, major=0, version="default")
+        if not ranges or allowed(jdk):
+            return JdkChoice(jdk, None, ranges=ranges)
+    if request is None and not jdks:
         return JdkChoice(None, None, "no JDK is installed (ARENA_JDKS, /usr/lib/jvm)")
-    fitting = [jdk for jdk in jdks if jdk.major >= request.major]
+    minimum = request.major if request else 0
+    fitting = [jdk for jdk in jdks if jdk.major >= minimum and allowed(jdk)]
     if fitting:
-        return JdkChoice(fitting[0], request)
+        return JdkChoice(fitting[0], request, ranges=ranges)
     installed = ", ".join(f"{jdk.major} ({jdk.home})" for jdk in jdks) or "none"
+    asked = [f"Java {request.major} ({request.source})"] if request else []
+    asked += [f"a JDK in {r.describe()}" for r in ranges]
     return JdkChoice(
         None,
         request,
-        f"no installed JDK fits: the project asks for Java {request.major} "
-        f"({request.source}); installed JDKs: {installed}",
+        f"no installed JDK fits: the project asks for {' and '.join(asked)}; "
+        f"installed JDKs: {installed}",
+        ranges=ranges,
     )
 
 
 def jdk_for_project(src, config):
     """The JdkChoice for the project at `src` under the engine configuration."""
     return choose_jdk(
-        requested_jdk(src), installed_jdks(config.jdks), default_home=config.java_home
+        requested_jdk(src),
+        installed_jdks(config.jdks),
+        default_home=config.java_home,
+        ranges=java_ranges(src),
     )

@@ -69,6 +69,23 @@ def split_cpus(cpus=None):
     return available[:half], available[half : 2 * half]
 
 
+def build_cpus(configured=(), available=None):
+    """The fixed CPU set every sequential measured build of this host runs on (taskset), so
+    both sides always run on the same CPUs: ARENA_BUILD_CPUS when set (each CPU must be one
+    this process may use), else every CPU but the lowest when the host has more than two
+    (left to the worker and the database), else all of them."""
+    available = sorted(available if available is not None else os.sched_getaffinity(0))
+    if configured:
+        unknown = sorted(set(configured) - set(available))
+        if unknown:
+            raise ValueError(
+                f"ARENA_BUILD_CPUS names CPUs this worker may not use: {unknown} "
+                f"(it may use {available})"
+            )
+        return sorted(set(configured))
+    return available[1:] if len(available) > 2 else available
+
+
 @contextmanager
 def measurement_lock(path, cancel=None, poll=0.1, on_wait=None):
     """Hold the host-wide measurement lock; waiting stays cancellable (raises Cancelled)."""

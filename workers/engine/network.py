@@ -7,7 +7,10 @@ so that 127.0.0.1 and its alias 10.0.2.2 are refused. slirp4netns forwards anyth
 host's own addresses and its LAN included, so before the build starts the worker (root, which
 holds CAP_NET_ADMIN over every network namespace) adds `prohibit` routes inside the build's
 namespace: link-local 169.254.0.0/16, 0.0.0.0/8, multicast and reserved ranges, every address
-of the host's interfaces, and the private ranges unless ARENA_BUILD_ALLOW_PRIVATE_NETS is set.
+of the host's interfaces, the host's connected subnets and every other destination of its
+routing tables but the default route (its LAN and whatever it reaches through a gateway of
+its own, public addresses or not), and the private ranges unless ARENA_BUILD_ALLOW_PRIVATE_NETS
+is set. slirp4netns runs without IPv6, so the build has no IPv6 route at all.
 slirp's own 10.0.2.0/24 (DNS on 10.0.2.3) is a more specific route and keeps working. The build
 has no capability in its namespace, so it cannot change the routes, and without CAP_NET_RAW it
 cannot send packets that bypass them.
@@ -27,6 +30,8 @@ from workers.engine.process import LaunchError
 SLIRP_READY_TIMEOUT = 10.0
 ALWAYS_BLOCKED = ("0.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4")
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+# slirp4netns' own network inside the build's namespace (its gateway and DNS resolver).
+SLIRP_NETWORK = ipaddress.ip_network("10.0.2.0/24")
 
 
 def host_addresses():
@@ -46,14 +51,43 @@ def host_addresses():
     return found
 
 
+def host_subnets():
+    """IPv4 networks this host reaches otherwise than through its default route: those of
+    its interfaces' addresses and every other route's destination (a /8 or narrower), in
+    every table."""
+    ip = shutil.which("ip")
+    if ip is None:
+        raise LaunchError("iproute2 (ip) is not installed: cannot protect the host's networks")
+    found = []
+    for argv in (
+        [ip, "-j", "-4", "addr", "show"],
+        [ip, "-j", "-4", "route", "show", "table", "all"],
+    ):
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=True)
+        for row in json.loads(result.stdout or "[]"):
+            for address in row.get("addr_info", ()):
+                found.append(f"{address['local']}/{address.get('prefixlen', 32)}")
+            if row.get("type", "unicast") == "unicast" and row.get("dst", "default") != "default":
+                found.append(row["dst"] if "/" in row["dst"] else f"{row['dst']}/32")
+    networks = {ipaddress.ip_network(net, strict=False) for net in found}
+    # Routes wider than a /8 stand for a default route (a VPN's 0.0.0.0/1 + 128.0.0.0/1);
+    # inside slirp's own 10.0.2.0/24 a host address names slirp's gateway, not the host's LAN.
+    return sorted(
+        str(net)
+        for net in networks
+        if not net.is_loopback and net.prefixlen >= 8 and not net.subnet_of(SLIRP_NETWORK)
+    )
+
+
 def blocked_networks(allow_private):
     networks = [*ALWAYS_BLOCKED, *(() if allow_private else PRIVATE_RANGES)]
-    return networks + [f"{address}/32" for address in host_addresses()]
+    own = [f"{address}/32" for address in host_addresses()]
+    return list(dict.fromkeys([*networks, *own, *host_subnets()]))
 
 
 def describe_blocked(allow_private):
     private = "" if allow_private else ", private ranges"
-    return f"loopback, the host's own addresses, link-local{private}"
+    return f"loopback, the host's own addresses and subnets, link-local{private}"
 
 
 NEEDS_ROOT = (

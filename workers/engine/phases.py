@@ -10,10 +10,12 @@ import time
 
 from jobs.outcomes.vocabulary import BUILD, INFRASTRUCTURE
 from workers.engine import diagnosis
-from workers.engine.cache import CacheError, cache_tool, tree_summary
+from workers.engine.cache import CacheError, cache_state, cache_tool
+from workers.engine.carried import carried_summary
 from workers.engine.jdk import jdk_for_project
 from workers.engine.measure import Cancelled
 from workers.engine.scenarios import CLEAN, INCREMENTAL, EditError
+from workers.engine.trees import tree_summary
 
 
 def _ms_since(start):
@@ -36,6 +38,27 @@ def side_cache_tool(runner):
     return cache_tool(runner.recipe.tool, steps[0].argv if steps else [])
 
 
+def side_cache_state(runner):
+    """The warm state a side uses: its tool, command, tool version and JDK (cache_state)."""
+    steps = runner.recipe.steps if runner.recipe else []
+    return cache_state(
+        side_cache_tool(runner),
+        [step.argv for step in steps],
+        runner.result.tool_version,
+        runner.result.jdk,
+    )
+
+
+def start_run_cache(runner, state):
+    """Give the side's home (and its fresh source copy) the state a run starts from."""
+    workspace = runner.race.workspace
+    notes = runner.race.caches.start_from(
+        workspace.home(runner.side), state, runner._owner(), project=workspace.src(runner.side)
+    )
+    for line in notes:
+        runner.note(line)
+
+
 def build_unmeasured(runner, label):
     """Run every step of the side's recipe once, unmeasured: (error message, error kind),
     ("", "") when it built."""
@@ -48,13 +71,14 @@ def build_unmeasured(runner, label):
         timeout = max(timeout - outcome.elapsed_ms / 1000, 0.001)
         if outcome.timed_out:
             return f"{label}: timed out after {runner.race.timeout:g} s", BUILD
+        if runner.quota_error:  # the build filled its disk: its own doing
+            return f"{label}: {runner.quota_error}", BUILD
         if outcome.error:  # the process could not be started: the arena's problem
             return f"{label}: {outcome.error}", INFRASTRUCTURE
         if outcome.exit_code != 0:
-            cause = diagnosis.explain(runner._tail)
-            return f"{label}: the build exited with code {outcome.exit_code}" + (
-                f": {cause}" if cause else ""
-            ), BUILD
+            return diagnosis.exit_failure(
+                f"{label}: the build exited", outcome.exit_code, runner._tail
+            )
     return "", ""
 
 
@@ -66,7 +90,7 @@ def prepare_phase(runner):
     caches = race.caches
     start = time.monotonic()
     error, kind = "", ""
-    tool = side_cache_tool(runner)
+    tool = side_cache_state(runner)
     workspace = race.workspace
     try:
         if caches.warm:
@@ -83,16 +107,16 @@ def prepare_phase(runner):
                 fill_kind.append(failure_kind)
                 return (None, failure) if failure else (workspace.home(runner.side), "")
 
-            snapshot, how = caches.warm_state(tool, fill)
+            snapshot, how = caches.warm_state(tool, fill, project=workspace.src(runner.side))
             if snapshot is None:
                 error = how
                 kind = fill_kind[-1] if fill_kind and fill_kind[-1] else INFRASTRUCTURE
             else:
-                runner.note(f"warm cache for {tool}: {how}")
+                runner.note(f"warm cache for {side_cache_tool(runner)}: {how} (state {tool})")
         if not error and race.spec.scenario != CLEAN:
             race.listener.on_state(runner.side, "prepare: initial build (not measured)")
             workspace.fresh_copy(runner.side, runner._owner())
-            caches.start_from(workspace.home(runner.side), tool, runner._owner())
+            start_run_cache(runner, tool)
             note_cache_state(runner, tool)
             error, kind = build_unmeasured(
                 runner, f"initial build for the {race.spec.scenario} runs"
@@ -109,9 +133,16 @@ def note_cache_state(runner, tool):
     home = runner.race.workspace.home(runner.side)
     files, size, fingerprint = tree_summary(home)
     mode = runner.race.caches.mode
+    project_files, project_bytes = carried_summary(runner.race.workspace.src(runner.side))
+    in_project = (
+        f", and {project_files} files, {project_bytes / 1e6:.1f} MB in the project's "
+        "dependency store"
+        if project_files
+        else ""
+    )
     runner.note(
-        f"{mode} cache: starting from {files} files, {size / 1e6:.1f} MB "
-        f"(state {fingerprint}, tool {tool})"
+        f"{mode} cache: starting from {files} files, {size / 1e6:.1f} MB{in_project} "
+        f"(state {fingerprint}, {tool})"
     )
 
 
@@ -123,9 +154,9 @@ def before_run(runner, number):
     workspace = race.workspace
     if scenario == CLEAN:
         workspace.fresh_copy(runner.side, runner._owner())
-        tool = side_cache_tool(runner)
+        tool = side_cache_state(runner)
         try:
-            race.caches.start_from(workspace.home(runner.side), tool, runner._owner())
+            start_run_cache(runner, tool)
         except CacheError as exc:
             return str(exc)
         note_cache_state(runner, tool)

@@ -17,11 +17,14 @@ the sandbox the build also lives in its own PID namespace that dies with bubblew
 import contextlib
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+
+from workers.engine.cpuaccount import CpuAccount
 
 READ_SIZE = 65536
 # After the main process exits, how long to keep reading output that descendants still write.
@@ -50,6 +53,9 @@ class Launch:
     # (seconds, check): check() is called every `seconds` while the command runs; a non-empty
     # message it returns stops the command and becomes the outcome's error.
     watch: tuple | None = None
+    # True when the command's processes are reaped inside a PID namespace of its own
+    # (bubblewrap): its rusage then misses them, and only a cgroup counts their CPU.
+    reaped_inside: bool = False
 
 
 @dataclass
@@ -59,6 +65,10 @@ class ProcessOutcome:
     timed_out: bool = False
     cancelled: bool = False
     error: str = ""
+    # CPU seconds the command's process tree used (its cgroup, else its rusage), None when not
+    # known; and the part of it the worker reaped itself (wait4's rusage of the command).
+    cpu_seconds: float | None = None
+    reaped_cpu_seconds: float = 0.0
 
     @property
     def ok(self):
@@ -104,9 +114,12 @@ def run_process(launch, *, timeout, on_output, cancel=None, kill_grace=1.0, max_
     """Run `launch` to its end or until `timeout` seconds pass, `cancel` (an Event) is set,
     its watch objects or it writes more than `max_output` bytes (the rest is not read)."""
     started_ns = time.monotonic_ns()
+    # Joined by the command itself before it execs (so before it can fork): its cgroup counts
+    # the CPU of the whole tree, sandboxed or not (cpuaccount.py).
+    account = CpuAccount()
     try:
         proc = subprocess.Popen(
-            launch.argv,
+            account.joining(launch.argv) if _runnable(launch) else launch.argv,
             cwd=launch.cwd,
             env=launch.env,
             stdin=subprocess.DEVNULL,
@@ -116,6 +129,7 @@ def run_process(launch, *, timeout, on_output, cancel=None, kill_grace=1.0, max_
             pass_fds=launch.pass_fds,
         )
     except OSError as exc:
+        account.close()
         _close(launch)
         return ProcessOutcome(None, 0, error=f"could not start {launch.argv[0]}: {exc.strerror}")
     stop, done = _Stop(), threading.Event()
@@ -127,7 +141,13 @@ def run_process(launch, *, timeout, on_output, cancel=None, kill_grace=1.0, max_
             started_ns = time.monotonic_ns()
         watch = _start_watch(launch, stop, done)
         limits = (cancel, stop, max_output)
-        return _supervise(proc, started_ns, timeout, on_output, limits, kill_grace)
+        outcome = _supervise(proc, started_ns, timeout, on_output, limits, kill_grace)
+        counted = account.seconds()
+        if counted is not None:
+            outcome.cpu_seconds = counted
+        elif launch.reaped_inside:
+            outcome.cpu_seconds = None  # the rusage misses the tree: unknown
+        return outcome
     except LaunchError as exc:
         _kill_tree(proc, signal.SIGKILL)
         proc.wait()
@@ -141,7 +161,15 @@ def run_process(launch, *, timeout, on_output, cancel=None, kill_grace=1.0, max_
             proc.wait()
         if proc.stdout:
             proc.stdout.close()
+        account.close()
         _close(launch)
+
+
+def _runnable(launch):
+    """Whether the command's program exists: one that does not is started bare, so that Popen
+    says so (through /bin/sh it would only exit 127)."""
+    path = (launch.env or os.environ).get("PATH", os.defpath)
+    return shutil.which(launch.argv[0], path=path) is not None
 
 
 def _close(launch):
@@ -206,11 +234,31 @@ def _supervise(proc, started_ns, timeout, on_output, limits, kill_grace):
         os.close(pidfd)
     # Whatever the build left behind in its process group (daemons, stragglers) goes too.
     _kill_tree(proc, signal.SIGKILL, doomed)
-    returncode = proc.wait()
+    returncode, cpu_seconds = _reap(proc)
     exit_code = 128 - returncode if returncode < 0 else returncode
     elapsed_ms = round((exit_ns - started_ns) / 1e6)
     error = "" if timed_out or cancelled else stop.reason
-    return ProcessOutcome(exit_code, elapsed_ms, timed_out, cancelled, error=error)
+    return ProcessOutcome(
+        exit_code, elapsed_ms, timed_out, cancelled, error=error, cpu_seconds=cpu_seconds,
+        reaped_cpu_seconds=cpu_seconds or 0.0,
+    )  # fmt: skip
+
+
+def _reap(proc):
+    """Wait for the process: (its return code, the CPU seconds of its tree, or None).
+
+    wait4 gives the rusage of the process and of every descendant it (or they) waited for:
+    inside the sandbox, bubblewrap and the PID namespace's init reap the whole build, so this
+    is the build's own CPU time, which the host noise meter must not count as noise.
+    """
+    if proc.returncode is not None:
+        return proc.returncode, None
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except ChildProcessError:
+        return proc.wait(), None
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def _kill_tree(proc, sig, also=()):
@@ -233,8 +281,11 @@ def _kill_tree(proc, sig, also=()):
                 os.kill(pid, step)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, step)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            proc.send_signal(step)
+        # os.kill, not proc.send_signal: that polls, and reaping here would lose the tree's
+        # rusage (_reap). Until it is reaped the PID stays this process's, even as a zombie.
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(proc.pid, step)
     return found
 
 

@@ -6,31 +6,46 @@ mode runs both at once, each pinned to its own half of the CPUs. Every measured 
 side in sequential mode, both sides in parallel mode) holds the host-wide measurement lock.
 """
 
+import contextlib
 import logging
 import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from jobs.outcomes.sequential import FIRST_LOOK, look
 from jobs.outcomes.verdict import Verdict, judge, void
-from jobs.outcomes.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED
+from jobs.outcomes.vocabulary import (
+    BASELINE_FIRST,
+    CANCELLED,
+    COMPLETED,
+    ELIDE,
+    FAILED,
+    INCONCLUSIVE,
+    INFRASTRUCTURE,
+    STANDARD,
+    TIE,
+)
+from workers.engine.budget import OverBudget, RaceBudget
 from workers.engine.cache import WARM, HostCache, RaceCaches
-from workers.engine.measure import Cancelled, measurement_lock, split_cpus
+from workers.engine.gitclone import CloneError, RepositoryTooLarge
+from workers.engine.halt import RaceHalt
+from workers.engine.measure import Cancelled, build_cpus, measurement_lock, split_cpus
 from workers.engine.phases import prepare_phase
-from workers.engine.sandbox import Sandbox
+from workers.engine.sandbox import Sandbox, side_sandboxes
 from workers.engine.scenarios import CLEAN, INCREMENTAL, SCENARIOS, find_edit
 from workers.engine.side import FAILURE, SUCCESS, SideRunner
 from workers.engine.workspace import (
-    CloneError,
-    RepositoryTooLarge,
-    Workspace,
-    check_repository_size,
-    clone,
+    QuotaUnavailable,
+    clone_checkout,
+    race_workspace,
     remove_abandoned,
 )
 
 logger = logging.getLogger(__name__)
+# Verdicts that come from the measured runs (the noise rule and adaptive runs apply to them).
+MEASURED = (ELIDE, STANDARD, TIE, INCONCLUSIVE)
 
 SEQUENTIAL = "sequential"
 PARALLEL = "parallel"
@@ -50,6 +65,9 @@ class RaceSpec:
     # Dependency cache policy (cache.py) and build scenario (scenarios.py).
     cache: str = WARM
     scenario: str = CLEAN
+    # Adaptive runs ("auto", jobs/outcomes/sequential.py): `iterations` is then the most runs a
+    # side, and pairs are added only until the verdict is clear.
+    adaptive: bool = False
 
 
 @dataclass
@@ -97,14 +115,24 @@ class Race:
         self.config = config
         self.listener = listener or RaceListener()
         self.cancel = cancel or threading.Event()
+        # Set by a cancel or when the race becomes void: builds, lock waits and loops stop.
+        self.halt = RaceHalt(self.cancel)
         self.timeout = float(spec.timeout_seconds or config.build_timeout)
+        self.budget = RaceBudget(config.race_budget_seconds)
         self.origin_ns = time.monotonic_ns()
         race_id = re.sub(r"[^A-Za-z0-9_.-]", "_", spec.race_id) or uuid.uuid4().hex
-        self.workspace = Workspace(config.workspace_root / f"{race_id}-{uuid.uuid4().hex[:8]}")
+        self.workspace = race_workspace(
+            config.workspace_root / f"{race_id}-{uuid.uuid4().hex[:8]}", config
+        )
         self.sandbox = None
         self.runners = {}
         self.caches = None
         self.source_edit = None
+        # Pairs run again because the host was busy, and an adaptive race's latest look.
+        self.repeats = 0
+        self.last_look = None
+        # Both sides' sequential runs on one fixed CPU set (measure.build_cpus).
+        self.build_cpus = build_cpus(config.build_cpus)
 
     def elapsed_ms(self):
         return round((time.monotonic_ns() - self.origin_ns) / 1e6)
@@ -126,6 +154,9 @@ class Race:
 
     def _clean_up(self):
         """Remove (or keep) the workspace; a failure is logged, never the race's outcome."""
+        for runner in self.runners.values():
+            if runner.recipe is not None:
+                runner.recipe.release()  # its provisioned tool may be evicted from now on
         try:
             if self.config.keep_workspaces:
                 self.workspace.keep()
@@ -139,21 +170,12 @@ class Race:
             self.listener.on_state(side, "cloning")
         clone_started = time.monotonic()
         try:
-            sha = clone(
-                self.spec.repository_url,
-                self.spec.ref,
-                self.workspace.checkout,
-                timeout=self.config.clone_timeout,
-                cancel=self.cancel,
-            )
-            self.workspace.checkout.chmod(0o700)
-            check_repository_size(
-                self.workspace.checkout, self.config.max_repo_files, self.config.max_repo_depth
-            )
+            sha = clone_checkout(self.workspace, self.spec, self.config, self.cancel)
         except CloneError as exc:
             if self.cancel.is_set():
                 return RaceOutcome(CANCELLED, error="cancelled")
-            prefix = "" if isinstance(exc, RepositoryTooLarge) else "git clone failed: "
+            refused = isinstance(exc, (RepositoryTooLarge, QuotaUnavailable))
+            prefix = "" if refused else "git clone failed: "
             error = f"{prefix}{exc}"
             return RaceOutcome(FAILED, error=error, verdict=void(error))
         clone_ms = round((time.monotonic() - clone_started) * 1000)
@@ -174,6 +196,7 @@ class Race:
             commit=sha,
         )
         self.sandbox = Sandbox(self.config)
+        self.sandboxes = side_sandboxes(self.sandbox, BASELINE_FIRST, self.spec.mode == PARALLEL)
         customs = {"standard": self.spec.standard_cmd, "elide": self.spec.elide_cmd}
         self.runners = {
             side: SideRunner(side, race=self, custom_argv=customs[side]) for side in BASELINE_FIRST
@@ -185,21 +208,36 @@ class Race:
                     f"cloned {self.spec.repository_url} at {sha} in {clone_ms} ms; "
                     f"cache {self.spec.cache}, scenario {self.spec.scenario}"
                 )
-                runner.note(self.sandbox.limits_report())
-                # Version probes and prepare builds start JVMs: not while another race is
-                # being measured.
+                runner.note(self.sandboxes[runner.side].limits_report())
+                if self.spec.mode != PARALLEL:
+                    cpus = ",".join(str(cpu) for cpu in self.build_cpus)
+                    runner.note(f"measured runs of both sides pinned to CPUs {cpus}")
+            self.budget.start()
+            # Version probes and prepare builds start JVMs: not while another race is being
+            # measured. Both sides' toolchains are checked before either side builds, so that
+            # a side that cannot run voids the race before the other one starts a build.
+            for runner in self.runners.values():
+                self._check_halt()
                 with self._lock([runner]):
                     runner.prepare()
-                    if not runner.done:
-                        error, kind = prepare_phase(runner)
-                        if error:
-                            runner.note(error)
-                            runner.finish(FAILURE, error, kind=kind)
+            for runner in self.runners.values():
+                self._check_halt()
+                if runner.done:
+                    continue
+                with self._lock([runner]):
+                    error, kind = prepare_phase(runner)
+                    if error:
+                        runner.note(error)
+                        runner.finish(FAILURE, error, kind=kind)
             if self.spec.mode == PARALLEL:
                 self._run_parallel()
             else:
                 self._run_sequential()
+        except OverBudget:
+            return self._over_budget_outcome(sha)
         except Cancelled:
+            if self.halt.is_void and not self.cancel.is_set():
+                return self._void_outcome(sha)
             for runner in self.runners.values():
                 runner.interrupt()
             return RaceOutcome(CANCELLED, error="cancelled", commit_sha=sha, sides=self._results())
@@ -207,6 +245,30 @@ class Race:
             runner.verify_artifacts()
             runner.finish(SUCCESS)
         return self._outcome(sha)
+
+    def _check_halt(self):
+        if self.halt.is_set():
+            raise Cancelled()
+
+    def _void_outcome(self, sha):
+        """A side could not run: the other side stopped where it was (not run), race void."""
+        for runner in self.runners.values():
+            if not runner.done:
+                reason = self.halt.stopped_reason(bool(runner.result.run_times_ms))
+                runner.note(reason)
+                runner.finish(FAILURE, reason, kind=INFRASTRUCTURE)
+        verdict = void(self.halt.void_cause)
+        return RaceOutcome(COMPLETED, commit_sha=sha, sides=self._results(), verdict=verdict)
+
+    def _over_budget_outcome(self, sha):
+        """The budget ran out: the sides still building stop there, the race is void."""
+        reason = self.budget.reason
+        for runner in self.runners.values():
+            if not runner.done:
+                runner.note(reason)
+                runner.finish(FAILURE, reason, kind=INFRASTRUCTURE)
+        verdict = void(reason)
+        return RaceOutcome(COMPLETED, commit_sha=sha, sides=self._results(), verdict=verdict)
 
     def _results(self):
         return {side: runner.result for side, runner in self.runners.items()}
@@ -219,29 +281,104 @@ class Race:
             tie_tolerance=self.config.tie_tolerance,
             parity_tolerance=self.config.parity_tolerance,
         )
+        both_built = all(result.status == SUCCESS for result in results.values())
+        if verdict.verdict in MEASURED and both_built:
+            busy = self._too_busy(results)
+            if busy:
+                verdict = void(busy)
+            elif self.last_look is not None:
+                # The adaptive race's own interval: valid however many runs it took.
+                found = self.last_look
+                verdict = replace(
+                    verdict,
+                    verdict=found.verdict,
+                    speedup=found.speedup,
+                    ci95=found.interval,
+                    confidence=found.confidence,
+                )
         return RaceOutcome(COMPLETED, commit_sha=sha, sides=results, verdict=verdict)
+
+    def _too_busy(self, results):
+        """Why the race cannot name a winner when noisy runs still count after every repeat."""
+        noisy = sum(
+            1
+            for result in results.values()
+            for run in result.phases.get("runs", [])
+            if run["noisy"] and not run["repeated"]
+        )
+        if not noisy:
+            return ""
+        return (
+            f"the host was too busy to measure: {noisy} counted run(s) were noisy after "
+            f"{self.repeats} repeat(s) (other processes used more than "
+            f"{self.config.noise_max_cpu:g} of a core)"
+        )
 
     def _total_runs(self):
         return self.spec.warmups + self.spec.iterations
 
+    @contextlib.contextmanager
     def _lock(self, runners):
+        """The measurement lock; time spent waiting for it is not charged to the budget."""
+
         def on_wait():
             for runner in runners:
                 self.listener.on_state(runner.side, "waiting for the measurement lock")
 
-        return measurement_lock(self.config.measure_lock_path, cancel=self.cancel, on_wait=on_wait)
+        asked = time.monotonic()
+        with measurement_lock(self.config.measure_lock_path, cancel=self.halt, on_wait=on_wait):
+            self.budget.excuse(time.monotonic() - asked)
+            yield
+
+    def _run_pair(self, index):
+        """Each side once, alternating which goes first (index even: the baseline first)."""
+        order = BASELINE_FIRST if index % 2 == 0 else tuple(reversed(BASELINE_FIRST))
+        for side in order:
+            runner = self.runners[side]
+            if runner.done:
+                continue
+            self._check_halt()
+            with self._lock([runner]):
+                runner.run_once(index, cpus=self.build_cpus)
 
     def _run_sequential(self):
-        for index in range(self._total_runs()):
-            order = BASELINE_FIRST if index % 2 == 0 else tuple(reversed(BASELINE_FIRST))
-            for side in order:
-                runner = self.runners[side]
-                if runner.done:
-                    continue
-                if self.cancel.is_set():
-                    raise Cancelled()
-                with self._lock([runner]):
-                    runner.run_once(index)
+        """Warm-ups, then measured pairs: a pair during which the rest of the host was busy
+        (noise.py) is run again, up to noise_retries times a race; an adaptive race stops as
+        soon as its verdict is clear (jobs/outcomes/sequential.py)."""
+        spec = self.spec
+        for index in range(spec.warmups):
+            self._run_pair(index)
+        kept = 0
+        while kept < spec.iterations:
+            started = time.monotonic()
+            self._run_pair(spec.warmups + kept)
+            pair_seconds = time.monotonic() - started
+            active = [runner for runner in self.runners.values() if not runner.done]
+            if len(active) < len(self.runners):
+                return  # a side failed: nothing more to measure
+            noisy = any(runner.last_run_noisy for runner in active)
+            if noisy and self.repeats < self.config.noise_retries:
+                self.repeats += 1
+                for runner in active:
+                    runner.repeat_last_run()
+                    runner.note("the host was busy during that run: the pair is run again")
+                continue
+            kept += 1
+            if spec.adaptive and kept >= FIRST_LOOK:
+                # No pair is started that the race's budget cannot fit: the race ends here.
+                final = self.budget.left() < pair_seconds
+                self.last_look = self._look(final=final)
+                if self.last_look.decided:
+                    return
+
+    def _look(self, final=False):
+        return look(
+            self.runners["standard"].result.run_times_ms,
+            self.runners["elide"].result.run_times_ms,
+            max_runs=self.spec.iterations,
+            tie_tolerance=self.config.tie_tolerance,
+            final=final,
+        )
 
     def _run_parallel(self):
         cpu_sets = dict(zip(BASELINE_FIRST, split_cpus(), strict=True))
@@ -252,8 +389,7 @@ class Race:
             active = [runner for runner in self.runners.values() if not runner.done]
             if not active:
                 return
-            if self.cancel.is_set():
-                raise Cancelled()
+            self._check_halt()
             errors = []
 
             def run(runner, index=index, errors=errors):

@@ -8,9 +8,18 @@ while the other side still builds.
 
 import os
 import re
+import shlex
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from workers.engine.buildtools import provide_gradle, provide_maven
+from workers.engine.elide_versions import (
+    ELIDE_NEEDS_POM,
+    ELIDE_POM_SOURCES_NOTE,
+    elide_template,
+)
+from workers.engine.toolstore import ToolError
 
 MAVEN = "maven"
 GRADLE = "gradle"
@@ -23,7 +32,7 @@ _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 @dataclass
 class Step:
     argv: list
-    # Unmeasured steps prepare a run (elide adopt converts the project once per fresh copy).
+    # Unmeasured steps prepare a run without being timed.
     measured: bool = True
 
 
@@ -35,8 +44,24 @@ class Recipe:
     # Host paths the sandbox must show read-only (a toolchain installed outside /usr).
     ro_paths: list = field(default_factory=list)
     error: str = ""
-    # The repository's wrapper (./mvnw, ./gradlew) the commands run, if any.
-    wrapper: str = ""
+    # The tool's version as the race page names it, when the arena knows it without a probe:
+    # "Maven 3.9.9 (provisioned; the wrapper asks for 3.9.9)".
+    version_label: str = ""
+    # The side's hold on a provisioned tool in the tools store (toolstore.Lease), or None.
+    lease: object = None
+    # False: the project's JDK is only JAVA_HOME, not first on PATH (the tool runs on its own
+    # runtime and takes the project's JDK from JAVA_HOME, as Elide does).
+    jdk_on_path: bool = True
+    # Lines the side prints before building (which recipe and why).
+    notes: list = field(default_factory=list)
+    # The Elide template the steps come from (elide sides only).
+    elide_template: object = None
+
+    def release(self):
+        """Let go of the provisioned tool (the store may evict it once no race holds it)."""
+        if self.lease is not None:
+            self.lease.release()
+            self.lease = None
 
 
 def detect_build_system(src):
@@ -74,57 +99,85 @@ def _tool_ro_paths(executable):
     )
 
 
-def _wrapper(src, name):
-    wrapper = Path(src) / name
-    if not wrapper.is_file():
-        return None
-    return [f"./{name}"] if os.access(wrapper, os.X_OK) else ["sh", f"./{name}"]
-
-
 def standard_recipe(src, config):
+    """The project's build with a Maven or Gradle the arena chose and provisioned
+    (buildtools.py), or the operator's ARENA_MVN / ARENA_GRADLE; never the repository's
+    ./mvnw or ./gradlew, which it controls."""
     build_system = detect_build_system(src)
     if build_system is None:
         return Recipe(tool=CUSTOM, error=NO_BUILD_FILE)
     if build_system == MAVEN:
-        tool, wrapper_name, executable = MAVEN, "mvnw", config.mvn
+        tool, executable, provide = MAVEN, config.mvn, provide_maven
         args = ["-B", "package", "-DskipTests", *config.maven_args]
-        version_args = ["-v"]
     else:
-        tool, wrapper_name, executable = GRADLE, "gradlew", config.gradle
+        tool, executable, provide = GRADLE, config.gradle, provide_gradle
         args = ["build", "-x", "test", *config.gradle_args]
-        version_args = ["-v"]
-    command = _wrapper(src, wrapper_name) if config.use_wrappers else None
-    ro_paths, wrapper = [], f"./{wrapper_name}" if command else ""
-    if command is None:
+    if executable:
         path, error = resolve_executable(executable)
         if error:
             return Recipe(tool=tool, error=error)
-        command, ro_paths = [path], _tool_ro_paths(path)
+        return Recipe(
+            tool=tool,
+            steps=[Step([path, *args])],
+            version_argv=[path, "-v"],
+            ro_paths=_tool_ro_paths(path),
+        )
+    try:
+        provided = provide(src, config)
+    except ToolError as error:
+        return Recipe(tool=tool, error=str(error))
     return Recipe(
         tool=tool,
-        steps=[Step([*command, *args])],
-        version_argv=[*command, *version_args],
-        ro_paths=ro_paths,
-        wrapper=wrapper,
+        steps=[Step([provided.executable, *args])],
+        ro_paths=[provided.ro_path],
+        version_label=provided.label,
+        lease=provided.lease,
+        notes=[provided.provenance],
     )
 
 
 def elide_recipe(src, config):
-    build_system = detect_build_system(src)
-    if build_system is None:
+    """Elide's released CLI on a pom.xml: its command is chosen once its version is known
+    (elide_template, applied by with_elide_version); the project's JDK is its JAVA_HOME."""
+    if detect_build_system(src) is None:
         return Recipe(tool=ELIDE, error=NO_BUILD_FILE)
+    if not (Path(src) / "pom.xml").is_file():
+        return Recipe(tool=ELIDE, error=ELIDE_NEEDS_POM)
     path, error = resolve_executable(config.elide)
     if error:
         return Recipe(tool=ELIDE, error=elide_missing(config.worker_name, config.elide))
-    return Recipe(
+    recipe = Recipe(
         tool=ELIDE,
-        steps=[
-            Step([path, "adopt", build_system, *config.elide_adopt_args], measured=False),
-            Step([path, "build", *config.elide_build_args]),
-        ],
         version_argv=[path, "--version"],
         ro_paths=_tool_ro_paths(path),
+        jdk_on_path=False,
     )
+    return with_elide_version(recipe, "", config)
+
+
+def with_elide_version(recipe, version, config):
+    """The recipe's command for the probed Elide `version` (ARENA_ELIDE_RECIPE overrides the
+    version's template); `recipe.notes` say which template and why."""
+    executable = recipe.version_argv[0]
+    template = elide_template(version)
+    recipe.notes = [f"Elide recipe: {template.name} ({template.source})"]
+    if not template.builds_pom_sources:
+        recipe.notes.append(ELIDE_POM_SOURCES_NOTE)
+    words = template.words
+    if config.elide_recipe:
+        try:
+            words = shlex.split(config.elide_recipe)
+        except ValueError as error:
+            recipe.error = f"ARENA_ELIDE_RECIPE is not a valid command: {error}"
+            return recipe
+        recipe.notes = [f"Elide recipe: ARENA_ELIDE_RECIPE ({config.elide_recipe})"]
+    if not words:
+        recipe.error = "ARENA_ELIDE_RECIPE is empty"
+        return recipe
+    argv = [executable if word == "{elide}" else word for word in words]
+    recipe.steps = [Step([*argv, *config.elide_build_args])]
+    recipe.elide_template = None if config.elide_recipe else template
+    return recipe
 
 
 def elide_missing(worker_name, command="elide"):

@@ -2,21 +2,23 @@
 
 Inside bubblewrap a build sees a read-only system (/usr and the few /etc files toolchains
 need), its source at /build/src and its home at /build/home (both writable, nosuid, nodev),
-a private size-limited /tmp, its own PID, IPC, UTS, cgroup, user and network namespaces, and
-nothing of the arena: not the project directory, the database, the settings or the other
-side's workspace. Both sides see exactly the same paths, user, environment and limits, so
-nothing inside tells one side from the other. bubblewrap dies with its parent and takes the
-PID namespace (every process of the build) with it.
+a private sized /tmp and /dev/shm (the rest of its root and /dev read-only), its own PID,
+IPC, UTS, cgroup, user and network namespaces, and nothing of the arena: not the project
+directory, the database, the settings or the other side's workspace. Both sides see exactly
+the same paths, user, environment and limits, and neither its mounts (random directory
+names) nor bubblewrap's argv (options by descriptor, bwrap_args.py) name a side. bubblewrap
+dies with its parent and takes the PID namespace (every process of the build) with it.
 
 Kernel surface: the user namespace belongs to the build account (identity.py), never to root;
 /proc/sys is read-only; a seccomp filter (seccomp_filter.py, compiled by libseccomp) denies
 mount, every new namespace (nested user namespaces included: bubblewrap's --disable-userns
 would nest a second user namespace that slirp4netns cannot join to reach the network
-namespace), ptrace, keyrings, BPF, perf, kexec, reboot and module loading. Network `on` is
-slirp4netns behind prohibit routes (network.py); `off` leaves loopback only.
+namespace), ptrace, keyrings, BPF, perf, io_uring, kexec, reboot, module loading, CPU
+affinity changes and every socket family but unix, inet, inet6 and route netlink. Network
+`on` is slirp4netns behind prohibit routes (network.py); `off` leaves loopback only.
 
 Limits are rlimits applied by `prlimit` (address space, processes, file size, no core dumps),
-the /tmp size, a disk quota on the side's source and home watched while it builds, and CPU
+the /tmp size, the disk quota of the side's source and home (quota.py), and CPU
 pinning by `taskset`; each of them execs the next, so nothing runs in a forked Python child.
 
 Fails closed: without bubblewrap, seccomp bindings or a way to drop root, no build runs and
@@ -25,13 +27,23 @@ unsandboxed (still never as root).
 """
 
 import contextlib
-import functools
 import os
+import random
 import shutil
-import subprocess
 import threading
 from pathlib import Path
 
+from workers.engine import quota
+from workers.engine.bwrap_args import (
+    ARGS_FD,
+    SEAL_ARGS,
+    args_shim,
+    data_fd,
+    keep_off_args_fd,
+    limit_shared_memory,
+    memory_filesystems_error,
+    seccomp_program,
+)
 from workers.engine.identity import build_identity, reachable_by
 from workers.engine.network import (
     NEEDS_ROOT,
@@ -50,6 +62,7 @@ BUILD_USER = "builder"
 SANDBOX_SRC = "/build/src"
 SANDBOX_HOME = "/build/home"
 SANDBOX_TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the sandbox)
+SANDBOX_SHM = "/dev/shm"  # noqa: S108 (another, sized apart)
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Top-level system paths: mirrored as symlinks (merged /usr) or bound read-only.
 SYSTEM_ROOTS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -76,38 +89,6 @@ ETC_ENTRIES = (
 )
 # Environment passed from the arena to builds: nothing else (no SECRET_KEY, DATABASE_URL...).
 ENV_ALLOW = ("LANG", "LC_ALL", "TZ", "MAVEN_OPTS", "GRADLE_OPTS", "JAVA_OPTS")
-# The system's Python, where Debian's python3-seccomp lives (the project's venv may differ).
-SECCOMP_PYTHON = "/usr/bin/python3"
-SECCOMP_SCRIPT = Path(__file__).with_name("seccomp_filter.py")
-
-
-@functools.cache
-def seccomp_program():
-    """The compiled BPF of seccomp_filter.py, or raises LaunchError saying what is missing.
-
-    Built by the system's Python, where Debian packages libseccomp's bindings; computed once
-    per worker process."""
-    try:
-        result = subprocess.run(
-            [SECCOMP_PYTHON, str(SECCOMP_SCRIPT)], capture_output=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise LaunchError(f"cannot build the seccomp filter with {SECCOMP_PYTHON}: {exc}") from None
-    if result.returncode != 0 or not result.stdout:
-        reason = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
-        raise LaunchError(
-            "cannot build the seccomp filter (Debian's python3-seccomp for "
-            f"{SECCOMP_PYTHON}; install it with bin/install-system-deps): {reason[0]}"
-        )
-    return result.stdout
-
-
-def _data_fd(data):
-    """A memory file holding `data`, for bubblewrap's --ro-bind-data and --seccomp."""
-    fd = os.memfd_create("arena-sandbox", os.MFD_CLOEXEC)
-    os.write(fd, data)
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd
 
 
 def cgroup_v2_delegated():
@@ -167,7 +148,7 @@ class Sandbox:
             self.seccomp = seccomp_program()
         except LaunchError as exc:
             return str(exc)
-        return ""
+        return memory_filesystems_error(config)
 
     @property
     def sandboxed(self):
@@ -204,10 +185,12 @@ class Sandbox:
             f"processes {config.max_processes or 'unlimited'} (RLIMIT_NPROC of that account)",
             f"address space {mb(config.max_address_space_mb)}",
             f"file size {mb(config.max_file_size_mb)}",
-            f"disk {mb(config.max_disk_mb)} (source and home, watched)",
+            quota.describe(config.max_disk_mb, config.max_inodes),
         ]
         if self.bwrap:
-            parts.append(f"{SANDBOX_TMP} {mb(config.tmp_size_mb)}")
+            parts.append(
+                f"{SANDBOX_TMP} {mb(config.tmp_size_mb)}, {SANDBOX_SHM} {mb(config.shm_size_mb)}"
+            )
             parts.append("seccomp filter, no nested user namespaces, /proc/sys read-only")
         if cgroup_v2_delegated():
             parts.append("cgroup v2: delegated but not used by this engine")
@@ -219,15 +202,17 @@ class Sandbox:
             parts.append("network: off")
         return "limits: " + "; ".join(part for part in parts if part)
 
-    def environment(self, home, tmp_dir, java_home=None):
-        """The build's whole environment: an allow-list plus what the arena sets itself."""
+    def environment(self, home, tmp_dir, java_home=None, jdk_on_path=True):
+        """The build's whole environment: an allow-list plus what the arena sets itself.
+        `jdk_on_path` False: the JDK is JAVA_HOME only (a tool with its own runtime)."""
         env = {name: os.environ[name] for name in ENV_ALLOW if name in os.environ}
         env.update({name: os.environ[name] for name in self.config.env_allow if name in os.environ})
         path = SYSTEM_PATH
         java_home = java_home or self.config.java_home or os.environ.get("JAVA_HOME", "")
         if java_home:
             env["JAVA_HOME"] = java_home
-            path = f"{java_home}/bin:{path}"
+            if jdk_on_path:
+                path = f"{java_home}/bin:{path}"
         env.update(
             {
                 "PATH": path,
@@ -244,7 +229,17 @@ class Sandbox:
         return env
 
     def launch(
-        self, argv, *, workdir, home, side_dir, cpus=None, ro_paths=(), watch=None, java_home=None
+        self,
+        argv,
+        *,
+        workdir,
+        home,
+        side_dir,
+        cpus=None,
+        ro_paths=(),
+        watch=None,
+        java_home=None,
+        jdk_on_path=True,
     ):
         """A Launch of `argv` in `workdir`; `side_dir` holds the side's private files.
         `java_home` (the JDK chosen for the project) is shown read-only and is JAVA_HOME."""
@@ -257,30 +252,31 @@ class Sandbox:
             tmp_dir = Path(side_dir) / "tmp"
             tmp_dir.mkdir(parents=True, exist_ok=True)
             os.chown(tmp_dir, self.identity.uid, self.identity.gid)
-            env = self.environment(home, tmp_dir, java_home)
+            env = self.environment(home, tmp_dir, java_home, jdk_on_path)
             return Launch([*prefix, *argv], cwd=str(workdir), env=env, watch=watch)
-        env = self.environment(SANDBOX_HOME, SANDBOX_TMP, java_home)
+        env = self.environment(SANDBOX_HOME, SANDBOX_TMP, java_home, jdk_on_path)
         fds = {}
         data_args = []
         for name, data in self._etc_files().items():
-            fds[name] = _data_fd(data)
+            fds[name] = data_fd(data)
             data_args += ["--ro-bind-data", str(fds[name]), f"/etc/{name}"]
-        fds["seccomp"] = _data_fd(self.seccomp)
+        fds["seccomp"] = data_fd(self.seccomp)
         fds["info_r"], fds["info_w"] = os.pipe()
         fds["block_r"], fds["block_w"] = os.pipe()
-        bwrap_argv = [
-            self.bwrap,
+        keep_off_args_fd(fds)
+        bwrap_args = [
             *self._bwrap_args(workdir, home, ro_paths),
             *data_args,
+            *SEAL_ARGS,
             "--seccomp",
             str(fds["seccomp"]),
             "--info-fd",
             str(fds["info_w"]),
             "--block-fd",
             str(fds["block_r"]),
-            "--",
-            *argv,
         ]
+        fds["args"] = data_fd(b"".join(os.fsencode(arg) + b"\0" for arg in bwrap_args))
+        bwrap_argv = [*args_shim(fds["args"]), self.bwrap, "--args", str(ARGS_FD), "--", *argv]
         child_fds = tuple(fd for name, fd in fds.items() if name not in ("info_r", "block_w"))
         state = {"slirp": None}
         lock = threading.Lock()
@@ -296,10 +292,13 @@ class Sandbox:
             for name in list(fds):
                 if name not in ("info_r", "block_w"):
                     close_fd(name)
+            info = read_info(fds["info_r"])
+            if info is None:
+                return  # bubblewrap failed; its message arrives on the output pipe
+            if os.geteuid() == 0:
+                owner = (self.identity.uid, self.identity.gid)
+                limit_shared_memory(info["child-pid"], self.config.shm_size_mb, owner)
             if self.slirp:
-                info = read_info(fds["info_r"])
-                if info is None:
-                    return  # bubblewrap failed; its message arrives on the output pipe
                 if not wait_for_loopback(info["child-pid"]):
                     return  # the sandbox died during its setup; its message is on the output
                 state["slirp"], fds["exit_w"] = start_slirp(self.slirp, info["child-pid"])
@@ -323,6 +322,7 @@ class Sandbox:
             on_close=on_close,
             blocks=True,
             watch=watch,
+            reaped_inside=True,
         )
 
     def _limits_prefix(self, cpus):
@@ -362,6 +362,9 @@ class Sandbox:
                 args += ["--ro-bind", root, root]
         # bubblewrap mounts /proc/sys (and sysrq-trigger, irq, bus) read-only over its /proc.
         args += ["--proc", "/proc", "--dev", "/dev"]
+        # --dev leaves /dev/shm an unsized directory of the root tmpfs: mount a sized one.
+        shm_size = str(self.config.shm_size_mb * 1024 * 1024)
+        args += ["--perms", "1777", "--size", shm_size, "--tmpfs", SANDBOX_SHM]
         tmp_size = str(self.config.tmp_size_mb * 1024 * 1024)
         args += ["--size", tmp_size, "--tmpfs", SANDBOX_TMP]
         args += ["--dir", "/var", "--symlink", "../tmp", "/var/tmp"]  # noqa: S108
@@ -393,6 +396,21 @@ class Sandbox:
             # slirp4netns answers DNS on 10.0.2.3 and forwards to the host's resolver.
             files["resolv.conf"] = "nameserver 10.0.2.3\n"
         return {name: text.encode() for name, text in files.items()}
+
+
+def side_sandboxes(sandbox, sides, parallel):
+    """{side: Sandbox}: one for both sides, unless they build at once (parallel mode).
+
+    Then each side runs as its own account (ARENA_BUILD_USER, ARENA_PARALLEL_BUILD_USER), so
+    that one side's processes never count against the other's RLIMIT_NPROC; which side gets
+    which account is drawn per race, so that the account's numbers (the owner of the build's
+    tmpfs mounts, in its mountinfo) tell no side."""
+    if not parallel:
+        return dict.fromkeys(sides, sandbox)
+    config = sandbox.config
+    pair = [sandbox, Sandbox(config.with_changes(build_user=config.parallel_build_user))]
+    random.SystemRandom().shuffle(pair)
+    return dict(zip(sides, pair, strict=True))
 
 
 def _under_system(path):

@@ -8,18 +8,30 @@ from jobs.outcomes.vocabulary import BUILD, FAILURE, INFRASTRUCTURE, PENDING, SU
 from workers.engine import diagnosis
 from workers.engine.artifacts import side_artifacts
 from workers.engine.bell import BellDetector
+from workers.engine.budget import OverBudget
+from workers.engine.downloads import DownloadCounter, counted
 from workers.engine.measure import Cancelled, run_stats
+from workers.engine.noise import NoiseMeter
 from workers.engine.output import OutputCap, TextDecoder
-from workers.engine.phases import before_run, choose_jdk
+from workers.engine.phases import before_run, choose_jdk, side_cache_tool
 from workers.engine.process import run_process
-from workers.engine.recipes import CUSTOM, NO_BUILD_FILE, parse_version, recipe_for
+from workers.engine.recipes import (
+    CUSTOM,
+    ELIDE,
+    NO_BUILD_FILE,
+    parse_version,
+    recipe_for,
+    with_elide_version,
+)
 
 NO_JAR = "no jar produced"
 
 # A version probe keeps at most this much output (a hostile wrapper may print gigabytes).
 VERSION_OUTPUT_LIMIT = 64 * 1024
-# Seconds between two checks of a side's disk usage while it builds.
+# Seconds between two checks of a side's disk usage while it builds: a walk of its tree
+# without the kernel's quota, one statvfs with it.
 DISK_CHECK_INTERVAL = 2.0
+QUOTA_CHECK_INTERVAL = 0.5
 
 
 def utcnow():
@@ -41,13 +53,25 @@ class SideResult:
     error_kind: str = ""
     # {"files", "bytes", "classes"} of the jars it produced (None before it finished).
     artifacts: dict | None = None
-    # Class names in those jars, for the parity check (not stored).
+    # Class names, {class: class-file major version} and resource entries of those jars, for
+    # the parity check (not stored).
     class_names: set | None = None
+    class_versions: dict | None = None
+    resources: set | None = None
     # The JDK the side built with: "17 (/usr/lib/jvm/java-17-openjdk-amd64)".
     jdk: str = ""
-    # clone, the unmeasured prepare phase and the measured runs, in ms (phases.py).
+    # clone, the unmeasured prepare phase and the measured runs, in ms (phases.py), and the
+    # artifacts each measured run downloaded (downloads.py; None where the tool does not say).
     phases: dict = field(
-        default_factory=lambda: {"clone_ms": None, "prepare_ms": None, "runs_ms": []}
+        default_factory=lambda: {
+            "clone_ms": None,
+            "prepare_ms": None,
+            "runs_ms": [],
+            "downloads": [],
+            # Every measured run, repeated ones included: {"ms", "noisy", "hostNoise",
+            # "repeated"} (noise.py); run_times_ms keeps only the runs that count.
+            "runs": [],
+        }
     )
     started_at: datetime.datetime | None = None
     finished_at: datetime.datetime | None = None
@@ -78,6 +102,8 @@ class SideRunner:
         self._line_open = False
         # The end of the latest run's output, for naming the cause of a failure.
         self._tail = ""
+        # "disk quota reached: ..." when the latest command filled its filesystem.
+        self.quota_error = ""
 
     # --- output ---------------------------------------------------------------------------
     def say(self, text):
@@ -96,18 +122,20 @@ class SideRunner:
         """Arena lines start on a line of their own even after output without a newline."""
         return "\n" if self._line_open else ""
 
-    def _stream(self, decoder, bell):
+    def _stream(self, decoder, bell, downloads=None):
         def on_bytes(data):
             text = decoder.decode(data)
             if bell is not None:
                 bell.feed(text)
+            if downloads is not None:
+                downloads.feed(text)
             self._tail = (self._tail + text)[-diagnosis.TAIL_CHARS :]
             self.say(text)
 
         return on_bytes
 
     def _owner(self):
-        identity = self.race.sandbox.identity
+        identity = self.race.sandboxes[self.side].identity
         return (identity.uid, identity.gid) if identity else None
 
     def _disk_watch(self):
@@ -115,6 +143,14 @@ class SideRunner:
         if not limit_mb:
             return None
         workspace = self.race.workspace
+        if workspace.kernel_quota:
+            # The kernel enforces the quota; a filled filesystem (even by a file unlinked
+            # since) stops the build at once and is what the side fails with.
+            def full():
+                self.quota_error = self.quota_error or workspace.quota_reached(self.side)
+                return self.quota_error
+
+            return (QUOTA_CHECK_INTERVAL, full)
 
         def check():
             used = workspace.disk_usage(self.side)
@@ -127,9 +163,12 @@ class SideRunner:
 
         return (DISK_CHECK_INTERVAL, check)
 
-    def _run(self, argv, *, timeout, cpus=None, bell=None, collect=None, max_output=None):
+    def _run(
+        self, argv, *, timeout, cpus=None, bell=None, collect=None, max_output=None, downloads=None
+    ):
+        timeout = self.race.budget.bound(timeout)  # OverBudget: no time left for a build
         decoder = TextDecoder()
-        on_bytes = self._stream(decoder, bell)
+        on_bytes = self._stream(decoder, bell, downloads)
         if collect is not None:
             inner = on_bytes
 
@@ -138,7 +177,7 @@ class SideRunner:
                 inner(data)
 
         workspace = self.race.workspace
-        launch = self.race.sandbox.launch(
+        launch = self.race.sandboxes[self.side].launch(
             argv,
             workdir=workspace.src(self.side),
             home=workspace.home(self.side),
@@ -147,20 +186,27 @@ class SideRunner:
             ro_paths=self.recipe.ro_paths if self.recipe else (),
             watch=self._disk_watch(),
             java_home=self.java_home,
+            jdk_on_path=self.recipe.jdk_on_path if self.recipe else True,
         )
         self.say(f"{self._newline()}$ {shlex.join(argv)}\n")
         self._tail = ""
+        self.quota_error = ""
         outcome = run_process(
             launch,
             timeout=timeout,
             on_output=on_bytes,
-            cancel=self.race.cancel,
+            cancel=self.race.halt,
             kill_grace=self.config.kill_grace,
             max_output=max_output,
         )
+        self.quota_error = self.quota_error or self.race.workspace.quota_reached(self.side)
+        if outcome.timed_out and self.race.budget.spent:
+            raise OverBudget(self.race.budget.reason)  # the budget, not the run, timed out
         rest = decoder.flush()
         if bell is not None:
             bell.feed(rest)
+        if downloads is not None:
+            downloads.feed(rest)
         self.say(rest)
         return outcome
 
@@ -169,7 +215,7 @@ class SideRunner:
         """Pick the recipe and probe the toolchain version; a side that cannot build ends here."""
         self.result.started_at = utcnow()
         self.race.listener.on_state(self.side, "preparing")
-        sandbox = self.race.sandbox
+        sandbox = self.race.sandboxes[self.side]
         src = self.race.workspace.fresh_copy(self.side, self._owner())
         for warning in sandbox.warnings:
             self.say(warning + "\n")
@@ -200,24 +246,34 @@ class SideRunner:
                 reason = "timed out" if outcome.timed_out else outcome.error
                 self.note(f"version probe {reason}; the version is unknown")
             elif outcome.exit_code == 0:
-                version = parse_version(
+                self.result.tool_version = parse_version(
                     b"".join(output).decode("utf-8", "replace"), self.recipe.tool
                 )
-                if version and self.recipe.wrapper:
-                    # The repository's own script said so: shown as its claim, not as fact.
-                    version = f"{version} (reported by {self.recipe.wrapper})"
-                self.result.tool_version = version
+        if self.recipe.version_label:  # a provisioned tool: the arena knows what it runs
+            self.result.tool_version = self.recipe.version_label
+            self.note(f"build tool: {self.recipe.version_label}")
+            for line in self.recipe.notes:
+                self.note(line)
+        if self.recipe.tool == ELIDE:
+            self._choose_elide_command()
         self.race.listener.on_side_started(self.side, self.result.tool, self.result.tool_version)
+
+    def _choose_elide_command(self):
+        """Elide's command follows its probed version; a bad ARENA_ELIDE_RECIPE voids the side."""
+        with_elide_version(self.recipe, self.result.tool_version, self.config)
+        for line in self.recipe.notes:
+            self.note(line)
+        if self.recipe.error:
+            self.note(self.recipe.error)
+            self.finish(FAILURE, self.recipe.error, kind=INFRASTRUCTURE)
 
     def run_once(self, index, cpus=None):
         """Build once from a fresh copy; a failed run ends the side."""
         warmups, iterations = self.race.spec.warmups, self.race.spec.iterations
         warmup = index < warmups
-        label = (
-            f"warm-up {index + 1}/{warmups}"
-            if warmup
-            else f"run {index - warmups + 1}/{iterations}"
-        )
+        # An adaptive race does not know how many runs it will take: "run 4 of at most 10".
+        of = f" of at most {iterations}" if self.race.spec.adaptive else f"/{iterations}"
+        label = f"warm-up {index + 1}/{warmups}" if warmup else f"run {index - warmups + 1}{of}"
         self.race.listener.on_state(self.side, f"building ({label})")
         if warmups + iterations > 1:
             self.say(f"\n=== {label}{' (not measured)' if warmup else ''} ===\n")
@@ -227,15 +283,23 @@ class SideRunner:
             self.finish(FAILURE, error, kind=INFRASTRUCTURE)
             return
         bell = BellDetector()
+        downloads = DownloadCounter()
         timeout = self.race.timeout
         measured_ms = 0
         outcome = None
+        meter = NoiseMeter().start()
+        build_cpu, reaped_cpu = 0.0, 0.0
         for step in self.recipe.steps:
-            outcome = self._run(step.argv, timeout=timeout, cpus=cpus, bell=bell)
+            outcome = self._run(
+                step.argv, timeout=timeout, cpus=cpus, bell=bell, downloads=downloads
+            )
+            if build_cpu is not None:
+                build_cpu = None if outcome.cpu_seconds is None else build_cpu + outcome.cpu_seconds
+            reaped_cpu += outcome.reaped_cpu_seconds
             if step.measured:
                 measured_ms += outcome.elapsed_ms
             timeout = max(timeout - outcome.elapsed_ms / 1000, 0.001)
-            if not outcome.ok:
+            if not outcome.ok or self.quota_error:
                 break
         if outcome.cancelled:
             raise Cancelled()
@@ -243,12 +307,39 @@ class SideRunner:
         self.result.exit_code = outcome.exit_code
         if not warmup:
             self.result.run_times_ms.append(measured_ms)
+            noise = meter.finish(build_cpu, reaped_cpu)
+            self.result.phases["runs"].append(
+                {
+                    "ms": measured_ms,
+                    "noisy": noise.noisy(self.race.config.noise_max_cpu),
+                    "hostNoise": noise.as_json(),
+                    "repeated": False,
+                    "cpus": sorted(cpus) if cpus else None,
+                }
+            )
+            fetched = downloads.finish() if counted(side_cache_tool(self)) else None
+            self.result.phases["downloads"].append(fetched)
+            if fetched is not None:
+                self.note(f'downloads in this run: {fetched} (Maven\'s "Downloaded from" lines)')
         error, kind = self._run_error(outcome, bell)
         if error:
             self.note(error)
             if not self.result.run_times_ms:
                 self.result.run_times_ms.append(measured_ms)
             self.finish(FAILURE, error, kind=kind)
+
+    @property
+    def last_run_noisy(self):
+        runs = self.result.phases["runs"]
+        return bool(runs) and runs[-1]["noisy"]
+
+    def repeat_last_run(self):
+        """Take the last measured run back (its pair is run again): it stays listed, marked
+        repeated, and no longer counts."""
+        self.result.run_times_ms.pop()
+        self.result.phases["runs"][-1]["repeated"] = True
+        if self.result.phases["downloads"]:
+            self.result.phases["downloads"].pop()
 
     def _run_error(self, outcome, bell):
         """(message, error kind) of a run that failed, ("", "") otherwise."""
@@ -257,13 +348,12 @@ class SideRunner:
                 f"timed out after {self.race.timeout:g} s; the build's processes were killed",
                 BUILD,
             )
+        if self.quota_error:  # the build filled its disk: its own doing
+            return self.quota_error, BUILD
         if outcome.error:  # the process could not be started: the arena's problem
             return outcome.error, INFRASTRUCTURE
         if outcome.exit_code != 0:
-            cause = diagnosis.explain(self._tail)
-            return f"the build exited with code {outcome.exit_code}" + (
-                f": {cause}" if cause else ""
-            ), BUILD
+            return diagnosis.exit_failure("the build exited", outcome.exit_code, self._tail)
         if bell.reported_failure:
             return "the build exited 0 but its bell reported failure", BUILD
         return "", ""
@@ -280,6 +370,8 @@ class SideRunner:
         found = side_artifacts(self.side, self.race.workspace.src(self.side), custom=custom)
         self.result.artifacts = found.summary()
         self.result.class_names = found.class_names
+        self.result.class_versions = found.class_versions
+        self.result.resources = found.resources
         for note in found.notes[:5]:
             self.note(f"artifact {note}")
         if found.files:
@@ -287,8 +379,12 @@ class SideRunner:
                 f"artifacts: {found.files} jar(s), {found.bytes} bytes, {found.classes} classes"
             )
         elif self.recipe is not None and self.recipe.tool != CUSTOM:
-            self.note(NO_JAR)
-            self.finish(FAILURE, NO_JAR, kind=BUILD)
+            template = self.recipe.elide_template
+            error = NO_JAR
+            if template is not None and not template.builds_pom_sources:
+                error = f"{NO_JAR}: {template.name}; {self.recipe.notes[-1]}"
+            self.note(error)
+            self.finish(FAILURE, error, kind=BUILD)
 
     def finish(self, status, error="", kind=""):
         if self.done:
@@ -303,6 +399,8 @@ class SideRunner:
         result.duration_ms = round(stats.median_ms) if stats else None
         result.phases["runs_ms"] = list(result.run_times_ms)
         result.finished_at = utcnow()
+        if status == FAILURE and result.error_kind == INFRASTRUCTURE:
+            self.race.halt.make_void(self.side, error)
         if status == SUCCESS and stats and stats.runs > 1:
             self.note(
                 f"{stats.runs} runs: median {stats.median_ms:.0f} ms, min {stats.min_ms} ms, "

@@ -1,6 +1,8 @@
 """What a worker's host can build with: java and the JDKs it has, mvn, gradle and elide.
 
-A worker probes at start and every ARENA_TOOLCHAIN_PROBE_INTERVAL seconds and stores the
+Maven and Gradle are provisioned per project (buildtools.py) unless ARENA_MVN / ARENA_GRADLE
+name an executable: then that executable is probed. A worker probes at start and every
+ARENA_TOOLCHAIN_PROBE_INTERVAL seconds and stores the
 result on its row, so that the scheduler can prefer a worker that runs both sides and the
 pages can say which worker has what. Every probe is bounded: each command gets
 `timeout` seconds (then its whole process group is killed) and `output_cap` bytes of output
@@ -119,16 +121,29 @@ def list_jdks(root=JVM_ROOT):
     return found
 
 
+def default_java(config):
+    """The `java` of this host's races: ARENA_JAVA_HOME's, else the one on PATH."""
+    return str(Path(config.java_home) / "bin" / "java") if config.java_home else "java"
+
+
 def probe(config, *, timeout=PROBE_TIMEOUT, jvm_root=JVM_ROOT):
     """Every toolchain the configuration names, probed with its version command."""
     executables = {
-        "java": str(Path(config.java_home) / "bin" / "java") if config.java_home else "java",
+        "java": default_java(config),
         "mvn": config.mvn,
         "gradle": config.gradle,
         "elide": config.elide,
     }
+    provisioned = {
+        "mvn": f"provisioned per project (default Maven {config.maven_default})",
+        "gradle": "provisioned per project (from its wrapper properties)",
+    }
     found = {
-        name: probe_tool(executables[name], args, tool, timeout=timeout)
+        name: (
+            {"ok": True, "provisioned": True, "version": provisioned[name]}
+            if name in provisioned and not executables[name]
+            else probe_tool(executables[name], args, tool, timeout=timeout)
+        )
         for name, tool, args in TOOLS
     }
     found["jdks"] = list_jdks(jvm_root)

@@ -10,6 +10,7 @@ any depth, never resolves a long path and never leaves the tree it was given.
 """
 
 import contextlib
+import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ class TreeChanged(OSError):
 class TreeUsage:
     bytes: int = 0
     files: int = 0
+    # Files and directories below the root: what the tree costs in inodes.
+    inodes: int = 0
     depth: int = 0
     # True when the walk stopped early (a cap was reached or the tree moved under it).
     stopped: bool = False
@@ -50,10 +53,11 @@ def _climb(fd, expected):
     return parent
 
 
-def _walk(path, on_entry, on_leave, writable=False, stop=lambda depth: False):
+def _walk(path, on_entry, on_leave, writable=False, stop=lambda depth: False, trail=None):
     """Depth-first walk of directory `path`: `on_entry(dir_fd, entry)` for every non-directory
-    entry, `on_leave(parent_fd, name)` once a subdirectory is done. `stop(depth)` ends it."""
-    fd = os.open(path, _DIR_FLAGS)
+    entry, `on_leave(parent_fd, name)` once a subdirectory is done. `stop(depth)` ends it.
+    `trail`, a list, holds the names (bytes) leading from `path` to the current directory."""
+    fd = os.open(os.fsencode(path), _DIR_FLAGS)
     # One frame per level: the (dev, ino) of the directory and the names still to visit.
     frames = []
     try:
@@ -76,10 +80,14 @@ def _walk(path, on_entry, on_leave, writable=False, stop=lambda depth: False):
                 parent = _climb(fd, frames[-1][0])
                 os.close(fd)
                 fd = parent
+                if trail is not None:
+                    trail.pop()
                 on_leave(fd, frames[-1][1].pop())
             child = _open_child(fd, frames[-1][1][-1], writable)
             os.close(fd)
             fd = child
+            if trail is not None:
+                trail.append(os.fsencode(frames[-1][1][-1]))
     finally:
         os.close(fd)
 
@@ -92,6 +100,10 @@ def tree_usage(path, *, max_files=None, max_depth=None):
         with contextlib.suppress(OSError):
             usage.bytes += entry.stat(follow_symlinks=False).st_blocks * 512
         usage.files += 1
+        usage.inodes += 1
+
+    def leave(parent_fd, name):
+        usage.inodes += 1
 
     def stop(depth):
         usage.depth = max(usage.depth, depth)
@@ -101,12 +113,51 @@ def tree_usage(path, *, max_files=None, max_depth=None):
         return usage.stopped
 
     try:
-        _walk(path, count, lambda fd, name: None, stop=stop)
+        _walk(path, count, leave, stop=stop)
     except TreeChanged:
         usage.stopped = True
     except FileNotFoundError:
         pass
     return usage
+
+
+def tree_summary(path):
+    """(files, bytes, fingerprint) of a tree without following symlinks: equal fingerprints
+    mean the same names, kinds and sizes, so runs can show they started from the same state.
+
+    Any tree a build leaves is summed: names are bytes (invalid UTF-8 is fine), the walk is
+    iterative (any depth), and the fingerprint does not depend on the order a filesystem
+    lists a directory in (a sum of one digest per entry)."""
+    files = size = 0
+    fingerprint = 0
+    trail = []
+
+    def record(kind, name, value):
+        nonlocal fingerprint
+        relative = b"/".join([*trail, name])
+        digest = hashlib.sha256(b"%s\0%s\0%s" % (kind, relative, value)).digest()
+        fingerprint = (fingerprint + int.from_bytes(digest, "big")) % (1 << 256)
+
+    def entry_seen(dir_fd, entry):
+        nonlocal files, size
+        name = os.fsencode(entry.name)
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISLNK(info.st_mode):
+                record(b"L", name, os.fsencode(os.readlink(entry.name, dir_fd=dir_fd)))
+                return
+        except OSError:
+            return
+        files += 1
+        size += info.st_size
+        record(b"F", name, b"%d" % info.st_size)
+
+    def directory_done(parent_fd, name):
+        record(b"D", os.fsencode(name), b"")
+
+    with contextlib.suppress(FileNotFoundError):
+        _walk(path, entry_seen, directory_done, trail=trail)
+    return files, size, f"{fingerprint:064x}"[:12]
 
 
 def remove_tree(path):

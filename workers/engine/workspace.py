@@ -6,74 +6,66 @@ Layout under ARENA_WORKSPACE_ROOT/<race id>/:
     <side>/home/       the side's HOME (dependency caches survive between its runs)
     <side>/tmp/        TMPDIR of an unsandboxed build (ARENA_SANDBOX=none)
 
+where <side> is a random name drawn per race and side, never "standard" or "elide": the
+sandbox binds these directories and the kernel shows their host paths in the build's
+/proc/self/mountinfo, so a side's name on disk would tell the build which side it is.
+
+With the kernel's quota (a root worker, quota.py) checkout/ and each <side>/ are mount points of
+filesystem images (checkout.img, <side>.img, mode 0600) sized ARENA_BUILD_MAX_DISK_MB with
+ARENA_BUILD_MAX_INODES inodes: the clone and each side's source, home and scratch can never
+take more. Without it (a worker that is not root) they are plain directories and the quota
+is a walk of the side's tree every few seconds (`disk_usage`).
+
 The root and race directories are mode 0711 (the build account must reach its src and home,
-bubblewrap opens them as that account, but lists nothing), the checkout 0700. Removal is
-iterative and never follows a symlink (trees.py), and housekeeping never fails a race: every
-error is logged and the next race tries again.
+bubblewrap opens them as that account, but lists nothing), the checkout 0700 once cloned.
+Removal unmounts first, is iterative and never follows a symlink (trees.py), and housekeeping
+never fails a race: every error is logged and the next race tries again.
 """
 
 import logging
 import os
-import re
+import secrets
 import shutil
-import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from workers.engine.process import Launch, process_start_time, run_process
+from jobs.outcomes.vocabulary import BASELINE_FIRST
+from workers.engine import quota
+from workers.engine.gitclone import CheckoutLimits, CloneError, clone
+from workers.engine.identity import build_identity
+from workers.engine.process import process_start_time
 from workers.engine.trees import chown_tree, remove_tree, tree_usage
 
 logger = logging.getLogger(__name__)
 
-GIT_ENV_BASE = {
-    "PATH": "/usr/local/bin:/usr/bin:/bin",
-    "LANG": "C.UTF-8",
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_ASKPASS": "/bin/true",
-    "SSH_ASKPASS": "/bin/true",
-    "GIT_PROTOCOL_FROM_USER": "0",
-}
 OWNER_FILE = ".owner"
 KEPT = "kept"
-_HEX_RE = re.compile(r"^[0-9a-fA-F]{7,40}$")
 
 
-class CloneError(Exception):
-    """git could not clone or check out; the message is git's own, made readable."""
-
-
-class RepositoryTooLarge(CloneError):
-    """The checkout has more files or directory levels than the configured caps."""
-
-
-def check_repository_size(checkout, max_files, max_depth):
-    """Refuse (RepositoryTooLarge) a checkout past ARENA_MAX_REPO_FILES/ARENA_MAX_REPO_DEPTH;
-    copying or building such a tree would only serve to exhaust the host."""
-    usage = tree_usage(checkout, max_files=max_files, max_depth=max_depth)
-    if usage.files > max_files:
-        raise RepositoryTooLarge(
-            f"the repository has more than {max_files:,} files (ARENA_MAX_REPO_FILES); "
-            "refusing to build it"
-        )
-    if usage.depth > max_depth:
-        raise RepositoryTooLarge(
-            f"the repository nests directories more than {max_depth} levels deep "
-            "(ARENA_MAX_REPO_DEPTH); refusing to build it"
-        )
+class QuotaUnavailable(CloneError):
+    """The checkout cannot be made: no build account to clone as, or no quota filesystem."""
 
 
 @dataclass
 class Workspace:
     root: Path
+    # side -> its directory's name under root: random, so that no path names the side.
+    side_names: dict = field(default_factory=dict, repr=False)
+    # The quota of the checkout and of each side (0 = none), and whether the kernel enforces
+    # it (each on a filesystem of its own) or `disk_usage` is walked.
+    max_disk_mb: int = 0
+    max_inodes: int = 0
+    kernel_quota: bool = False
 
     @property
     def checkout(self):
         return self.root / "checkout"
 
     def side_dir(self, side):
-        return self.root / side
+        if side not in self.side_names:
+            self.side_names[side] = secrets.token_hex(8)
+        return self.root / self.side_names[side]
 
     def home(self, side):
         return self.side_dir(side) / "home"
@@ -95,14 +87,50 @@ class Workspace:
         partial.write_text(owner)
         os.replace(partial, self.root / OWNER_FILE)
 
+    def _volume(self, directory, owner, mode):
+        """Make `directory` (under root) a filesystem of the quota's size, or a plain one."""
+        if self.kernel_quota:
+            image = self.root / f"{directory.name}.img"
+            quota.make_volume(
+                image, directory, size_mb=self.max_disk_mb, inodes=self.max_inodes,
+                owner=owner, mode=mode,
+            )  # fmt: skip
+        else:
+            directory.mkdir(mode=mode)
+            if owner != (os.geteuid(), os.getegid()):
+                os.chown(directory, *owner)
+            directory.chmod(mode)
+        return directory
+
+    def checkout_target(self, owner=None):
+        """The (empty) directory git clones into, writable by `owner` (the build account)."""
+        return self._volume(self.checkout, owner or (os.geteuid(), os.getegid()), 0o700)
+
+    def seal_checkout(self):
+        """After the clone: only the arena reaches the checkout (mode 0700, root's)."""
+        if os.geteuid() == 0:
+            os.chown(self.checkout, 0, 0)
+        self.checkout.chmod(0o700)
+
+    def quota_reached(self, side):
+        """ "disk quota reached: ..." when the side filled its filesystem, else ""."""
+        if not self.kernel_quota or not os.path.ismount(self.side_dir(side)):
+            return ""
+        return quota.quota_reached(self.side_dir(side), self.max_disk_mb, self.max_inodes)
+
+    def side_volume(self, side):
+        """The side's directory, a filesystem of the quota's size (made the first time)."""
+        if not os.path.isdir(self.side_dir(side)):
+            self._volume(self.side_dir(side), (os.geteuid(), os.getegid()), 0o711)
+        return self.side_dir(side)
+
     def fresh_copy(self, side, owner=None):
         """A clean copy of the checkout for one build run of `side` (the old one removed),
         given with the side's home to `owner` ((uid, gid) of the build account) if set."""
         src = self.src(side)
         if os.path.lexists(src):
             remove_tree(src)
-        self.side_dir(side).mkdir(mode=0o711, exist_ok=True)
-        self.side_dir(side).chmod(0o711)
+        self.side_volume(side)
         shutil.copytree(self.checkout, src, symlinks=True)
         home = self.home(side)
         home.mkdir(exist_ok=True)
@@ -116,11 +144,14 @@ class Workspace:
         return tree_usage(self.src(side)).bytes + tree_usage(self.home(side)).bytes
 
     def remove(self):
+        quota.unmount_all(self.root)
         remove_tree(self.root)
 
     def keep(self):
-        """Kept for debugging (ARENA_KEEP_WORKSPACES): never removed as abandoned."""
+        """Kept for debugging (ARENA_KEEP_WORKSPACES): never removed as abandoned. Its quota
+        filesystems are unmounted; their images (*.img) stay, to be mounted to look inside."""
         self._write_owner(KEPT)
+        quota.unmount_all(self.root)
 
 
 def remove_abandoned(workspace_root, min_age_seconds=3600):
@@ -158,6 +189,7 @@ def _remove_if_abandoned(entry, min_age_seconds):
         abandoned = not pid.isdigit() or _process_identity(int(pid)) != owner
     if not abandoned:
         return 0
+    quota.unmount_all(entry)
     remove_tree(entry)
     return 1
 
@@ -168,111 +200,45 @@ def _process_identity(pid):
     return None if started is None else f"{pid} {started}"
 
 
-def clone(url, ref, dest, *, timeout, cancel=None, on_output=None):
-    """Clone `url` into `dest` at `ref` (branch, tag or commit); return the commit SHA.
-
-    Shallow (--depth 1) unless the ref is a commit, which needs history to be found. The URL
-    always follows `--`, so it can never be read as an option. Raises CloneError.
-    """
-    dest = Path(dest)
-    env = {**GIT_ENV_BASE, "HOME": str(dest.parent)}
-    base = ["git", "-c", "advice.detachedHead=false", "-c", "core.hooksPath=/dev/null"]
-    if url.startswith(("/", "file://")):
-        # Local repositories (accepted only when ARENA_ALLOW_LOCAL_REPOS is on) need the file
-        # transport; a file:// URL also makes --depth work as it does for remote ones.
-        base += ["-c", "protocol.file.allow=always"]
-        url = url if url.startswith("file://") else f"file://{url}"
-    if not ref:
-        _git(
-            [*base, "clone", "--depth", "1", "--no-tags", "--", url, str(dest)],
-            env,
-            timeout,
-            cancel,
-            on_output,
-        )
-    else:
-        try:
-            _git(
-                [*base, "clone", "--depth", "1", "--branch", ref, "--", url, str(dest)],
-                env,
-                timeout,
-                cancel,
-                on_output,
-            )
-        except CloneError as exc:
-            if not _HEX_RE.match(ref) or "not found" not in str(exc):
-                raise
-            if dest.exists():
-                remove_tree(dest)
-            _git(
-                [*base, "clone", "--no-checkout", "--", url, str(dest)],
-                env,
-                timeout,
-                cancel,
-                on_output,
-            )
-            sha = _resolve_commit(dest, ref, env, base)
-            _git(
-                [*base, "-C", str(dest), "checkout", "--detach", sha],
-                env,
-                timeout,
-                cancel,
-                on_output,
-            )
-    return _git([*base, "-C", str(dest), "rev-parse", "HEAD"], env, 30, cancel)
+def race_workspace(root, config):
+    """The Workspace of one race under `root`, with the build's disk and inode quota: on
+    filesystems of their own when this worker can mount them (quota.py)."""
+    return Workspace(
+        root,
+        max_disk_mb=config.max_disk_mb,
+        max_inodes=quota.inode_limit(config.max_disk_mb, config.max_inodes),
+        kernel_quota=bool(config.max_disk_mb) and quota.kernel_quota_available(),
+    )
 
 
-def _resolve_commit(dest, ref, env, base):
+def clone_checkout(workspace, spec, config, cancel):
+    """Clone the race's repository into the workspace's checkout as the build account,
+    sized before checkout against the caps and the quota; returns the commit SHA. Raises
+    CloneError (RepositoryTooLarge for a refused tree, QuotaUnavailable when the build account
+    or the quota's filesystem is missing)."""
+    identity, error = build_identity(config.build_user)
+    if identity is None:
+        raise QuotaUnavailable(error)
     try:
-        return _git(
-            [
-                *base,
-                "-C",
-                str(dest),
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                f"{ref}^{{commit}}",
-            ],
-            env,
-            30,
-            None,
-        )
-    except CloneError:
-        raise CloneError(f"ref {ref!r} not found in the repository") from None
-
-
-def _git(argv, env, timeout, cancel, on_output=None):
-    chunks = []
-    lock = threading.Lock()
-
-    def collect(data):
-        with lock:
-            chunks.append(data)
-        if on_output is not None:
-            on_output(data)
-
-    outcome = run_process(Launch(argv, env=env), timeout=timeout, on_output=collect, cancel=cancel)
-    text = b"".join(chunks).decode("utf-8", "replace").strip()
-    if outcome.cancelled:
-        raise CloneError("cancelled")
-    if outcome.timed_out:
-        raise CloneError(f"git timed out after {timeout:g} s")
-    if outcome.error:
-        raise CloneError(outcome.error)
-    if outcome.exit_code != 0:
-        raise CloneError(readable_git_error(text) or f"git exited with code {outcome.exit_code}")
-    return text
-
-
-def readable_git_error(text):
-    """The lines of git's output that say what went wrong (fatal:/error:), else the last one."""
-    if "could not read Username" in text or "terminal prompts disabled" in text:
-        # GitHub and GitLab ask for credentials when a repository is missing or private.
-        return "the repository does not exist or is not public (git asked for credentials)"
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    important = [
-        line for line in lines if line.startswith(("fatal:", "error:", "remote:", "warning: Could"))
-    ]
-    return " ".join(important or lines[-1:])[:1000]
+        workspace.checkout_target((identity.uid, identity.gid))
+        for side in BASELINE_FIRST:  # made now, so that a failure fails the race clearly
+            workspace.side_volume(side)
+    except (quota.QuotaError, OSError) as exc:
+        raise QuotaUnavailable(f"cannot set up the disk quota: {exc}") from None
+    limits = CheckoutLimits(
+        max_files=config.max_repo_files,
+        max_depth=config.max_repo_depth,
+        max_disk_mb=config.max_disk_mb,
+        max_inodes=workspace.max_inodes if config.max_disk_mb else config.max_inodes,
+    )
+    sha = clone(
+        spec.repository_url,
+        spec.ref,
+        workspace.checkout,
+        timeout=config.clone_timeout,
+        cancel=cancel,
+        drop=identity.drop,
+        limits=limits,
+    )
+    workspace.seal_checkout()
+    return sha

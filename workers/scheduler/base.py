@@ -12,7 +12,13 @@ from django.db.models.functions import Coalesce
 
 from jobs.models import BuildResult, BuildStatus, ErrorKind, Job, JobStatus, Verdict
 from jobs.outcomes import vocabulary
-from workers.models import Worker, WorkerAssignment, WorkerStatus
+from workers.models import (  # noqa: F401 (the scheduler's names for race commands)
+    FOREGROUND_PREFIX,
+    Worker,
+    WorkerAssignment,
+    WorkerStatus,
+    is_foreground,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,15 +37,6 @@ class Outcome:
 
 
 LIVE_STATUSES = (WorkerStatus.ACTIVE, WorkerStatus.MAINTENANCE)
-# Worker ids of `manage.py race` commands ("race@<host>:<pid>"). Such a race may run an
-# operator's custom commands, so the pool never runs it again: when the command's process is
-# gone, its job fails with the reason instead of going back to the queue.
-FOREGROUND_PREFIX = "race@"
-
-
-def is_foreground(worker_id):
-    """Whether this id belongs to a `manage.py race` command, not to a pool worker."""
-    return bool(worker_id) and worker_id.startswith(FOREGROUND_PREFIX)
 
 
 def foreground_reason(reason):

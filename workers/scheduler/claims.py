@@ -47,7 +47,8 @@ def _peers_with_room(worker, now):
 
 
 def fair_queue_order(queued):
-    """Round-robin across clients: the client whose last race started longest ago (or never)
+    """Priority first (suite races, priority 1, wait while any public race is queued), then
+    round-robin across clients: the client whose last race started longest ago (or never)
     goes first, then the oldest job. One client's burst of submissions cannot keep the others
     waiting; jobs without a client (operators') form one client of their own."""
     last_turn = (
@@ -58,7 +59,7 @@ def fair_queue_order(queued):
         .values("last")
     )
     return queued.annotate(client_last_turn=Subquery(last_turn)).order_by(
-        F("client_last_turn").asc(nulls_first=True), "created_at", "id"
+        "priority", F("client_last_turn").asc(nulls_first=True), "created_at", "id"
     )
 
 

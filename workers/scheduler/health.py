@@ -37,7 +37,7 @@ class PoolHealth:
 def pool_health(*, now=None):
     """Numbers for the pages, the API and /api/status. Two queries."""
     now = now or timezone.now()
-    alive = list(Worker.objects.alive(now).values_list("status", "capacity", "current_load"))
+    alive = list(Worker.objects.pool().alive(now).values_list("status", "capacity", "current_load"))
     accepting = [row for row in alive if row[0] == WorkerStatus.ACTIVE]
     return PoolHealth(
         alive=len(alive),
@@ -51,7 +51,7 @@ def pool_health(*, now=None):
 def no_live_workers(*, now=None):
     """True when no live, active worker would take a queued job."""
     now = now or timezone.now()
-    return not Worker.objects.alive(now).filter(status=WorkerStatus.ACTIVE).exists()
+    return not Worker.objects.pool().alive(now).filter(status=WorkerStatus.ACTIVE).exists()
 
 
 def describe_pool(*, now=None):

@@ -1,5 +1,6 @@
 """Registration, heartbeats, the maintenance switch and a clean exit."""
 
+import logging
 import os
 
 from django.db import IntegrityError, transaction
@@ -19,6 +20,9 @@ from workers.scheduler.base import (
     requeue_running,
     retry_when_busy,
 )
+from workers.signals import toolchains_recorded
+
+logger = logging.getLogger(__name__)
 
 
 @retry_when_busy
@@ -160,6 +164,15 @@ def retire_worker(worker_id, *, now=None):
 def record_toolchains(worker_id, toolchains, *, now=None):
     """Store what the worker's probe found; runs_elide follows from it. Returns rows updated."""
     now = now or timezone.now()
-    return Worker.objects.filter(pk=worker_id).update(
+    updated = Worker.objects.filter(pk=worker_id).update(
         toolchains=toolchains, runs_elide=runs_elide(toolchains), toolchains_probed_at=now
     )
+    if updated:
+        # A listener's failure (a suite that could not be queued) never fails the probe.
+        sent = toolchains_recorded.send_robust(
+            sender=Worker, worker_id=worker_id, toolchains=toolchains
+        )
+        for receiver, error in sent:
+            if isinstance(error, Exception):
+                logger.error("%s failed on %s's toolchains: %r", receiver, worker_id, error)
+    return updated

@@ -26,6 +26,7 @@ from django.utils import timezone
 from jobs.models import BuildResult, CacheMode, JobStatus, RaceMode, Scenario, percent_faster
 from jobs.outcomes.vocabulary import BASELINE_FIRST, FAILURE, SUCCESS
 from jobs.submissions.services import QueueFull, cancel_job, create_job
+from jobs.submissions.validation import AUTO, measured_runs
 from workers import scheduler
 from workers.engine.measure import run_stats
 from workers.recording import run_job
@@ -34,6 +35,13 @@ from workers.scheduler.base import FOREGROUND_PREFIX
 REDRAW_SECONDS = 0.5
 # Without a terminal, a running side's progress line is repeated this often.
 PLAIN_PROGRESS_SECONDS = 5.0
+
+
+def runs_or_auto(value):
+    """--iterations: a whole number of at least 1, or "auto" (adaptive runs)."""
+    if str(value).strip().lower() == AUTO:
+        return AUTO
+    return whole_number(1)(value)
 
 
 def whole_number(minimum):
@@ -126,8 +134,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("source", help="Repository URL (or local path when allowed).")
         parser.add_argument("--ref", default="", help="Branch, tag or commit to build.")
-        parser.add_argument("--iterations", type=whole_number(1), default=1)
-        parser.add_argument("--warmups", type=whole_number(0), default=0)
+        # The web's defaults: a one-run race measures nothing a verdict could rest on.
+        parser.add_argument(
+            "--iterations",
+            type=runs_or_auto,
+            default=settings.ARENA_DEFAULT_RUNS,
+            help='Measured runs a side, or "auto": pairs until the verdict is clear, at most '
+            "ARENA_MAX_RUNS (default: ARENA_DEFAULT_RUNS).",
+        )
+        parser.add_argument(
+            "--warmups", type=whole_number(0), default=settings.ARENA_DEFAULT_WARMUPS
+        )
         parser.add_argument("--mode", choices=RaceMode.values, default=RaceMode.SEQUENTIAL)
         parser.add_argument(
             "--cache",
@@ -158,7 +175,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"race {job.pk}: {job.repository_name}{f' @ {job.ref}' if job.ref else ''} "
                 f"({job.mode}, cache {job.cache}, scenario {job.scenario}, "
-                f"{job.iterations} run(s), {job.warmups} warm-up(s))"
+                f"{'up to ' if job.adaptive else ''}{job.iterations} run(s)"
+                f"{' (adaptive)' if job.adaptive else ''}, {job.warmups} warm-up(s))"
             )
             outcome = self.run(job)
         finally:
@@ -175,7 +193,9 @@ class Command(BaseCommand):
             "mode": options["mode"],
             "cache": options["cache"],
             "scenario": options["scenario"],
-            "iterations": options["iterations"],
+            **dict(
+                zip(("iterations", "adaptive"), measured_runs(options["iterations"]), strict=True)
+            ),
             "warmups": options["warmups"],
             "timeout_seconds": options["timeout"],
             "standard_cmd": command_list("--standard-cmd", options["standard_cmd"]),

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from workers import scheduler
+from workers.checks import describe, host_can_build
 from workers.queue_listener import start_queue_listener
 from workers.scheduler.base import FOREGROUND_PREFIX, is_foreground
 from workers.worker import WorkerLoop
@@ -80,7 +81,11 @@ class Command(BaseCommand):
             write=self.stdout.write,
             listen=start_queue_listener,
             probe=probe_host,
+            calibrate=calibrate_host,
         )
+        # What this host can build with, said once at start (workers/checks.py).
+        for line in describe(host_can_build()):
+            self.stdout.write(line)
         worker.install_signal_handlers()
         try:
             status = worker.run()
@@ -98,5 +103,24 @@ def probe_host():
     from workers.recording import engine_config
 
     config = engine_config()
-    with measurement_lock(config.measure_lock):
+    with measurement_lock(config.measure_lock_path):
         return probe(config)
+
+
+def calibrate_host():
+    """The host's noise floor: the A/A calibration (workers/engine/calibration.py) with the
+    default JDK of this worker's races, its measured runs under the measurement lock."""
+    from django.conf import settings
+
+    from workers.engine.calibration import calibrate
+    from workers.engine.measure import measurement_lock
+    from workers.engine.toolchains import default_java
+    from workers.recording import engine_config
+
+    config = engine_config()
+    return calibrate(
+        default_java(config),
+        pairs=settings.ARENA_CALIBRATION_PAIRS,
+        rounds=settings.ARENA_CALIBRATION_ROUNDS,
+        lock=lambda: measurement_lock(config.measure_lock_path),
+    )

@@ -44,9 +44,16 @@ class Command(BaseCommand):
             rows = [("ID", "HOST", "STATUS", "LOAD", "HEARTBEAT", "RUNNING JOBS")]
             for worker in workers:
                 age = "never" if worker.heartbeat_age is None else f"{worker.heartbeat_age}s ago"
-                status = worker.status + (
-                    " (no heartbeat: presumed dead)" if worker.presumed_dead else ""
-                )
+                if worker.is_command_line:  # a `manage.py race` command, not a pool worker
+                    status = "command-line run" + (
+                        " (racing)"
+                        if worker.status != WorkerStatus.INACTIVE and not worker.presumed_dead
+                        else " (ended)"
+                    )
+                else:
+                    status = worker.status + (
+                        " (no heartbeat: presumed dead)" if worker.presumed_dead else ""
+                    )
                 rows.append(
                     (
                         worker.pk,

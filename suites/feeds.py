@@ -1,0 +1,43 @@
+"""/feeds/regressions.atom: every regression and improvement a suite run found, newest first."""
+
+from django.contrib.syndication.views import Feed
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+
+from suites.announce import describe
+from suites.results import changes
+
+FEED_ITEMS = 50
+
+
+class RegressionsFeed(Feed):
+    feed_type = Atom1Feed
+    title = "Build Arena: toolchain regressions and improvements"
+    subtitle = "Repositories whose Elide speedup changed between two versions, beyond noise."
+
+    def link(self):
+        return reverse("regressions")
+
+    def items(self):
+        return changes()[:FEED_ITEMS]
+
+    def item_title(self, item):
+        word = "Regression" if item.kind == "regression" else "Improvement"
+        return f"{word}: {item.repository_name} under elide {item.to_version}"
+
+    def item_description(self, item):
+        return describe(item)
+
+    def item_link(self, item):
+        return reverse("race_detail", args=[item.to_job_id])
+
+    def item_guid(self, item):
+        return f"suite-change-{item.pk}"
+
+    item_guid_is_permalink = False
+
+    def item_pubdate(self, item):
+        return item.found_at
+
+    def item_updateddate(self, item):
+        return item.found_at
