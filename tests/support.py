@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from workers.engine.race import RaceListener
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -130,3 +132,13 @@ def processes_with(marker):
         except OSError:
             continue
     return found
+
+
+class OutputListener(RaceListener):
+    """A race listener that keeps each side's whole output."""
+
+    def __init__(self):
+        self.output = {"standard": "", "elide": ""}
+
+    def on_output(self, side, text, elapsed_ms):
+        self.output[side] += text

@@ -10,8 +10,8 @@ import subprocess
 import pytest
 
 from tests.repos import GIT_ENV, git, make_git_repo
-from tests.support import require_tool
-from workers.engine import RaceListener, RaceSpec, quota, run_race
+from tests.support import OutputListener, require_tool
+from workers.engine import RaceSpec, quota, run_race
 from workers.engine.config import EngineConfig
 from workers.engine.gitclone import CheckoutLimits, CloneError, RepositoryTooLarge, clone
 from workers.engine.trees import tree_usage
@@ -23,14 +23,6 @@ from workers.engine.workspace import (
 )
 
 MB = 1024 * 1024
-
-
-class Collect(RaceListener):
-    def __init__(self):
-        self.output = {"standard": "", "elide": ""}
-
-    def on_output(self, side, text, elapsed_ms):
-        self.output[side] += text
 
 
 @pytest.fixture
@@ -49,7 +41,7 @@ def repo(tmp_path):
 
 def race(config, repo, script, cache="cold"):
     """One run of `script` (Python, run inside the sandbox) on the standard side."""
-    listener = Collect()
+    listener = OutputListener()
     spec = RaceSpec(
         str(repo), standard_cmd=["python3", "-c", script], elide_cmd=["true"], cache=cache
     )

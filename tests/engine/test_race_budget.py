@@ -12,22 +12,14 @@ import time
 import pytest
 
 from tests.repos import make_git_repo, maven_project_files
-from tests.support import new_marker, processes_with, require_tool
-from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
+from tests.support import OutputListener, new_marker, processes_with, require_tool
+from workers.engine import EngineConfig, RaceSpec, run_race
 from workers.engine.budget import OverBudget, RaceBudget
 from workers.engine.measure import measurement_lock
 
 QUICK_BUILD = "echo BUILD SUCCESS"
 MINUTE_BUILD = "sleep 60.{marker}; echo BUILD SUCCESS"
 OVER_BUDGET = "the race went over its budget of {budget:g} s on the host"
-
-
-class Output(RaceListener):
-    def __init__(self):
-        self.output = {}
-
-    def on_output(self, side, text, elapsed_ms):
-        self.output[side] = self.output.get(side, "") + text
 
 
 @pytest.fixture
@@ -44,7 +36,7 @@ def repo(tmp_path):
 
 
 def timed_race(config, repo, **spec):
-    listener = Output()
+    listener = OutputListener()
     started = time.monotonic()
     outcome = run_race(RaceSpec(str(repo), cache="cold", **spec), config, listener)
     return outcome, listener.output, time.monotonic() - started

@@ -10,18 +10,10 @@ import uuid
 import pytest
 
 from tests.repos import make_git_repo
-from tests.support import require_tool
+from tests.support import OutputListener, require_tool
 from workers.checks import host_can_build
-from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
+from workers.engine import EngineConfig, RaceSpec, run_race
 from workers.engine.measure import measurement_lock
-
-
-class Collect(RaceListener):
-    def __init__(self):
-        self.output = {"standard": "", "elide": ""}
-
-    def on_output(self, side, text, elapsed_ms):
-        self.output[side] += text
 
 
 @pytest.fixture
@@ -33,7 +25,7 @@ def config(tmp_path):
 def race(config, repo, standard_cmd, elide_cmd=("true",), cache="cold"):
     """A race of one run a side; cold by default, so that the measured run is the only build
     (a warm race builds once more, unmeasured, in its prepare phase)."""
-    listener = Collect()
+    listener = OutputListener()
     spec = RaceSpec(
         str(repo), standard_cmd=list(standard_cmd), elide_cmd=list(elide_cmd), cache=cache
     )

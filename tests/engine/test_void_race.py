@@ -11,8 +11,8 @@ import time
 import pytest
 
 from tests.repos import make_git_repo, maven_project_files
-from tests.support import new_marker, processes_with, require_tool
-from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
+from tests.support import OutputListener, new_marker, processes_with, require_tool
+from workers.engine import EngineConfig, RaceSpec, run_race
 
 MINUTE_BUILD = "sleep 60.{marker}; echo BUILD SUCCESS"
 NOT_RUN = "not run: the race is void because the {side} side could not run"
@@ -36,14 +36,6 @@ CLASS_FILE_TOO_NEW = (
 )
 
 
-class Output(RaceListener):
-    def __init__(self):
-        self.output = {}
-
-    def on_output(self, side, text, elapsed_ms):
-        self.output[side] = self.output.get(side, "") + text
-
-
 @pytest.fixture
 def config(tmp_path):
     require_tool("bwrap", "builds run in the sandbox")
@@ -61,7 +53,7 @@ def repo(tmp_path):
 
 
 def timed_race(config, repo, **spec):
-    listener = Output()
+    listener = OutputListener()
     started = time.monotonic()
     outcome = run_race(RaceSpec(str(repo), **spec), config, listener)
     return outcome, listener.output, time.monotonic() - started
