@@ -31,7 +31,7 @@ def test_replay_at_1x_is_real_time_and_reveals_the_result_at_the_end(page):  # n
     assert page.locator("#side-head-elide .bell.rung").count() == 0
     assert page.locator("#side-head-elide .side-time").inner_text().startswith("0:0")
     page.locator(".replay-clock", has_text="Replay finished").wait_for(timeout=5000)
-    assert 2.9 < time.monotonic() - started < 4.5
+    assert 2.9 < time.monotonic() - started < 8  # well under the 10 s minimum of longer races
     assert page.locator("#output-elide").inner_text() == output
     assert banner.is_visible() and page.locator("#side-head-elide .bell.rung").count() == 1
     assert page.evaluate("document.activeElement.dataset.speed") == "1"  # Stop went away
@@ -41,7 +41,7 @@ def test_replay_at_1x_is_real_time_and_reveals_the_result_at_the_end(page):  # n
     replay.get_by_role("button", name="\u25b6 16\u00d7").click()
     assert page.locator("#replay-status").inner_text() == "Replay started at 16\u00d7."
     page.locator("#replay-status", has_text="Replay finished.").wait_for(timeout=6000)
-    assert 2.9 < time.monotonic() - started < 4.5
+    assert 2.9 < time.monotonic() - started < 8  # well under the 10 s minimum of longer races
 
 
 def test_16x_never_plays_a_race_in_less_than_10_seconds(page):  # noqa: F811
