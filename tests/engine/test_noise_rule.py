@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.support import require_tool
+from tests.support import OutputListener, require_tool
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 
 pytestmark = pytest.mark.host_noise
@@ -86,10 +86,11 @@ def test_a_busy_host_names_no_winner_and_marks_every_run(config, repo):
     burner = Burner()
     burner.start()
     try:
-        outcomes = [aa_race(config, repo, iterations=3) for _ in range(10)]
+        raced = [(aa_race(config, repo, listener, iterations=3), listener)
+                 for listener in (OutputListener() for _ in range(10))]  # fmt: skip
     finally:
         burner.stop()
-    for outcome in outcomes:
+    for outcome, listener in raced:
         assert outcome.verdict.winner is None
         assert outcome.verdict.verdict == "void", outcome.verdict
         assert "too busy to measure" in outcome.verdict.void_reason
@@ -97,7 +98,23 @@ def test_a_busy_host_names_no_winner_and_marks_every_run(config, repo):
             runs = result.phases["runs"]
             assert runs and all(run["noisy"] for run in runs)
             assert all(run["hostNoise"]["otherCpu"] > 0.5 for run in runs)
-            assert [run["repeated"] for run in runs] == [False, False, False]  # no repeat left
+            # No repeat left: the first noisy pair counts, and the race stops there.
+            assert [run["repeated"] for run in runs] == [False]
+        assert all("no more runs" in listener.output[side] for side in outcome.sides)
+
+
+def test_an_adaptive_race_on_a_busy_host_stops_once_its_repeats_are_spent(config, repo):
+    burner = Burner()
+    burner.start()
+    try:
+        outcome = aa_race(config, repo, iterations=10, adaptive=True)
+    finally:
+        burner.stop()
+    assert outcome.verdict.verdict == "void"
+    assert "2 repeat(s)" in outcome.verdict.void_reason
+    for result in outcome.sides.values():
+        # Two repeated pairs, then the kept noisy one: 3 runs of the 10 allowed.
+        assert [run["repeated"] for run in result.phases["runs"]] == [True, True, False]
 
 
 def test_a_burst_in_the_middle_repeats_only_the_pair_it_overlapped(config, repo):

@@ -343,8 +343,9 @@ class Race:
 
     def _run_sequential(self):
         """Warm-ups, then measured pairs: a pair during which the rest of the host was busy
-        (noise.py) is run again, up to noise_retries times a race; an adaptive race stops as
-        soon as its verdict is clear (jobs/outcomes/sequential.py)."""
+        (noise.py) is run again, up to noise_retries times a race, and the race stops at the
+        first noisy pair it has to keep; an adaptive race stops as soon as its verdict is
+        clear (jobs/outcomes/sequential.py)."""
         spec = self.spec
         for index in range(spec.warmups):
             self._run_pair(index)
@@ -364,6 +365,12 @@ class Race:
                     runner.note("the host was busy during that run: the pair is run again")
                 continue
             kept += 1
+            if noisy:
+                # Every repeat is spent and a noisy run now counts: the race is void whatever
+                # follows (_too_busy), so it stops here instead of holding the host.
+                for runner in active:
+                    runner.note("the host stayed busy after every repeat: no more runs")
+                return
             if spec.adaptive and kept >= FIRST_LOOK:
                 # No pair is started that the race's budget cannot fit: the race ends here.
                 final = self.budget.left() < pair_seconds
