@@ -115,13 +115,13 @@ def overhead(config, repo, args, workdir):
     ways = {
         "hyperfine -N": lambda: hyperfine_times(command, 4, workdir),
         "arena, unsandboxed": lambda: arena_times(
-            config.with_changes(sandbox="none"), repo, command, 2
+            config.with_changes(isolation__sandbox="none"), repo, command, 2
         ),
         "arena, bubblewrap network off": lambda: arena_times(
-            config.with_changes(network="off"), repo, command, 2
+            config.with_changes(isolation__network="off"), repo, command, 2
         ),
         "arena, bubblewrap network on": lambda: arena_times(
-            config.with_changes(network="on"), repo, command, 2
+            config.with_changes(isolation__network="on"), repo, command, 2
         ),
     }
     if shutil.which("hyperfine") is None:

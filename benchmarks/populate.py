@@ -14,11 +14,11 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.demo.buildlogs import maven_log
-from jobs.leaderboard.summary import rebuild_summary
+from jobs.leaderboard.summary_rebuild import rebuild_summary
 from jobs.models import BuildResult, Job
 from jobs.storage.compression import compress_text, compress_timing
 from jobs.submissions.repositories import SUGGESTED_REPOSITORIES
+from tests.buildlogs import maven_log
 
 SUGGESTED = [name for names in SUGGESTED_REPOSITORIES.values() for name in names]
 REPOSITORIES = SUGGESTED + [f"org{i % 97}/project-{i}" for i in range(500 - len(SUGGESTED))]

@@ -38,7 +38,10 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
 from jobs.outcomes.sequential import look  # noqa: E402
-from jobs.outcomes.verdict import judge  # noqa: E402
+from jobs.outcomes.verdict import Tolerances, judge  # noqa: E402
+
+# The defaults a deployment starts with (ARENA_TIE_TOLERANCE, ARENA_PARITY_TOLERANCE).
+TOLERANCES = Tolerances()
 
 
 def side(name, times):
@@ -65,8 +68,8 @@ def coverage(trials, seed=1):
                     verdict = judge(
                         side("standard", standard),
                         side("elide", elide),
-                        tie_tolerance=0.01,
-                        parity_tolerance=0.02,
+                        tie_tolerance=TOLERANCES.tie,
+                        parity_tolerance=TOLERANCES.parity,
                     )
                     low, high = verdict.ci95
                     covered += low <= true_speedup <= high
@@ -127,7 +130,7 @@ def adaptive_race(host, max_runs=10):
         standard.append(s)
         elide.append(e)
         if len(standard) >= 3:
-            found = look(standard, elide, max_runs=max_runs, tie_tolerance=0.01)
+            found = look(standard, elide, max_runs=max_runs, tie_tolerance=TOLERANCES.tie)
             if found.decided:
                 return found.verdict, found.interval
 
@@ -137,8 +140,8 @@ def fixed_race(host, runs):
     verdict = judge(
         side("standard", [s for s, _ in pairs]),
         side("elide", [e for _, e in pairs]),
-        tie_tolerance=0.01,
-        parity_tolerance=0.02,
+        tie_tolerance=TOLERANCES.tie,
+        parity_tolerance=TOLERANCES.parity,
     )
     return verdict.verdict, verdict.ci95
 

@@ -24,7 +24,6 @@ from jobs.admin_support import (
     mark_demo,
     output_tail_html,
 )
-from jobs.leaderboard.summary import kept_in_step
 from jobs.models import (
     VERDICT_FIELDS,
     BuildResult,
@@ -67,8 +66,7 @@ def exclude_races(queryset, reason, changed_by):
     same reason are left as they were. Returns how many changed."""
     with transaction.atomic():
         ids = list(queryset.exclude(excluded_reason=reason).values_list("pk", flat=True))
-        with kept_in_step(ids):
-            Job.objects.filter(pk__in=ids).update(excluded_reason=reason)
+        Job.objects.filter(pk__in=ids).update(excluded_reason=reason)
         RaceExclusion.objects.bulk_create(
             RaceExclusion(job_id=job_id, excluded=True, reason=reason, changed_by=changed_by)
             for job_id in ids

@@ -10,12 +10,11 @@ import datetime
 import json
 
 from django.core.paginator import Paginator
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from jobs.leaderboard.summary import kept_in_step
 from jobs.live.terminal import strip_ansi
 from jobs.outcomes.numbers import duration_text
 
@@ -101,10 +100,6 @@ def output_tail_html(output):
 
 def mark_demo(queryset, is_mock):
     """Mark races as demo data (or as real ones); returns how many changed. The leaderboard's
-    summary rows follow in the same transaction."""
-    from jobs.models import Job
-
-    with transaction.atomic():
-        ids = list(queryset.exclude(is_mock=is_mock).values_list("pk", flat=True))
-        with kept_in_step(ids):
-            return Job.objects.filter(pk__in=ids).update(is_mock=is_mock)
+    summary rows follow in the same transaction (the races' queryset update keeps them)."""
+    ids = queryset.exclude(is_mock=is_mock).values_list("pk", flat=True)
+    return queryset.model.objects.filter(pk__in=list(ids)).update(is_mock=is_mock)

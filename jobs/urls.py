@@ -6,7 +6,7 @@ from jobs import api, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("validate/repository", views.validate_repository, name="validate_repository"),
+    path("validate/repository", views.repository_url_feedback, name="validate_repository"),
     path("jobs/", views.job_list, name="job_list"),
     path("jobs/<str:job_id>/", views.race_detail, name="race_detail"),
     path("jobs/<str:job_id>/poll", views.race_poll, name="race_poll"),

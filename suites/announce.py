@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 MEASURED_VERDICTS = (Verdict.ELIDE, Verdict.STANDARD, Verdict.TIE, Verdict.INCONCLUSIVE)
 
 
-def measured_runs(job):
+def side_run_times(job):
     """(standard run times, elide run times) of a race both sides built, else None."""
     if job.status != JobStatus.COMPLETED or job.verdict not in MEASURED_VERDICTS:
         return None
@@ -31,7 +31,7 @@ def measured_runs(job):
     return list(standard.run_times_ms or []), list(elide.run_times_ms or [])
 
 
-def elide_version(job, run):
+def raced_elide_version(job, run):
     """The Elide version a race ran with (its elide result's tool version), else the run's."""
     for result in job.results.all():
         if result.build_type == BuildType.ELIDE and (found := version_number(result.tool_version)):
@@ -44,7 +44,7 @@ def final_races(run):
     jobs = {race.job_id: race for race in run.latest_races().values()}
     # One query for both sides of every race.
     loaded = Job.objects.filter(pk__in=jobs).prefetch_related("results")
-    return {jobs[job.pk].repository_id: (job, elide_version(job, run)) for job in loaded}
+    return {jobs[job.pk].repository_id: (job, raced_elide_version(job, run)) for job in loaded}
 
 
 def previous_race(run, repository_id, version):
@@ -55,7 +55,7 @@ def previous_race(run, repository_id, version):
     ).exclude(pk=run.pk)
     for other in earlier.order_by("-completed_at", "-id"):
         found = final_races(other).get(repository_id)
-        if found and found[1] != version and measured_runs(found[0]):
+        if found and found[1] != version and side_run_times(found[0]):
             return found
     return None
 
@@ -64,13 +64,13 @@ def find_changes(run):
     """The VersionChange rows of a completed run (created once; found again on a second call)."""
     changes = []
     for repository_id, (job, version) in final_races(run).items():
-        new_runs = measured_runs(job)
+        new_runs = side_run_times(job)
         previous = new_runs and previous_race(run, repository_id, version)
         if not previous:
             continue
         old_job, old_version = previous
         change = compare(
-            measured_runs(old_job), new_runs, threshold=settings.ARENA_REGRESSION_THRESHOLD
+            side_run_times(old_job), new_runs, threshold=settings.ARENA_REGRESSION_THRESHOLD
         )
         if change is None or change.kind is None:
             continue
@@ -125,7 +125,7 @@ def mail_changes(run, changes):
     return changes
 
 
-def describe(change):
+def change_sentence(change):
     """ "o/r: 23.0% slower under elide 1.1.0 than 1.0.0 (95% CI 15.0% to 30.0% slower)"."""
     word = "slower" if change.kind == "regression" else "faster"
     low, high = sorted(abs(x) * 100 for x in (change.ci_low, change.ci_high))
@@ -146,5 +146,5 @@ def mail_subject(run, changes):
 
 def mail_body(run, changes):
     lines = [f"Suite {run.suite.name}, run {run.pk} ({run.versions_key}):", ""]
-    lines += [describe(change) for change in changes]
+    lines += [change_sentence(change) for change in changes]
     return "\n".join(lines) + "\n"

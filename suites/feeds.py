@@ -4,7 +4,7 @@ from django.contrib.syndication.views import Feed
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
-from suites.announce import describe
+from suites.announce import change_sentence
 from suites.results import changes
 
 FEED_ITEMS = 50
@@ -26,7 +26,7 @@ class RegressionsFeed(Feed):
         return f"{word}: {item.repository_name} under elide {item.to_version}"
 
     def item_description(self, item):
-        return describe(item)
+        return change_sentence(item)
 
     def item_link(self, item):
         return reverse("race_detail", args=[item.to_job_id])

@@ -11,14 +11,12 @@ import math
 from dataclasses import dataclass, field
 
 from jobs.choices import JobStatus, Verdict
+from jobs.leaderboard.headline import HEADLINE_RESAMPLES
 from jobs.models import Job
 from jobs.outcomes.verdict import bootstrap_interval
-from suites.announce import elide_version
+from suites.announce import MEASURED_VERDICTS, raced_elide_version
 from suites.models import SuiteRace, VersionChange
 from suites.versions import sort_key
-
-HEADLINE_RESAMPLES = 2000
-COUNTED = (Verdict.ELIDE, Verdict.STANDARD, Verdict.TIE, Verdict.INCONCLUSIVE)
 
 
 @dataclass
@@ -73,12 +71,12 @@ def version_results(suite=None):
         job = finished.get(race.job_id)
         if job is None:
             continue
-        version = elide_version(job, race.run)
+        version = raced_elide_version(job, race.run)
         if not version:
             continue
         key = (race.run.suite.name, version)
         result = results.setdefault(key, VersionResult(suite=key[0], version=version))
-        if job.verdict in COUNTED and job.speedup:
+        if job.verdict in MEASURED_VERDICTS and job.speedup:
             result.jobs[job.repository_name] = job
         elif job.verdict == Verdict.VOID or job.status == JobStatus.FAILED:
             result.void += 1
@@ -97,7 +95,7 @@ def version_table(results):
     return versions, rows
 
 
-def trend_geometry(results, *, width=640, height=240, pad=40):
+def version_trend_geometry(results, *, width=640, height=240, pad=40):
     """Points and interval bars of each version's headline, oldest first, for the SVG chart."""
     points = [(r.version, r.headline) for r in sorted(results, key=lambda r: sort_key(r.version))]
     points = [(version, h) for version, h in points if h["speedup"]]

@@ -5,7 +5,13 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 
 from suites.models import Suite, SuiteRun
-from suites.results import change_json, changes, trend_geometry, version_results, version_table
+from suites.results import (
+    change_json,
+    changes,
+    version_results,
+    version_table,
+    version_trend_geometry,
+)
 
 
 def versions_page(request):
@@ -21,7 +27,7 @@ def versions_page(request):
                 "results": mine,
                 "versions": versions,
                 "rows": rows,
-                "trend": trend_geometry(mine),
+                "trend": version_trend_geometry(mine),
                 "runs": suite.runs_of_suite.all()[:10],
             }
         )

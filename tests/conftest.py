@@ -40,7 +40,7 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped under ARENA_STRICT_TESTS=1: {reason}"
 
 
-# The host noise rule (workers/engine/noise.py) is off in every test but those marked
+# The host noise rule (workers/engine/measuring/noise.py) is off in every test but those marked
 # `host_noise` (tests/engine/test_noise_rule.py), which set their own threshold and make their
 # own load: on a shared CI machine the other tests' processes would make races that test
 # something else repeat their runs or end void. Subprocesses (manage.py race, run_worker) get
@@ -52,7 +52,7 @@ NOISE_OFF = "1000"
 def noise_rule_off(request, settings, monkeypatch):
     if request.node.get_closest_marker("host_noise"):
         return
-    from workers.engine.noise import HostNoise
+    from workers.engine.measuring.noise import HostNoise
 
     settings.ARENA_NOISE_MAX_CPU = float(NOISE_OFF)
     monkeypatch.setenv("ARENA_NOISE_MAX_CPU", NOISE_OFF)
@@ -81,8 +81,8 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     if _OWN_BASETEMP is not None:
-        from workers.engine.quota import unmount_all
-        from workers.engine.trees import remove_tree
+        from workers.engine.checkout.trees import remove_tree
+        from workers.engine.isolation.quota import unmount_all
 
         unmount_all(_OWN_BASETEMP)  # the quota filesystems of races a test killed
         remove_tree(_OWN_BASETEMP)

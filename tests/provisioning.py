@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 from tests.repos import POM_XML
-from workers.engine.toolstore import fetch
+from workers.engine.tools.toolstore import fetch
 
 CENTRAL = "https://repo.maven.apache.org/maven2"
 MAVEN_VERSION = "3.9.11"

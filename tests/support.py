@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.engine.race import RaceListener
+from workers.engine.racing.race import RaceListener
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

@@ -1,21 +1,25 @@
 """Pointers stay true: every repository path, Markdown document and index named in the docs,
-the comments and the code exists, so a reader who follows one is never led astray."""
+the comments and the code exists, and every function, class, attribute, module and setting the
+docs name is still there (with the values they give settings accepted), so a reader who follows
+one is never led astray."""
 
 import re
 
+from tests.doc_names import CodeIndex, doc_tokens, wrong_setting_values
 from tests.support import PROJECT_DIR
 
+DOCS = [*sorted(PROJECT_DIR.glob("*.md")), *sorted((PROJECT_DIR / "docs").glob("*.md"))]
 TOP_LEVEL = ("buildarena", "jobs", "workers", "suites", "tests", "docs", "benchmarks", "scripts",
              "static", "templates", "bin", ".ci", "deploy")  # fmt: skip
 SOURCES = [
-    *sorted(PROJECT_DIR.glob("*.md")),
-    *sorted((PROJECT_DIR / "docs").glob("*.md")),
+    *DOCS,
     *(
         path
         for folder in (
             "buildarena",
             "jobs",
             "workers",
+            "suites",
             "tests",
             "benchmarks",
             "scripts",
@@ -23,10 +27,14 @@ SOURCES = [
             "deploy",
         )
         for path in sorted((PROJECT_DIR / folder).rglob("*"))
-        if path.is_file() and path.suffix in ("", ".py", ".sh") and "migrations" not in path.parts
+        # URL routes (urls.py) look like paths but name pages, not files
+        if path.is_file()
+        and path.suffix in ("", ".py", ".sh")
+        and "migrations" not in path.parts
+        and path.name != "urls.py"
     ),
 ]
-# jobs/models.py, workers/scheduler/, static/js/race.js ... (a path under a top-level folder)
+# jobs/api.py, workers/scheduler/, static/js/race.js ... (a path under a top-level folder)
 PATH = re.compile(
     r"(?<![\w./-])((?:" + "|".join(re.escape(name) for name in TOP_LEVEL) + r")/[\w./@-]*)"
 )
@@ -82,38 +90,27 @@ def test_named_indexes_exist():
     assert unknown_names(INDEX, defined_indexes()) == []
 
 
-CODE_FOLDERS = ("buildarena", "jobs", "workers", "suites", "benchmarks", "scripts", "bin", "deploy",
-                "templates", "static", "tests", ".ci")  # fmt: skip
-CODE_SUFFIXES = ("", ".py", ".sh", ".html", ".js", ".css", ".txt", ".service", ".timer", ".example")
-# Names of Django, PostgreSQL and SQLite that the docs quote: not ours to define.
-OTHERS_NAMES = {"QueryDict", "jobs_pkey", "convert_from", "max_connections"}
-# What the docs name in backticks: a setting, a class, a function or attribute (snake_case,
-# optionally dotted or called), each of which must be spelt somewhere in the code.
-SETTING = re.compile(r"`(ARENA_[A-Z0-9_]+)")
-CLASS = re.compile(r"`([A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)(?:\(\))?`")
-FUNCTION = re.compile(r"`(?:[a-z_][a-z0-9_]*\.)*([a-z][a-z0-9]*_[a-z0-9_]+)(?:\([^`]*\))?`")
-
-
-def code_words():
-    words = set()
-    for folder in CODE_FOLDERS:
-        for path in (PROJECT_DIR / folder).rglob("*"):
-            if path.is_file() and path.suffix in CODE_SUFFIXES:
-                try:
-                    words.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", path.read_text()))
-                except UnicodeDecodeError:
-                    continue
-    return words
-
-
-def test_names_in_the_docs_exist_in_the_code():
-    known = code_words() | OTHERS_NAMES
-    docs = [*sorted(PROJECT_DIR.glob("*.md")), *sorted((PROJECT_DIR / "docs").glob("*.md"))]
+def test_code_names_in_the_docs_exist():
+    """Every function, class, attribute, module and setting the docs name in backticks is still
+    there (tests/doc_names.py says how each kind of name is looked up)."""
+    code = CodeIndex()
     missing = sorted(
-        f"{doc.relative_to(PROJECT_DIR)}: {name}"
-        for doc in docs
-        for pattern in (SETTING, CLASS, FUNCTION)
-        for name in pattern.findall(doc.read_text())
-        if name not in known
+        {
+            f"{doc.relative_to(PROJECT_DIR)}: {token}"
+            for doc in DOCS
+            for token in doc_tokens(doc.read_text())
+            if not code.has(token)
+        }
     )
     assert missing == []
+
+
+def test_setting_values_in_the_docs_are_accepted():
+    """`ARENA_SANDBOX=none` names a value the setting accepts, and a configuration table's
+    default is the setting's real default."""
+    wrong = [
+        f"{doc.relative_to(PROJECT_DIR)}: {problem}"
+        for doc in DOCS
+        for problem in wrong_setting_values(doc.read_text())
+    ]
+    assert wrong == []

@@ -22,9 +22,9 @@ from django.conf import settings
 from django.core.checks import Warning, register
 
 from workers.engine.config import EngineConfig
-from workers.engine.jdk import installed_jdks
-from workers.engine.measure import build_cpus
-from workers.engine.sandbox import Sandbox
+from workers.engine.isolation.sandbox import Sandbox
+from workers.engine.measuring.measure import build_cpus
+from workers.engine.tools.jdk import installed_jdks
 
 TAG = "arena_host"
 
@@ -43,7 +43,7 @@ def host_can_build(app_configs=None, config=None, **kwargs):
                 id="arena.W001",
             )
         )
-    elif config.sandbox == "none":
+    elif config.isolation.sandbox == "none":
         found.append(
             Warning(
                 "The sandbox is off (ARENA_SANDBOX=none): builds run unsandboxed.",
@@ -51,7 +51,7 @@ def host_can_build(app_configs=None, config=None, **kwargs):
                 id="arena.W002",
             )
         )
-    if not installed_jdks(config.jdks):
+    if not installed_jdks(config.toolchains.jdks):
         found.append(
             Warning(
                 "No JDK found (ARENA_JDKS, or under /usr/lib/jvm): no Java project can build.",
@@ -60,7 +60,7 @@ def host_can_build(app_configs=None, config=None, **kwargs):
             )
         )
     try:
-        build_cpus(config.build_cpus)
+        build_cpus(config.noise.build_cpus)
     except ValueError as error:
         found.append(Warning(f"{error}.", id="arena.W005"))
     if shutil.which("git") is None:

@@ -60,7 +60,7 @@ class Worker(models.Model):
 
     # --- extra columns ---
     pid = models.IntegerField(null=True, blank=True, help_text="Process id on its host.")
-    # What the worker found when it last probed its host (workers/engine/toolchains.py):
+    # What the worker found when it last probed its host (workers/engine/tools/toolchains.py):
     # {"java": {...}, "jdks": [...], "mvn": {...}, "gradle": {...}, "elide": {...}}.
     toolchains = models.JSONField(null=True, blank=True, default=dict)
     toolchains_probed_at = UnixTimestampField(null=True, blank=True)
@@ -103,7 +103,7 @@ class Worker(models.Model):
     @property
     @admin.display(description="Toolchains")
     def toolchain_summary(self):
-        from workers.engine.toolchains import summary
+        from workers.engine.tools.toolchains import summary
 
         return summary(self.toolchains)
 

@@ -1,6 +1,6 @@
 """A worker's noise floor on its row, and how pages and the API speak of it.
 
-The worker measures it (workers/engine/calibration.py, run by the worker loop at start and
+The worker measures it (workers/engine/measuring/calibration.py, run by the worker loop at start and
 every ARENA_CALIBRATION_INTERVAL) and stores it here; /workers/, /api/status and the race
 page read it back. The race page reaches it through jobs/live/pool.py (jobs never imports
 workers), registered in workers/apps.py.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from jobs.templatetags.arena import age
-from workers.engine.calibration import within
+from workers.engine.measuring.calibration import within
 from workers.models import Worker
 
 NOT_CALIBRATED = "not calibrated yet"

@@ -21,7 +21,6 @@ from django.db.models import F, TextField, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
-from jobs.leaderboard.summary import kept_in_step
 from jobs.models import (
     BuildResult,
     BuildStatus,
@@ -33,6 +32,7 @@ from jobs.models import (
     success_ms,
 )
 from jobs.outcomes.vocabulary import BASELINE_FIRST, CANCELLED, COMPLETED, FAILED, INTERRUPTED
+from jobs.storage.outputs import compact_result
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
 
 logger = logging.getLogger(__name__)
@@ -229,19 +229,20 @@ class JobRun:
         self.recorder = Recorder(self.result_ids, self.job_id, self.progress)
         monitor = threading.Thread(target=self._monitor, name=f"monitor-{self.job_id}")
         monitor.start()
+        internal_error = ""
         try:
             config = engine_config(job.worker_id or "")
             outcome = run_race(self._spec(job), config, self.recorder, self.cancel)
-        except Exception as exc:
+        except Exception as exc:  # the one place a race's internal error is caught
             self.log(f"internal error: {exc!r}")
             logger.error("race %s failed:\n%s", self.job_id, traceback.format_exc())
+            internal_error = f"internal error: {exc}"
+        finally:
             self.race_over.set()
             monitor.join()
             self._flush()
-            return self._fail(f"internal error: {exc}")
-        self.race_over.set()
-        monitor.join()
-        self._flush()
+        if internal_error:
+            return self._fail(internal_error)
         if outcome.status == COMPLETED:
             return self._complete(outcome.verdict)
         if outcome.status == FAILED:
@@ -349,7 +350,7 @@ class JobRun:
 
     def _complete(self, verdict):
         """Store the engine's verdict as it returned it (nothing is recomputed here)."""
-        with transaction.atomic(), kept_in_step([self.job_id]):
+        with transaction.atomic():
             job = Job.objects.get(pk=self.job_id)
             results = {r.build_type: r for r in BuildResult.objects.filter(job_id=self.job_id)}
             job.apply_verdict(verdict)
@@ -393,10 +394,6 @@ class JobRun:
 
     def _compact(self):
         """Store the finished logs compressed (readers use BuildResult.full_output)."""
-        try:
-            from jobs.storage.outputs import compact_result
-        except ImportError:  # pragma: no cover - older schema without compaction
-            return
         for result_id in self.result_ids.values():
             try:
                 compact_result(result_id)

@@ -4,7 +4,7 @@ The loop is thin: `tick()` does one unit of work (heartbeat and housekeeping whe
 or finish draining, claim one job) and returns whether more may be waiting, so the loop only
 sleeps when there is nothing to do. Tests call the unit methods directly.
 
-Each race runs in its own thread (`RaceThread`, workers/race_thread.py) through
+Each race runs in its own thread (`RunningRace`, workers/running_race.py) through
 `workers.recording.run_job`, which streams output into the database and notices cancellation;
 when it returns, the same thread closes the assignment (`scheduler.release_job`), which also
 brings `current_load` back to the number of races still running.
@@ -23,12 +23,13 @@ from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from workers import noise_floor, scheduler
+from workers.engine.checkout.workspace import remove_abandoned
 from workers.engine.config import EngineConfig
-from workers.engine.cpuaccount import remove_stale as remove_stale_accounts
-from workers.engine.toolchains import summary as toolchain_summary
-from workers.engine.workspace import remove_abandoned
+from workers.engine.measuring.cpuaccount import remove_stale as remove_stale_accounts
+from workers.engine.tools.toolchains import summary as toolchain_summary
+from workers.host_checks import HostChecks
 from workers.models import WorkerStatus
-from workers.race_thread import RaceThread, default_run_job, run_race
+from workers.running_race import RunningRace, default_run_job, run_and_release
 from workers.signals import pool_maintained
 
 # How long the loop waits for race threads to stop once told to (their builds get killed).
@@ -68,24 +69,13 @@ class WorkerLoop:
         # moment a job is queued (workers/queue_listener.py); polling is the fallback.
         self.listen = listen
         self.listener = None
-        # Called with no arguments, returns the host's toolchains (run_worker passes the real
-        # probe, workers/engine/toolchains.py); None: this loop does not probe.
-        self.probe = probe
-        self.probe_interval = settings.ARENA_TOOLCHAIN_PROBE_INTERVAL
-        self.next_probe = 0.0
-        # Called with no arguments, returns the host's NoiseFloor (run_worker passes the real
-        # calibration, workers/engine/calibration.py); None: this loop does not calibrate.
-        self.calibrate = calibrate
-        self.calibration_interval = settings.ARENA_CALIBRATION_INTERVAL
-        self.next_calibration = 0.0
-        self.probe_thread = None
-        self._probe_found = []
-        self._calibrated = []
+        # The toolchain probe and the calibration run_worker passes (None: not run here).
+        self.host_checks = HostChecks(probe=probe, calibrate=calibrate, clock=clock, log=self.log)
         self.heartbeat_interval = settings.ARENA_HEARTBEAT_INTERVAL
         self.poll_interval = settings.ARENA_WORKER_POLL_INTERVAL
         self.grace_period = settings.ARENA_WORKER_GRACE_PERIOD
 
-        self.races = {}  # job id -> RaceThread, guarded by self.lock
+        self.races = {}  # job id -> RunningRace, guarded by self.lock
         self.lock = threading.Lock()
         self.wake = threading.Event()  # set by a race thread when it ends
         self._write = write
@@ -190,59 +180,22 @@ class WorkerLoop:
 
     def probe_toolchains(self):
         """Store a finished toolchain probe and noise-floor calibration on this worker's row;
-        start the next when either is due.
-
-        Both run in one thread of their own, the calibration right after the probe (they
-        start JVMs: seconds, more on a busy host) so that they never delay heartbeats or
-        claims; only this loop's thread writes the row.
-        Returns what a finished probe found, else None.
-        """
-        if self.probe_thread is not None and not self.probe_thread.is_alive():
-            self.probe_thread = None
-        # Each result is stored as soon as it is there: the probe's before the calibration ends.
-        found = self._probe_found.pop() if self._probe_found else None
+        start the next when either is due (workers/host_checks.py). Only this loop's thread
+        writes the row. Returns what a finished probe found, else None."""
+        found, floor = self.host_checks.take_results()
         if found is not None:
             scheduler.record_toolchains(self.worker_id, found)
             self.log(f"toolchains: {toolchain_summary(found)}")
-        if self._calibrated:
-            floor = self._calibrated.pop()
+        if floor is not None:
             noise_floor.record(self.worker_id, floor)
             self.log(f"noise floor: {noise_floor.percent(floor.spread)} ({floor.pairs} A/A pairs)")
-        if self.probe_thread is not None:
-            return found
-        # An interval of 0 turns a check off.
-        now = self.clock()
-        probe_due = self.probe is not None and self.probe_interval > 0 and self.next_probe <= now
-        calibration_due = (
-            self.calibrate is not None
-            and self.calibration_interval > 0
-            and self.next_calibration <= now
-        )
-        if probe_due:
-            self.next_probe = now + self.probe_interval
-        if calibration_due:
-            self.next_calibration = now + self.calibration_interval
-        if probe_due or calibration_due:
-            self.probe_thread = threading.Thread(
-                target=self._run_host_checks,
-                args=(probe_due, calibration_due),
-                name="host-checks",
-                daemon=True,
-            )
-            self.probe_thread.start()
+        self.host_checks.start_due()
         return found
 
-    def _run_host_checks(self, probe, calibrate):
-        if probe:
-            try:
-                self._probe_found.append(self.probe())
-            except Exception as error:  # a probe problem must not stop the worker
-                self.log(f"toolchain probe failed: {error!r}")
-        if calibrate:
-            try:
-                self._calibrated.append(self.calibrate())
-            except Exception as error:  # nor a calibration problem
-                self.log(f"noise floor calibration failed: {error!r}")
+    @property
+    def probe_thread(self):
+        """The thread of the host checks while they run, else None."""
+        return self.host_checks.thread
 
     def beat_if_due(self):
         """Heartbeat and pool housekeeping, every ARENA_HEARTBEAT_INTERVAL."""
@@ -305,19 +258,19 @@ class WorkerLoop:
         return True
 
     def start_race(self, job_id):
-        race = RaceThread(job_id=job_id, thread=None)
+        race = RunningRace(job_id=job_id, thread=None)
         race.thread = threading.Thread(
-            target=self._run_race, args=(race,), name=f"race-{job_id}", daemon=True
+            target=self._run_in_thread, args=(race,), name=f"race-{job_id}", daemon=True
         )
         with self.lock:
             self.races[job_id] = race
         race.thread.start()
         return race
 
-    def _run_race(self, race):
+    def _run_in_thread(self, race):
         """Thread body: run the race and close its assignment, then let the loop know."""
         try:
-            run_race(race, worker_id=self.worker_id, run_job=self.run_job, log=self.log)
+            run_and_release(race, worker_id=self.worker_id, run_job=self.run_job, log=self.log)
         finally:
             with self.lock:
                 self.races.pop(race.job_id, None)
@@ -360,7 +313,9 @@ class WorkerLoop:
         self.stop_races()
         if not self.wait_for_races(STOP_WAIT_SECONDS):
             for job_id in self.running_job_ids():
-                scheduler.release_job(self.worker_id, job_id, scheduler.Outcome.INTERRUPTED)
+                scheduler.release_job(
+                    self.worker_id, job_id, scheduler.AssignmentOutcome.INTERRUPTED
+                )
 
     def shutdown(self):
         if self.listener is not None:

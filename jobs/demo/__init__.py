@@ -1,1 +1,1 @@
-"""Demo data: the original's mock races, random realistic races and their build logs."""
+"""Demo data: the original's mock races and random realistic races, with their build output."""

@@ -14,7 +14,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.leaderboard.summary import rebuild_summary
+from jobs.leaderboard.summary_rebuild import rebuild_summary
 from jobs.models import VERDICT_FIELDS, BuildResult, BuildStatus, BuildType, Job, JobStatus
 from jobs.storage.bulk_insert import insert_instances
 from jobs.submissions.repositories import SUGGESTED_REPOSITORIES
@@ -284,8 +284,9 @@ def seed_random_races(count, *, seed=None, now=None, batch_size=10000, progress=
 
     With the same `seed` the same races (ids included) are generated, so running it twice adds
     nothing the second time. Each batch is one transaction with two bulk loads (COPY on
-    PostgreSQL, executemany on SQLite: jobs/storage/bulk_insert.py). The leaderboard's summary rows
-    are rebuilt from a full recount at the end (jobs/leaderboard/summary.py), in one statement.
+    PostgreSQL, executemany on SQLite: jobs/storage/bulk_insert.py). The leaderboard's summary
+    rows are rebuilt from a full recount at the end (jobs/leaderboard/summary_rebuild.py), in one
+    statement.
     """
     rng = random.Random(seed)  # noqa: S311 (demo data, not security)
     now = now or timezone.now()

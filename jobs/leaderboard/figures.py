@@ -1,8 +1,8 @@
 """The leaderboard's figures from its summary rows: totals, the speedup chart's counts and the
 median (per-repository rows are in jobs/leaderboard/per_repository.py).
 
-They add up rows of `leaderboard_summary` (jobs/leaderboard/summary.py keeps them in the same
-transaction as every race they count) instead of scanning `jobs`: a few thousand rows
+They add up rows of `leaderboard_summary` (jobs/leaderboard/summary_in_step.py keeps them in the
+same transaction as every race they count) instead of scanning `jobs`: a few thousand rows
 whatever the number of races. `summary_rows` applies the leaderboard's filters to them as
 jobs.leaderboard.ranking.finished_races applies them to races. The median is the one figure read
 from
@@ -28,8 +28,8 @@ from jobs.leaderboard.ranking import (
 )
 from jobs.leaderboard.speedup_steps import step_start
 from jobs.leaderboard.speedups import SPEEDUP_BINS, bin_condition
-from jobs.leaderboard.summary_table import EVERY_DAY, EVERY_REPOSITORY, SPEEDUP_BIN_COLUMNS
 from jobs.models import COUNTED_VERDICTS, LeaderboardSummary, SpeedupStepCount, percent_faster
+from jobs.models.leaderboard_tables import EVERY_DAY, EVERY_REPOSITORY, SPEEDUP_BIN_COLUMNS
 from jobs.outcomes.labels import (
     COUNTED_OUTCOMES,
     ELIDE_FORFEIT,
@@ -45,7 +45,7 @@ from jobs.outcomes.vocabulary import BOTH_FAILED, INCONCLUSIVE, NOT_COMPARABLE, 
 def totals(filters=None):
     """Races by outcome, win rate, best and median speedup, and what was left out.
 
-    One GROUP BY over the summary rows (jobs/leaderboard/summary.py) plus the median
+    One GROUP BY over the summary rows (jobs/leaderboard/summary_in_step.py) plus the median
     (median_speedup). The rows are keyed by (verdict, measured), the two values that decide a
     race's outcome (jobs/outcomes/labels.py): every count of every page comes from here or
     from `outcome_counts` on the same rows.

@@ -39,7 +39,7 @@ from jobs.leaderboard.ranking import (
 )
 from jobs.leaderboard.speedup_steps import step_of, step_start
 from jobs.leaderboard.speedups import flagged_condition
-from jobs.leaderboard.summary_table import EVERY_DAY, EVERY_REPOSITORY, SpeedupStepCount
+from jobs.models.leaderboard_tables import EVERY_DAY, EVERY_REPOSITORY, SpeedupStepCount
 from jobs.outcomes.verdict import bootstrap_interval
 
 logger = logging.getLogger(__name__)

@@ -2,8 +2,8 @@
 
 Per-repository figures are what the original kept in its race_statistics table: races, wins
 per side, ties, average and best times and the last race, added up here from the
-leaderboard's summary rows (jobs/leaderboard/summary.py), which are kept in step in each race's
-transaction.
+leaderboard's summary rows (jobs/leaderboard/summary_in_step.py), which are kept in step in each
+race's transaction.
 """
 
 import csv
@@ -35,7 +35,7 @@ REPOSITORIES_SHOWN = 50
 def repository_statistics(filters=None, *, limit=REPOSITORIES_SHOWN):
     """[{repository_name, races, elide_wins, forfeits, ties, ..., avg/best times, ...}].
 
-    Two GROUP BYs over the summary rows (jobs/leaderboard/summary.py) of the counted races: a
+    Two GROUP BYs over the summary rows (jobs/models/leaderboard_tables.py) of the counted races: a
     few rows per repository and day, never the races themselves. The counts by outcome come
     from figures.outcome_figures, as the leaderboard's totals do.
     """

@@ -1,11 +1,10 @@
 """Leaderboard queries: which races count, the ranking, the sides' times.
 
 The ranking reads `jobs`; the headline is jobs/leaderboard/headline.py; the totals, the chart and
-the
-per-repository rows (jobs/leaderboard/per_repository.py) add up the summary rows
-(jobs/leaderboard/summary.py,
-`summary_rows`), which count the same races by the same filters and are kept in step in each
-race's transaction.
+the per-repository rows (jobs/leaderboard/per_repository.py) add up the summary rows
+(jobs/models/leaderboard_tables.py, read by jobs.leaderboard.figures.summary_rows), which count
+the same races by the same filters and are kept in step in each race's transaction
+(jobs/leaderboard/summary_in_step.py).
 
 Which races count: completed, with a verdict the board counts (elide, standard, tie,
 inconclusive; never void or not comparable), not excluded by an admin, not an operator race
@@ -42,7 +41,7 @@ COMPLETED_LITERAL = RawSQL(  # noqa: S611 (a constant of ours, no input)
     f"'{JobStatus.COMPLETED.value}'", [], output_field=CharField()
 )
 RANKING_INDEX = "jobs_ranking_idx"
-# One repository's completed races by speedup (jobs/models.py).
+# One repository's completed races by speedup (jobs/models/job.py).
 REPOSITORY_SPEEDUP_INDEX = "jobs_repo_speedup_idx"
 
 

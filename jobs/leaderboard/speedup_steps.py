@@ -1,4 +1,4 @@
-"""The finer speedup histogram behind the median (jobs/leaderboard/summary_table.py
+"""The finer speedup histogram behind the median (jobs/models/leaderboard_tables.py
 SpeedupStepCount).
 
 Each counted race with a speedup adds one to its step, floor(speedup * SPEEDUP_STEPS), with
@@ -6,9 +6,9 @@ its demo flag, scenario and cache, in three rows: over every day (`day` = EVERY_
 repository and for every repository together (EVERY_REPOSITORY), and for its own UTC day for
 every repository together. Not per repository per day: that would multiply the rows by the
 number of repositories for the one filter (a name and dates together) that the chart bins
-answer well enough. jobs/leaderboard/summary.py moves races between steps in the same transaction
-as the
-summary rows (increments in SQL, like them) and rebuilds the steps with them.
+answer well enough. jobs/leaderboard/summary_in_step.py moves races between steps in the same
+transaction as the summary rows (increments in SQL, like them), and
+jobs/leaderboard/summary_rebuild.py rebuilds the steps with them.
 
 The median is then found by adding up a few hundred steps (for a range of days, the days'
 steps: ~900 a day at 11,000 races a day, read from leaderboard_steps_races_idx alone) and
@@ -23,7 +23,7 @@ from django.db import connections
 from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, IntegerField, Q, Value
 from django.db.models.functions import Cast, Floor
 
-from jobs.leaderboard.summary_table import (
+from jobs.models.leaderboard_tables import (
     DAY_SECONDS,
     EVERY_DAY,
     EVERY_REPOSITORY,

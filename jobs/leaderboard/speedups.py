@@ -1,7 +1,7 @@
 """How the leaderboard sorts speedups: the chart's bins and the plausibility bound.
 
 One definition for the figures read from `jobs` (jobs/leaderboard/ranking.py) and for the summary
-rows that count the same races (jobs/leaderboard/summary.py).
+rows that count the same races (jobs/leaderboard/summary_in_step.py).
 """
 
 from django.conf import settings

@@ -6,7 +6,7 @@ rendered to safe HTML here (the same escaping as the live page), so the replay p
 (static/js/race.js) only appends markup the server produced and never interprets build output.
 
 Each side also lists where its runs began ("=== run 2/3 ===" and "=== warm-up 1/1 ..." lines,
-written by workers/engine/side.py), so the player's clock counts each run from zero as the
+written by workers/engine/racing/side.py), so the player's clock counts each run from zero as the
 live page's does, instead of the side's whole wall time.
 """
 

@@ -22,10 +22,10 @@ from contextlib import nullcontext
 from django.db import connections, router, transaction
 from django.db.models import FilteredRelation, Q
 
-from jobs.models import BuildResult, BuildType, Job, JobStatus
+from jobs.models import BuildResult, Job, JobStatus
+from jobs.outcomes.vocabulary import SIDES  # Elide first: the order of BuildResult.Meta.ordering
 
 LOG_COLUMNS = ("output", "output_timing", "output_compressed", "output_timing_compressed")
-SIDES = (BuildType.ELIDE, BuildType.STANDARD)  # the order of BuildResult.Meta.ordering
 JOB_FIELDS = tuple(field.attname for field in Job._meta.concrete_fields)
 
 

@@ -8,7 +8,7 @@ def count_again(apps, schema_editor):
     """Fill both tables from the races already stored (a full recount with the application's
     code, once the schema matches what that code writes: on a database migrated further in
     one go, the last migration that reshapes these tables recounts)."""
-    from jobs.leaderboard.summary import recount_in_migration
+    from jobs.leaderboard.summary_rebuild import recount_in_migration
 
     recount_in_migration(apps, schema_editor)
 

@@ -6,8 +6,9 @@ from django.db import migrations, models
 
 def count_again(apps, schema_editor):
     """Fill the per-day steps (and both tables again) from the races already stored: a full
-    recount with the application's code, as 0013 does (jobs.leaderboard.summary.recount_in_migration)."""
-    from jobs.leaderboard.summary import recount_in_migration
+    recount with the application's code, as 0013 does
+    (jobs.leaderboard.summary_rebuild.recount_in_migration)."""
+    from jobs.leaderboard.summary_rebuild import recount_in_migration
 
     recount_in_migration(apps, schema_editor)
 

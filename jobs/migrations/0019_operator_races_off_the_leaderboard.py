@@ -7,8 +7,8 @@ def name_both_failed(apps, schema_editor):
     """Races whose two sides both failed were stored as inconclusive: they become both_failed
     (neither side succeeded, so neither has a success time), then the summary rows are
     recounted, operator races (a custom command on either side) left out
-    (jobs.leaderboard.summary.recount_in_migration, as 0013 does)."""
-    from jobs.leaderboard.summary import recount_in_migration
+    (jobs.leaderboard.summary_rebuild.recount_in_migration, as 0013 does)."""
+    from jobs.leaderboard.summary_rebuild import recount_in_migration
 
     Job = apps.get_model("jobs", "Job")
     Job.objects.using(schema_editor.connection.alias).filter(

@@ -12,6 +12,7 @@ from django.db.models import F, IntegerField, Q
 from django.db.models.functions import Coalesce
 
 from jobs.outcomes import verdict as verdicts
+from jobs.outcomes.verdict import Tolerances
 
 
 def measured_ms_expression(path=""):
@@ -29,11 +30,12 @@ def judge_results(elide, standard):
     """
     if elide is None or standard is None or elide.is_pending or standard.is_pending:
         return None
+    tolerances = Tolerances.from_settings(settings)
     return verdicts.judge(
         _side_facts(standard),
         _side_facts(elide),
-        tie_tolerance=settings.ARENA_TIE_TOLERANCE,
-        parity_tolerance=settings.ARENA_PARITY_TOLERANCE,
+        tie_tolerance=tolerances.tie,
+        parity_tolerance=tolerances.parity,
     )
 
 

@@ -58,6 +58,21 @@ EXACT_PAIRS_LIMIT = 2500
 
 
 @dataclass(frozen=True)
+class Tolerances:
+    """How close two sides' times must be to tie, and the share by which their jars may differ
+    and still be compared. Their defaults live here, with the rules that use them; the
+    ARENA_TIE_TOLERANCE and ARENA_PARITY_TOLERANCE settings change them."""
+
+    tie: float = 0.01
+    parity: float = 0.02
+
+    @classmethod
+    def from_settings(cls, settings):
+        """The tolerances the operator chose (django.conf.settings, already validated)."""
+        return cls(tie=settings.ARENA_TIE_TOLERANCE, parity=settings.ARENA_PARITY_TOLERANCE)
+
+
+@dataclass(frozen=True)
 class Verdict:
     verdict: str
     speedup: float | None = None

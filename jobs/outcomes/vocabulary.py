@@ -32,7 +32,6 @@ INCONCLUSIVE = "inconclusive"  # the interval straddles 1.0: too close to call
 VOID = "void"  # a side could not run (infrastructure error)
 NOT_COMPARABLE = "not_comparable"  # the two sides' class sets differ
 BOTH_FAILED = "both_failed"  # both sides ran their builds and both failed
-VERDICTS = (ELIDE, STANDARD, TIE, INCONCLUSIVE, VOID, NOT_COMPARABLE, BOTH_FAILED)
 # Verdicts of races the leaderboard counts (void and not comparable never count).
 COUNTED_VERDICTS = (ELIDE, STANDARD, TIE, INCONCLUSIVE, BOTH_FAILED)
 WINNERS = (ELIDE, STANDARD, TIE)

@@ -33,7 +33,7 @@ WIDTH, HEIGHT = 1200, 630
 BACKGROUND = (15, 23, 42)
 TEXT = (226, 232, 240)
 MUTED = (148, 163, 184)
-FAILED = (248, 113, 113)
+FAILED_RGB = (248, 113, 113)
 
 
 @functools.cache
@@ -73,7 +73,7 @@ def _rgb(colour):
 ELIDE_RGB, STANDARD_RGB = _rgb(ELIDE_COLOUR), _rgb(STANDARD_COLOUR)
 
 
-def headline(job, elide, standard):
+def card_headline(job, elide, standard):
     """The card's big line and its colour, in the outcome's name and colour
     (jobs/outcomes/labels.py): a demo race says so; a side's win says by how much."""
     found = outcome_of(job)
@@ -106,7 +106,7 @@ def race_card_png(job):
     elide, standard = job.elide_result, job.standard_result
     image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    line, colour = headline(job, elide, standard)
+    line, colour = card_headline(job, elide, standard)
     draw.rectangle((0, 0, WIDTH, 12), fill=colour)
     draw.text((64, 56), "Build Arena \u00b7 Elide vs Maven & Gradle", font=font(30), fill=MUTED)
     name = job.repository_name + (f" @{job.ref}" if job.ref else "")
@@ -122,7 +122,7 @@ def race_card_png(job):
             and result.error_kind != "infrastructure"
         )
         top = 380 + row * 70
-        draw.rectangle((64, top + 6, 80, top + 40), fill=FAILED if failed else side_colour)
+        draw.rectangle((64, top + 6, 80, top + 40), fill=FAILED_RGB if failed else side_colour)
         draw.text((100, top), text, font=_fit(draw, text, 40, WIDTH - 164), fill=TEXT)
     footer = f"Raced {job.created_at:%Y-%m-%d}" + (" \u00b7 demo data" if job.is_mock else "")
     draw.text((64, 560), footer, font=font(28), fill=MUTED)

@@ -21,7 +21,6 @@ from pathlib import Path
 from django.db import transaction
 
 from jobs.fields import from_unix_seconds
-from jobs.leaderboard.summary import kept_in_step
 from jobs.models import (
     FINISHED_JOB_STATUSES,
     SEED_JOB_COLUMNS,
@@ -286,10 +285,10 @@ def _import_batch(legacy, batch, report):
             setattr(job, name, value)
         (changed_jobs if job_id in existing_jobs else new_jobs).append(job)
 
-    # In the batch's transaction, the races move between leaderboard summary groups.
-    with kept_in_step([job.pk for job in changed_jobs], also_after=[j.pk for j in new_jobs]):
-        Job.objects.bulk_create(new_jobs)
-        Job.objects.bulk_update(changed_jobs, JOB_FIELDS)
+    # The bulk writes move the races between leaderboard summary groups in the batch's
+    # transaction (jobs/models/job_writes.py).
+    Job.objects.bulk_create(new_jobs)
+    Job.objects.bulk_update(changed_jobs, JOB_FIELDS)
     BuildResult.objects.bulk_create(new_results)
     update_fields = [*RESULT_FIELDS, "output"]
     if _HAS_COMPRESSED_OUTPUT:

@@ -1,7 +1,7 @@
 """Whether a public race fits the race budget (ARENA_RACE_BUDGET_SECONDS), judged from the
 repository's last known build times.
 
-The engine stops a race that goes over its budget and voids it (workers/engine/budget.py);
+The engine stops a race that goes over its budget and voids it (workers/engine/racing/budget.py);
 refusing at submission what cannot fit spares the queue a race that can only end void. The
 estimate is the sequential race's time on the host: per side, its prepare step plus every
 warm-up and run at the pace of its slowest measured run in the repository's newest real race.

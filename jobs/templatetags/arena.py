@@ -22,12 +22,10 @@ from jobs.outcomes.labels import (
     outcome_of,
     tags_of,
 )
-from jobs.outcomes.numbers import duration_text, interval_text, speedup_text, time_text
+from jobs.outcomes.numbers import DASH, duration_text, interval_text, speedup_text, time_text
 from jobs.outcomes.vocabulary import INCONCLUSIVE, NOT_COMPARABLE, TIE, VOID
 
 register = template.Library()
-DASH = "\u2013"
-TIMES = "\u00d7"
 
 
 def dash_when_missing(format_value):

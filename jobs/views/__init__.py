@@ -1,7 +1,7 @@
 """The pages: home, race page (live and replay), job list, leaderboard (pool: workers.views)."""
 
 from jobs.views.exports import leaderboard_csv, leaderboard_json
-from jobs.views.home import home, validate_repository
+from jobs.views.home import home, repository_url_feedback
 from jobs.views.kiosk import kiosk, kiosk_slide
 from jobs.views.leaderboard import leaderboard
 from jobs.views.lists import job_list
@@ -30,5 +30,5 @@ __all__ = [
     "race_replay",
     "repository_badge",
     "repository_page",
-    "validate_repository",
+    "repository_url_feedback",
 ]

@@ -119,7 +119,7 @@ def home(request):
 
 
 @require_GET
-def validate_repository(request):
+def repository_url_feedback(request):
     """Inline validation while typing (htmx): the URL field's errors, or what a race of this
     repository should take when it raced before."""
     url = request.GET.get("repository_url", "")

@@ -18,9 +18,8 @@ from jobs.leaderboard.per_repository import (
     repository_statistics,
 )
 from jobs.leaderboard.ranking import Ranking, attach_side_times
+from jobs.views.lists import RACES_PER_PAGE
 from jobs.views.partials import render_page_or_partial
-
-RACES_PER_PAGE = 25
 
 
 def cached_figures(filters):

@@ -9,7 +9,8 @@ from jobs.models import BuildResult, Job
 from jobs.outcomes.judging import public_race_condition
 from jobs.views.partials import render_page_or_partial
 
-JOBS_PER_PAGE = 25
+# Races a page of every race list shows: the job list, the leaderboard, a repository's page.
+RACES_PER_PAGE = 25
 _RESULT_COLUMNS = ("job_id", "build_type", "status", "duration", "duration_ms", "bell_rung")
 
 
@@ -35,7 +36,7 @@ def job_list(request):
             queryset = queryset.filter(status=form.cleaned_data["status"])
         if form.cleaned_data["q"].strip():
             queryset = queryset.filter(repository_name__icontains=form.cleaned_data["q"].strip())
-    page = Paginator(queryset, JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(queryset, RACES_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = list(with_result_times(page.object_list))
     context = {"form": form, "page": page, "jobs": page.object_list}
     return render_page_or_partial(request, "jobs/list.html", "partials/job_table.html", context)

@@ -13,7 +13,7 @@ from jobs.forms import RaceForm
 from jobs.live import pool, race_state_cache
 from jobs.live.poll_markup import STOPPED_POLLER, output_only_response_html, poll_query
 from jobs.live.replay import replay_data
-from jobs.live.snapshot import PAGE_OUTPUT_BYTES, SIDES, poll_snapshot, race_state, read_sides
+from jobs.live.snapshot import PAGE_OUTPUT_BYTES, poll_snapshot, race_state, read_sides
 from jobs.models import (
     SEED_JOB_COLUMNS,
     VERDICT_FIELDS,
@@ -22,7 +22,8 @@ from jobs.models import (
     Job,
     JobStatus,
 )
-from jobs.showcase.share_card import headline
+from jobs.outcomes.vocabulary import SIDES
+from jobs.showcase.share_card import card_headline
 from jobs.submissions.services import cancel_job
 from jobs.views import cancel_tokens
 
@@ -157,9 +158,9 @@ def race_detail(request, job_id):
     context = _race_context(job, sides, poll_url=poll_url, version=state.version)
     context["pool_message"] = _pool_message(job)
     context["may_cancel"] = cancel_tokens.viewer_may_cancel(request, job)
-    context["share_headline"] = headline(job, context["elide"].result, context["standard"].result)[
-        0
-    ]
+    context["share_headline"] = card_headline(
+        job, context["elide"].result, context["standard"].result
+    )[0]
     context["share_image"] = request.build_absolute_uri(reverse("race_card", args=[job.pk]))
     if request.GET.get("reused"):
         context["reused"] = True

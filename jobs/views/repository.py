@@ -26,9 +26,8 @@ from jobs.outcomes.vocabulary import TIE
 from jobs.showcase.share_card import race_card_png, text_width
 from jobs.submissions.services import get_job
 from jobs.submissions.validation import validate_build_options
-from jobs.views.lists import with_result_times
+from jobs.views.lists import RACES_PER_PAGE, with_result_times
 
-RACES_PER_PAGE = 25
 BADGE_MAX_AGE = 300  # seconds: a badge on a README follows new races within minutes
 CARD_MAX_AGE = 86400  # a finished race's card never changes
 

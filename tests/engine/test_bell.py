@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workers.engine.bell import FAILURE, MARKER, SUCCESS, UNKNOWN, BellDetector, detect
+from workers.engine.measuring.bell import FAILURE, MARKER, SUCCESS, UNKNOWN, BellDetector, detect
 
 CASES = [
     # (text, rung, status)
@@ -75,7 +75,7 @@ def test_any_chunking_matches_the_whole_text(parts, cuts):
 
 def test_marker_split_inside_the_emoji_bytes_through_the_decoder():
     """Bytes split in the middle of the bell emoji still decode and ring once whole."""
-    from workers.engine.output import TextDecoder
+    from workers.engine.measuring.output import TextDecoder
 
     data = f"{MARKER}\nStatus: FAILURE\n".encode()
     for cut in range(len(data) + 1):

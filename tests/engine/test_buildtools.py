@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.provisioning import (
+    CENTRAL,
     ENFORCER,
     MAVEN_PATH,
+    MAVEN_VERSION,
     copy_mirror,
     gradle_distribution,
     gradle_wrapper_properties,
@@ -19,11 +21,11 @@ from tests.provisioning import (
 )
 from tests.repos import write_files
 from tests.toolchains import write_jar
-from workers.engine.buildtools import choose_maven, provide_gradle, provide_maven, store_for
 from workers.engine.config import EngineConfig
-from workers.engine.jdk import Jdk, JdkRequest, choose_jdk, java_ranges, jdk_for_project
-from workers.engine.toolstore import ToolError, ToolStore, unpack_tar
-from workers.engine.versions import parse_requirement
+from workers.engine.tools.buildtools import choose_maven, provide_gradle, provide_maven, store_for
+from workers.engine.tools.jdk import Jdk, JdkRequest, choose_jdk, java_ranges, jdk_for_project
+from workers.engine.tools.toolstore import ToolError, ToolStore, fetch, unpack_tar
+from workers.engine.tools.versions import parse_requirement
 
 
 def project(tmp_path, files):
@@ -33,10 +35,9 @@ def project(tmp_path, files):
 
 
 def config_for(tmp_path, mirror=None, **changes):
-    return EngineConfig(
-        workspace_root=tmp_path / "workspaces",
-        maven_repository=mirror.as_uri() if mirror else "http://127.0.0.1:9/maven2",
-        **changes,
+    repository = mirror.as_uri() if mirror else "http://127.0.0.1:9/maven2"
+    return EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
+        toolchains__maven_repository=repository, **changes
     )
 
 
@@ -76,12 +77,12 @@ def test_the_wrapper_names_the_maven_even_when_the_pom_asks_otherwise(tmp_path):
 
 def test_without_wrapper_or_requirement_the_default_maven_is_chosen(tmp_path):
     src = project(tmp_path, offline_maven_files())
-    config = config_for(tmp_path, maven_default="3.9.10")
+    config = config_for(tmp_path, toolchains__maven_default="3.9.10")
     version, why = choose_maven(src, config, store_for(config))
     assert (version, why) == ("3.9.10", "the project names no version: ARENA_MAVEN_DEFAULT")
 
 
-def test_enforcer_and_prerequisites_select_the_lowest_release_they_allow(
+def test_enforcer_and_prerequisites_select_the_default_or_the_lowest_release_they_allow(
     tmp_path, central_maven_mirror
 ):
     files = offline_maven_files(extra=ENFORCER.format(maven="[3.8.2,3.10)", java="17"))
@@ -89,13 +90,20 @@ def test_enforcer_and_prerequisites_select_the_lowest_release_they_allow(
         "<packaging>", "<prerequisites><maven>3.9.4</maven></prerequisites>\n  <packaging>"
     )
     src = project(tmp_path, files)
-    config = config_for(tmp_path, central_maven_mirror)
-    version, why = choose_maven(src, config, store_for(config))
-    assert version == "3.9.4"
-    assert why == (
-        "the lowest release the project allows: [3.8.2,3.10) (maven-enforcer-plugin "
-        "requireMavenVersion in pom.xml); 3.9.4 (<prerequisites><maven> in pom.xml)"
+    # The default is chosen when the project allows it ...
+    config = config_for(tmp_path, central_maven_mirror, toolchains__maven_default="3.9.11")
+    asked = (
+        "[3.8.2,3.10) (maven-enforcer-plugin requireMavenVersion in pom.xml); "
+        "3.9.4 (<prerequisites><maven> in pom.xml)"
     )
+    assert choose_maven(src, config, store_for(config)) == (
+        "3.9.11",
+        f"ARENA_MAVEN_DEFAULT, which the project allows: {asked}",
+    )
+    # ... else the lowest release it allows, from Maven Central's list.
+    config = config_for(tmp_path, central_maven_mirror, toolchains__maven_default="3.8.7")
+    version, why = choose_maven(src, config, store_for(config))
+    assert (version, why) == ("3.9.4", f"the lowest release the project allows: {asked}")
 
 
 def test_a_requirement_no_release_meets_is_refused_by_name(tmp_path, central_maven_mirror):
@@ -183,7 +191,7 @@ def test_a_version_the_repository_lacks_or_an_unreachable_one_is_named(tmp_path)
     src = project(tmp_path, offline_maven_files(wrapper_version="3.9.999"))
     config = config_for(tmp_path, tmp_path / "empty-mirror")
     (tmp_path / "empty-mirror").mkdir()
-    with pytest.raises(ToolError, match=r"Maven 3\.9\.999 .*could not be fetched"):
+    with pytest.raises(ToolError, match=r"Maven 3\.9\.999 .*-bin\.tar\.gz does not exist$"):
         provide_maven(src, config)
     with pytest.raises(ToolError, match=r"127\.0\.0\.1:9.*could not be fetched"):
         provide_maven(src, config_for(tmp_path))
@@ -223,7 +231,7 @@ def test_gradle_comes_from_the_configured_source_verified_by_the_wrappers_sum(tm
     _, digest = gradle_distribution(tmp_path / "dists", "8.99", jar=jar)
     props = "gradle/wrapper/gradle-wrapper.properties"
     src = project(tmp_path, {"build.gradle": "", props: gradle_wrapper_properties("8.99", digest)})
-    config = config_for(tmp_path, gradle_distributions=str(tmp_path / "dists"))
+    config = config_for(tmp_path, toolchains__gradle_distributions=str(tmp_path / "dists"))
     tool = provide_gradle(src, config)
     assert tool.label == "Gradle 8.99 (provisioned; the wrapper asks for 8.99)"
     assert Path(tool.executable).read_text().startswith("#!/bin/sh")
@@ -231,7 +239,7 @@ def test_gradle_comes_from_the_configured_source_verified_by_the_wrappers_sum(tm
     wrong = project(
         tmp_path / "w", {"build.gradle": "", props: gradle_wrapper_properties("8.99", "ab" * 32)}
     )
-    config = config_for(tmp_path / "w", gradle_distributions=str(tmp_path / "dists"))
+    config = config_for(tmp_path / "w", toolchains__gradle_distributions=str(tmp_path / "dists"))
     with pytest.raises(ToolError, match="does not match its published sha256 checksum"):
         provide_gradle(wrong, config)
 
@@ -245,13 +253,18 @@ def test_gradle_zip_with_a_link_is_refused_and_an_unreachable_source_named(tmp_p
     }
     src = project(tmp_path, props)
     with pytest.raises(ToolError, match="link or device"):
-        provide_gradle(src, config_for(tmp_path, gradle_distributions=str(tmp_path / "dists")))
+        provide_gradle(
+            src, config_for(tmp_path, toolchains__gradle_distributions=str(tmp_path / "dists"))
+        )
     with pytest.raises(
         ToolError, match=r"Gradle 8\.98 could not be provisioned: .*services\.gradle\.org"
     ):
         provide_gradle(
             src,
-            config_for(tmp_path, gradle_distributions="https://services.gradle.org/distributions"),
+            config_for(
+                tmp_path,
+                toolchains__gradle_distributions="https://services.gradle.org/distributions",
+            ),
         )
 
 
@@ -294,3 +307,31 @@ def test_the_store_is_bounded_least_recently_used_first_never_an_entry_in_use(tm
     _, lease4, _ = store.provide("maven", "4", install)
     assert sorted(entry.name for entry in store.entries()) == ["3", "4"]
     lease4.release()
+
+
+def test_a_release_without_a_published_sha512_is_checked_against_its_sha1(
+    tmp_path, central_maven_mirror
+):
+    """Maven Central publishes no .sha512 before Maven 3.9.1, only .sha1: that one is checked,
+    the page names it, and a tampered download is still refused."""
+    mirror = copy_mirror(central_maven_mirror, tmp_path / "mirror")
+    published = Path(f"{tarball(mirror)}.sha512")
+    published.unlink()
+    sha1 = Path(f"{tarball(mirror)}.sha1")
+    fetch(f"{CENTRAL}/{MAVEN_PATH}/{MAVEN_VERSION}/{sha1.name}", sha1)  # Central's own file
+    src = project(tmp_path, offline_maven_files(wrapper_version=MAVEN_VERSION))
+    config = config_for(tmp_path, mirror)
+    provided = provide_maven(src, config)
+    assert "verified against its published SHA-1, kept in" in provided.provenance
+    provided.lease.release()
+
+    with open(tarball(mirror), "r+b") as archive:
+        archive.seek(4096)
+        archive.write(b"tampered")
+    config = config_for(tmp_path / "again", mirror)
+    with pytest.raises(ToolError, match="does not match its published sha1 checksum"):
+        provide_maven(src, config)
+    # A .sha512 that exists but cannot be read is never skipped for a weaker one.
+    published.mkdir()
+    with pytest.raises(ToolError, match=r"\.sha512 could not be fetched"):
+        provide_maven(src, config_for(tmp_path / "third", mirror))

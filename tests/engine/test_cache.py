@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.repos import write_files
-from workers.engine.cache import (
+from workers.engine.checkout.cache import (
     COLD,
     WARM,
     HostCache,
@@ -15,7 +15,7 @@ from workers.engine.cache import (
     cache_key,
     cache_tool,
 )
-from workers.engine.trees import remove_tree, tree_summary
+from workers.engine.checkout.trees import remove_tree, tree_summary
 
 
 def fill(path, sizes):
@@ -76,7 +76,7 @@ def test_every_run_starts_from_its_own_identical_copy_of_the_warm_state(tmp_path
 
     def build():
         builds.append(1)
-        return fill(tmp_path / "built-home", {".m2/repository/junit.jar": 300}), ""
+        return fill(tmp_path / "built-home", {".m2/repository/junit.jar": 300})
 
     caches = RaceCaches(
         WARM, host=host, local_root=tmp_path / "race", repository_url="r", commit="c"

@@ -1,5 +1,5 @@
-"""A worker's noise floor (workers/engine/calibration.py): the real Java workload raced against
-itself, the spread of its ratios, and a busy host's floor wider than a quiet one's."""
+"""A worker's noise floor (workers/engine/measuring/calibration.py): the real Java workload
+raced against itself, the spread of its ratios, and a busy host's floor wider than a quiet one's."""
 
 import contextlib
 import shutil
@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from tests.support import require_tool
-from workers.engine.calibration import calibrate, spread_of, within
+from workers.engine.measuring.calibration import calibrate, spread_of, within
 
 
 def test_spread_is_the_largest_distance_from_even():

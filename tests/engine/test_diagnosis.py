@@ -1,8 +1,11 @@
 """Failed builds get a named cause from their output's signature."""
 
+import subprocess
+
 import pytest
 
-from workers.engine.diagnosis import exit_failure, explain
+from workers.engine.racing.diagnosis import exit_failure, explain
+from workers.engine.tools.jdk import installed_jdks
 
 GRADLE_WRAPPER = """Downloading https://services.gradle.org/distributions/gradle-9.2.1-bin.zip
 
@@ -28,6 +31,15 @@ Exception in thread "main" java.net.UnknownHostException: services.gradle.org
             "Use 7 or later.\n",
             "JDK mismatch: this JDK no longer compiles Java 5: the project needs an older JDK "
             "that still does",
+        ),
+        (
+            "[ERROR] Failed to execute goal on project mybatis: Could not resolve dependencies "
+            "for project org.mybatis:mybatis:jar:3.6.0-SNAPSHOT\n[ERROR] dependency: "
+            "com.github.hazendaz.catch-exception:catch-exception:jar:2.4.0 (test)\n[ERROR] \t"
+            "Could not find artifact com.github.hazendaz.catch-exception:catch-exception:jar:"
+            "2.4.0 in central (https://repo.maven.apache.org/maven2)\n",
+            "a dependency is not in the Maven repository: com.github.hazendaz.catch-exception:"
+            "catch-exception:jar:2.4.0 (not found in central, https://repo.maven.apache.org/maven2)",
         ),
         (
             "[WARNING] Rule 0: org.apache.maven.enforcer.rules.version.RequireMavenVersion "
@@ -96,6 +108,11 @@ def test_known_failures_are_named_and_others_left_alone(output, cause):
             "infrastructure",
         ),
         ("[ERROR] Could not resolve artifact a:b:jar:9.9 in central: not found\n", "build"),
+        (
+            "[ERROR] \tCould not find artifact a:b:jar:2.4.0 in central "
+            "(https://repo.maven.apache.org/maven2)\n",
+            "build",
+        ),
         ("[ERROR] COMPILATION ERROR : cannot find symbol\n", "build"),
         ("echo bwrap: in the middle of a line\n", "build"),
     ],
@@ -104,8 +121,8 @@ def test_the_workers_own_environment_is_an_infrastructure_error_the_project_a_bu
     output, kind
 ):
     """An infrastructure error makes the race void; a build failure is the project's."""
-    message, found = exit_failure("the build exited", 1, output)
-    assert found == kind and message.startswith("the build exited with code 1")
+    failure = exit_failure("the build exited", 1, output)
+    assert failure.kind == kind and str(failure).startswith("the build exited with code 1")
 
 
 @pytest.mark.parametrize(
@@ -121,4 +138,25 @@ def test_a_version_of_thousands_of_digits_is_no_cause_and_no_crash(line):
     """A hostile build prints a version int() refuses (over 4,300 digits): no cause is named."""
     output = "[ERROR] " + line.format(n="6" * 5000) + "\n"
     assert explain(output) == ""
-    assert exit_failure("the build exited", 1, output) == ("the build exited with code 1", "build")
+    failure = exit_failure("the build exited", 1, output)
+    assert (str(failure), failure.kind) == ("the build exited with code 1", "build")
+
+
+def test_a_jvm_option_the_jdk_does_not_know_is_a_jdk_mismatch():
+    """What JDK 17 really prints for a .mvn/jvm.config option of JDK 23 (Maven passes the
+    file's options to java): a JDK mismatch, the worker's environment."""
+    java = installed_jdks()[0]
+    if java.major >= 23:
+        pytest.fail(f"this test needs a JDK older than 23 installed, found {java.describe()}")
+    started = subprocess.run(
+        [f"{java.home}/bin/java", "--sun-misc-unsafe-memory-access=allow", "-version"],
+        capture_output=True,
+        text=True,
+    )
+    assert started.returncode != 0
+    failure = exit_failure("the build exited", 1, started.stdout + started.stderr)
+    assert failure.kind == "infrastructure"
+    assert (
+        "JDK mismatch: this JVM does not know the option --sun-misc-unsafe-memory-access=allow"
+        in str(failure)
+    ), str(failure)

@@ -11,16 +11,17 @@ import pytest
 
 from tests.repos import GIT_ENV, git, make_git_repo
 from tests.support import OutputListener, require_tool
-from workers.engine import RaceSpec, quota, run_race
-from workers.engine.config import EngineConfig
-from workers.engine.gitclone import CheckoutLimits, CloneError, RepositoryTooLarge, clone
-from workers.engine.trees import tree_usage
-from workers.engine.workspace import (
+from workers.engine import RaceSpec, run_race
+from workers.engine.checkout.gitclone import CheckoutLimits, CloneError, RepositoryTooLarge, clone
+from workers.engine.checkout.trees import tree_usage
+from workers.engine.checkout.workspace import (
     OWNER_FILE,
     clone_checkout,
     race_workspace,
     remove_abandoned,
 )
+from workers.engine.config import EngineConfig
+from workers.engine.isolation import quota
 
 MB = 1024 * 1024
 
@@ -31,7 +32,9 @@ def config(tmp_path):
     require_tool("mkfs.ext4", "the disk quota is a filesystem of its own")
     if os.geteuid() != 0:
         pytest.skip("the kernel's quota needs a root worker, as in CI")
-    return EngineConfig(workspace_root=tmp_path / "workspaces", network="off", max_disk_mb=32)
+    return EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
+        isolation__network="off", limits__disk_mb=32
+    )
 
 
 @pytest.fixture
@@ -111,7 +114,7 @@ except OSError as exc:
 
 
 def test_sixty_thousand_directories_meet_enospc_at_the_inode_quota(config, repo):
-    outcome, output = race(config.with_changes(max_inodes=2_000), repo, MANY_DIRECTORIES)
+    outcome, output = race(config.with_changes(limits__inodes=2_000), repo, MANY_DIRECTORIES)
     found = re.search(r"No space left on device after (\d+) directories", output)
     assert found, output[-2000:]
     assert int(found[1]) <= 2_000
@@ -156,7 +159,7 @@ def test_a_git_bomb_is_refused_before_checkout_with_the_workspace_under_the_quot
         with pytest.raises(RepositoryTooLarge, match="checks out to more than 32 MB"):
             clone_checkout(workspace, spec, config, cancel=None)
         assert os.path.ismount(workspace.checkout)
-        owner = pwd.getpwnam(config.build_user).pw_uid
+        owner = pwd.getpwnam(config.isolation.build_user).pw_uid
         assert (workspace.checkout / ".git").stat().st_uid == owner  # cloned as the build account
         assert tree_usage(workspace.checkout).bytes < MB  # objects only: nothing checked out
         # Without the check from the objects, the checkout's own filesystem stops it.
@@ -178,7 +181,7 @@ def test_a_git_bomb_is_refused_before_checkout_with_the_workspace_under_the_quot
 
 
 def _drop(config):
-    account = pwd.getpwnam(config.build_user)
+    account = pwd.getpwnam(config.isolation.build_user)
     return (
         "setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}",
         "--clear-groups", "--nnp", "--",
@@ -212,7 +215,7 @@ print("BUILD SUCCESS")
 
 
 def test_a_deep_home_with_names_that_are_not_utf8_races_with_the_warm_cache(config, repo):
-    outcome, output = race(config.with_changes(max_disk_mb=64), repo, DEEP_ODD_HOME, "warm")
+    outcome, output = race(config.with_changes(limits__disk_mb=64), repo, DEEP_ODD_HOME, "warm")
     assert outcome.status == "completed", outcome.error
     standard = outcome.sides["standard"]
     assert standard.status == "success", output[-2000:]

@@ -13,11 +13,11 @@ import pytest
 from tests.repos import gradle_project_files, make_git_repo, maven_project_files
 from tests.support import require_tool, searchable
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
-from workers.engine.cache import cache_key, cache_state, copy_tree
-from workers.engine.carried import STASH, carried_summary, stash, unstash
-from workers.engine.elide_versions import ELIDE_NEEDS_POM, elide_template, elide_version
-from workers.engine.recipes import elide_recipe, with_elide_version
-from workers.engine.sandbox import SYSTEM_PATH
+from workers.engine.checkout.cache import cache_key, cache_state, copy_tree
+from workers.engine.checkout.carried import STASH, carried_summary, stash, unstash
+from workers.engine.isolation.sandbox import SYSTEM_PATH
+from workers.engine.tools.elide_versions import ELIDE_NEEDS_POM, elide_template, elide_version
+from workers.engine.tools.recipes import elide_recipe, with_elide_version
 
 FAKE_ELIDE = """#!/bin/sh
 # Stands in for Elide's CLI: reserves ~33 GB of address space as Elide's native image does at
@@ -72,8 +72,8 @@ def setup(tmp_path):
     require_tool("javac", "the stand-in elide compiles with the JDK's javac")
     root = searchable(tmp_path)
     repo = make_git_repo(root / "hello", maven_project_files())
-    config = EngineConfig(
-        workspace_root=root / "workspaces", cache_root=root / "caches", network="off"
+    config = EngineConfig(workspace_root=root / "workspaces").with_changes(
+        stores__cache_root=root / "caches", isolation__network="off"
     )
     return root, repo, config
 
@@ -97,7 +97,9 @@ def test_elide_runs_its_versions_command_with_the_projects_jdk_and_its_carried_s
 ):
     root, repo, config = setup
     elide = fake_elide(root / "elide-install", version)
-    outcome, seen = race(config.with_changes(elide=elide), repo, cache="warm", iterations=2)
+    outcome, seen = race(
+        config.with_changes(toolchains__elide=elide), repo, cache="warm", iterations=2
+    )
     result = outcome.sides["elide"]
     output = seen.output["elide"]
     assert result.status == "success", output[-3000:]
@@ -126,8 +128,8 @@ def test_elide_runs_its_versions_command_with_the_projects_jdk_and_its_carried_s
 
 def test_another_elide_version_does_not_reuse_the_warm_state(setup):
     root, repo, config = setup
-    first = config.with_changes(elide=fake_elide(root / "a", "elide 1.0.0-beta10"))
-    second = config.with_changes(elide=fake_elide(root / "b", "elide 1.0.0-beta11"))
+    first = config.with_changes(toolchains__elide=fake_elide(root / "a", "elide 1.0.0-beta10"))
+    second = config.with_changes(toolchains__elide=fake_elide(root / "b", "elide 1.0.0-beta11"))
     _, seen = race(first, repo, cache="warm")
     assert "warm cache for elide: filled by a full build" in seen.output["elide"]
     _, seen = race(first, repo, cache="warm")
@@ -161,12 +163,14 @@ def test_elide_versions_choose_their_template_and_the_override_wins(tmp_path):
     assert elide_template("").builds_pom_sources  # unknown: the newest template
     make_git_repo(tmp_path / "repo", maven_project_files())
     elide = fake_elide(tmp_path / "bin", "elide 1.0.0-beta10")
-    config = EngineConfig(tmp_path / "ws", elide=elide, elide_recipe="{elide} build --release")
+    config = EngineConfig(tmp_path / "ws").with_changes(
+        toolchains__elide=elide, toolchains__elide_recipe="{elide} build --release"
+    )
     recipe = with_elide_version(elide_recipe(tmp_path / "repo", config), "1.0.0-beta10", config)
     assert [step.argv for step in recipe.steps] == [[elide, "build", "--release"]]
     assert recipe.notes == ["Elide recipe: ARENA_ELIDE_RECIPE ({elide} build --release)"]
     assert not recipe.jdk_on_path and recipe.error == ""
-    broken = config.with_changes(elide_recipe="{elide} 'build")
+    broken = config.with_changes(toolchains__elide_recipe="{elide} 'build")
     recipe = with_elide_version(elide_recipe(tmp_path / "repo", broken), "", broken)
     assert recipe.error.startswith("ARENA_ELIDE_RECIPE is not a valid command")
     make_git_repo(tmp_path / "gradle-only", gradle_project_files())
@@ -176,7 +180,8 @@ def test_elide_versions_choose_their_template_and_the_override_wins(tmp_path):
 def test_the_old_16_gib_address_space_limit_stopped_a_native_image(setup):
     root, repo, config = setup
     config = config.with_changes(
-        elide=fake_elide(root / "bin", "elide 1.0.0-beta11"), max_address_space_mb=16384
+        toolchains__elide=fake_elide(root / "bin", "elide 1.0.0-beta11"),
+        limits__address_space_mb=16384,
     )
     outcome, seen = race(config, repo, cache="cold")
     assert "Failed to create the main Isolate" in seen.output["elide"], seen.output["standard"][

@@ -6,13 +6,15 @@ import pytest
 
 from tests.repos import central_project_files, make_git_repo, write_files
 from workers.engine import EngineConfig, RaceSpec, run_race
-from workers.engine.jdk import (
+from workers.engine.tools.jdk import (
     JdkRequest,
     choose_jdk,
     installed_jdks,
+    jvm_config_floor,
     major_version,
     probe_jdk,
     requested_jdk,
+    strictest,
 )
 
 
@@ -146,9 +148,8 @@ def test_the_lowest_installed_jdk_at_or_above_the_request_is_chosen(tmp_path):
 
 def test_a_project_asking_for_a_jdk_the_host_lacks_fails_with_a_clear_message(tmp_path):
     repo = make_git_repo(tmp_path / "future", central_project_files(release=99))
-    config = EngineConfig(
-        workspace_root=tmp_path / "workspaces",
-        cache_root=tmp_path / "caches",
+    config = EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
+        stores__cache_root=tmp_path / "caches"
     )
     spec = RaceSpec(str(repo), cache="cold", elide_cmd=["mvn", "-B", "-T", "2", "package"])
     outcome = run_race(spec, config)
@@ -182,7 +183,9 @@ def test_a_jdk_mismatch_in_the_output_is_named_and_makes_the_race_void(tmp_path)
     mvn.write_text(MISMATCHED_MVN)
     mvn.chmod(0o755)
     repo = make_git_repo(tmp_path / "javapoet-like", central_project_files())
-    config = EngineConfig(workspace_root=tmp_path / "workspaces", mvn=str(mvn))
+    config = EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
+        toolchains__mvn=str(mvn)
+    )
     outcome = run_race(RaceSpec(str(repo), cache="cold", elide_cmd=["true"]), config)
     standard = outcome.sides["standard"]
     assert standard.error_kind == "infrastructure"
@@ -192,3 +195,26 @@ def test_a_jdk_mismatch_in_the_output_is_named_and_makes_the_race_void(tmp_path)
         "53.0): the project needs JDK 9"
     )
     assert outcome.verdict.verdict == "void" and outcome.verdict.void_reason == standard.error
+
+
+def test_a_jvm_option_in_mvn_jvm_config_raises_the_request_to_the_jdk_that_knows_it(tmp_path):
+    homes = [fake_jdk(tmp_path, n, v) for n, v in (("j25", "25.0.1"), ("j17", "17.0.9"))]
+    jdks = installed_jdks(homes)
+    release_8 = pom("<maven.compiler.release>8</maven.compiler.release>")
+    plain = tmp_path / "plain"
+    write_files(plain, {"pom.xml": release_8, ".mvn/jvm.config": "-Xmx1g\n"})
+    assert jvm_config_floor(plain) is None
+    assert (
+        choose_jdk(strictest(requested_jdk(plain), jvm_config_floor(plain)), jdks).jdk.major == 17
+    )
+    unsafe = tmp_path / "unsafe"
+    write_files(
+        unsafe,
+        {"pom.xml": release_8, ".mvn/jvm.config": "-Xss8m --sun-misc-unsafe-memory-access=allow\n"},
+    )
+    floor = jvm_config_floor(unsafe)
+    assert floor == JdkRequest(
+        23, "--sun-misc-unsafe-memory-access in .mvn/jvm.config (JVM 23 or newer)"
+    )
+    chosen = choose_jdk(strictest(requested_jdk(unsafe), floor), jdks)
+    assert chosen.jdk.major == 25 and chosen.request == floor

@@ -9,7 +9,7 @@ import pytest
 
 from tests.toolchains import with_jar
 from workers.engine import RaceListener, RaceSpec, run_race
-from workers.engine.measure import (
+from workers.engine.measuring.measure import (
     Cancelled,
     build_cpus,
     measurement_lock,

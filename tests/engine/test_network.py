@@ -35,10 +35,8 @@ def project(tmp_path_factory):
     require_tool("mvn", "the standard side builds with Maven")
     root = searchable(tmp_path_factory.mktemp("central"))
     repo = make_git_repo(root / "central-project", central_project_files())
-    config = EngineConfig(
-        workspace_root=root / "workspaces",
-        cache_root=root / "caches",
-        network="on",
+    config = EngineConfig(workspace_root=root / "workspaces").with_changes(
+        stores__cache_root=root / "caches", isolation__network="on"
     )
     return repo, config
 
@@ -74,7 +72,9 @@ def test_cold_races_download_inside_their_measured_runs(project):
 
 def test_warm_races_prepare_unmeasured_and_start_every_run_from_the_same_state(project):
     _, config = project
-    own_host_cache = config.with_changes(cache_root=config.cache_root.parent / "warm-caches")
+    own_host_cache = config.with_changes(
+        stores__cache_root=config.stores.cache_root.parent / "warm-caches"
+    )
     outcome, seen = race(project, own_host_cache, cache="warm", iterations=2)
     standard, elide = seen.output["standard"], seen.output["elide"]
     # One unmeasured full build fills the Maven cache for this commit and command; the elide
@@ -129,7 +129,7 @@ def test_an_incremental_race_from_the_command_line_records_per_scenario_results(
         "--elide-cmd", " ".join(PARALLEL_MAVEN),
         env={
             "ARENA_WORKSPACE_ROOT": str(config.workspace_root),
-            "ARENA_CACHE_ROOT": str(config.cache_root),
+            "ARENA_CACHE_ROOT": str(config.stores.cache_root),
         },
         timeout=600,
     )  # fmt: skip

@@ -1,5 +1,5 @@
-"""Host noise around a run (workers/engine/noise.py): /proc/stat read right, the build's own
-CPU and the worker's never counted as noise, a real neighbour's CPU always seen."""
+"""Host noise around a run (workers/engine/measuring/noise.py): /proc/stat read right, the
+build's own CPU and the worker's never counted as noise, a real neighbour's CPU always seen."""
 
 import os
 import subprocess
@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from workers.engine.noise import CpuCounters, HostNoise, NoiseMeter, parse_proc_stat, read_counters
+from workers.engine.measuring.noise import (
+    CpuCounters,
+    HostNoise,
+    NoiseMeter,
+    parse_proc_stat,
+    read_counters,
+)
 
 pytestmark = pytest.mark.host_noise
 

@@ -1,5 +1,5 @@
-"""The host noise rule in real races (workers/engine/noise.py, race.py): a run during which
-another process burned CPU is marked noisy and its pair run again; a host that stays busy
+"""The host noise rule in real races (workers/engine/measuring/noise.py, race.py): a run during
+which another process burned CPU is marked noisy and its pair run again; a host that stays busy
 names no winner; adaptive races stop as soon as the verdict is clear."""
 
 import subprocess
@@ -39,7 +39,9 @@ BURN = "while True: pass"
 def config(tmp_path):
     require_tool("bwrap", "builds run in the sandbox")
     # Half a core: far above a quiet host's share, far below one burning process.
-    return EngineConfig(workspace_root=tmp_path / "workspaces", noise_max_cpu=0.5, noise_retries=2)
+    return EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
+        noise__max_cpu=0.5, noise__retries=2
+    )
 
 
 class Burner:
@@ -82,7 +84,7 @@ def aa_race(config, repo, listener=None, **spec):
 
 
 def test_a_busy_host_names_no_winner_and_marks_every_run(config, repo):
-    config = config.with_changes(noise_retries=0)
+    config = config.with_changes(noise__retries=0)
     burner = Burner()
     burner.start()
     try:
@@ -139,7 +141,7 @@ def test_a_burst_in_the_middle_repeats_only_the_pair_it_overlapped(config, repo)
 
 
 def test_an_adaptive_race_stops_once_the_verdict_is_clear(config, repo):
-    config = config.with_changes(noise_max_cpu=1000.0)  # the stopping rule, whatever the host
+    config = config.with_changes(noise__max_cpu=1000.0)  # the stopping rule, whatever the host
     slow = busy_build(0.45)
     outcome = run_race(
         RaceSpec(str(repo), standard_cmd=slow, elide_cmd=BUSY_BUILD, cache="cold",

@@ -11,7 +11,7 @@ from tests.repos import make_git_repo, maven_project_files
 from tests.support import require_tool, searchable
 from tests.toolchains import write_jar
 from workers.engine import EngineConfig, RaceSpec, run_race
-from workers.engine.artifacts import read_jar, side_artifacts
+from workers.engine.racing.artifacts import read_jar, side_artifacts
 
 HELLO = 'package p;\npublic class Hello { public String hi() { return "hi"; } }\n'
 OFFLINE_MAVEN = ["mvn", "-B", "-o", "-Dmaven.repo.local=/usr/share/maven-repo"]
@@ -131,7 +131,7 @@ def race(tmp_path, **spec):
     require_tool("bwrap", "builds run in the sandbox")
     root = searchable(tmp_path)
     repo = make_git_repo(root / "hello", maven_project_files())
-    config = EngineConfig(workspace_root=root / "workspaces", network="off")
+    config = EngineConfig(workspace_root=root / "workspaces").with_changes(isolation__network="off")
     outcome = run_race(RaceSpec(str(repo), cache="cold", **spec), config)
     assert outcome.status == "completed", outcome.error
     return outcome

@@ -5,9 +5,9 @@ import threading
 import time
 
 from tests.support import require_tool
-from workers.engine.cpuaccount import CpuAccount
-from workers.engine.output import OutputCap, TextDecoder
-from workers.engine.process import Launch, run_process
+from workers.engine.measuring.cpuaccount import CpuAccount
+from workers.engine.measuring.output import OutputCap, TextDecoder
+from workers.engine.measuring.process import Launch, run_process
 
 
 def run(argv, timeout=30, cancel=None, **kwargs):

@@ -49,10 +49,9 @@ class Collect(RaceListener):
 def config(tmp_path, central_maven_mirror):
     require_tool("bwrap", "builds run in the sandbox")
     require_tool("/usr/share/maven-repo", "the projects build offline with Debian's plugins")
-    return EngineConfig(
-        workspace_root=tmp_path / "workspaces",
-        maven_repository=central_maven_mirror.as_uri(),
-        maven_args=OFFLINE_ARGS,
+    return EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
+        toolchains__maven_repository=central_maven_mirror.as_uri(),
+        toolchains__maven_args=OFFLINE_ARGS,
     )
 
 
@@ -95,7 +94,7 @@ def test_a_rigged_mvnw_never_runs_and_changes_nothing(config, tmp_path):
 def test_maven_from_central_is_fetched_once_verified_and_reused_by_the_next_race(config, tmp_path):
     require_tool("slirp4netns", "a sibling test reaches Maven Central the same way")
     repo = make_git_repo(tmp_path / "wrapped", offline_maven_files(wrapper_version="3.9.11"))
-    config = config.with_changes(maven_repository=CENTRAL)
+    config = config.with_changes(toolchains__maven_repository=CENTRAL)
     url = f"{CENTRAL}/{MAVEN_PATH}/3.9.11/apache-maven-3.9.11-bin.tar.gz"
     first, first_output = race(config, repo)
     assert first.sides["standard"].status == "success", first_output["standard"][-3000:]
@@ -118,7 +117,7 @@ def test_a_tampered_maven_download_makes_the_race_void(config, tmp_path, central
         archive.seek(100_000)
         archive.write(b"tampered")
     repo = make_git_repo(tmp_path / "wrapped", offline_maven_files(wrapper_version="3.9.11"))
-    outcome, _ = race(config.with_changes(maven_repository=mirror.as_uri()), repo)
+    outcome, _ = race(config.with_changes(toolchains__maven_repository=mirror.as_uri()), repo)
     standard = outcome.sides["standard"]
     assert standard.error_kind == "infrastructure" and standard.run_times_ms == []
     assert "does not match its published sha512 checksum" in standard.error
@@ -140,8 +139,8 @@ def test_enforcer_ranges_select_the_maven_and_the_jdk(config, tmp_path):
     standard = outcome.sides["standard"]
     assert standard.status == "success", output["standard"][-3000:]
     assert standard.tool_version == (
-        "Maven 3.9.11 (provisioned; the lowest release the project allows: [3.9.11,3.9.12) "
-        "(maven-enforcer-plugin requireMavenVersion in pom.xml))"
+        "Maven 3.9.11 (provisioned; ARENA_MAVEN_DEFAULT, which the project allows: "
+        "[3.9.11,3.9.12) (maven-enforcer-plugin requireMavenVersion in pom.xml))"
     )
     assert int(standard.jdk.split()[0]) >= 21, standard.jdk
     assert (
@@ -164,7 +163,7 @@ def test_gradle_is_provisioned_from_the_configured_source_and_gradlew_never_runs
     jar = write_jar(tmp_path / "app.jar", ["dev/arena/test/Hello.class"])
     _, digest = gradle_distribution(tmp_path / "dists", "8.99", jar=jar)
     repo = gradle_repo(tmp_path, "8.99", digest)
-    config = config.with_changes(gradle_distributions=str(tmp_path / "dists"))
+    config = config.with_changes(toolchains__gradle_distributions=str(tmp_path / "dists"))
     outcome, output = race(config, repo)
     standard = outcome.sides["standard"]
     assert standard.status == "success", output["standard"][-3000:]

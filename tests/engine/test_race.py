@@ -8,7 +8,7 @@ from tests.repos import git, gradle_project_files, head_sha, make_git_repo, mave
 from tests.support import require_tool
 from tests.toolchains import toolchain, write_jar
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
-from workers.engine.recipes import NO_BUILD_FILE
+from workers.engine.tools.recipes import NO_BUILD_FILE
 
 FAKE_ELIDE = """#!/bin/sh
 # Stands in for the elide binary: says what it was asked, "builds" the jar lying beside it.
@@ -41,15 +41,12 @@ class Collect(RaceListener):
 @pytest.fixture
 def config(tmp_path):
     require_tool("bwrap", "builds run in the sandbox")
-    return EngineConfig(
-        workspace_root=tmp_path / "workspaces",
-        # Debian's Maven and Gradle, as an operator's ARENA_MVN / ARENA_GRADLE (the arena's
-        # own provisioning is tested in test_provisioned_races.py).
-        mvn="mvn",
-        gradle="gradle",
-        maven_args=("-o", "-Dmaven.repo.local=/usr/share/maven-repo"),
-        gradle_args=("--offline",),
-        elide=str(tmp_path / "no-elide-here" / "elide"),
+    return EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
+        toolchains__mvn="mvn",
+        toolchains__gradle="gradle",
+        toolchains__maven_args=("-o", "-Dmaven.repo.local=/usr/share/maven-repo"),
+        toolchains__gradle_args=("--offline",),
+        toolchains__elide=str(tmp_path / "no-elide-here" / "elide"),
     )
 
 
@@ -72,7 +69,7 @@ def race(config, repo, **spec):
 def test_maven_project_races_for_real(config, tmp_path):
     require_tool("mvn", "the standard side builds with Maven")
     repo = make_git_repo(tmp_path / "hello-maven", maven_project_files())
-    outcome, seen = race(config.with_changes(elide=fake_elide(tmp_path)), repo)
+    outcome, seen = race(config.with_changes(toolchains__elide=fake_elide(tmp_path)), repo)
     assert outcome.status == "completed"
     assert outcome.commit_sha == head_sha(repo)
     standard, elide = outcome.sides["standard"], outcome.sides["elide"]
@@ -92,7 +89,7 @@ def test_maven_project_races_for_real(config, tmp_path):
 def test_missing_elide_makes_the_race_void_before_maven_builds(config, tmp_path):
     require_tool("mvn", "the standard side builds with Maven")
     repo = make_git_repo(tmp_path / "hello-maven", maven_project_files())
-    config = config.with_changes(elide="elide-missing-here", worker_name="build-2")
+    config = config.with_changes(toolchains__elide="elide-missing-here", worker_name="build-2")
     outcome, seen = race(config, repo)
     assert outcome.status == "completed"
     standard, elide = outcome.sides["standard"], outcome.sides["elide"]
@@ -113,7 +110,9 @@ def test_missing_elide_makes_the_race_void_before_maven_builds(config, tmp_path)
 
 def test_elide_recipe_builds_the_pom_with_the_configured_executable(config, tmp_path):
     repo = make_git_repo(tmp_path / "hello-maven", maven_project_files())
-    config = config.with_changes(elide=fake_elide(tmp_path), elide_build_args=("--fast",))
+    config = config.with_changes(
+        toolchains__elide=fake_elide(tmp_path), toolchains__elide_build_args=("--fast",)
+    )
     outcome, seen = race(config, repo, standard_cmd=["sh", "-c", "echo BUILD SUCCESS"])
     elide = outcome.sides["elide"]
     assert elide.status == "success", seen.output["elide"]
@@ -126,7 +125,7 @@ def test_elide_recipe_builds_the_pom_with_the_configured_executable(config, tmp_
 def test_elide_bell_reporting_failure_fails_the_side(config, tmp_path):
     repo = make_git_repo(tmp_path / "hello-maven", maven_project_files())
     bell = r"printf '\360\237\224\224 BUILD COMPLETE \360\237\224\224\nStatus: FAILURE\n'"
-    config = config.with_changes(elide=fake_elide(tmp_path, bell=bell))
+    config = config.with_changes(toolchains__elide=fake_elide(tmp_path, bell=bell))
     outcome, seen = race(config, repo, standard_cmd=["true"])
     elide = outcome.sides["elide"]
     assert "elide-fake: build build" in seen.output["elide"]
@@ -148,10 +147,10 @@ def test_gradle_project_is_detected_and_built_with_gradle(config, tmp_path):
 def test_a_build_that_exits_0_with_no_jar_fails_and_mvnw_is_not_run(config, tmp_path):
     files = {**maven_project_files(), "mvnw": "#!/bin/sh\necho Apache Maven 9.9.9 wrapper $*\n"}
     repo = make_git_repo(tmp_path / "wrapped", files, executable=("mvnw",))
-    config = config.with_changes(mvn=toolchain(tmp_path / "mvn-bin", "mvn", jar=False))
+    config = config.with_changes(toolchains__mvn=toolchain(tmp_path / "mvn-bin", "mvn", jar=False))
     outcome, seen = race(config, repo, elide_cmd=["true"])
     assert "wrapper" not in seen.output["standard"]
-    assert f"$ {config.mvn} -B package -DskipTests -o" in seen.output["standard"]
+    assert f"$ {config.toolchains.mvn} -B package -DskipTests -o" in seen.output["standard"]
     standard = outcome.sides["standard"]
     assert standard.exit_code == 0
     assert standard.status == "failure" and standard.error == "no jar produced"
@@ -165,7 +164,7 @@ def test_a_build_that_exits_0_with_no_jar_fails_and_mvnw_is_not_run(config, tmp_
 
 def test_no_build_file_fails_both_sides_clearly(config, tmp_path):
     repo = make_git_repo(tmp_path / "empty", {"README.md": "nothing to build\n"})
-    outcome, seen = race(config.with_changes(elide=fake_elide(tmp_path)), repo)
+    outcome, seen = race(config.with_changes(toolchains__elide=fake_elide(tmp_path)), repo)
     assert outcome.status == "completed"
     for side in ("standard", "elide"):
         assert outcome.sides[side].status == "failure"
@@ -213,7 +212,7 @@ def test_timeout_kills_the_sandboxed_tree_within_seconds(config, tmp_path):
 def test_output_cap_applies_per_side(config, tmp_path):
     repo = make_git_repo(tmp_path / "noisy", maven_project_files())
     noisy = ["sh", "-c", "seq 1 200000; echo BUILD SUCCESS"]
-    config = config.with_changes(output_cap_chars=20_000, output_tail_chars=5_000)
+    config = config.with_changes(limits__output_cap_chars=20_000, limits__output_tail_chars=5_000)
     outcome, seen = race(config, repo, standard_cmd=noisy, elide_cmd=["echo", "short"])
     output = seen.output["standard"]
     assert len(output) < 21_000
@@ -225,7 +224,7 @@ def test_output_cap_applies_per_side(config, tmp_path):
 
 
 def test_readable_git_errors():
-    from workers.engine.gitclone import readable_git_error
+    from workers.engine.checkout.gitclone import readable_git_error
 
     prompt = (
         "Cloning into 'checkout'...\n"
@@ -244,7 +243,7 @@ def test_workspaces_left_by_a_dead_process_are_removed(tmp_path):
     import os
     import subprocess
 
-    from workers.engine.workspace import OWNER_FILE, Workspace, remove_abandoned
+    from workers.engine.checkout.workspace import OWNER_FILE, Workspace, remove_abandoned
 
     root = tmp_path / "workspaces"
     mine = Workspace(root / "alive-race").create()

@@ -1,4 +1,4 @@
-"""A race has a budget (ARENA_RACE_BUDGET_SECONDS, workers/engine/budget.py): over it, the
+"""A race has a budget (ARENA_RACE_BUDGET_SECONDS, workers/engine/racing/budget.py): over it, the
 running build is killed, nothing more starts, and the race is void with the reason.
 
 Real races through the engine in the sandbox with a budget of a few seconds; a minute's sleep
@@ -14,8 +14,8 @@ import pytest
 from tests.repos import make_git_repo, maven_project_files
 from tests.support import OutputListener, new_marker, processes_with, require_tool
 from workers.engine import EngineConfig, RaceSpec, run_race
-from workers.engine.budget import OverBudget, RaceBudget
-from workers.engine.measure import measurement_lock
+from workers.engine.measuring.measure import measurement_lock
+from workers.engine.racing.budget import OverBudget, RaceBudget
 
 QUICK_BUILD = "echo BUILD SUCCESS"
 MINUTE_BUILD = "sleep 60.{marker}; echo BUILD SUCCESS"
@@ -25,8 +25,8 @@ OVER_BUDGET = "the race went over its budget of {budget:g} s on the host"
 @pytest.fixture
 def config(tmp_path):
     require_tool("bwrap", "builds run in the sandbox")
-    return EngineConfig(
-        workspace_root=tmp_path / "workspaces", kill_grace=0.5, race_budget_seconds=4
+    return EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
+        timeouts__kill_grace=0.5, timeouts__race_budget=4
     )
 
 
@@ -99,7 +99,7 @@ def test_waiting_for_another_races_lock_is_not_charged(config, repo):
     timer.start()
     try:
         outcome, output, seconds = timed_race(
-            config.with_changes(race_budget_seconds=8),
+            config.with_changes(timeouts__race_budget=8),
             repo,
             standard_cmd=["sh", "-c", QUICK_BUILD],
             elide_cmd=["sh", "-c", QUICK_BUILD],
@@ -115,7 +115,7 @@ def test_waiting_for_another_races_lock_is_not_charged(config, repo):
 
 def test_no_budget_means_no_bound(config, repo):
     outcome, _, _ = timed_race(
-        config.with_changes(race_budget_seconds=0),
+        config.with_changes(timeouts__race_budget=0),
         repo,
         standard_cmd=["sh", "-c", "sleep 5; " + QUICK_BUILD],
         elide_cmd=["sh", "-c", QUICK_BUILD],
@@ -138,6 +138,6 @@ def test_the_budget_bounds_each_timeout_and_lock_waits_move_its_deadline():
 
 
 def test_the_setting_reaches_the_engine(settings):
-    assert EngineConfig.from_settings(settings).race_budget_seconds == 1800
+    assert EngineConfig.from_settings(settings).timeouts.race_budget == 1800
     settings.ARENA_RACE_BUDGET_SECONDS = 90
-    assert EngineConfig.from_settings(settings).race_budget_seconds == 90
+    assert EngineConfig.from_settings(settings).timeouts.race_budget == 90

@@ -1,6 +1,6 @@
 """Recipes: what each side runs and how its toolchain's version is read."""
 
-from workers.engine.recipes import parse_version
+from workers.engine.tools.recipes import parse_version
 
 
 def test_the_version_line_is_the_one_naming_the_tool_not_a_wrappers_download():

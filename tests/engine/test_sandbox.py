@@ -13,8 +13,8 @@ import pytest
 from tests.repos import make_git_repo, maven_project_files
 from tests.support import PROJECT_DIR, require_tool
 from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
-from workers.engine.process import run_process
-from workers.engine.sandbox import Sandbox
+from workers.engine.isolation.sandbox import Sandbox
+from workers.engine.measuring.process import run_process
 
 HOSTILE_MVNW = Path(__file__).with_name("hostile_mvnw.sh")
 
@@ -23,9 +23,8 @@ HOSTILE_MVNW = Path(__file__).with_name("hostile_mvnw.sh")
 def config(tmp_path):
     require_tool("bwrap", "the sandbox tests run builds in bubblewrap")
     require_tool("slirp4netns", "network mode on uses slirp4netns")
-    return EngineConfig(
-        workspace_root=tmp_path / "workspaces",
-        maven_args=("-o", "-Dmaven.repo.local=/usr/share/maven-repo"),
+    return EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
+        toolchains__maven_args=("-o", "-Dmaven.repo.local=/usr/share/maven-repo")
     )
 
 
@@ -141,7 +140,7 @@ def test_private_ranges_open_only_when_allowed(config, side):
     script = "ip route show type prohibit"
     _, blocked = run_in_sandbox(config, side, ["sh", "-c", script])
     _, allowed = run_in_sandbox(
-        config.with_changes(allow_private_nets=True), side, ["sh", "-c", script]
+        config.with_changes(isolation__allow_private_nets=True), side, ["sh", "-c", script]
     )
     for network in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"):
         assert f"prohibit {network}" in blocked
@@ -191,7 +190,7 @@ def test_the_hosts_own_subnet_is_refused_even_where_private_ranges_are_allowed(c
         pytest.skip("this host has no IPv4 subnet on a non-loopback interface")
     neighbour, subnet = found
     outcome, output = run_in_sandbox(
-        config.with_changes(allow_private_nets=True),
+        config.with_changes(isolation__allow_private_nets=True),
         side,
         ["sh", "-c", f'ip route show type prohibit; python3 -c "$0" {neighbour}', ROUTE_PROBE],
     )
@@ -220,7 +219,7 @@ def test_network_on_has_no_ipv6_route(config, side):
 def test_network_off_reaches_nothing(config, side, listeners):
     local, outside = listeners
     outcome, output = run_in_sandbox(
-        config.with_changes(network="off"),
+        config.with_changes(isolation__network="off"),
         side,
         ["python3", "-c", CONNECT, *targets(local, outside)],
     )
@@ -291,7 +290,7 @@ def test_hostile_repository_is_contained_and_the_race_completes(
     mvn.parent.mkdir()
     mvn.write_text(mvnw)
     mvn.chmod(0o755)
-    config = config.with_changes(mvn=str(mvn))
+    config = config.with_changes(toolchains__mvn=str(mvn))
     collected = {}
 
     class Collect(RaceListener):

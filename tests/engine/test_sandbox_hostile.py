@@ -33,8 +33,8 @@ CHILD = textwrap.dedent(
     args = json.loads(sys.argv[1])
     # The standard side never runs a repository's ./mvnw: its Maven is the operator's (here
     # the hostile script, ARENA_MVN), version probe included.
-    config = EngineConfig(
-        workspace_root=Path(args["root"]), max_processes=64, network="off", mvn=args["mvn"]
+    config = EngineConfig(workspace_root=Path(args["root"])).with_changes(
+        limits__processes=64, isolation__network="off", toolchains__mvn=args["mvn"]
     )
     output = {"standard": "", "elide": ""}
 

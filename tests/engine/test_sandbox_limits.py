@@ -13,13 +13,15 @@ from tests.repos import make_git_repo
 from tests.support import OutputListener, require_tool
 from workers.checks import host_can_build
 from workers.engine import EngineConfig, RaceSpec, run_race
-from workers.engine.measure import measurement_lock
+from workers.engine.measuring.measure import measurement_lock
 
 
 @pytest.fixture
 def config(tmp_path):
     require_tool("bwrap", "builds run in bubblewrap")
-    return EngineConfig(workspace_root=tmp_path / "workspaces", network="off")
+    return EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
+        isolation__network="off"
+    )
 
 
 def race(config, repo, standard_cmd, elide_cmd=("true",), cache="cold"):
@@ -35,7 +37,9 @@ def race(config, repo, standard_cmd, elide_cmd=("true",), cache="cold"):
 def test_without_bubblewrap_nothing_runs_and_the_side_names_it(config, repo, tmp_path):
     marker = tmp_path / f"ran-{uuid.uuid4().hex}"
     command = ["sh", "-c", f"touch {marker}; echo BUILD SUCCESS"]
-    outcome, output = race(config.with_changes(bwrap="/nonexistent/bwrap"), repo, command, command)
+    outcome, output = race(
+        config.with_changes(isolation__bwrap="/nonexistent/bwrap"), repo, command, command
+    )
     assert outcome.status == "completed"
     for side, result in outcome.sides.items():
         assert result.status == "failure"
@@ -96,7 +100,9 @@ def test_workspace_and_tmp_are_nosuid_nodev_and_tmp_has_a_size(config, repo):
         "grep -E ' /(build/src|build/home|tmp) ' /proc/self/mountinfo; "
         "dd if=/dev/zero of=/tmp/fill bs=1M count=40 2>&1; echo done"
     )
-    _, output = race(config.with_changes(tmp_size_mb=16), repo, ["sh", "-c", script], cache="warm")
+    _, output = race(
+        config.with_changes(limits__tmp_mb=16), repo, ["sh", "-c", script], cache="warm"
+    )
     assert "=== prepare: one full build fills the cache (not measured) ===" in output["standard"]
     mounts = [line for line in output["standard"].splitlines() if " - " in line]
     builds = 2  # the prepare build, then the measured run
@@ -112,7 +118,7 @@ def test_workspace_and_tmp_are_nosuid_nodev_and_tmp_has_a_size(config, repo):
 
 def test_a_build_filling_the_disk_is_stopped_with_a_clear_message(config, repo):
     script = "dd if=/dev/zero of=big bs=1M count=64 status=none; sleep 30; echo BUILD SUCCESS"
-    outcome, _ = race(config.with_changes(max_disk_mb=32), repo, ["sh", "-c", script])
+    outcome, _ = race(config.with_changes(limits__disk_mb=32), repo, ["sh", "-c", script])
     standard = outcome.sides["standard"]
     assert standard.status == "failure"
     assert "disk quota reached: 32 MB (ARENA_BUILD_MAX_DISK_MB)" in standard.error
@@ -122,7 +128,9 @@ def test_a_build_filling_the_disk_is_stopped_with_a_clear_message(config, repo):
 
 def test_the_disk_quota_also_stops_a_warm_races_prepare_build(config, repo):
     script = "dd if=/dev/zero of=big bs=1M count=64 status=none; sleep 30; echo BUILD SUCCESS"
-    outcome, _ = race(config.with_changes(max_disk_mb=32), repo, ["sh", "-c", script], cache="warm")
+    outcome, _ = race(
+        config.with_changes(limits__disk_mb=32), repo, ["sh", "-c", script], cache="warm"
+    )
     standard = outcome.sides["standard"]
     assert standard.status == "failure" and standard.run_times_ms == []  # never measured
     assert standard.error.startswith("prepare: one full build fills the cache: ")
@@ -132,11 +140,11 @@ def test_the_disk_quota_also_stops_a_warm_races_prepare_build(config, repo):
 
 def test_absurdly_deep_or_large_repositories_are_refused(config, tmp_path):
     deep = make_git_repo(tmp_path / "deep", {"/".join(["d"] * 30) + "/f.txt": "x"})
-    outcome, _ = race(config.with_changes(max_repo_depth=20), deep, ["true"])
+    outcome, _ = race(config.with_changes(limits__repo_depth=20), deep, ["true"])
     assert outcome.status == "failed"
     assert "more than 20 levels deep (ARENA_MAX_REPO_DEPTH)" in outcome.error
     many = make_git_repo(tmp_path / "many", {f"f{n}.txt": "x" for n in range(40)})
-    outcome, _ = race(config.with_changes(max_repo_files=30), many, ["true"])
+    outcome, _ = race(config.with_changes(limits__repo_files=30), many, ["true"])
     assert outcome.status == "failed"
     assert "more than 30 files (ARENA_MAX_REPO_FILES)" in outcome.error
 
@@ -182,13 +190,13 @@ def test_a_root_worker_that_cannot_drop_privileges_refuses_to_build(
         pytest.skip("the worker must be root, as in CI")
     marker = tmp_path / "ran"
     command = ["sh", "-c", f"touch {marker}"]
-    outcome, _ = race(config.with_changes(build_user=account), repo, command, command)
+    outcome, _ = race(config.with_changes(isolation__build_user=account), repo, command, command)
     # Not even the clone runs (it runs as the build account): the race fails, void.
     assert outcome.status == "failed" and outcome.sides == {}
     assert reason in outcome.error and "refusing to build as root" in outcome.error
     assert outcome.verdict.verdict == "void"
     assert not marker.exists()
     # What `manage.py check` (and so `make run`) says of such a host.
-    messages = host_can_build(config=config.with_changes(build_user=account))
+    messages = host_can_build(config=config.with_changes(isolation__build_user=account))
     assert [m.id for m in messages if m.id == "arena.W001"] == ["arena.W001"]
     assert any(reason in m.msg for m in messages)

@@ -46,7 +46,9 @@ def probe_output(text):
 def test_mounts_pid_1_and_environment_are_identical_on_both_sides(tmp_path, mode):
     require_tool("bwrap", "builds run in bubblewrap")
     repo = make_git_repo(tmp_path / "probe", maven_project_files())
-    config = EngineConfig(workspace_root=tmp_path / "workspaces", network="off")
+    config = EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
+        isolation__network="off"
+    )
     command = ["sh", "-c", PROBE]
     listener = Collect()
     spec = RaceSpec(str(repo), standard_cmd=command, elide_cmd=command, cache="cold", mode=mode)

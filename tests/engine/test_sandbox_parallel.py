@@ -70,15 +70,17 @@ def test_a_side_holding_its_process_limit_does_not_starve_the_other(tmp_path):
     require_tool("bwrap", "builds run in bubblewrap")
     if os.geteuid() != 0:
         pytest.skip("builds switch to the build accounts: the worker must be root, as in CI")
-    config = EngineConfig(workspace_root=tmp_path / "workspaces", network="off")
+    config = EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
+        isolation__network="off"
+    )
     try:
-        names = (config.build_user, config.parallel_build_user)
+        names = (config.isolation.build_user, config.isolation.parallel_build_user)
         accounts = [pwd.getpwnam(name).pw_uid for name in names]
     except KeyError:
         pytest.skip("parallel mode's second build account is missing (bin/install-system-deps)")
     # Other builds of this host may run as these accounts too: the limit leaves room for them.
     busy = max(threads_of(uid) for uid in accounts)
-    config = config.with_changes(max_processes=busy + 96)
+    config = config.with_changes(limits__processes=busy + 96)
     repo = make_git_repo(tmp_path / "fair", maven_project_files())
     spec = RaceSpec(
         str(repo),

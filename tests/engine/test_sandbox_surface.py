@@ -12,14 +12,16 @@ import pytest
 
 from tests.support import require_tool
 from workers.engine import EngineConfig
-from workers.engine.process import run_process
-from workers.engine.sandbox import Sandbox
+from workers.engine.isolation.sandbox import Sandbox
+from workers.engine.measuring.process import run_process
 
 
 @pytest.fixture
 def config(tmp_path):
     require_tool("bwrap", "builds run in bubblewrap")
-    return EngineConfig(workspace_root=tmp_path / "workspaces", network="off")
+    return EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
+        isolation__network="off"
+    )
 
 
 def run_in_sandbox(config, tmp_path, argv, cpus=None):
@@ -152,7 +154,7 @@ print("RESULTS", json.dumps(results))
 
 def test_every_writable_filesystem_is_sized_and_the_rest_read_only(config, tmp_path):
     """tmpfs is memory: /dev/shm, /, /etc, /var and /build each once took 400 MB."""
-    sized = config.with_changes(tmp_size_mb=8, shm_size_mb=4)
+    sized = config.with_changes(limits__tmp_mb=8, limits__shm_mb=4)
     outcome, output = run_in_sandbox(sized, tmp_path, ["python3", "-c", FILESYSTEMS_PROBE])
     assert outcome.exit_code == 0, output
     results = results_of(output)
@@ -170,13 +172,15 @@ def test_every_writable_filesystem_is_sized_and_the_rest_read_only(config, tmp_p
 
 
 def test_memory_filesystems_must_fit_the_builds_memory(config):
-    too_big = config.with_changes(tmp_size_mb=1024, shm_size_mb=64, max_address_space_mb=1000)
+    too_big = config.with_changes(
+        limits__tmp_mb=1024, limits__shm_mb=64, limits__address_space_mb=1000
+    )
     error = Sandbox(too_big).error
     assert "ARENA_BUILD_TMP_MB + 2 x ARENA_BUILD_SHM_MB" in error
     assert "(/dev/shm and System V shared memory: 1152 MB) exceed the build's memory" in error
     assert "ARENA_BUILD_MAX_MEMORY_MB (1000 MB); refusing to build" in error
-    assert "must be at least 1" in Sandbox(config.with_changes(shm_size_mb=0)).error
-    assert Sandbox(config.with_changes(max_address_space_mb=0)).error == ""  # unlimited
+    assert "must be at least 1" in Sandbox(config.with_changes(limits__shm_mb=0)).error
+    assert Sandbox(config.with_changes(limits__address_space_mb=0)).error == ""  # unlimited
 
 
 SYSTEM_V_PROBE = """
@@ -202,7 +206,7 @@ print("QUEUES", queues)
 
 def test_system_v_shared_memory_is_bounded_like_dev_shm(config, tmp_path):
     """A new IPC namespace lets a build hold practically unlimited System V shared memory."""
-    sized = config.with_changes(shm_size_mb=4)
+    sized = config.with_changes(limits__shm_mb=4)
     outcome, output = run_in_sandbox(sized, tmp_path, ["python3", "-c", SYSTEM_V_PROBE])
     assert outcome.exit_code == 0, output
     assert "ONE OF 5 MB 22" in output  # EINVAL: above kernel.shmmax

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from tests.repos import GREETER_JAVA, write_files
-from workers.engine.scenarios import EditError, find_edit, literal_in_method
+from workers.engine.checkout.scenarios import EditError, find_edit, literal_in_method
 
 
 def edited_literal(source):

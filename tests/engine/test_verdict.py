@@ -12,7 +12,7 @@ import pytest
 from jobs.outcomes.verdict import bootstrap_interval, class_parity, judge, speedup_interval
 from tests.toolchains import toolchain, write_jar
 from workers.engine import RaceSpec, run_race
-from workers.engine.artifacts import read_jar, side_artifacts
+from workers.engine.racing.artifacts import read_jar, side_artifacts
 
 # The same run-to-run variation on both sides (each side sleeps these, in turn), larger than
 # the timing jitter of a busy machine: an A/A race whose runs really differ. Long enough that
@@ -113,8 +113,8 @@ def test_jars_are_read_from_the_central_directory_only(tmp_path):
 
 def race_with(config, repo, tmp_path, *, standard, elide, iterations=5):
     config = config.with_changes(
-        mvn=toolchain(tmp_path / "mvn-bin", "mvn", **standard),
-        elide=toolchain(tmp_path / "elide-bin", "elide", **elide),
+        toolchains__mvn=toolchain(tmp_path / "mvn-bin", "mvn", **standard),
+        toolchains__elide=toolchain(tmp_path / "elide-bin", "elide", **elide),
     )
     return run_race(RaceSpec(str(repo), iterations=iterations), config)
 
@@ -164,7 +164,9 @@ def test_a_custom_elide_command_is_judged_on_the_jars_it_left_wherever_its_tool_
     jars in target/: they are counted and compared with the standard side's."""
     maven = toolchain(tmp_path / "mvn-bin", "mvn", classes=40)
     # A custom command's own executable is shown to the sandbox like any operator's install.
-    config = config.with_changes(mvn=maven, extra_ro_binds=(str(tmp_path / "mvn-bin"),))
+    config = config.with_changes(
+        toolchains__mvn=maven, isolation__extra_ro_binds=(str(tmp_path / "mvn-bin"),)
+    )
     spec = RaceSpec(str(repo), iterations=1, elide_cmd=[maven, "-T", "2", "package"])
     outcome = run_race(spec, config)
     elide = outcome.sides["elide"]

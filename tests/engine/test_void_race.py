@@ -39,11 +39,8 @@ CLASS_FILE_TOO_NEW = (
 @pytest.fixture
 def config(tmp_path):
     require_tool("bwrap", "builds run in the sandbox")
-    return EngineConfig(
-        workspace_root=tmp_path / "workspaces",
-        elide=str(tmp_path / "no-elide-here" / "elide"),
-        worker_name="build-2",
-        kill_grace=0.5,
+    return EngineConfig(workspace_root=tmp_path / "workspaces", worker_name="build-2").with_changes(
+        toolchains__elide=str(tmp_path / "no-elide-here" / "elide"), timeouts__kill_grace=0.5
     )
 
 
@@ -132,7 +129,7 @@ def test_the_workers_own_toolchain_failing_the_project_voids_the_race_never_a_fo
 ):
     """The engine diagnoses these as the worker's environment: the standard side could not
     run, so the race is void and the elide side (which would build) never starts a build."""
-    config = config.with_changes(mvn=old_maven(tmp_path, message))
+    config = config.with_changes(toolchains__mvn=old_maven(tmp_path, message))
     marker = new_marker()
     outcome, output, _ = timed_race(
         config, repo, cache=cache, elide_cmd=["sh", "-c", f"echo {marker}; echo BUILD SUCCESS"]

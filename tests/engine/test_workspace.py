@@ -2,7 +2,7 @@
 
 import os
 
-from workers.engine.workspace import OWNER_FILE, Workspace, remove_abandoned
+from workers.engine.checkout.workspace import OWNER_FILE, Workspace, remove_abandoned
 
 
 def test_a_workspace_whose_owner_file_is_being_written_is_not_abandoned(tmp_path):

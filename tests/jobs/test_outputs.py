@@ -6,9 +6,9 @@ from django.db import connection
 from django.db.models import TextField, Value
 from django.db.models.functions import Coalesce, Concat
 
-from jobs.demo.buildlogs import maven_log
 from jobs.models import BuildResult, Job
 from jobs.storage.outputs import compact_result, compact_some
+from tests.buildlogs import maven_log
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 
 from jobs.admin import exclude_races
-from jobs.leaderboard.summary_table import EVERY_DAY
 from jobs.models import Job, LeaderboardSummary
+from jobs.models.leaderboard_tables import EVERY_DAY
 from tests.factories import make_race
 from tests.jobs.test_summary import assert_in_step
 from tests.support import run_in_threads

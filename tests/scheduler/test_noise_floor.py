@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from tests.support import wait_until
-from workers.engine.calibration import NoiseFloor, spread_of
+from workers.engine.measuring.calibration import NoiseFloor, spread_of
 from workers.models import Worker
 from workers.worker import WorkerLoop
 

@@ -21,7 +21,7 @@ FAST_OK_SLOWER = ["sh", "-c", with_jar("echo compiling; sleep 0.6; echo BUILD SU
 def engine_settings(settings, tmp_path):
     settings.ARENA_ALLOW_LOCAL_REPOS = True
     settings.ARENA_WORKSPACE_ROOT = tmp_path / "workspaces"
-    settings.ARENA_MAVEN_ARGS = "-o -Dmaven.repo.local=/usr/share/maven-repo"
+    settings.ARENA_MAVEN_ARGS = ("-o", "-Dmaven.repo.local=/usr/share/maven-repo")
     return settings
 
 

@@ -48,7 +48,8 @@ def test_restart_with_same_id_hands_back_what_the_old_process_ran():
     assert worker.current_load == 0
     assert job.status == JobStatus.QUEUED and job.worker_id is None and job.attempts == 1
     assignment = WorkerAssignment.objects.get(job=job)
-    assert assignment.completed_at == at(5) and assignment.outcome == scheduler.Outcome.LOST
+    assert assignment.completed_at == at(5)
+    assert assignment.outcome == scheduler.AssignmentOutcome.LOST
     # ...and can take it again.
     assert scheduler.claim_job("w1", now=at(6)).job.attempts == 2
 

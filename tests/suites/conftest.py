@@ -17,7 +17,7 @@ def suite(db, settings):
 
 
 def toolchains(elide="1.0.0", mvn="3.9.9", java="17.0.15"):
-    """A probe's result as workers/engine/toolchains.py stores it."""
+    """A probe's result as workers/engine/tools/toolchains.py stores it."""
     return {
         "elide": {"ok": True, "version": f"Elide {elide}"} if elide else {"ok": False},
         "mvn": {"ok": True, "version": f"Apache Maven {mvn}"},

@@ -27,7 +27,7 @@ def test_t_quantiles_match_the_tables(df, expected):
     assert t_quantile(0.975, df) == pytest.approx(expected, abs=1e-3)
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=8, deadline=None, derandomize=True)  # statistical: fixed draws
 @given(
     seed=st.integers(0, 2**32 - 1),
     speedup=st.floats(0.5, 4.0),
@@ -49,7 +49,7 @@ def test_false_alarms_at_most_5_percent_when_nothing_changed(seed, speedup, nois
     assert alarms <= 19
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=8, deadline=None, derandomize=True)  # statistical: fixed draws
 @given(seed=st.integers(0, 2**32 - 1), speedup=st.floats(0.5, 4.0), noise=st.floats(0.01, 0.05))
 def test_a_20_percent_drop_is_found_nine_times_in_ten_with_5_runs(seed, speedup, noise):
     rng = random.Random(seed)

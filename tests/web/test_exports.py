@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from jobs.leaderboard.summary import rebuild_summary
+from jobs.leaderboard.summary_rebuild import rebuild_summary
 from jobs.models import Job
 from tests.factories import make_race
 

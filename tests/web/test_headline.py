@@ -9,8 +9,8 @@ from django.db import connection
 from django.utils import timezone
 
 from jobs.leaderboard.headline import headline, medians_from_every_speedup, medians_from_steps
-from jobs.leaderboard.summary_table import EVERY_DAY
 from jobs.models import Job, SpeedupStepCount
+from jobs.models.leaderboard_tables import EVERY_DAY
 from tests.factories import make_race
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 """No build output can break a page: every surface that shows a race renders any bytes.
 
-A build prints what it likes; the engine decodes it (workers/engine/output.py) and the pages
-render it. Random bytes and adversarial ANSI go through the Django test client to the race
+A build prints what it likes; the engine decodes it (workers/engine/measuring/output.py) and the
+pages render it. Random bytes and adversarial ANSI go through the Django test client to the race
 page, its poll, the replay JSON, the booth and its slide, the share card, the plain-text and
 API output and the admin's race page.
 """
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from jobs.models import BuildResult
 from tests.factories import make_race, make_running_race
-from workers.engine.output import TextDecoder
+from workers.engine.measuring.output import TextDecoder
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tests.factories import make_race
 from workers import noise_floor, scheduler
-from workers.engine.calibration import NoiseFloor
+from workers.engine.measuring.calibration import NoiseFloor
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from jobs.models import Job
 from jobs.submissions.services import cancel_job
 from tests.factories import make_running_race
 from tests.support import hear_everything_committed, wait_until
-from workers.engine.side import SideResult
+from workers.engine.racing.results import SideResult
 from workers.recording import Recorder
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_limits")]

@@ -124,7 +124,7 @@ def test_badge_escapes_whatever_the_name_holds(client):
     ],
 )
 def test_card_is_a_1200x630_png(client, fields, headline):
-    from jobs.showcase.share_card import headline as card_headline
+    from jobs.showcase.share_card import card_headline
 
     job = make_race("acme/card", **fields)
     response = client.get(reverse("race_card", args=[job.pk]))

@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from jobs.models import Job
-from jobs.showcase.share_card import headline as card_headline
+from jobs.showcase.share_card import card_headline
 from jobs.views.kiosk import slide_context
 from tests.factories import make_race
 

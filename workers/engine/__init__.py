@@ -7,7 +7,7 @@ workers/recording.py connects it to the database; docs/ENGINE.md describes how i
 """
 
 from workers.engine.config import EngineConfig
-from workers.engine.race import RaceListener, RaceOutcome, RaceSpec, run_race
-from workers.engine.side import SideResult
+from workers.engine.racing.race import RaceListener, RaceOutcome, RaceSpec, run_race
+from workers.engine.racing.results import SideResult
 
 __all__ = ["EngineConfig", "RaceListener", "RaceOutcome", "RaceSpec", "SideResult", "run_race"]

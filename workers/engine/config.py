@@ -1,63 +1,92 @@
-"""Engine configuration: plain values, so the engine runs (and is tested) without Django.
+"""Engine configuration: plain values in small frozen groups, so the engine runs (and is tested)
+without Django.
 
-`EngineConfig.from_settings(settings)` reads the ARENA_* settings (see buildarena/settings.py
-and README's configuration table); tests and benchmarks build an EngineConfig directly.
+Each engine default is written here once. buildarena/settings_table.py reads these defaults for
+its ARENA_* settings, parses and validates the environment once, and
+`EngineConfig.from_settings(settings)` copies the parsed values in without a fallback of its
+own, so a setting missing from django.conf.settings fails loudly. Tests and benchmarks build an
+EngineConfig directly: `EngineConfig(workspace_root=...)`, then
+`config.with_changes(limits__disk_mb=32, isolation__network="off")`.
 """
 
-import shlex
 import socket
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 
-SANDBOX_MODES = ("auto", "bwrap", "none")
+from jobs.outcomes.verdict import Tolerances
+
+# The values ARENA_SANDBOX and ARENA_BUILD_NETWORK may take (checked once, by the settings).
+SANDBOX_MODES = ("bwrap", "none")
 NETWORK_MODES = ("on", "off")
 
 
 @dataclass(frozen=True)
-class EngineConfig:
-    workspace_root: Path
-    keep_workspaces: bool = False
-    clone_timeout: float = 300.0
-    # Wall-clock limit of one build run of one side (all its steps), in seconds.
-    build_timeout: float = 900.0
-    # Seconds a whole race may hold the host: prepare, warm-ups and runs of both sides (budget.py);
-    # 0: no bound.
-    race_budget_seconds: float = 1800.0
-    # Seconds a version probe (`mvn -v`, `elide --version`) may take.
-    version_timeout: float = 30.0
-    # Output kept per side, in characters: the beginning and the last `output_tail_chars`.
-    output_cap_chars: int = 2_000_000
-    output_tail_chars: int = 500_000
-    sandbox: str = "auto"
+class Timeouts:
+    """Seconds each step may take."""
+
+    clone: float = 300.0
+    # One build run of one side (all its steps); a job's timeout_seconds wins.
+    build: float = 900.0
+    # A whole race: prepare, warm-ups and runs of both sides (budget.py); 0: no bound.
+    race_budget: float = 1800.0
+    # A version probe (`mvn -v`, `elide --version`).
+    version_probe: float = 30.0
+    # Between SIGTERM and SIGKILL when a build is stopped.
+    kill_grace: float = 1.0
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """How builds are kept from the host: the sandbox, its network, its accounts."""
+
+    # bwrap: bubblewrap, and no build without it; none: unsandboxed (development).
+    sandbox: str = "bwrap"
+    # Refuse to build unsandboxed (ARENA_REQUIRE_SANDBOX).
     require_sandbox: bool = False
     network: str = "on"
-    # rlimits per build (0 = unlimited). Address space is generous because JVMs reserve far
-    # more virtual memory than they use, and Elide's native image reserves ~32 GB at start.
-    max_address_space_mb: int = 65536
-    max_processes: int = 4096
-    max_file_size_mb: int = 8192
-    # Disk a side may fill (its source copy and its home, dependency caches included), and the
-    # size of its private /tmp (a tmpfs, so RAM).
-    max_disk_mb: int = 20480
-    # Files and directories a side (and the clone) may have: the inodes of its filesystem.
-    max_inodes: int = 1_000_000
-    tmp_size_mb: int = 1024
-    # The build's /dev/shm (a tmpfs too) and System V shared memory; with /tmp, within its memory.
-    shm_size_mb: int = 64
-    # A clone with more files or directory levels than this is refused before any build.
-    max_repo_files: int = 200_000
-    max_repo_depth: int = 128
+    # Network on: private ranges (10/8, 172.16/12, 192.168/16, 100.64/10) are blocked unless set.
+    allow_private_nets: bool = False
     # The host account builds run as when the worker is root (see bin/install-system-deps).
     build_user: str = "arena-build"
     # Parallel mode: the second side's account, so that each side's RLIMIT_NPROC is its own.
     parallel_build_user: str = "arena-build2"
-    # Network on: private ranges (10/8, 172.16/12, 192.168/16, 100.64/10) are blocked unless set.
-    allow_private_nets: bool = False
-    # Seconds between SIGTERM and SIGKILL when a build is stopped.
-    kill_grace: float = 1.0
-    # The host-wide measurement lock; None = `.locks/measure.lock` under workspace_root, in a
-    # directory only the arena's user can open.
-    measure_lock: Path | None = None
+    # Extra environment variable names passed from the arena's environment to builds.
+    env_allow: tuple[str, ...] = ()
+    # Extra host paths made visible (read-only) inside the sandbox, e.g. a toolchain install.
+    extra_ro_binds: tuple[str, ...] = ()
+    bwrap: str = "bwrap"
+    slirp4netns: str = "slirp4netns"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one build (one side) may use; 0 = unlimited for the rlimits."""
+
+    # Address space: generous because JVMs reserve far more virtual memory than they use, and
+    # Elide's native image reserves ~32 GB at start.
+    address_space_mb: int = 65536
+    processes: int = 4096
+    file_size_mb: int = 8192
+    # Disk a side may fill (its source copy and its home, dependency caches included).
+    disk_mb: int = 20480
+    # Files and directories a side (and the clone) may have: the inodes of its filesystem.
+    inodes: int = 1_000_000
+    # The side's private /tmp (a tmpfs, so RAM).
+    tmp_mb: int = 1024
+    # The build's /dev/shm (a tmpfs too) and System V shared memory; with /tmp, within its memory.
+    shm_mb: int = 64
+    # A clone with more files or directory levels than this is refused before any build.
+    repo_files: int = 200_000
+    repo_depth: int = 128
+    # Output kept per side, in characters: the beginning and the last `output_tail_chars`.
+    output_cap_chars: int = 2_000_000
+    output_tail_chars: int = 500_000
+
+
+@dataclass(frozen=True)
+class Toolchains:
+    """The build tools both sides run, and where provisioned ones come from."""
+
     # An operator's Maven / Gradle executable; empty: the arena provisions the one the project
     # asks for (buildtools.py) into the tools store.
     mvn: str = ""
@@ -68,129 +97,154 @@ class EngineConfig:
     elide_build_args: tuple[str, ...] = ()
     # The Elide command as a template ("{elide} build ..."); empty: chosen by Elide's version.
     elide_recipe: str = ""
-    # The tools store (toolstore.py): where, how large in all, and its sources.
-    tools_root: Path | None = None
-    tools_max_mb: int = 2048
+    java_home: str = ""
+    # JDK homes to choose from; empty: discovered under /usr/lib/jvm (jdk.py).
+    jdks: tuple[str, ...] = ()
     maven_default: str = "3.9.11"
     maven_repository: str = "https://repo.maven.apache.org/maven2"
     gradle_distributions: str = "https://services.gradle.org/distributions"
-    java_home: str = ""
-    # JDK homes to choose from (ARENA_JDKS); empty: discovered under /usr/lib/jvm (jdk.py).
-    jdks: tuple[str, ...] = ()
-    # Host dependency caches for warm races (cache.py): where, and how large in all.
+
+
+@dataclass(frozen=True)
+class Stores:
+    """Host directories kept between races, each bounded; None: beside the workspaces."""
+
+    # Warm dependency caches (cache.py).
     cache_root: Path | None = None
     cache_max_mb: int = 4096
-    # Extra environment variable names passed from the arena's environment to builds.
-    env_allow: tuple[str, ...] = ()
-    # Extra host paths made visible (read-only) inside the sandbox, e.g. a toolchain install.
-    extra_ro_binds: tuple[str, ...] = ()
-    bwrap: str = "bwrap"
-    slirp4netns: str = "slirp4netns"
-    # Names this worker in messages such as "elide is not installed on worker build-2".
-    worker_name: str = field(default_factory=socket.gethostname)
-    # Relative time difference under which a race is a tie (ARENA_TIE_TOLERANCE).
-    tie_tolerance: float = 0.01
-    # Share of class names the two sides may differ by and still be comparable.
-    parity_tolerance: float = 0.02
-    # A measured run during which the rest of the host used more than this many cores on
-    # average is noisy (noise.py) and its pair is run again, at most `noise_retries` times a race.
-    noise_max_cpu: float = 0.10
-    noise_retries: int = 3
+    # Provisioned Maven and Gradle distributions (toolstore.py).
+    tools_root: Path | None = None
+    tools_max_mb: int = 2048
+
+
+@dataclass(frozen=True)
+class Noise:
+    """When a measured run is too disturbed to keep (noise.py), and where runs are pinned."""
+
+    # More than this many cores used by the rest of the host on average: the run is noisy and
+    # its pair is run again, at most `retries` times a race.
+    max_cpu: float = 0.10
+    retries: int = 3
     # The CPUs sequential measured builds are pinned to (measure.build_cpus); empty: all but
     # one when the host has more than two, else all.
     build_cpus: tuple[int, ...] = ()
 
-    def __post_init__(self):
-        if self.sandbox not in SANDBOX_MODES:
-            raise ValueError(f"sandbox must be one of {SANDBOX_MODES}, got {self.sandbox!r}")
-        if self.network not in NETWORK_MODES:
-            raise ValueError(f"network must be one of {NETWORK_MODES}, got {self.network!r}")
+
+@dataclass(frozen=True)
+class EngineConfig:
+    workspace_root: Path
+    keep_workspaces: bool = False
+    # The host-wide measurement lock; None = `.locks/measure.lock` under workspace_root, in a
+    # directory only the arena's user can open.
+    measure_lock: Path | None = None
+    # Names this worker in messages such as "elide is not installed on worker build-2".
+    worker_name: str = field(default_factory=socket.gethostname)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    isolation: Isolation = field(default_factory=Isolation)
+    limits: Limits = field(default_factory=Limits)
+    toolchains: Toolchains = field(default_factory=Toolchains)
+    stores: Stores = field(default_factory=Stores)
+    noise: Noise = field(default_factory=Noise)
+    tolerances: Tolerances = field(default_factory=Tolerances)
 
     @property
     def cache_dir(self):
         """The host caches' directory: ARENA_CACHE_ROOT, else beside the workspaces."""
         root = self.workspace_root
-        return self.cache_root or root.parent / f"{root.name}-caches"
+        return self.stores.cache_root or root.parent / f"{root.name}-caches"
 
     @property
     def tools_dir(self):
         """The tools store: ARENA_TOOLS_ROOT, else beside the workspaces."""
         root = self.workspace_root
-        return self.tools_root or root.parent / f"{root.name}-tools"
+        return self.stores.tools_root or root.parent / f"{root.name}-tools"
 
     @property
     def measure_lock_path(self):
         return self.measure_lock or self.workspace_root / ".locks" / "measure.lock"
 
     def with_changes(self, **changes):
-        return replace(self, **changes)
+        """A copy with fields changed: `keep_workspaces=True`, or within a group with a double
+        underscore, `limits__disk_mb=32` (Django's lookup spelling)."""
+        groups = {}
+        top = {}
+        for name, value in changes.items():
+            group, _, member = name.partition("__")
+            if member:
+                groups.setdefault(group, {})[member] = value
+            else:
+                top[name] = value
+        for group, members in groups.items():
+            if group not in GROUPS:
+                raise TypeError(f"EngineConfig has no group {group!r}: {', '.join(GROUPS)}")
+            top[group] = replace(top.get(group, getattr(self, group)), **members)
+        return replace(self, **top)
 
     @classmethod
     def from_settings(cls, settings):
-        """Build from an object with ARENA_* attributes (django.conf.settings)."""
-
-        def get(name, default):
-            return getattr(settings, name, default)
-
-        def args(name):
-            value = get(name, "")
-            return tuple(shlex.split(value)) if isinstance(value, str) else tuple(value)
-
-        def names(name):
-            value = get(name, ())
-            if isinstance(value, str):
-                value = [item.strip() for item in value.split(",")]
-            return tuple(item for item in value if item)
-
+        """Build from the parsed ARENA_* settings (django.conf.settings), read directly."""
         return cls(
-            workspace_root=Path(get("ARENA_WORKSPACE_ROOT", "/tmp/arena-workspaces")),  # noqa: S108
-            keep_workspaces=bool(get("ARENA_KEEP_WORKSPACES", False)),
-            clone_timeout=float(get("ARENA_CLONE_TIMEOUT", 300)),
-            build_timeout=float(get("ARENA_BUILD_TIMEOUT", 900)),
-            race_budget_seconds=float(get("ARENA_RACE_BUDGET_SECONDS", 1800)),
-            version_timeout=float(get("ARENA_VERSION_TIMEOUT", 30)),
-            output_cap_chars=int(get("ARENA_OUTPUT_CAP", 2_000_000)),
-            output_tail_chars=int(get("ARENA_OUTPUT_TAIL", 500_000)),
-            sandbox=get("ARENA_SANDBOX", "auto"),
-            require_sandbox=bool(get("ARENA_REQUIRE_SANDBOX", False)),
-            network=get("ARENA_BUILD_NETWORK", "on"),
-            max_address_space_mb=int(get("ARENA_BUILD_MAX_MEMORY_MB", 65536)),
-            max_processes=int(get("ARENA_BUILD_MAX_PROCESSES", 4096)),
-            max_file_size_mb=int(get("ARENA_BUILD_MAX_FILE_MB", 8192)),
-            max_disk_mb=int(get("ARENA_BUILD_MAX_DISK_MB", 20480)),
-            max_inodes=int(get("ARENA_BUILD_MAX_INODES", 1_000_000)),
-            tmp_size_mb=int(get("ARENA_BUILD_TMP_MB", 1024)),
-            shm_size_mb=int(get("ARENA_BUILD_SHM_MB", 64)),
-            max_repo_files=int(get("ARENA_MAX_REPO_FILES", 200_000)),
-            max_repo_depth=int(get("ARENA_MAX_REPO_DEPTH", 128)),
-            build_user=get("ARENA_BUILD_USER", "arena-build"),
-            parallel_build_user=get("ARENA_PARALLEL_BUILD_USER", "arena-build2"),
-            allow_private_nets=bool(get("ARENA_BUILD_ALLOW_PRIVATE_NETS", False)),
-            measure_lock=Path(lock) if (lock := get("ARENA_MEASURE_LOCK", "")) else None,
-            bwrap=get("ARENA_BWRAP", "bwrap"),
-            mvn=get("ARENA_MVN", ""),
-            gradle=get("ARENA_GRADLE", ""),
-            elide=get("ARENA_ELIDE", "elide"),
-            maven_args=args("ARENA_MAVEN_ARGS"),
-            gradle_args=args("ARENA_GRADLE_ARGS"),
-            elide_build_args=args("ARENA_ELIDE_BUILD_ARGS"),
-            elide_recipe=get("ARENA_ELIDE_RECIPE", ""),
-            tools_root=Path(get("ARENA_TOOLS_ROOT", "")) if get("ARENA_TOOLS_ROOT", "") else None,
-            tools_max_mb=int(get("ARENA_TOOLS_MAX_MB", 2048)),
-            maven_default=get("ARENA_MAVEN_DEFAULT", "3.9.11"),
-            maven_repository=get("ARENA_MAVEN_REPOSITORY", "https://repo.maven.apache.org/maven2"),
-            gradle_distributions=get(
-                "ARENA_GRADLE_DISTRIBUTIONS", "https://services.gradle.org/distributions"
+            workspace_root=Path(settings.ARENA_WORKSPACE_ROOT),
+            keep_workspaces=settings.ARENA_KEEP_WORKSPACES,
+            measure_lock=settings.ARENA_MEASURE_LOCK,
+            timeouts=Timeouts(
+                clone=settings.ARENA_CLONE_TIMEOUT,
+                build=settings.ARENA_BUILD_TIMEOUT,
+                race_budget=settings.ARENA_RACE_BUDGET_SECONDS,
+                version_probe=settings.ARENA_VERSION_TIMEOUT,
             ),
-            java_home=get("ARENA_JAVA_HOME", ""),
-            jdks=names("ARENA_JDKS"),
-            cache_root=Path(get("ARENA_CACHE_ROOT", "")) if get("ARENA_CACHE_ROOT", "") else None,
-            cache_max_mb=int(get("ARENA_CACHE_MAX_MB", 4096)),
-            env_allow=names("ARENA_BUILD_ENV_ALLOW"),
-            extra_ro_binds=names("ARENA_SANDBOX_RO_BINDS"),
-            tie_tolerance=float(get("ARENA_TIE_TOLERANCE", 0.01)),
-            parity_tolerance=float(get("ARENA_PARITY_TOLERANCE", 0.02)),
-            noise_max_cpu=float(get("ARENA_NOISE_MAX_CPU", 0.10)),
-            noise_retries=int(get("ARENA_NOISE_RETRIES", 3)),
-            build_cpus=tuple(int(cpu) for cpu in names("ARENA_BUILD_CPUS")),
+            isolation=Isolation(
+                sandbox=settings.ARENA_SANDBOX,
+                require_sandbox=settings.ARENA_REQUIRE_SANDBOX,
+                network=settings.ARENA_BUILD_NETWORK,
+                allow_private_nets=settings.ARENA_BUILD_ALLOW_PRIVATE_NETS,
+                build_user=settings.ARENA_BUILD_USER,
+                parallel_build_user=settings.ARENA_PARALLEL_BUILD_USER,
+                env_allow=settings.ARENA_BUILD_ENV_ALLOW,
+                extra_ro_binds=settings.ARENA_SANDBOX_RO_BINDS,
+                bwrap=settings.ARENA_BWRAP,
+            ),
+            limits=Limits(
+                address_space_mb=settings.ARENA_BUILD_MAX_MEMORY_MB,
+                processes=settings.ARENA_BUILD_MAX_PROCESSES,
+                file_size_mb=settings.ARENA_BUILD_MAX_FILE_MB,
+                disk_mb=settings.ARENA_BUILD_MAX_DISK_MB,
+                inodes=settings.ARENA_BUILD_MAX_INODES,
+                tmp_mb=settings.ARENA_BUILD_TMP_MB,
+                shm_mb=settings.ARENA_BUILD_SHM_MB,
+                repo_files=settings.ARENA_MAX_REPO_FILES,
+                repo_depth=settings.ARENA_MAX_REPO_DEPTH,
+                output_cap_chars=settings.ARENA_OUTPUT_CAP,
+                output_tail_chars=settings.ARENA_OUTPUT_TAIL,
+            ),
+            toolchains=Toolchains(
+                mvn=settings.ARENA_MVN,
+                gradle=settings.ARENA_GRADLE,
+                elide=settings.ARENA_ELIDE,
+                maven_args=settings.ARENA_MAVEN_ARGS,
+                gradle_args=settings.ARENA_GRADLE_ARGS,
+                elide_build_args=settings.ARENA_ELIDE_BUILD_ARGS,
+                elide_recipe=settings.ARENA_ELIDE_RECIPE,
+                java_home=settings.ARENA_JAVA_HOME,
+                jdks=settings.ARENA_JDKS,
+                maven_default=settings.ARENA_MAVEN_DEFAULT,
+                maven_repository=settings.ARENA_MAVEN_REPOSITORY,
+                gradle_distributions=settings.ARENA_GRADLE_DISTRIBUTIONS,
+            ),
+            stores=Stores(
+                cache_root=settings.ARENA_CACHE_ROOT,
+                cache_max_mb=settings.ARENA_CACHE_MAX_MB,
+                tools_root=settings.ARENA_TOOLS_ROOT,
+                tools_max_mb=settings.ARENA_TOOLS_MAX_MB,
+            ),
+            noise=Noise(
+                max_cpu=settings.ARENA_NOISE_MAX_CPU,
+                retries=settings.ARENA_NOISE_RETRIES,
+                build_cpus=settings.ARENA_BUILD_CPUS,
+            ),
+            tolerances=Tolerances.from_settings(settings),
         )
+
+
+# The groups `with_changes` reaches into with `group__field`.
+GROUPS = tuple(f.name for f in fields(EngineConfig) if is_dataclass(f.type))

@@ -12,7 +12,7 @@ workers, retention) with a controlled clock.
 
 from workers.scheduler.base import (
     LIVE_STATUSES,
-    Outcome,
+    AssignmentOutcome,
     claim_defer_window,
     dead_before,
     retry_when_busy,
@@ -37,9 +37,9 @@ from workers.scheduler.requeue import RequeueRefused, requeue_job
 
 __all__ = [
     "LIVE_STATUSES",
+    "AssignmentOutcome",
     "Claim",
     "Maintenance",
-    "Outcome",
     "PoolHealth",
     "RequeueRefused",
     "claim_defer_window",

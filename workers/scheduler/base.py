@@ -23,7 +23,7 @@ from workers.models import (  # noqa: F401 (the scheduler's names for race comma
 logger = logging.getLogger(__name__)
 
 
-class Outcome:
+class AssignmentOutcome:
     """How an assignment ended (worker_assignments.outcome)."""
 
     COMPLETED = vocabulary.COMPLETED  # run_job's own results: the job row says the rest
@@ -34,6 +34,7 @@ class Outcome:
     )  # the worker stopped the race; the job went back to the queue
     ERROR = "error"  # run_job raised: the job is failed with the error
     LOST = "lost"  # the worker died (no heartbeat) or restarted while running it
+    REQUEUED = "requeued"  # an operator put the job back in the queue (requeue.py)
 
 
 LIVE_STATUSES = (WorkerStatus.ACTIVE, WorkerStatus.MAINTENANCE)
@@ -136,7 +137,7 @@ def recover_jobs_of(worker_id, reason, now):
     Returns (requeued ids, failed ids). Call inside a transaction holding the worker row.
     """
     WorkerAssignment.objects.filter(worker_id=worker_id, completed_at__isnull=True).update(
-        completed_at=now, outcome=Outcome.LOST
+        completed_at=now, outcome=AssignmentOutcome.LOST
     )
     return recover_running(Job.objects.filter(worker_id=worker_id), reason, now)
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from jobs.models import Job, JobStatus
 from workers.models import Worker, WorkerAssignment, WorkerStatus
 from workers.scheduler.base import (
-    Outcome,
+    AssignmentOutcome,
     claim_defer_window,
     dead_before,
     fail_running,
@@ -142,7 +142,7 @@ def release_job(worker_id, job_id, outcome, *, now=None):
             worker_id=worker_id, job_id=job_id, completed_at__isnull=True
         ).update(completed_at=now, outcome=outcome)
         mine = Job.objects.filter(pk=job_id, worker_id=worker_id, status=JobStatus.RUNNING)
-        if outcome == Outcome.INTERRUPTED:
+        if outcome == AssignmentOutcome.INTERRUPTED:
             requeue_running(mine)
         else:
             fail_running(mine, f"the race ended ({outcome}) without recording a final status", now)

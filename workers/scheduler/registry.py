@@ -7,11 +7,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jobs.models import Job, JobStatus
-from workers.engine.toolchains import runs_elide
+from workers.engine.tools.toolchains import runs_elide
 from workers.models import Worker, WorkerAssignment, WorkerStatus
 from workers.scheduler.base import (
     LIVE_STATUSES,
-    Outcome,
+    AssignmentOutcome,
     fail_running,
     foreground_reason,
     is_foreground,
@@ -153,7 +153,7 @@ def retire_worker(worker_id, *, now=None):
         else:
             requeue_running(running)
         WorkerAssignment.objects.filter(worker_id=worker_id, completed_at__isnull=True).update(
-            completed_at=now, outcome=Outcome.INTERRUPTED
+            completed_at=now, outcome=AssignmentOutcome.INTERRUPTED
         )
         Worker.objects.filter(pk=worker_id).update(
             status=WorkerStatus.INACTIVE, current_load=0, updated_at=now

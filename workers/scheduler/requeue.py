@@ -3,9 +3,9 @@
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.leaderboard.summary import kept_in_step
 from jobs.models import VERDICT_FIELDS, BuildResult, Job, JobStatus
 from workers.models import Worker, WorkerAssignment
+from workers.scheduler.base import AssignmentOutcome
 
 
 class RequeueRefused(Exception):
@@ -22,7 +22,7 @@ def requeue_job(job_id, *, now=None):
     Raises RequeueRefused with the reason otherwise.
     """
     now = now or timezone.now()
-    with transaction.atomic(), kept_in_step([str(job_id)]):
+    with transaction.atomic():
         job = Job.objects.filter(pk=str(job_id)).first()
         if job is None:
             return None
@@ -48,7 +48,7 @@ def requeue_job(job_id, *, now=None):
             raise RequeueRefused(f"Job {job.pk} changed while being requeued; try again.")
         BuildResult.objects.filter(job_id=job.pk).delete()
         WorkerAssignment.objects.filter(job_id=job.pk, completed_at__isnull=True).update(
-            completed_at=now, outcome="requeued"
+            completed_at=now, outcome=AssignmentOutcome.REQUEUED
         )
     job.refresh_from_db()
     return job

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from jobs.leaderboard.summary import rebuild_summary
+from jobs.leaderboard.summary_rebuild import rebuild_summary
 from jobs.storage.dbtools import refresh_planner_statistics
 
 

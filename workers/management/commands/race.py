@@ -28,7 +28,7 @@ from jobs.outcomes.vocabulary import BASELINE_FIRST, FAILURE, SUCCESS
 from jobs.submissions.services import QueueFull, cancel_job, create_job
 from jobs.submissions.validation import AUTO, measured_runs
 from workers import scheduler
-from workers.engine.measure import run_stats
+from workers.engine.measuring.measure import run_stats
 from workers.recording import run_job
 from workers.scheduler.base import FOREGROUND_PREFIX
 

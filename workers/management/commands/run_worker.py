@@ -98,8 +98,8 @@ class Command(BaseCommand):
 def probe_host():
     """The toolchains this worker's races would use (the ARENA_* settings), probed under the
     host's measurement lock: the probe starts JVMs, which must not slow a measured build."""
-    from workers.engine.measure import measurement_lock
-    from workers.engine.toolchains import probe
+    from workers.engine.measuring.measure import measurement_lock
+    from workers.engine.tools.toolchains import probe
     from workers.recording import engine_config
 
     config = engine_config()
@@ -108,13 +108,13 @@ def probe_host():
 
 
 def calibrate_host():
-    """The host's noise floor: the A/A calibration (workers/engine/calibration.py) with the
-    default JDK of this worker's races, its measured runs under the measurement lock."""
+    """The host's noise floor: the A/A calibration (workers/engine/measuring/calibration.py)
+    with the default JDK of this worker's races, its measured runs under the measurement lock."""
     from django.conf import settings
 
-    from workers.engine.calibration import calibrate
-    from workers.engine.measure import measurement_lock
-    from workers.engine.toolchains import default_java
+    from workers.engine.measuring.calibration import calibrate
+    from workers.engine.measuring.measure import measurement_lock
+    from workers.engine.tools.toolchains import default_java
     from workers.recording import engine_config
 
     config = engine_config()
