@@ -41,10 +41,11 @@ def pytest_runtest_makereport(item, call):
 
 
 # The host noise rule (workers/engine/measuring/noise.py) is off in every test but those marked
-# `host_noise` (tests/engine/test_noise_rule.py), which set their own threshold and make their
-# own load: on a shared CI machine the other tests' processes would make races that test
-# something else repeat their runs or end void. Subprocesses (manage.py race, run_worker) get
-# a threshold no host reaches; in-process races see no run as noisy.
+# `host_noise` (tests/workers/engine/racing/test_race_noise_rule.py), which set their own
+# threshold and make their own load: on a shared CI machine the other tests' processes would
+# make races that test something else repeat their runs or end void. Subprocesses
+# (manage.py race, run_worker) get a threshold no host reaches; in-process races see no run as
+# noisy.
 NOISE_OFF = "1000"
 
 
@@ -175,3 +176,19 @@ def allow_local_repos(settings):
 def maven_repo(tmp_path):
     """A git repository holding a small Maven project that builds offline."""
     return make_git_repo(tmp_path / "hello-maven", maven_project_files())
+
+
+@pytest.fixture
+def uncached(settings):
+    """Every request computes its leaderboard and exports afresh: nothing cached between them."""
+    settings.ARENA_LEADERBOARD_CACHE_SECONDS = 0
+    settings.ARENA_EXPORT_CACHE_SECONDS = 0
+    return settings
+
+
+@pytest.fixture
+def no_limits(uncached, settings):
+    """Pages free of the submission and export rate limits, nothing cached."""
+    settings.ARENA_JOB_RATE_LIMIT = 0
+    settings.ARENA_EXPORT_RATE_LIMIT = 0
+    return settings

@@ -96,3 +96,17 @@ def test_the_checks_see_a_wrong_way_import(tmp_path):
     source.write_text("def f():\n    from workers.models import Worker\n    import jobs.models\n")
     known = {"workers.models", "jobs.models"}
     assert imported_modules(source, known) == {"workers.models", "jobs.models"}
+
+
+def test_tests_mirror_the_code():
+    """Every test module lies under tests/ at its code's path (tests/jobs/outcomes/ for
+    jobs/outcomes/), except the whole-product tests of tests/system/ and these checks."""
+    misplaced = []
+    for path in sorted((PROJECT_DIR / "tests").rglob("test_*.py")):
+        parts = path.relative_to(PROJECT_DIR / "tests").parts
+        if len(parts) == 1 or parts[0] == "system":
+            continue
+        code_dir = PROJECT_DIR.joinpath(*parts[:-1])
+        if not code_dir.is_dir():
+            misplaced.append(str(path.relative_to(PROJECT_DIR)))
+    assert misplaced == []

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jobs.models import BuildResult, Job, LeaderboardSummary
-from tests.jobs.test_summary import (
+from tests.jobs.leaderboard.test_summary_in_step import (
     OPERATIONS,
     REPOSITORIES,
     assert_in_step,

@@ -22,7 +22,9 @@ def measure(page, cdp):  # noqa: F811
 def test_kiosk_cycles_and_follows_a_race_for_minutes_without_growing(page, settings):  # noqa: F811
     settings.ARENA_KIOSK_SLIDE_SECONDS = 2
     settings.ARENA_KIOSK_POLL_SECONDS = 1
-    settings.ARENA_KIOSK_HOLD_SECONDS = 0  # the hold has tests of its own (tests/web/test_kiosk.py)
+    settings.ARENA_KIOSK_HOLD_SECONDS = (
+        0  # the hold has tests of its own (tests/jobs/views/test_kiosk.py)
+    )
     for index in range(12):
         make_race(f"booth/r{index}", elide_ms=10_000, standard_ms=12_000 + index * 2000)
     page.set_viewport_size({"width": 1920, "height": 1080})

@@ -13,7 +13,7 @@ from jobs.live import race_state_cache
 from jobs.live.snapshot import RaceState, race_state
 from jobs.models import BuildResult, Job
 from tests.factories import make_running_race
-from tests.ops.test_import_legacy import JOBS, RESULTS, legacy_db
+from tests.jobs.storage.test_legacy_import import JOBS, RESULTS, legacy_db
 from tests.support import hear_everything_committed, wait_until
 from workers.recording import append_output
 

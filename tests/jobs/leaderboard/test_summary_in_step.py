@@ -32,7 +32,7 @@ from jobs.models.leaderboard_tables import (
 )
 from jobs.storage.legacy_import import import_legacy_database
 from tests.factories import make_race
-from tests.ops.test_import_legacy import legacy_db
+from tests.jobs.storage.test_legacy_import import legacy_db
 from workers.recording import JobRun
 from workers.scheduler import requeue_job
 

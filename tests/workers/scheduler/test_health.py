@@ -3,7 +3,7 @@ the pool."""
 
 import pytest
 
-from tests.scheduler.pool import at, queue_job, register
+from tests.workers.scheduler.pool import at, queue_job, register
 from workers import scheduler
 from workers.models import WorkerStatus
 

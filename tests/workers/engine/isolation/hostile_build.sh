@@ -1,5 +1,5 @@
 #!/bin/sh
-# A hostile repository's ./mvnw (tests/engine/test_sandbox_hostile.py): asked for its version it
+# A hostile repository's ./mvnw (tests/workers/engine/isolation/test_sandbox_hostile.py): asked for its version it
 # floods the worker; asked to build it tries each attack on the host and prints "LEAK: <attack>"
 # when one works and "blocked: <attack>" when the sandbox stops it, then describes its world.
 if [ "$1" = "-v" ]; then

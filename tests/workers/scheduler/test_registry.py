@@ -4,7 +4,7 @@ maintenance switch and retirement, driven with a controlled clock."""
 import pytest
 
 from jobs.models import Job, JobStatus
-from tests.scheduler.pool import at, queue_job, register
+from tests.workers.scheduler.pool import at, queue_job, register
 from workers import scheduler
 from workers.models import Worker, WorkerAssignment, WorkerStatus
 

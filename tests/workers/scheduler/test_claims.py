@@ -4,7 +4,7 @@ first, within capacity, least loaded and elide-capable workers first."""
 import pytest
 
 from jobs.models import BuildResult, BuildStatus, Job, JobStatus
-from tests.scheduler.pool import at, queue_job, register
+from tests.workers.scheduler.pool import at, queue_job, register
 from workers import scheduler
 from workers.models import Worker, WorkerAssignment, WorkerStatus
 

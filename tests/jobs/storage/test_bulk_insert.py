@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from jobs.demo.mock_data import seed_random_races
-from tests.ops.test_import_legacy import JOBS, RESULTS, legacy_db
+from tests.jobs.storage.test_legacy_import import JOBS, RESULTS, legacy_db
 
 
 def execute_on_statistics(cursor, *, postgresql, sqlite):

@@ -121,8 +121,9 @@ NEIGHBOURHOOD = ["169.254.169.254:80", "10.1.2.3:80", "172.16.5.5:80", "192.168.
 
 
 def test_network_on_blocks_the_host_link_local_and_private_ranges(config, side, listeners):
-    """Outside hosts stay reachable (tests/engine/test_sandbox_network.py downloads from Maven
-    Central); the host itself, through any of its addresses, and its neighbourhood do not."""
+    """Outside hosts stay reachable (tests/workers/engine/isolation/test_network.py downloads from
+    Maven Central); the host itself, through any of its addresses, and its neighbourhood do
+    not."""
     local, outside = listeners
     outcome, output = run_in_sandbox(
         config, side, ["python3", "-c", CONNECT, *targets(local, outside), *NEIGHBOURHOOD]

@@ -12,7 +12,7 @@ from jobs.demo.mock_data import seed_random_races
 from jobs.live.output_bytes import decode_piece
 from jobs.models import BuildResult, Job
 from jobs.storage.outputs import compact_result
-from tests.ops.test_import_legacy import JOBS, RESULTS, legacy_db
+from tests.jobs.storage.test_legacy_import import JOBS, RESULTS, legacy_db
 from workers.recording import append_output
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,8 @@
 """The worker's noise floor: calibrated at start and every ARENA_CALIBRATION_INTERVAL (0: never)
 in the probe's background thread and stored on its row. The pages that show it are tested in
-tests/web/test_noise_floor_pages.py, the real calibration in the shipped `run_worker` in
-tests/system/test_shipped_worker.py, the Java workload in tests/engine/test_calibration.py."""
+tests/workers/test_noise_floor_pages.py, the real calibration in the shipped `run_worker` in
+tests/system/test_shipped_worker.py, the Java workload in
+tests/workers/engine/measuring/test_calibration.py."""
 
 import threading
 

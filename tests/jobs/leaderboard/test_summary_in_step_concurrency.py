@@ -8,7 +8,7 @@ from jobs.admin import exclude_races
 from jobs.models import Job, LeaderboardSummary
 from jobs.models.leaderboard_tables import EVERY_DAY
 from tests.factories import make_race
-from tests.jobs.test_summary import assert_in_step
+from tests.jobs.leaderboard.test_summary_in_step import assert_in_step
 from tests.support import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
