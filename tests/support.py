@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.engine.racing.race import RaceListener
+from workers.engine.racing.race import RaceListener, RaceSpec, run_race
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -142,3 +142,11 @@ class OutputListener(RaceListener):
 
     def on_output(self, side, text, elapsed_ms):
         self.output[side] += text
+
+
+def timed_race(config, repo, **spec):
+    """(outcome, each side's whole output, wall-clock seconds) of one race of `repo`."""
+    listener = OutputListener()
+    started = time.monotonic()
+    outcome = run_race(RaceSpec(str(repo), **spec), config, listener)
+    return outcome, listener.output, time.monotonic() - started

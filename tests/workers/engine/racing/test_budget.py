@@ -7,13 +7,11 @@ race waited for the builds, not how fast the engine is.
 """
 
 import threading
-import time
 
 import pytest
 
-from tests.repos import make_git_repo, maven_project_files
-from tests.support import OutputListener, new_marker, processes_with, require_tool
-from workers.engine import EngineConfig, RaceSpec, run_race
+from tests.support import new_marker, processes_with, require_tool, timed_race
+from workers.engine import EngineConfig
 from workers.engine.measuring.measure import measurement_lock
 from workers.engine.racing.budget import OverBudget, RaceBudget
 
@@ -30,23 +28,12 @@ def config(tmp_path):
     )
 
 
-@pytest.fixture
-def repo(tmp_path):
-    return make_git_repo(tmp_path / "app", maven_project_files())
-
-
-def timed_race(config, repo, **spec):
-    listener = OutputListener()
-    started = time.monotonic()
-    outcome = run_race(RaceSpec(str(repo), cache="cold", **spec), config, listener)
-    return outcome, listener.output, time.monotonic() - started
-
-
 def test_a_slow_build_stops_at_the_budget_and_nothing_more_starts(config, repo):
     marker = new_marker()
     outcome, output, seconds = timed_race(
         config,
         repo,
+        cache="cold",
         iterations=3,
         warmups=1,
         standard_cmd=["sh", "-c", QUICK_BUILD],
@@ -72,6 +59,7 @@ def test_parallel_builds_both_stop_at_the_budget(config, repo):
     outcome, output, seconds = timed_race(
         config,
         repo,
+        cache="cold",
         mode="parallel",
         standard_cmd=["sh", "-c", MINUTE_BUILD.format(marker=markers["standard"])],
         elide_cmd=["sh", "-c", MINUTE_BUILD.format(marker=markers["elide"])],
@@ -101,6 +89,7 @@ def test_waiting_for_another_races_lock_is_not_charged(config, repo):
         outcome, output, seconds = timed_race(
             config.with_changes(timeouts__race_budget=8),
             repo,
+            cache="cold",
             standard_cmd=["sh", "-c", QUICK_BUILD],
             elide_cmd=["sh", "-c", QUICK_BUILD],
         )
@@ -117,6 +106,7 @@ def test_no_budget_means_no_bound(config, repo):
     outcome, _, _ = timed_race(
         config.with_changes(timeouts__race_budget=0),
         repo,
+        cache="cold",
         standard_cmd=["sh", "-c", "sleep 5; " + QUICK_BUILD],
         elide_cmd=["sh", "-c", QUICK_BUILD],
     )

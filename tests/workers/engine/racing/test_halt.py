@@ -6,13 +6,10 @@ The wall-time bounds are 10 s against builds that would take 60 s: whether the r
 for the build, not how fast the engine is.
 """
 
-import time
-
 import pytest
 
-from tests.repos import make_git_repo, maven_project_files
-from tests.support import OutputListener, new_marker, processes_with, require_tool
-from workers.engine import EngineConfig, RaceSpec, run_race
+from tests.support import new_marker, processes_with, require_tool, timed_race
+from workers.engine import EngineConfig
 
 MINUTE_BUILD = "sleep 60.{marker}; echo BUILD SUCCESS"
 NOT_RUN = "not run: the race is void because the {side} side could not run"
@@ -42,18 +39,6 @@ def config(tmp_path):
     return EngineConfig(workspace_root=tmp_path / "workspaces", worker_name="build-2").with_changes(
         toolchains__elide=str(tmp_path / "no-elide-here" / "elide"), timeouts__kill_grace=0.5
     )
-
-
-@pytest.fixture
-def repo(tmp_path):
-    return make_git_repo(tmp_path / "app", maven_project_files())
-
-
-def timed_race(config, repo, **spec):
-    listener = OutputListener()
-    started = time.monotonic()
-    outcome = run_race(RaceSpec(str(repo), **spec), config, listener)
-    return outcome, listener.output, time.monotonic() - started
 
 
 def old_maven(tmp_path, message):
