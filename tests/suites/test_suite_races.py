@@ -61,7 +61,8 @@ def suite(tmp_path, allow_local_repos):
 
 def race_version(subprocess_env, tmp_path, version, *, slow, workers=1):
     """Start `workers` workers whose Elide is `version`; wait for the suite run their probes
-    start to complete; stop them. Returns the run and the workers' logs."""
+    start to complete; stop them with SIGTERM, so the unit of work that completed the run, and
+    mailed its changes, ends first. Returns the run and the workers' logs."""
     env = {
         **subprocess_env,
         **WORKER_ENV,
@@ -83,7 +84,9 @@ def race_version(subprocess_env, tmp_path, version, *, slow, workers=1):
             pytest.fail(f"the suite run of elide {version} did not complete:\n{logs}")
     finally:
         for worker in started:
-            worker.stop()
+            worker.ask_to_stop()
+        for worker in started:
+            worker.drain()
     return run, "".join(worker.output for worker in started)
 
 

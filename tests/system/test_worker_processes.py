@@ -4,6 +4,7 @@ Short heartbeat, poll and dead-worker thresholds come in through the environment
 recovery after a SIGKILL takes seconds, not minutes.
 """
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -59,6 +60,7 @@ def settled(job_id, status):
 class WorkerProcess:
     def __init__(self, env, log_dir, worker_id, *args):
         self.worker_id = worker_id
+        self.asked_to_stop = False
         self.log_path = log_dir / f"{worker_id}-{uuid.uuid4().hex[:6]}.log"
         self.log_file = open(self.log_path, "w")  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(
@@ -82,6 +84,21 @@ class WorkerProcess:
 
     def wait(self, timeout):
         return self.proc.wait(timeout=timeout)
+
+    def ask_to_stop(self):
+        """One SIGTERM, as an operator stops a worker (a second would stop its races now)."""
+        if self.proc.poll() is None and not self.asked_to_stop:
+            self.proc.send_signal(signal.SIGTERM)
+            self.asked_to_stop = True
+
+    def drain(self, timeout=60):
+        """Stop as an operator would: the worker finishes the unit of work it is in, so what
+        that unit prints (a mail after a suite run completes) is in the log."""
+        self.ask_to_stop()
+        if self.proc.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=timeout)
+        self.stop()
 
     def stop(self):
         if self.proc.poll() is None:
