@@ -4,6 +4,7 @@ and in the outbox, mailed once; no alarm when nothing changed."""
 
 import pytest
 from defusedxml import ElementTree as ET
+from django.urls import reverse
 
 from suites import triggers
 from suites.models import SuiteRun, VersionChange
@@ -75,6 +76,14 @@ def test_versions_page_and_api_read_per_version(suite, client):
     assert page.status_code == 200
     for text in (b"1.0.0", b"1.1.0", b"acme/large", b"<svg"):
         assert text in page.content
+    # Twice as fast on every repository: three improvements, listed with both races linked.
+    changes = VersionChange.objects.all()
+    assert sorted(change.kind for change in changes) == ["improvement"] * 3
+    html = page.content.decode()
+    assert html.count('class="change-improvement"') == 3
+    for change in changes:
+        for job_id in (change.from_job_id, change.to_job_id):
+            assert f'href="{reverse("race_detail", args=[job_id])}"' in html
     run = SuiteRun.objects.order_by("id").first()
     progress = client.get(f"/suites/runs/{run.pk}/")
     assert progress.status_code == 200 and b"3 of 3 repositories finished" in progress.content

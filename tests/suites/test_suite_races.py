@@ -109,8 +109,9 @@ def test_versions_race_the_suite_and_one_slower_project_is_one_regression(
     _, logs = race_version(subprocess_env, tmp_path, "1.2.0", slow=FAST_ELIDE * 1.3)
     assert VersionChange.objects.count() == 1 and "Subject: [Build Arena]" not in logs
 
-    page = client.get("/regressions/").content.decode()
-    assert "medium" in page and "1.0.0 → 1.1.0" in page
+    for url in ("/regressions/", "/versions/"):
+        page = client.get(url).content.decode()
+        assert page.count('class="change-regression"') == 1 and "1.0.0 → 1.1.0" in page, url
     feed = ElementTree.fromstring(client.get("/feeds/regressions.atom").content)
     entries = feed.findall("{http://www.w3.org/2005/Atom}entry")
     assert len(entries) == 1 and "medium" in entries[0].findtext(
