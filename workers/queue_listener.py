@@ -10,57 +10,37 @@ with a back-off, and wakes the loop once after reconnecting, for jobs queued mea
 the only mechanism on SQLite, which has no notifications.
 """
 
-import contextlib
 import threading
 
-from django.db import DatabaseError, connections
+from django.db import connections
+
+from buildarena.postgresql.listener import ChannelListener
 
 QUEUED_CHANNEL = "arena_job_queued"
-# How long one wait for notifications lasts before the thread checks whether to stop.
-WAIT_SECONDS = 1.0
-RECONNECT_MAX_SECONDS = 10.0
 
 
-class QueueListener:
+class QueueListener(ChannelListener):
+    channel = QUEUED_CHANNEL
+    thread_name = "queue-listener"
+
     def __init__(self, wake, *, using="default", log=print):
+        super().__init__(using=using)
         self.wake = wake
-        self.using = using
         self.log = log
-        self.stopped = threading.Event()
         self.listening = threading.Event()  # set while LISTEN is in force
-        self.thread = threading.Thread(target=self._run, name="queue-listener", daemon=True)
 
-    def start(self):
-        self.thread.start()
-        return self
+    def listening_changed(self, listening):
+        if listening:
+            self.listening.set()
+            self.wake.set()  # anything queued while not listening
+        else:
+            self.listening.clear()
 
-    def stop(self, timeout=WAIT_SECONDS * 3):
-        self.stopped.set()
-        self.thread.join(timeout)
+    def notified(self, notification):
+        self.wake.set()
 
-    def _run(self):
-        delay = 0.5
-        while not self.stopped.is_set():
-            database = connections.create_connection(self.using)
-            try:
-                database.ensure_connection()
-                raw = database.connection
-                raw.execute(f"LISTEN {QUEUED_CHANNEL}")
-                self.listening.set()
-                delay = 0.5
-                self.wake.set()  # anything queued while not listening
-                while not self.stopped.is_set():
-                    for _ in raw.notifies(timeout=WAIT_SECONDS):
-                        self.wake.set()
-            except Exception as exc:
-                if not self.stopped.is_set():
-                    self.log(f"queue notifications lost ({exc}); polling until they are back")
-            finally:
-                self.listening.clear()
-                with contextlib.suppress(DatabaseError):
-                    database.close()
-            self.stopped.wait(delay)
-            delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+    def lost(self, error):
+        self.log(f"queue notifications lost ({error}); polling until they are back")
 
 
 def start_queue_listener(wake, log=print, using="default"):

@@ -8,7 +8,7 @@ changes what a queued or running race's state is read from. Each web process kee
 states of live races it has read (`RaceStateCache`) and a thread (`StateListener`) LISTENs on
 a connection of its own and drops a race's state when its notification arrives. A poll
 whose race has a kept state that is unchanged for the client answers at once; any other poll
-queries as before (jobs.live.snapshot.poll_snapshot) and keeps the state it read if the race is
+queries as before (jobs.live.poll.poll_snapshot) and keeps the state it read if the race is
 live.
 
 A page may see a change late by no more than the time a notification takes to arrive, and
@@ -31,7 +31,6 @@ SQLite has no notifications: polls always query there. `ARENA_POLL_STATE_CACHE=0
 cache off, for a connection pooler in transaction mode, where LISTEN does not work.
 """
 
-import contextlib
 import logging
 import os
 import threading
@@ -39,7 +38,9 @@ import time
 from collections import OrderedDict
 
 from django.conf import settings
-from django.db import DatabaseError, connection, connections
+from django.db import connection
+
+from buildarena.postgresql.listener import ChannelListener
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,6 @@ CHECK_SECONDS = 3.0
 # How long after the last answered check kept states are trusted: a listener stuck on a dead
 # link (its check waiting for TCP to give up) stops being trusted after this, not minutes later.
 TRUST_SECONDS = 10.0
-RECONNECT_MAX_SECONDS = 10.0
 
 
 class Reading:
@@ -186,50 +186,25 @@ class RaceStateCache:
                 self._trusted_until = answered_at + self.trust
 
 
-class StateListener:
-    """LISTEN on CHANNEL on a connection of its own, feeding `cache`; reconnects with back-off.
+class StateListener(ChannelListener):
+    """LISTEN on CHANNEL, feeding `cache`; the link is checked every CHECK_SECONDS, and the
+    cache trusts its states only while the link answers (RaceStateCache.confirm)."""
 
-    A daemon thread, so a web process never waits for it to exit.
-    """
+    channel = CHANNEL
+    thread_name = "race-state-listener"
+    wait_seconds = WAIT_SECONDS
 
     def __init__(self, cache, *, using="default"):
+        super().__init__(using=using)
         self.cache = cache
-        self.using = using
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="race-state-listener", daemon=True)
 
-    def start(self):
-        self.thread.start()
-        return self
+    def listening_changed(self, listening):
+        self.cache.set_listening(listening)
 
-    def stop(self, timeout=WAIT_SECONDS * 4):
-        self.stopped.set()
-        self.thread.join(timeout)
+    def lost(self, error):
+        logger.warning("race state notifications lost (%s); polls query", error)
 
-    def _run(self):
-        delay = 0.5
-        while not self.stopped.is_set():
-            database = None
-            try:
-                database = connections.create_connection(self.using)
-                database.ensure_connection()
-                raw = database.connection
-                raw.execute(f"LISTEN {CHANNEL}")
-                self.cache.set_listening(True)
-                delay = 0.5
-                self._listen(raw)
-            except Exception as exc:
-                if not self.stopped.is_set():
-                    logger.warning("race state notifications lost (%s); polls query", exc)
-            finally:
-                self.cache.set_listening(False)
-                if database is not None:
-                    with contextlib.suppress(DatabaseError):
-                        database.close()
-            self.stopped.wait(delay)
-            delay = min(delay * 2, RECONNECT_MAX_SECONDS)
-
-    def _listen(self, raw):
+    def listen(self, raw):
         checked = time.monotonic()
         answered = None
         while not self.stopped.is_set():
