@@ -12,9 +12,9 @@ live page's does, instead of the side's whole wall time.
 
 import re
 
-from jobs.live.snapshot import SIDES
 from jobs.live.terminal import AnsiRenderer, complete_prefix_length
 from jobs.models import BuildResult
+from jobs.outcomes.vocabulary import SIDES
 
 
 def parse_timing(timing, length):

@@ -11,9 +11,10 @@ from django_htmx.http import HttpResponseStopPolling
 
 from jobs.forms import RaceForm
 from jobs.live import pool, race_state_cache
+from jobs.live.poll import poll_snapshot, race_state
 from jobs.live.poll_markup import STOPPED_POLLER, output_only_response_html, poll_query
 from jobs.live.replay import replay_data
-from jobs.live.snapshot import PAGE_OUTPUT_BYTES, poll_snapshot, race_state, read_sides
+from jobs.live.snapshot import PAGE_OUTPUT_BYTES, read_sides
 from jobs.models import (
     SEED_JOB_COLUMNS,
     VERDICT_FIELDS,
@@ -174,7 +175,7 @@ def race_detail(request, job_id):
 def race_poll(request, job_id):
     """New output since the client's offsets, and the state of both sides.
 
-    One query at most (jobs.live.snapshot.poll_snapshot); none for a 204 when this process keeps the
+    One query at most (jobs.live.poll.poll_snapshot); none for a 204 when this process keeps the
     race's state (jobs.live.race_state_cache, PostgreSQL). Answers 204 (htmx: nothing to swap, keep
     polling) when nothing changed since the client's version and offsets, the common case;
     only the new output and the next poller, without a template or model instances, when

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 
 from jobs.demo.mock_data import seed_original_mock_jobs, seed_random_races
 from jobs.live import race_state_cache
-from jobs.live.snapshot import RaceState, race_state
+from jobs.live.poll import RaceState, race_state
 from jobs.models import BuildResult, Job
 from tests.factories import make_running_race
 from tests.jobs.storage.test_legacy_import import JOBS, RESULTS, legacy_db

@@ -143,7 +143,7 @@ def test_an_output_only_poll_sends_the_markup_of_the_polls_template(client):
     same poller and append blocks, hostile output escaped, with one side already finished."""
     from django.template.loader import render_to_string
 
-    from jobs.live.snapshot import poll_snapshot
+    from jobs.live.poll import poll_snapshot
     from jobs.views.race import _race_context
 
     job = make_running_race(output="start\n")
@@ -177,7 +177,7 @@ def test_an_output_only_poll_sends_the_markup_of_the_polls_template(client):
 
 
 def test_poll_keeps_going_until_all_output_is_sent(client, monkeypatch):
-    monkeypatch.setattr("jobs.live.snapshot.MAX_CHUNK_BYTES", 10)
+    monkeypatch.setattr("jobs.live.poll.MAX_CHUNK_BYTES", 10)
     job = make_race(output="0123456789abcdefghijKLMNO")
     url = reverse("race_poll", args=[job.pk])
     received, offset, statuses = "", 0, []
@@ -366,7 +366,7 @@ def _next_offsets(body):
 def test_poll_positions_are_utf8_bytes_and_never_split_a_character(client, monkeypatch):
     """Cut every few bytes, a multi-byte text arrives whole and in order: the poll's positions
     are bytes, a piece's end never splits a character, and the last poll stops polling."""
-    monkeypatch.setattr("jobs.live.snapshot.MAX_CHUNK_BYTES", 5)
+    monkeypatch.setattr("jobs.live.poll.MAX_CHUNK_BYTES", 5)
     job = make_race(output=WIDE_OUTPUT)
     url = reverse("race_poll", args=[job.pk])
     total = len(WIDE_OUTPUT.encode())
