@@ -10,8 +10,6 @@ from urllib.parse import quote
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db import transaction
-from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -23,16 +21,15 @@ from jobs.admin_support import (
     format_ms,
     mark_demo,
     output_tail_html,
+    side_duration_ms,
 )
 from jobs.models import (
     VERDICT_FIELDS,
     BuildResult,
-    BuildStatus,
     BuildType,
     Job,
     JobStatus,
     RaceExclusion,
-    measured_ms_expression,
 )
 from jobs.outcomes.labels import outcome_of, tags_of
 from jobs.outcomes.numbers import interval_text, speedup_text
@@ -41,37 +38,6 @@ from jobs.submissions import services
 admin.site.site_header = "Build Arena administration"
 admin.site.site_title = "Build Arena admin"
 admin.site.index_title = "Races, results and workers"
-
-
-def side_duration_ms(build_type):
-    """The side's time in ms (NULL while pending) as a subquery on build_results."""
-    return Subquery(
-        BuildResult.objects.filter(job=OuterRef("pk"), build_type=build_type)
-        .order_by()
-        .annotate(
-            ms=Case(
-                When(status=BuildStatus.PENDING, then=Value(None)),
-                default=measured_ms_expression(),
-                output_field=IntegerField(),
-            )
-        )
-        .values("ms")[:1],
-        output_field=IntegerField(),
-    )
-
-
-def exclude_races(queryset, reason, changed_by):
-    """Take these races off the leaderboard with `reason`, one race_exclusions row each (as
-    an edit of the reason in the change form records it). Races already excluded for the
-    same reason are left as they were. Returns how many changed."""
-    with transaction.atomic():
-        ids = list(queryset.exclude(excluded_reason=reason).values_list("pk", flat=True))
-        Job.objects.filter(pk__in=ids).update(excluded_reason=reason)
-        RaceExclusion.objects.bulk_create(
-            RaceExclusion(job_id=job_id, excluded=True, reason=reason, changed_by=changed_by)
-            for job_id in ids
-        )
-    return len(ids)
 
 
 class ReadOnlyInlineMixin:
@@ -327,7 +293,7 @@ class JobAdmin(admin.ModelAdmin):
         """Asks for the reason first (an intermediate page), then records it per race."""
         form = ExclusionReasonForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
-            changed = exclude_races(
+            changed = RaceExclusion.objects.exclude_races(
                 queryset, form.cleaned_data["reason"], request.user.get_username()
             )
             self.message_user(

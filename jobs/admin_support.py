@@ -11,11 +11,12 @@ import json
 
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from jobs.live.terminal import strip_ansi
+from jobs.models import BuildResult, BuildStatus, measured_ms_expression
 from jobs.outcomes.numbers import duration_text
 
 # Past this many matching rows the job list shows an estimate instead of an exact count.
@@ -103,3 +104,21 @@ def mark_demo(queryset, is_mock):
     summary rows follow in the same transaction (the races' queryset update keeps them)."""
     ids = queryset.exclude(is_mock=is_mock).values_list("pk", flat=True)
     return queryset.model.objects.filter(pk__in=list(ids)).update(is_mock=is_mock)
+
+
+def side_duration_ms(build_type):
+    """The side's time in ms (NULL while pending) as a subquery on build_results: one index
+    lookup per row the job list shows."""
+    return Subquery(
+        BuildResult.objects.filter(job=OuterRef("pk"), build_type=build_type)
+        .order_by()
+        .annotate(
+            ms=Case(
+                When(status=BuildStatus.PENDING, then=Value(None)),
+                default=measured_ms_expression(),
+                output_field=IntegerField(),
+            )
+        )
+        .values("ms")[:1],
+        output_field=IntegerField(),
+    )

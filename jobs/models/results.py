@@ -4,7 +4,7 @@ A side's row holds what the worker measured and its log; the race's verdict is s
 job (jobs/models/job.py), so these rows never enter the leaderboard's summary rows.
 """
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from jobs.choices import BuildStatus, BuildType, ErrorKind, one_of
@@ -129,6 +129,21 @@ class BuildResult(models.Model):
         return vocabulary.measured_ms(self.duration_ms, self.duration)
 
 
+class RaceExclusionManager(models.Manager):
+    def exclude_races(self, races, reason, changed_by):
+        """Take `races` (a Job queryset) off the leaderboard with `reason`, one row each (as an
+        edit of the reason in the admin's change form records it). Races already excluded for
+        the same reason are left as they were. Returns how many changed."""
+        with transaction.atomic(using=self.db):
+            ids = list(races.exclude(excluded_reason=reason).values_list("pk", flat=True))
+            Job.objects.filter(pk__in=ids).update(excluded_reason=reason)
+            self.bulk_create(
+                self.model(job_id=job_id, excluded=True, reason=reason, changed_by=changed_by)
+                for job_id in ids
+            )
+        return len(ids)
+
+
 class RaceExclusion(models.Model):
     """One change of a race's place on the leaderboard: excluded (with why) or restored.
 
@@ -141,6 +156,8 @@ class RaceExclusion(models.Model):
     reason = models.TextField(blank=True, default="")
     changed_by = models.TextField(blank=True, default="", help_text="Who made the change.")
     changed_at = UnixTimestampField(default=timezone.now)
+
+    objects = RaceExclusionManager()
 
     class Meta:
         db_table = "race_exclusions"

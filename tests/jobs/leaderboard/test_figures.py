@@ -10,11 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from jobs.admin import exclude_races
 from jobs.leaderboard.figures import totals
 from jobs.leaderboard.per_repository import repository_statistics
 from jobs.leaderboard.speedups import SPEEDUP_BINS
-from jobs.models import Job
+from jobs.models import Job, RaceExclusion
 from tests.factories import make_race
 from tests.recount import is_public, recount
 
@@ -73,7 +72,9 @@ def varied_races(settings):
     for job, verdict in ((jobs[1], "void"), (jobs[2], "not_comparable")):
         job.verdict, job.winner, job.speedup = verdict, None, None
         job.save()
-    exclude_races(Job.objects.filter(pk=jobs[3].pk), "broken runner", "tester")
+    RaceExclusion.objects.exclude_races(
+        Job.objects.filter(pk=jobs[3].pk), "broken runner", "tester"
+    )
     # Measured wins (3 runs a side: one run names no winner), both sides failing, and an
     # operator race (never counted).
     make_race("acme/one", elide_ms=80_000, standard_ms=20_000, created_at=NOW, iterations=3)

@@ -10,7 +10,6 @@ from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.admin import exclude_races
 from jobs.admin_support import mark_demo
 from jobs.demo.mock_data import seed_random_races
 from jobs.fields import to_unix_seconds
@@ -20,7 +19,14 @@ from jobs.leaderboard.summary_rebuild import (
     rebuild_summary,
     recount,
 )
-from jobs.models import BuildResult, Job, LeaderboardSummary, SpeedupStepCount, judge_results
+from jobs.models import (
+    BuildResult,
+    Job,
+    LeaderboardSummary,
+    RaceExclusion,
+    SpeedupStepCount,
+    judge_results,
+)
 from jobs.models.leaderboard_tables import (
     EVERY_DAY,
     EVERY_REPOSITORY,
@@ -171,7 +177,9 @@ def voided_by_an_admin(number):
 def excluded(number):
     job = some_race(number)
     if job is not None:
-        exclude_races(Job.objects.filter(pk=job.pk), f"reason {number % 2}", "tester")
+        RaceExclusion.objects.exclude_races(
+            Job.objects.filter(pk=job.pk), f"reason {number % 2}", "tester"
+        )
 
 
 def restored(number):

@@ -4,8 +4,7 @@ and exclude races of the same groups at once; no count is lost."""
 import pytest
 from django.utils import timezone
 
-from jobs.admin import exclude_races
-from jobs.models import Job, LeaderboardSummary
+from jobs.models import Job, LeaderboardSummary, RaceExclusion
 from jobs.models.leaderboard_tables import EVERY_DAY
 from tests.factories import make_race
 from tests.jobs.leaderboard.test_summary_in_step import assert_in_step
@@ -24,7 +23,9 @@ def test_concurrent_races_and_exclusions_lose_no_count():
 
     def exclude(jobs):
         for job in jobs:
-            exclude_races(Job.objects.filter(pk=job.pk), "flaky runner", "tester")
+            RaceExclusion.objects.exclude_races(
+                Job.objects.filter(pk=job.pk), "flaky runner", "tester"
+            )
 
     run_in_threads(
         [(record, n) for n in range(3)] + [(exclude, early[n::2]) for n in range(2)], timeout=120
