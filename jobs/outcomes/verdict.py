@@ -173,7 +173,8 @@ def speedup_interval(standard_ms, elide_ms):
     return estimate, (low, high), coverage
 
 
-def _in_tie_band(ratio, tolerance):
+def in_tie_band(ratio, tolerance):
+    """Whether a speedup is too close to 1 to name a faster side: [1 - t, 1 / (1 - t)]."""
     return (1 - tolerance) <= ratio <= 1 / (1 - tolerance)
 
 
@@ -277,16 +278,16 @@ def judge(standard, elide, *, tie_tolerance, parity_tolerance):
     estimate, interval, coverage = speedup_interval(standard.run_times_ms, elide.run_times_ms)
     if interval is None:
         one_run = min(len(standard.run_times_ms), len(elide.run_times_ms)) < 2
-        if _in_tie_band(estimate, tie_tolerance):
+        if in_tie_band(estimate, tie_tolerance):
             verdict = TIE
         else:  # one run a side says nothing about noise: never a winner
             verdict = INCONCLUSIVE if one_run else _faster(estimate)
     else:
         low, high = interval
-        if _in_tie_band(low, tie_tolerance) and _in_tie_band(high, tie_tolerance):
+        if in_tie_band(low, tie_tolerance) and in_tie_band(high, tie_tolerance):
             verdict = TIE
         elif low > 1 or high < 1:
-            verdict = TIE if _in_tie_band(estimate, tie_tolerance) else _faster(estimate)
+            verdict = TIE if in_tie_band(estimate, tie_tolerance) else _faster(estimate)
         else:
             verdict = INCONCLUSIVE
     return Verdict(verdict, estimate, interval, coverage, parity=parity)

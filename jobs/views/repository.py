@@ -2,6 +2,7 @@
 
 import hashlib
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import BadRequest, ValidationError
 from django.core.paginator import Paginator
@@ -21,7 +22,8 @@ from jobs.leaderboard.repository_stats import (
 )
 from jobs.models import Job, JobStatus
 from jobs.outcomes.labels import ELIDE_COLOUR, NEUTRAL_COLOUR, OUTCOMES, STANDARD_COLOUR
-from jobs.outcomes.numbers import speedup_text
+from jobs.outcomes.numbers import interval_text, speedup_text
+from jobs.outcomes.verdict import Tolerances, in_tie_band
 from jobs.outcomes.vocabulary import TIE
 from jobs.showcase.share_card import race_card_png, text_width
 from jobs.submissions.services import get_job
@@ -81,22 +83,35 @@ def repository_page(request, owner, name):
 
 
 def badge_message(summary):
-    """(message, colour) of the badge: the median speedup of the measured races, in the
-    outcome colours of jobs/outcomes/labels.py."""
+    """(message, colour) of the badge: the median speedup of the measured races, named by the
+    verdict's tie band, with its 95% interval once there is one (else how many races it is
+    of), in the outcome colours of jobs/outcomes/labels.py."""
     speedup = summary["median_speedup"]
     if speedup is None:
         return ("no measured race yet", NEUTRAL_COLOUR)
-    if 0.99 <= speedup <= 1.01:
-        return (OUTCOMES[TIE].label().lower(), OUTCOMES[TIE].colour)
-    if speedup > 1:
-        return (f"{speedup_text(speedup)} faster", ELIDE_COLOUR)
-    return (f"{speedup_text(1 / speedup)} slower", STANDARD_COLOUR)
+    tie = in_tie_band(speedup, Tolerances.from_settings(settings).tie)
+    # Slower reads as the standard side's speedup over Elide, and so does its interval.
+    inverted = speedup < 1 and not tie
+    interval = summary["interval"]
+    if interval is None:
+        count = summary["measured"]
+        support = f"{count} race{'' if count == 1 else 's'}"
+    elif inverted:
+        support = interval_text(1 / interval.high, 1 / interval.low)
+    else:
+        support = interval_text(interval.low, interval.high)
+    if tie:
+        return (f"{OUTCOMES[TIE].label().lower()} · {support}", OUTCOMES[TIE].colour)
+    if inverted:
+        return (f"{speedup_text(1 / speedup)} slower · {support}", STANDARD_COLOUR)
+    return (f"{speedup_text(speedup)} faster · {support}", ELIDE_COLOUR)
 
 
 @require_GET
 def repository_badge(request, owner, name):
-    """A shields.io-style SVG badge, "Elide | 1.7x faster": the median of the measured races of
-    one kind (?cache=&scenario=, warm and clean by default)."""
+    """A shields.io-style SVG badge, "Elide | 1.70x faster · 1.50-1.90x": the median of the
+    measured races of one kind (?cache=&scenario=, warm and clean by default) and badge_message's
+    support for it."""
     full = f"{owner}/{name}"[:201]
     summary = repository_summary(full, requested_kind(request))
     message, colour = badge_message(summary)

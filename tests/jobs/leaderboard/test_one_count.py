@@ -12,9 +12,11 @@ from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jobs.leaderboard.repository_stats import median_interval
 from jobs.models import Job
 from jobs.outcomes.labels import OUTCOMES
 from jobs.outcomes.numbers import speedup_text
+from jobs.outcomes.verdict import in_tie_band
 from tests.recount import COUNTED_NAMES, judged, recount
 
 pytestmark = pytest.mark.django_db
@@ -199,12 +201,15 @@ def test_every_page_shows_the_count_of_one_recount(client, races, params, settin
             assert "no measured race yet" in badge
         else:
             median = statistics.median(speedups)
-            if 0.99 <= median <= 1.01:
-                assert ">tie<" in badge
+            support = f" · {len(speedups)} race{'' if len(speedups) == 1 else 's'}<"
+            if len(speedups) >= 6:  # the median's interval instead of the count
+                support = f" · {median_interval(speedups).low:.2f}"
+            if in_tie_band(median, settings.ARENA_TIE_TOLERANCE):
+                assert ">tie" + support in badge
             elif median > 1:
-                assert f">{speedup_text(median)} faster<" in badge
+                assert f">{speedup_text(median)} faster{support}" in badge
             else:
-                assert f">{speedup_text(1 / median)} slower<" in badge
+                assert f">{speedup_text(1 / median)} slower · " in badge
 
     status = client.get("/api/status").json()
     by_status = {}

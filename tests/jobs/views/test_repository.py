@@ -94,9 +94,25 @@ def test_badge_is_valid_svg_with_cache_headers(client):
     root = ET.fromstring(response.content)  # noqa: S314 (our own response)
     assert root.tag == SVG + "svg"
     texts = [node.text for node in root.iter(SVG + "text")]
-    assert "Elide" in texts and "1.70\u00d7 faster" in texts  # 2 decimals, as every page
+    # 2 decimals, as every page; too few races for an interval: how many it is of.
+    assert "Elide" in texts and "1.70\u00d7 faster · 3 races" in texts
     unknown = client.get(reverse("repository_badge", args=["nobody", "nothing"]))
     assert "no measured race yet" in unknown.content.decode()
+
+
+def test_badge_carries_the_medians_interval_and_the_verdicts_tie_band(client, settings):
+    for standard_ms in (15_000, 16_000, 17_000, 18_000, 19_000, 20_000, 21_000):
+        make_race("acme/seven", elide_ms=10_000, standard_ms=standard_ms)
+    badge = reverse("repository_badge", args=["acme", "seven"])
+    # Seven races: the median 1.80x, its order-statistic interval the 1st and 7th values.
+    assert ">1.80\u00d7 faster · 1.50\u20132.10\u00d7<" in client.get(badge).content.decode()
+    for standard_ms in (9_000, 9_500, 9_800):
+        make_race("acme/slower", elide_ms=10_000, standard_ms=standard_ms)
+    slower = reverse("repository_badge", args=["acme", "slower"])
+    assert ">1.05\u00d7 slower · 3 races<" in client.get(slower).content.decode()
+    # The tie band is the verdict's (ARENA_TIE_TOLERANCE), not a rule of the badge's own.
+    settings.ARENA_TIE_TOLERANCE = 0.06
+    assert ">tie · 3 races<" in client.get(slower).content.decode()
 
 
 def test_badge_escapes_whatever_the_name_holds(client):
