@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.leaderboard.summary_rebuild import rebuild_summary
-from jobs.models import VERDICT_FIELDS, BuildResult, BuildStatus, BuildType, Job, JobStatus
+from jobs.models import BuildResult, BuildStatus, BuildType, Job, JobStatus
 from jobs.storage.bulk_insert import insert_instances
 from jobs.submissions.repositories import SUGGESTED_REPOSITORIES
 
@@ -190,40 +190,13 @@ def seed_original_mock_jobs(now=None):
             if race.id in existing:
                 continue
             created = now - datetime.timedelta(hours=position + 1)
-            started = created + datetime.timedelta(seconds=2)
-            job = Job.objects.create(
-                id=race.id,
-                repository_url=f"https://github.com/{race.repository}",
-                repository_name=race.repository,
-                status=JobStatus.COMPLETED,
-                created_at=created,
-                started_at=started,
-                is_mock=True,
-                iterations=DEMO_RUNS,
-            )
-            sources = rng.randint(80, 900)
-            standard = build_result(
-                job, BuildType.STANDARD, tool=race.tool, ms=race.standard_seconds * 1000,
-                success=True, started_at=started, rng=rng, sources=sources,
-                repository=race.repository,
+            job, results = demo_race(
+                race.id, race.repository, race.tool, rng=rng, created=created,
+                started=created + datetime.timedelta(seconds=2), sources=rng.randint(80, 900),
+                ms=(race.standard_seconds * 1000, race.elide_seconds * 1000),
             )  # fmt: skip
-            elide_start = standard.finished_at + datetime.timedelta(seconds=1)
-            elide = build_result(
-                job, BuildType.ELIDE, tool=race.tool, ms=race.elide_seconds * 1000,
-                success=True, started_at=elide_start, rng=rng, sources=sources,
-                repository=race.repository,
-            )  # fmt: skip
-            BuildResult.objects.bulk_create([standard, elide])
-            job.completed_at = elide.finished_at
-            job.summarize()
-            job.save(
-                update_fields=[
-                    "completed_at",
-                    *VERDICT_FIELDS,
-                    "elide_success_ms",
-                    "standard_success_ms",
-                ]
-            )
+            job.save(force_insert=True)
+            BuildResult.objects.bulk_create(results)
             added += 1
     return added
 
@@ -255,8 +228,18 @@ def random_race(rng, now, spread_days=90):
 
     created = now - datetime.timedelta(seconds=rng.uniform(60, spread_days * 86400))
     started = created + datetime.timedelta(seconds=rng.uniform(1, 30))
+    job_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    return demo_race(
+        job_id, repository, tool, rng=rng, created=created, started=started,
+        sources=rng.randint(40, 4000), ms=(standard_ms, elide_ms), ok=(standard_ok, elide_ok),
+    )  # fmt: skip
+
+
+def demo_race(job_id, repository, tool, *, rng, created, started, sources, ms, ok=(True, True)):
+    """A completed demo race, judged, not saved: (job, [standard result, elide result]).
+    `ms` and `ok` are (standard, elide): each side's time and whether it built."""
     job = Job(
-        id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        id=job_id,
         repository_url=f"https://github.com/{repository}",
         repository_name=repository,
         status=JobStatus.COMPLETED,
@@ -265,14 +248,13 @@ def random_race(rng, now, spread_days=90):
         is_mock=True,
         iterations=DEMO_RUNS,
     )
-    sources = rng.randint(40, 4000)
     common = {"tool": tool, "rng": rng, "sources": sources, "repository": repository}
     standard = build_result(
-        job, BuildType.STANDARD, ms=standard_ms, success=standard_ok, started_at=started, **common
+        job, BuildType.STANDARD, ms=ms[0], success=ok[0], started_at=started, **common
     )
     elide_start = standard.finished_at + datetime.timedelta(seconds=1)
     elide = build_result(
-        job, BuildType.ELIDE, ms=elide_ms, success=elide_ok, started_at=elide_start, **common
+        job, BuildType.ELIDE, ms=ms[1], success=ok[1], started_at=elide_start, **common
     )
     job.completed_at = elide.finished_at
     job.summarize(elide, standard)

@@ -26,17 +26,8 @@ from jobs.leaderboard.speedup_steps import TABLE as STEPS_TABLE
 from jobs.leaderboard.speedup_steps import day_expression, rebuild_steps
 from jobs.leaderboard.speedups import SPEEDUP_BINS, bin_condition
 from jobs.leaderboard.summary_in_step import JOB_COLUMNS, TABLE, counted_condition
+from jobs.models import leaderboard_tables as tables
 from jobs.models.job import Job
-from jobs.models.leaderboard_tables import (
-    EVERY_DAY,
-    SPEEDUP_BIN_COLUMNS,
-    SUMMARY_COUNTS,
-    SUMMARY_HIGHEST,
-    SUMMARY_KEY,
-    SUMMARY_LOWEST,
-    LeaderboardSummary,
-    SpeedupStepCount,
-)
 from jobs.outcomes.vocabulary import ELIDE, STANDARD, TIE
 
 
@@ -48,7 +39,7 @@ def counted_races_by_group_columns():
 def recount():
     """The summary rows from a full recount of `jobs`: querysets of dicts, one per group, for
     each day and for every day."""
-    every_day = Value(EVERY_DAY, output_field=BigIntegerField())
+    every_day = Value(tables.EVERY_DAY, output_field=BigIntegerField())
     return [_recount_by(level) for level in (day_expression(), every_day)]
 
 
@@ -58,11 +49,11 @@ def _recount_by(day):
     zero = Value(0)
     bins = {
         column: Count("pk", filter=bin_condition(low, high))
-        for column, (low, high, _) in zip(SPEEDUP_BIN_COLUMNS, SPEEDUP_BINS, strict=True)
+        for column, (low, high, _) in zip(tables.SPEEDUP_BIN_COLUMNS, SPEEDUP_BINS, strict=True)
     }
     bound = settings.ARENA_PLAUSIBLE_SPEEDUP
     return (
-        races.values("summary_day", *SUMMARY_KEY[1:6], "summary_measured")
+        races.values("summary_day", *tables.SUMMARY_KEY[1:6], "summary_measured")
         .annotate(
             races=Count("pk"),
             elide_wins=Count("pk", filter=Q(winner=ELIDE)),
@@ -91,9 +82,14 @@ def rebuild_summary(using="default"):
     the recount or added after it; SQLite has one writer at a time anyway.
     """
     connection = connections[using]
-    columns = [*SUMMARY_KEY, *SUMMARY_COUNTS, *SUMMARY_HIGHEST, *SUMMARY_LOWEST]
-    sources = ["summary_day", *SUMMARY_KEY[1:6], "summary_measured"]
-    sources += columns[len(SUMMARY_KEY) :]
+    columns = [
+        *tables.SUMMARY_KEY,
+        *tables.SUMMARY_COUNTS,
+        *tables.SUMMARY_HIGHEST,
+        *tables.SUMMARY_LOWEST,
+    ]
+    sources = ["summary_day", *tables.SUMMARY_KEY[1:6], "summary_measured"]
+    sources += columns[len(tables.SUMMARY_KEY) :]
     with transaction.atomic(using=using), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             for table in (TABLE, STEPS_TABLE):
@@ -125,7 +121,7 @@ def recount_in_migration(apps, schema_editor):
         apps.get_model("jobs", "Job")._meta.db_table: set(JOB_COLUMNS),
         **{
             model._meta.db_table: {field.column for field in model._meta.concrete_fields}
-            for model in (LeaderboardSummary, SpeedupStepCount)
+            for model in (tables.LeaderboardSummary, tables.SpeedupStepCount)
         },
     }
     introspection = connection.introspection

@@ -20,16 +20,13 @@ from pathlib import Path
 
 from django.db import transaction
 
+from jobs.choices import FINISHED_JOB_STATUSES, BuildStatus, BuildType, JobStatus
 from jobs.fields import from_unix_seconds
 from jobs.models import (
-    FINISHED_JOB_STATUSES,
     SEED_JOB_COLUMNS,
     VERDICT_FIELDS,
     BuildResult,
-    BuildStatus,
-    BuildType,
     Job,
-    JobStatus,
     judge_results,
     success_ms,
 )

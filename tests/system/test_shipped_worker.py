@@ -2,6 +2,7 @@
 bin/run-dev's own command line and environment (no probe or calibration injected, nothing
 replaced), with a stand-in `elide` on PATH and a short calibration workload."""
 
+import contextlib
 import os
 import shlex
 import socket
@@ -102,9 +103,8 @@ def test_make_run_worker_records_its_toolchains_and_the_status_is_healthy(
         assert 0 <= floor["spread"] < 4 and floor["calibratedAt"]
         assert "noise floor calibration failed" not in log.read_text()
     finally:
-        worker.terminate()
-        try:
+        worker.terminate()  # drains, then exits; killed if it has not after 20 s
+        with contextlib.suppress(subprocess.TimeoutExpired):
             worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        worker.kill()
+        worker.wait()

@@ -10,18 +10,15 @@ import uuid
 import pytest
 
 from tests.repos import make_git_repo
-from tests.support import OutputListener, require_tool
+from tests.support import OutputListener
 from workers.checks import host_can_build
-from workers.engine import EngineConfig, RaceSpec, run_race
+from workers.engine import RaceSpec, run_race
 from workers.engine.measuring.measure import measurement_lock
 
 
 @pytest.fixture
-def config(tmp_path):
-    require_tool("bwrap", "builds run in bubblewrap")
-    return EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
-        isolation__network="off"
-    )
+def config(config):
+    return config.with_changes(isolation__network="off")
 
 
 def race(config, repo, standard_cmd, elide_cmd=("true",), cache="cold"):

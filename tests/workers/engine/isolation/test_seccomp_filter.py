@@ -10,18 +10,13 @@ import platform
 
 import pytest
 
-from tests.support import require_tool
-from workers.engine import EngineConfig
 from workers.engine.isolation.sandbox import Sandbox
 from workers.engine.measuring.process import run_process
 
 
 @pytest.fixture
-def config(tmp_path):
-    require_tool("bwrap", "builds run in bubblewrap")
-    return EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
-        isolation__network="off"
-    )
+def config(config):
+    return config.with_changes(isolation__network="off")
 
 
 def run_in_sandbox(config, tmp_path, argv, cpus=None):

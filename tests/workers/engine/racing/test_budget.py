@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from tests.support import new_marker, processes_with, require_tool, timed_race
+from tests.support import new_marker, processes_with, timed_race
 from workers.engine import EngineConfig
 from workers.engine.measuring.measure import measurement_lock
 from workers.engine.racing.budget import OverBudget, RaceBudget
@@ -21,11 +21,8 @@ OVER_BUDGET = "the race went over its budget of {budget:g} s on the host"
 
 
 @pytest.fixture
-def config(tmp_path):
-    require_tool("bwrap", "builds run in the sandbox")
-    return EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
-        timeouts__kill_grace=0.5, timeouts__race_budget=4
-    )
+def config(config):
+    return config.with_changes(timeouts__kill_grace=0.5, timeouts__race_budget=4)
 
 
 def test_a_slow_build_stops_at_the_budget_and_nothing_more_starts(config, repo):

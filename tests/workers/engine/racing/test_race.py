@@ -7,7 +7,7 @@ import pytest
 from tests.repos import git, gradle_project_files, head_sha, make_git_repo, maven_project_files
 from tests.support import require_tool
 from tests.toolchains import toolchain, write_jar
-from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
+from workers.engine import RaceListener, RaceSpec, run_race
 from workers.engine.tools.recipes import NO_BUILD_FILE
 
 FAKE_ELIDE = """#!/bin/sh
@@ -39,9 +39,8 @@ class Collect(RaceListener):
 
 
 @pytest.fixture
-def config(tmp_path):
-    require_tool("bwrap", "builds run in the sandbox")
-    return EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
+def config(config, tmp_path):
+    return config.with_changes(
         toolchains__mvn="mvn",
         toolchains__gradle="gradle",
         toolchains__maven_args=("-o", "-Dmaven.repo.local=/usr/share/maven-repo"),

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from tests.support import OutputListener, require_tool
-from workers.engine import EngineConfig, RaceListener, RaceSpec, run_race
+from tests.support import OutputListener
+from workers.engine import RaceListener, RaceSpec, run_race
 
 pytestmark = pytest.mark.host_noise
 
@@ -36,12 +36,9 @@ BURN = "while True: pass"
 
 
 @pytest.fixture
-def config(tmp_path):
-    require_tool("bwrap", "builds run in the sandbox")
+def config(config):
     # Half a core: far above a quiet host's share, far below one burning process.
-    return EngineConfig(workspace_root=tmp_path / "workspaces").with_changes(
-        noise__max_cpu=0.5, noise__retries=2
-    )
+    return config.with_changes(noise__max_cpu=0.5, noise__retries=2)
 
 
 class Burner:
