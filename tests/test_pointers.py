@@ -114,3 +114,23 @@ def test_setting_values_in_the_docs_are_accepted():
         for problem in wrong_setting_values(doc.read_text())
     ]
     assert wrong == []
+
+
+# `test_quota.py::test_a_deep_home...`, `tests/jobs/live/test_terminal.py::test_sgr_...`
+TEST_REFERENCE = re.compile(r"`((?:[\w.-]+/)*test_\w+\.py)::(test_\w+)")
+
+
+def test_named_tests_exist():
+    """A test the docs cite as proof is a test function in a test module whose path ends with
+    the path given (documents name folders relative to the tests they describe)."""
+    modules = sorted((PROJECT_DIR / "tests").rglob("test_*.py"))
+    missing = []
+    for path, text in texts():
+        if path.suffix != ".md":
+            continue
+        for module, test in set(TEST_REFERENCE.findall(text)):
+            candidates = [m for m in modules if m.as_posix().endswith("/" + module)]
+            defined = re.compile(rf"^\s*(?:async )?def {test}\(", re.MULTILINE)
+            if not any(defined.search(candidate.read_text()) for candidate in candidates):
+                missing.append(f"{path.name}: {module}::{test}")
+    assert missing == []
