@@ -14,6 +14,7 @@ class RegressionsFeed(Feed):
     feed_type = Atom1Feed
     title = "Build Arena: toolchain regressions and improvements"
     subtitle = "Repositories whose Elide speedup changed between two versions, beyond noise."
+    author_name = "Build Arena"
 
     def link(self):
         return reverse("regressions")
@@ -29,12 +30,9 @@ class RegressionsFeed(Feed):
         return change_sentence(item)
 
     def item_link(self, item):
-        return reverse("race_detail", args=[item.to_job_id])
-
-    def item_guid(self, item):
-        return f"suite-change-{item.pk}"
-
-    item_guid_is_permalink = False
+        """The change's row on /regressions/ (both races linked): also the entry's atom:id,
+        an absolute IRI as RFC 4287 asks."""
+        return reverse("regressions") + f"#change-{item.pk}"
 
     def item_pubdate(self, item):
         return item.found_at
