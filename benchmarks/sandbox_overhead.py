@@ -32,13 +32,20 @@ def measure(tree, workload, network, runs):
     sys.path.insert(0, str(tree))
     from tests.repos import maven_project_files
     from workers.engine.config import EngineConfig
-    from workers.engine.isolation.sandbox import Sandbox
-    from workers.engine.measuring.process import run_process
 
     argv, _ = WORKLOADS[workload]
     base = Path(tempfile.mkdtemp(prefix="arena-overhead-"))
     base.chmod(0o711)
-    config = EngineConfig(workspace_root=base).with_changes(isolation__network=network)
+    try:
+        from workers.engine.isolation.sandbox import Sandbox
+        from workers.engine.measuring.process import run_process
+
+        config = EngineConfig(workspace_root=base).with_changes(isolation__network=network)
+    except ImportError:  # a revision from before the engine was grouped by feature (47208a8)
+        from workers.engine.process import run_process
+        from workers.engine.sandbox import Sandbox
+
+        config = EngineConfig(workspace_root=base, network=network)
     sandbox = Sandbox(config)
     side = base / "race" / "standard"
     src, home = side / "src", side / "home"
