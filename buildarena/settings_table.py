@@ -308,6 +308,11 @@ def read_settings(environ, *, debug):
             "ARENA_SANDBOX=none is refused while ARENA_REQUIRE_SANDBOX is on (its default with "
             "DEBUG off): builds run in bubblewrap in production."
         )
+    if values["ARENA_HEARTBEAT_INTERVAL"] >= values["ARENA_WORKER_DEAD_AFTER"]:
+        raise ImproperlyConfigured(
+            "ARENA_HEARTBEAT_INTERVAL must be shorter than ARENA_WORKER_DEAD_AFTER: a worker "
+            "would be presumed dead between two of its heartbeats."
+        )
     return values
 
 

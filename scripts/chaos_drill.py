@@ -319,9 +319,14 @@ def run_drill(args):
     if lock_report:
         problems += lock_report.pop("problems", [])
     outcomes, assignments = outcome_counts(job_ids)
+    from jobs.models import Job
+
+    failed = Job.objects.filter(pk__in=job_ids, status="failed")
     return {
         "jobs": len(job_ids),
         "outcomes": outcomes,
+        # Why each failed job failed, and on which attempt: a failure is a lead to follow.
+        "failed_jobs": {job.pk: [job.attempts, job.error] for job in failed},
         "assignments": assignments,
         "kills": kills,
         "worker_starts": sum(w.starts for w in workers),

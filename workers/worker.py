@@ -74,6 +74,11 @@ class WorkerLoop:
         self.heartbeat_interval = settings.ARENA_HEARTBEAT_INTERVAL
         self.poll_interval = settings.ARENA_WORKER_POLL_INTERVAL
         self.grace_period = settings.ARENA_WORKER_GRACE_PERIOD
+        self.dead_after = settings.ARENA_WORKER_DEAD_AFTER
+        # When this worker's heartbeat last reached the database, and from when it may reap
+        # others again after its own heartbeats were held up (note_own_stall).
+        self.last_beat = None
+        self.reap_from = 0.0
 
         self.races = {}  # job id -> RunningRace, guarded by self.lock
         self.lock = threading.Lock()
@@ -148,7 +153,8 @@ class WorkerLoop:
             self.worker_id, hostname=self.hostname, capacity=self.capacity, pid=self.pid
         )
         self.status = worker.status
-        self.next_heartbeat = self.clock() + self.heartbeat_interval
+        self.last_beat = self.clock()
+        self.next_heartbeat = self.last_beat + self.heartbeat_interval
         if self.listen is not None:
             self.listener = self.listen(self.wake, self.log)
         self.probe_toolchains()
@@ -213,11 +219,28 @@ class WorkerLoop:
         if status != self.status:
             self.log(f"status is now {status}")
             self.status = status
+        self.note_own_stall()
         self.housekeeping()
+
+    def note_own_stall(self):
+        """A heartbeat that reached the database more than ARENA_WORKER_DEAD_AFTER after the
+        last one means the database (or this host) stalled, and every other worker's heartbeat
+        was held up as this one was. A live worker's may land a moment after this one, so
+        reaping waits one more ARENA_WORKER_DEAD_AFTER: long enough for any live worker to beat
+        again, and a dead one is reaped that much later."""
+        beaten = self.clock()
+        gap = beaten - self.last_beat if self.last_beat is not None else 0.0
+        self.last_beat = beaten
+        if gap > self.dead_after:
+            self.reap_from = beaten + self.dead_after
+            self.log(
+                f"this worker's heartbeat was held up {gap:.0f} s (the database or this host "
+                f"stalled): no other worker is reaped for {self.dead_after:g} s"
+            )
 
     def housekeeping(self):
         """Reap dead workers (recovering their races) and delete long-inactive ones."""
-        result = scheduler.maintain_pool()
+        result = scheduler.maintain_pool(reap=self.clock() >= self.reap_from)
         for worker_id in result.reaped:
             self.log(f"worker {worker_id} stopped responding: marked inactive")
         for job_id in result.requeued:

@@ -373,6 +373,14 @@ def test_production_refuses_an_unsandboxed_engine_and_development_allows_it():
     assert engine(evaluate({})).isolation.require_sandbox is True
 
 
+def test_a_heartbeat_no_more_often_than_a_worker_is_presumed_dead_is_refused():
+    message = r"ARENA_HEARTBEAT_INTERVAL must be shorter than ARENA_WORKER_DEAD_AFTER"
+    for interval in ("30", "45"):
+        with pytest.raises(ImproperlyConfigured, match=message):
+            evaluate({"ARENA_HEARTBEAT_INTERVAL": interval})
+    assert evaluate({"ARENA_HEARTBEAT_INTERVAL": "29.5"})["ARENA_HEARTBEAT_INTERVAL"] == 29.5
+
+
 def test_start_up_stops_on_a_misspelt_name():
     """The whole way: manage.py refuses to start, naming the variable and the likely one."""
     env = {**os.environ, "DEBUG": "1", "ARENA_BUILD_TIMOUT": "60"}

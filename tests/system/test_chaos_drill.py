@@ -76,5 +76,5 @@ def test_a_stalled_database_loses_no_job(subprocess_env, tmp_path):
     }  # fmt: skip
     assert all(a["status"] in (200, 201, 503) for a in lock["answers"]), lock["answers"]
     # A stall is not the races' fault: interrupted races go back to the queue, none fails.
-    assert report["outcomes"] == {"completed": report["jobs"]}
+    assert report["outcomes"] == {"completed": report["jobs"]}, report
     assert_end_state(report)

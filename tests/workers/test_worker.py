@@ -261,6 +261,29 @@ def test_housekeeping_reaps_other_dead_workers(worker_settings):
     assert any("worker gone stopped responding" in line for line in lines)
 
 
+def test_after_its_own_heartbeat_was_held_up_a_worker_reaps_nobody_for_a_while(
+    worker_settings,
+):
+    """A database stall holds every worker's heartbeat up. The first to get through must not
+    take the others, whose heartbeats land a moment later, for dead."""
+    now = [1000.0]
+    lines = []
+    worker = make_worker(HeldRun(), lines, clock=lambda: now[0])
+    scheduler.register_worker("other", hostname="elsewhere")
+    Worker.objects.filter(pk="other").update(last_heartbeat=0)  # stale by the database's clock
+    now[0] += 31  # ARENA_WORKER_DEAD_AFTER is 30: this worker's own heartbeat was held up
+    worker.beat()
+    assert Worker.objects.get(pk="other").status == WorkerStatus.ACTIVE
+    assert any("heartbeat was held up 31 s" in line for line in lines)
+    now[0] += 29
+    worker.beat()
+    assert Worker.objects.get(pk="other").status == WorkerStatus.ACTIVE
+    now[0] += 2  # a full ARENA_WORKER_DEAD_AFTER since: a worker still silent is dead
+    worker.beat()
+    assert Worker.objects.get(pk="other").status == WorkerStatus.INACTIVE
+    assert sum("held up" in line for line in lines) == 1
+
+
 def test_a_real_race_through_the_worker(worker_settings, allow_local_repos, tmp_path):
     """The same unit methods with the real run_job and a fast real recipe."""
     from jobs.models import BuildResult, BuildStatus

@@ -61,25 +61,31 @@ def _recover_orphans(now):
         return recover_running(orphans, "its worker is gone", now)
 
 
-def reap_dead_workers(*, now=None):
-    """Mark workers without a fresh heartbeat inactive and recover their jobs."""
+def reap_dead_workers(*, now=None, reap=True):
+    """Mark workers without a fresh heartbeat inactive and recover their jobs; with `reap`
+    False, only the running jobs of workers already inactive or gone."""
     now = now or timezone.now()
+    result = Maintenance(reaped=[], requeued=[], failed=[], deleted=0)
+    if reap:
+        _reap_stale(result, now)
+    requeued, failed = _recover_orphans(now)
+    result.requeued += requeued
+    result.failed += failed
+    return result
+
+
+def _reap_stale(result, now):
     stale = dead_before(now)
     # Uses workers_status_heartbeat_idx: WHERE status IN (...) AND last_heartbeat < %s
     candidates = Worker.objects.filter(status__in=LIVE_STATUSES).filter(
         Q(last_heartbeat__lt=stale) | Q(last_heartbeat__isnull=True, updated_at__lt=stale)
     )
-    result = Maintenance(reaped=[], requeued=[], failed=[], deleted=0)
     for worker_id in candidates.values_list("pk", flat=True):
         recovered = _reap_one(worker_id, now)
         if recovered is not None:
             result.reaped.append(worker_id)
             result.requeued += recovered[0]
             result.failed += recovered[1]
-    requeued, failed = _recover_orphans(now)
-    result.requeued += requeued
-    result.failed += failed
-    return result
 
 
 @retry_when_busy
@@ -94,8 +100,9 @@ def delete_retired_workers(*, now=None):
     return per_model.get(Worker._meta.label, 0)
 
 
-def maintain_pool(*, now=None):
-    """The housekeeping every live worker runs with its heartbeat: reap, then clean up."""
-    result = reap_dead_workers(now=now)
+def maintain_pool(*, now=None, reap=True):
+    """The housekeeping every live worker runs with its heartbeat: reap (unless the worker's
+    own heartbeat was just held up: WorkerLoop.note_own_stall), then clean up."""
+    result = reap_dead_workers(now=now, reap=reap)
     result.deleted = delete_retired_workers(now=now)
     return result
