@@ -61,31 +61,33 @@ def _recover_orphans(now):
         return recover_running(orphans, "its worker is gone", now)
 
 
-def reap_dead_workers(*, now=None, reap=True):
-    """Mark workers without a fresh heartbeat inactive and recover their jobs; with `reap`
-    False, only the running jobs of workers already inactive or gone."""
+def reap_dead_workers(*, now=None):
+    """Mark workers without a fresh heartbeat inactive and recover their jobs."""
     now = now or timezone.now()
-    result = Maintenance(reaped=[], requeued=[], failed=[], deleted=0)
-    if reap:
-        _reap_stale(result, now)
-    requeued, failed = _recover_orphans(now)
-    result.requeued += requeued
-    result.failed += failed
-    return result
-
-
-def _reap_stale(result, now):
     stale = dead_before(now)
     # Uses workers_status_heartbeat_idx: WHERE status IN (...) AND last_heartbeat < %s
     candidates = Worker.objects.filter(status__in=LIVE_STATUSES).filter(
         Q(last_heartbeat__lt=stale) | Q(last_heartbeat__isnull=True, updated_at__lt=stale)
     )
+    result = _nothing_done()
     for worker_id in candidates.values_list("pk", flat=True):
         recovered = _reap_one(worker_id, now)
         if recovered is not None:
             result.reaped.append(worker_id)
             result.requeued += recovered[0]
             result.failed += recovered[1]
+    return _with_orphans_recovered(result, now)
+
+
+def _nothing_done():
+    return Maintenance(reaped=[], requeued=[], failed=[], deleted=0)
+
+
+def _with_orphans_recovered(result, now):
+    requeued, failed = _recover_orphans(now)
+    result.requeued += requeued
+    result.failed += failed
+    return result
 
 
 @retry_when_busy
@@ -103,6 +105,9 @@ def delete_retired_workers(*, now=None):
 def maintain_pool(*, now=None, reap=True):
     """The housekeeping every live worker runs with its heartbeat: reap (unless the worker's
     own heartbeat was just held up: WorkerLoop.note_own_stall), then clean up."""
-    result = reap_dead_workers(now=now, reap=reap)
+    if reap:
+        result = reap_dead_workers(now=now)
+    else:  # a worker's orphaned races are still recovered: that worker is known gone
+        result = _with_orphans_recovered(_nothing_done(), now or timezone.now())
     result.deleted = delete_retired_workers(now=now)
     return result
