@@ -110,8 +110,8 @@ def badge_message(summary):
 @require_GET
 def repository_badge(request, owner, name):
     """A shields.io-style SVG badge, "Elide | 1.70x faster · 1.50-1.90x": the median of the
-    measured races of one kind (?cache=&scenario=, warm and clean by default) and badge_message's
-    support for it."""
+    measured races of one kind (?cache=&scenario=, warm and clean by default), worded by
+    badge_message."""
     full = f"{owner}/{name}"[:201]
     summary = repository_summary(full, requested_kind(request))
     message, colour = badge_message(summary)
